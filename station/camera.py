@@ -1,0 +1,391 @@
+"""The frame source: depth frames from a live RealSense camera or a recording.
+
+Both go through ``rs.pipeline``, so a test on a recording exercises the same
+path as the station on a live camera. This is the only module that imports
+pyrealsense2 for capture. Frames come out as :class:`DepthFrame`: a numpy
+depth image with the stream's intrinsics, depth unit and timestamp.
+
+librealsense's own processing blocks (decimation, threshold, spatial and
+temporal filters, hole filling) run on the frames when :class:`FilterSettings`
+asks for them, in the order librealsense recommends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from station.errors import CameraError, NoCameraError, RecordingError
+from station.geometry import Intrinsics
+
+try:
+    import pyrealsense2 as rs
+except ImportError as error:  # pragma: no cover - depends on the machine
+    rs = None
+    _RS_IMPORT_ERROR = str(error)
+else:
+    _RS_IMPORT_ERROR = ""
+
+RECORDING_SUFFIXES = (".db3", ".bag")
+
+# How long one wait on the pipeline lasts while reading a recording (ms); the
+# end of a recording is noticed within about this long.
+_PLAYBACK_POLL_MS = 200
+
+
+@dataclass(frozen=True)
+class DepthFrame:
+    """One depth frame.
+
+    Attributes
+    ----------
+    depth : ndarray, shape (height, width), uint16
+        Z-depth along the optical axis in depth units; 0 means no data.
+    depth_unit_m : float
+        Metres per depth unit (usually 0.001).
+    timestamp_s : float
+        Seconds since the source's first frame.
+    frame_number : int
+        The camera's frame counter (not necessarily from 0, nor contiguous).
+    intrinsics : Intrinsics
+        Of this frame (decimation changes them).
+    """
+
+    depth: np.ndarray
+    depth_unit_m: float
+    timestamp_s: float
+    frame_number: int
+    intrinsics: Intrinsics
+
+    def depth_m(self) -> np.ndarray:
+        """Z-depth in metres as float32; 0 where there is no data."""
+        return self.depth.astype(np.float32) * np.float32(self.depth_unit_m)
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """librealsense post-processing applied to each depth frame.
+
+    Defaults keep only the range threshold: the spatial filter costs over
+    100 ms a frame on weak ARM boards and the temporal filter smears a moving
+    body, so both are off unless a site turns them on.
+
+    Attributes
+    ----------
+    decimation : int
+        Median decimation factor, 1 (off) to 8; reduces resolution.
+    min_distance_m, max_distance_m : float
+        Depth outside this range becomes 0 (threshold filter); 0 disables it.
+    spatial : bool
+        Edge-preserving spatial smoothing.
+    temporal : bool
+        Temporal smoothing across frames.
+    hole_filling : bool
+        Fill holes from neighbouring pixels.
+    """
+
+    decimation: int = 1
+    min_distance_m: float = 0.2
+    max_distance_m: float = 6.0
+    spatial: bool = False
+    temporal: bool = False
+    hole_filling: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.decimation, int) or not 1 <= self.decimation <= 8:
+            raise ValueError(f"filters.decimation must be a whole number from 1 to 8, not {self.decimation!r}")
+        if self.min_distance_m < 0 or self.max_distance_m < 0:
+            raise ValueError("filters.min_distance_m and filters.max_distance_m cannot be negative")
+        if self.max_distance_m and self.min_distance_m >= self.max_distance_m:
+            raise ValueError("filters.min_distance_m must be below filters.max_distance_m")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "FilterSettings":
+        """Settings from a config table, rejecting unknown keys by name."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown filter setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a frame source is reading from."""
+
+    kind: str  # "camera" or "recording"
+    name: str  # device name, e.g. "Intel RealSense D435"
+    serial: str
+    path: str | None  # the recording's path, None for a live camera
+    intrinsics: Intrinsics  # of the depth stream before any decimation
+    fps: int
+    depth_unit_m: float
+
+
+def _require_rs():
+    if rs is None:
+        raise CameraError(
+            f"pyrealsense2 cannot be imported ({_RS_IMPORT_ERROR}): on x86_64 install the Debian "
+            "package libusb-1.0-0; on a Raspberry Pi run deploy/install.sh, which builds it"
+        )
+
+
+def _one_line(error: BaseException) -> str:
+    """librealsense's message, trimmed to one line without its request preamble."""
+    text = " ".join(str(error).split())
+    marker = "Reason: "
+    return text.split(marker, 1)[1] if marker in text else text
+
+
+def _intrinsics_of(profile) -> Intrinsics:
+    intr = profile.as_video_stream_profile().get_intrinsics()
+    return Intrinsics(intr.width, intr.height, intr.fx, intr.fy, intr.ppx, intr.ppy)
+
+
+def _filter_blocks(settings: FilterSettings) -> list:
+    """librealsense blocks in the order its post-processing guide recommends."""
+    blocks = []
+    if settings.decimation > 1:
+        decimation = rs.decimation_filter()
+        decimation.set_option(rs.option.filter_magnitude, settings.decimation)
+        blocks.append(decimation)
+    if settings.min_distance_m or settings.max_distance_m:
+        threshold = rs.threshold_filter()
+        threshold.set_option(rs.option.min_distance, settings.min_distance_m)
+        threshold.set_option(rs.option.max_distance, settings.max_distance_m or 16.0)
+        blocks.append(threshold)
+    if settings.spatial or settings.temporal:
+        blocks.append(rs.disparity_transform(True))
+        if settings.spatial:
+            blocks.append(rs.spatial_filter())
+        if settings.temporal:
+            blocks.append(rs.temporal_filter())
+        blocks.append(rs.disparity_transform(False))
+    if settings.hole_filling:
+        blocks.append(rs.hole_filling_filter())
+    return blocks
+
+
+class FrameSource:
+    """Depth frames from ``rs.pipeline``; use :func:`open_camera` or :func:`open_recording`.
+
+    Iterate to get :class:`DepthFrame` objects. A recording read with
+    ``real_time=False`` yields every frame as fast as it can be processed; with
+    ``real_time=True`` frames are paced by their timestamps. :meth:`close`
+    (safe from another thread) ends the iteration at once.
+    """
+
+    def __init__(self, pipeline, profile, info: SourceInfo, filters: FilterSettings,
+                 *, real_time: bool, frame_timeout_s: float):
+        self._pipeline = pipeline
+        self._profile = profile
+        self.info = info
+        self._blocks = _filter_blocks(filters)
+        self._real_time = real_time
+        self._frame_timeout_ms = int(frame_timeout_s * 1000)
+        self._closed = threading.Event()
+        self._intrinsics_by_size: dict[tuple[int, int], Intrinsics] = {
+            (info.intrinsics.width, info.intrinsics.height): info.intrinsics
+        }
+        self._first_timestamp_ms: float | None = None
+        self._first_wall_s = 0.0
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the pipeline; any iteration in progress ends."""
+        if not self._closed.is_set():
+            self._closed.set()
+            try:
+                self._pipeline.stop()
+            except RuntimeError:
+                pass  # already stopped by librealsense at the end of a recording
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    # -- frames ------------------------------------------------------------
+    def __iter__(self) -> Iterator[DepthFrame]:
+        if self.info.kind == "recording":
+            return self._recording_frames()
+        return self._camera_frames()
+
+    def _camera_frames(self) -> Iterator[DepthFrame]:
+        while not self._closed.is_set():
+            try:
+                frames = self._pipeline.wait_for_frames(self._frame_timeout_ms)
+            except RuntimeError as error:
+                if self._closed.is_set():
+                    return
+                raise CameraError(
+                    f"no depth frame from the camera within {self._frame_timeout_ms / 1000:g} s "
+                    f"({_one_line(error)}): check that it is on a powered USB 3 port"
+                ) from None
+            yield self._to_depth_frame(frames.get_depth_frame())
+
+    def _recording_frames(self) -> Iterator[DepthFrame]:
+        playback = self._profile.get_device().as_playback()
+        waited_ms = 0
+        while not self._closed.is_set():
+            arrived, frames = self._pipeline.try_wait_for_frames(_PLAYBACK_POLL_MS)
+            if arrived:
+                waited_ms = 0
+                depth = frames.get_depth_frame()
+                if depth:
+                    frame = self._to_depth_frame(depth)
+                    if self._real_time:
+                        self._pace(frame.timestamp_s)
+                    if not self._closed.is_set():
+                        yield frame
+                continue
+            waited_ms += _PLAYBACK_POLL_MS
+            if playback.current_status() == rs.playback_status.stopped or waited_ms >= self._frame_timeout_ms:
+                return
+
+    def _pace(self, timestamp_s: float) -> None:
+        """Wait until the frame's time has come on the wall clock."""
+        delay = self._first_wall_s + timestamp_s - time.monotonic()
+        if delay > 0:
+            self._closed.wait(delay)
+
+    def _to_depth_frame(self, depth) -> DepthFrame:
+        for block in self._blocks:
+            depth = block.process(depth)
+        depth = depth.as_depth_frame()
+        timestamp_ms = depth.get_timestamp()
+        if self._first_timestamp_ms is None:
+            self._first_timestamp_ms = timestamp_ms
+            self._first_wall_s = time.monotonic()
+        size = (depth.get_width(), depth.get_height())
+        intrinsics = self._intrinsics_by_size.get(size)
+        if intrinsics is None:
+            intrinsics = self._intrinsics_by_size[size] = _intrinsics_of(depth.get_profile())
+        return DepthFrame(
+            depth=np.array(depth.get_data(), dtype=np.uint16, copy=True),
+            depth_unit_m=self.info.depth_unit_m,
+            timestamp_s=(timestamp_ms - self._first_timestamp_ms) / 1000.0,
+            frame_number=int(depth.get_frame_number()),
+            intrinsics=intrinsics,
+        )
+
+
+def _source_info(kind: str, profile, path: str | None) -> SourceInfo:
+    device = profile.get_device()
+    stream = profile.get_stream(rs.stream.depth).as_video_stream_profile()
+
+    def info(field):
+        return device.get_info(field) if device.supports(field) else ""
+
+    return SourceInfo(
+        kind=kind,
+        name=info(rs.camera_info.name),
+        serial=info(rs.camera_info.serial_number),
+        path=path,
+        intrinsics=_intrinsics_of(stream),
+        fps=stream.fps(),
+        depth_unit_m=float(device.first_depth_sensor().get_depth_scale()),
+    )
+
+
+def open_recording(path, *, real_time: bool = False, filters: FilterSettings = FilterSettings()) -> FrameSource:
+    """Open a RealSense recording (``.db3``, or ``.bag`` from before librealsense 2.58).
+
+    Parameters
+    ----------
+    path : str or Path
+        The recording.
+    real_time : bool
+        Pace frames by their timestamps (demo, replayed sessions) instead of
+        reading as fast as possible (analysis). Either way no frame is skipped.
+    filters : FilterSettings
+        librealsense post-processing to apply.
+
+    Raises
+    ------
+    RecordingError
+        The file is missing, not a recording, corrupt, or has no depth stream.
+    """
+    _require_rs()
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"recording not found: {path}")
+    if path.suffix.lower() not in RECORDING_SUFFIXES:
+        raise RecordingError(f"{path} is not a RealSense recording: expected a .db3 or .bag file")
+    pipeline = rs.pipeline()
+    config = rs.config()
+    config.enable_device_from_file(str(path), repeat_playback=False)
+    config.enable_stream(rs.stream.depth)
+    try:
+        # Playback must leave real-time mode before the pipeline starts, or
+        # the first frames can be dropped while the setting races the reader.
+        resolved = config.resolve(rs.pipeline_wrapper(pipeline))
+        resolved.get_device().as_playback().set_real_time(False)
+        profile = pipeline.start(config)
+    except RuntimeError as error:
+        reason = _one_line(error)
+        if "resolve" in reason.lower() and "stream" in reason.lower():
+            reason = "it has no depth stream"
+        raise RecordingError(f"cannot read recording {path}: {reason}") from None
+    info = _source_info("recording", profile, str(path))
+    # A recording that stalls this long without ending is broken, not slow.
+    return FrameSource(pipeline, profile, info, filters, real_time=real_time, frame_timeout_s=10.0)
+
+
+def connected_cameras() -> list[tuple[str, str]]:
+    """(name, serial) of every RealSense device connected now."""
+    _require_rs()
+    return [
+        (device.get_info(rs.camera_info.name), device.get_info(rs.camera_info.serial_number))
+        for device in rs.context().query_devices()
+    ]
+
+
+def open_camera(*, serial: str | None = None, width: int = 424, height: int = 240, fps: int = 30,
+                filters: FilterSettings = FilterSettings(), frame_timeout_s: float = 5.0) -> FrameSource:
+    """Open a live RealSense D400 camera's depth stream.
+
+    Parameters
+    ----------
+    serial : str, optional
+        Which camera, when several are connected; the first one otherwise.
+    width, height, fps : int
+        Depth stream mode, e.g. 424x240, 640x480 or 848x480 at 15 or 30 fps.
+    frame_timeout_s : float
+        Seconds to wait for a frame before reporting the camera lost.
+
+    Raises
+    ------
+    NoCameraError
+        No camera (or not the named one) is connected.
+    CameraError
+        The camera is there but would not stream in that mode.
+    """
+    cameras = connected_cameras()
+    hint = "or use a recording instead (wallhinge analyze RECORDING, or --replay RECORDING)"
+    if not cameras:
+        raise NoCameraError(f"no RealSense camera is connected: plug one into a USB 3 port, {hint}")
+    if serial is not None and serial not in {s for _, s in cameras}:
+        found = ", ".join(s for _, s in cameras)
+        raise NoCameraError(f"no RealSense camera with serial {serial} is connected (found: {found}), {hint}")
+    pipeline = rs.pipeline()
+    config = rs.config()
+    if serial is not None:
+        config.enable_device(serial)
+    config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
+    try:
+        profile = pipeline.start(config)
+    except RuntimeError as error:
+        raise CameraError(f"the camera would not stream depth at {width}x{height} {fps} fps: {_one_line(error)}") from None
+    info = _source_info("camera", profile, None)
+    return FrameSource(pipeline, profile, info, filters, real_time=True, frame_timeout_s=frame_timeout_s)

@@ -1,0 +1,1 @@
+"""The simulator: body, motion, rendering, sensor noise and recording."""

@@ -1,0 +1,405 @@
+"""An articulated human for the simulator: skeleton, balance and surface.
+
+A body is built in the room frame from a :class:`BodyShape` (anthropometry,
+fixed for a person) and a :class:`Posture` (what the person is doing now).
+Segment lengths and masses follow Winter's anthropometric tables as fractions
+of standing height; girths scale with height and build. The surface is a set
+of ellipsoids and capsules (:mod:`station.sim.primitives`) that the renderer
+ray-casts exactly, so every ground-truth measure is geometric.
+
+Sagittal conventions inside this module: the person's forward direction is
+"anterior" (+z of the room when they face away from the drill wall), angles
+in radians unless a name ends in ``_deg``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from station.sim.primitives import Capsule, Ellipsoid
+
+# Winter (2009), segment lengths as fractions of standing height.
+ANKLE_HEIGHT = 0.039
+SHANK = 0.246
+THIGH = 0.245
+HIP_HALF_WIDTH = 0.048  # hip joint centres are about 0.096 H apart
+PELVIS = 0.060  # hip-joint centre to L5/S1
+LUMBAR = 0.100  # L5/S1 to T12
+LOWER_THORAX = 0.085  # T12 to T7
+UPPER_THORAX = 0.085  # T7 to C7
+NECK = 0.060
+HEAD_RADIUS = 0.058
+SHOULDER_HALF_WIDTH = 0.105
+UPPER_ARM = 0.186
+FOREARM = 0.146
+FOOT = 0.152
+
+# Winter's segment mass fractions, trunk split into pelvis, abdomen, thorax.
+MASS = {
+    "foot": 0.0145, "shank": 0.0465, "thigh": 0.100, "pelvis": 0.142, "abdomen": 0.139,
+    "thorax": 0.216, "head": 0.081, "upper_arm": 0.028, "forearm": 0.016, "hand": 0.006,
+}
+
+# Labels written into the renderer's label image; body parts of a person are
+# offset by that person's label base.
+PART_LABELS = {
+    "pelvis": 1, "buttock": 2, "abdomen": 3, "thorax": 4, "head": 5, "neck": 6, "thigh": 7,
+    "shank": 8, "foot": 9, "upper_arm": 10, "forearm": 11, "hand": 12, "stick": 13,
+}
+# Parts whose surface counts for the wall gap (domain.md: "pelvis and buttocks").
+WALL_GAP_PARTS = ("pelvis", "buttock")
+
+
+@dataclass(frozen=True)
+class BodyShape:
+    """A person's fixed anthropometry.
+
+    Attributes
+    ----------
+    height_m : float
+        Standing height, 1.5 to 1.9 m in the drill's population.
+    build : float
+        0 slim to 1 heavy; scales girths (0.85 to 1.35 times average).
+    kyphosis_deg : float
+        Rounded upper back at rest, 0 (none) to 35 degrees of extra thoracic
+        flexion; the person's baseline, not a fault.
+    """
+
+    height_m: float = 1.70
+    build: float = 0.5
+    kyphosis_deg: float = 0.0
+
+    def __post_init__(self):
+        if not 1.2 <= self.height_m <= 2.1:
+            raise ValueError(f"height_m must be 1.2-2.1 m, not {self.height_m}")
+        if not 0.0 <= self.build <= 1.0:
+            raise ValueError(f"build must be 0-1, not {self.build}")
+        if not 0.0 <= self.kyphosis_deg <= 45.0:
+            raise ValueError(f"kyphosis_deg must be 0-45, not {self.kyphosis_deg}")
+
+    @property
+    def girth(self) -> float:
+        """Girth multiplier of every radius: height-scaled and build-scaled."""
+        return (self.height_m / 1.70) * (0.85 + 0.5 * self.build)
+
+
+@dataclass(frozen=True)
+class Posture:
+    """What the person is doing in one frame.
+
+    Attributes
+    ----------
+    x_m, z_m : float
+        Room position of the midpoint between the ankles on the floor plane.
+    yaw_deg : float
+        Facing direction: 0 faces +z (away from the drill wall); positive
+        turns toward +x.
+    hip_flexion_deg : float
+        Forward rotation of the pelvis from standing (the hinge itself).
+    knee_flexion_deg : tuple of float
+        Left and right knee flexion, 0 = straight leg.
+    spine_flexion_deg : float
+        Flexion added to the spine above its resting posture, shared by the
+        lumbar and thoracic joints; 0 is a neutral spine.
+    lateral_shift_m : float
+        Sideways shift of the pelvis over the feet (weight shifting).
+    arms : str
+        "hips" (hands on hips), "stick" (stick along the back) or "sides".
+    gait_phase : float or None
+        Walking: phase in cycles; legs swing instead of standing still and
+        balance is not solved.
+    """
+
+    x_m: float = 0.0
+    z_m: float = 0.3
+    yaw_deg: float = 0.0
+    hip_flexion_deg: float = 0.0
+    knee_flexion_deg: tuple[float, float] = (5.0, 5.0)
+    spine_flexion_deg: float = 0.0
+    lateral_shift_m: float = 0.0
+    arms: str = "hips"
+    gait_phase: float | None = None
+
+
+@dataclass
+class Body:
+    """A posed body: joints (room frame, metres), sagittal angles and surface.
+
+    ``joints`` maps names to 3-vectors. ``primitives`` is the list of
+    (part name, primitive) the renderer draws.
+    """
+
+    shape: BodyShape
+    posture: Posture
+    joints: dict[str, np.ndarray]
+    primitives: list[tuple[str, object]] = field(default_factory=list)
+
+    # -- ground truth, exactly as ../shared/domain.md defines each measure --
+    def wall_gap_m(self) -> float:
+        """Shortest distance from the wall plane (z = 0) to the pelvis and buttocks; 0 on contact."""
+        nearest = min(p.min_along(np.array([0.0, 0.0, 1.0])) for part, p in self.primitives
+                      if part in WALL_GAP_PARTS)
+        return max(0.0, nearest)
+
+    def trunk_angle_deg(self) -> float:
+        """Angle of hip-centre to shoulder-centre line from vertical, in the y-z plane; + away from wall."""
+        line = self.joints["shoulder_centre"] - self.joints["hip_centre"]
+        return float(np.degrees(np.arctan2(line[2], line[1])))
+
+    def knee_flexion_deg(self) -> float:
+        """Mean of both knees' angle between thigh and shank, 0 = straight."""
+        angles = []
+        for side in ("left", "right"):
+            thigh = self.joints[f"{side}_hip"] - self.joints[f"{side}_knee"]
+            shank = self.joints[f"{side}_ankle"] - self.joints[f"{side}_knee"]
+            cosine = np.dot(thigh, shank) / (np.linalg.norm(thigh) * np.linalg.norm(shank))
+            angles.append(180.0 - np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+        return float(np.mean(angles))
+
+    def spine_flexion_deg(self) -> float:
+        """Spine flexion above the person's own resting posture, degrees."""
+        return float(self.posture.spine_flexion_deg)
+
+
+def _sagittal(angle: float) -> np.ndarray:
+    """Unit vector in the body's sagittal plane: 0 = up, positive tips anterior."""
+    return np.array([0.0, np.cos(angle), np.sin(angle)])
+
+
+def _elbow(shoulder, hand, upper, fore, outward) -> np.ndarray:
+    """Elbow of a two-link arm reaching from shoulder to hand, bending toward ``outward``."""
+    reach = hand - shoulder
+    distance = min(np.linalg.norm(reach), (upper + fore) * 0.999)
+    axis = reach / max(np.linalg.norm(reach), 1e-9)
+    along = (upper**2 - fore**2 + distance**2) / (2.0 * distance)
+    off = np.sqrt(max(upper**2 - along**2, 0.0))
+    bend = outward - np.dot(outward, axis) * axis
+    bend /= max(np.linalg.norm(bend), 1e-9)
+    return shoulder + axis * along + bend * off
+
+
+def _skeleton_local(shape: BodyShape, posture: Posture, shank_tilt: float) -> dict[str, np.ndarray]:
+    """Joints in the body frame (x left, y up, z anterior) with the ankles' midpoint at x = z = 0.
+
+    ``shank_tilt`` is the forward lean of the shanks (radians) chosen to keep
+    balance; walking ignores it.
+    """
+    h = shape.height_m
+    joints: dict[str, np.ndarray] = {}
+    hip_rotation = np.radians(posture.hip_flexion_deg)
+    for index, side in enumerate(("left", "right")):
+        lateral = (1.0 if side == "left" else -1.0) * HIP_HALF_WIDTH * h
+        knee_flex = np.radians(posture.knee_flexion_deg[index])
+        if posture.gait_phase is None:
+            shank_angle = shank_tilt
+            thigh_angle = shank_tilt - knee_flex  # thigh leans back as the knee bends
+        else:
+            swing = 2.0 * np.pi * (posture.gait_phase + 0.5 * index)
+            thigh_angle = np.radians(22.0) * np.sin(swing)
+            shank_angle = thigh_angle - np.radians(5.0 + 30.0 * max(0.0, np.sin(swing + 1.2)))
+        ankle = np.array([lateral, ANKLE_HEIGHT * h, 0.0])
+        if posture.gait_phase is not None:
+            # A walking foot is placed under its swinging leg.
+            ankle[2] = (THIGH * np.sin(thigh_angle) + SHANK * np.sin(shank_angle)) * h
+            ankle[1] += 0.03 * max(0.0, np.sin(2.0 * np.pi * (posture.gait_phase + 0.5 * index)))
+        knee = ankle + _sagittal(shank_angle) * SHANK * h
+        hip = knee + _sagittal(thigh_angle) * THIGH * h
+        if posture.gait_phase is not None:
+            hip = hip - ankle * [0, 0, 1]  # hips over the midpoint between the feet
+            knee = knee - ankle * [0, 0, 1]
+            ankle = ankle - ankle * [0, 0, 1] + [0, 0, ankle[2]]
+        joints[f"{side}_ankle"], joints[f"{side}_knee"], joints[f"{side}_hip"] = ankle, knee, hip
+        joints[f"{side}_heel"] = ankle + np.array([0.0, -ANKLE_HEIGHT * h + 0.03 * shape.girth, -0.25 * FOOT * h])
+        joints[f"{side}_toe"] = ankle + np.array([0.0, -ANKLE_HEIGHT * h + 0.025 * shape.girth, 0.75 * FOOT * h])
+    # Both hip joints sit on one pelvis: level them at their mean height and depth.
+    hip_centre = 0.5 * (joints["left_hip"] + joints["right_hip"])
+    hip_centre[0] = posture.lateral_shift_m
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        joints[f"{side}_hip"] = hip_centre + [sign * HIP_HALF_WIDTH * h, 0.0, 0.0]
+    joints["hip_centre"] = hip_centre
+
+    # Spine: pelvis, lumbar, lower and upper thorax, neck. Standing, the pelvis
+    # segment leans slightly back and the lumbar spine forward (lordosis).
+    kyphosis = np.radians(shape.kyphosis_deg)
+    spine = np.radians(posture.spine_flexion_deg)
+    pelvis_dir = hip_rotation - np.radians(6.0)
+    lumbar_dir = pelvis_dir + np.radians(6.0) + 0.45 * spine
+    lower_thorax_dir = lumbar_dir + np.radians(2.0) + 0.35 * kyphosis + 0.35 * spine
+    upper_thorax_dir = lower_thorax_dir + 0.65 * kyphosis + 0.20 * spine
+    # The neck holds the gaze: it extends against kyphosis and the hinge.
+    neck_dir = upper_thorax_dir - 0.6 * kyphosis - 0.15 * hip_rotation
+    sacrum = hip_centre + _sagittal(pelvis_dir) * PELVIS * h + [0.0, 0.0, -0.035 * h]
+    t12 = sacrum + _sagittal(lumbar_dir) * LUMBAR * h
+    t7 = t12 + _sagittal(lower_thorax_dir) * LOWER_THORAX * h
+    c7 = t7 + _sagittal(upper_thorax_dir) * UPPER_THORAX * h
+    head = c7 + _sagittal(neck_dir) * (NECK + HEAD_RADIUS) * h + _sagittal(neck_dir + np.pi / 2) * 0.02 * h
+    joints.update(sacrum=sacrum, t12=t12, t7=t7, c7=c7, head=head)
+    joints["pelvis_dir"] = _sagittal(pelvis_dir)
+    joints["lumbar_dir"] = _sagittal(lumbar_dir)
+    joints["lower_thorax_dir"] = _sagittal(lower_thorax_dir)
+    joints["upper_thorax_dir"] = _sagittal(upper_thorax_dir)
+    joints["neck_dir"] = _sagittal(neck_dir)
+
+    # Shoulder joints sit in front of and below C7, on the upper thorax.
+    shoulder_centre = c7 - _sagittal(upper_thorax_dir) * 0.035 * h + _sagittal(upper_thorax_dir + np.pi / 2) * 0.045 * h
+    joints["shoulder_centre"] = shoulder_centre
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        joints[f"{side}_shoulder"] = shoulder_centre + [sign * SHOULDER_HALF_WIDTH * h, 0.0, 0.0]
+    _place_arms(shape, posture, joints)
+    return joints
+
+
+def _place_arms(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray]) -> None:
+    h, g = shape.height_m, shape.girth
+    pelvis_up = joints["pelvis_dir"]
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        shoulder = joints[f"{side}_shoulder"]
+        outward = np.array([sign, 0.0, 0.0])
+        if posture.arms == "hips":
+            hand = joints["hip_centre"] + pelvis_up * 0.07 * h + [sign * (0.10 * h * g + 0.02), 0.0, 0.0]
+            outward = outward + [0.0, 0.0, -0.6]
+        elif posture.arms == "stick":
+            # One hand behind the neck, the other behind the lower back.
+            back = -np.array([0.0, *(_perp := _sagittal_perp(joints["upper_thorax_dir"]))[1:]])
+            hand = (joints["c7"] + back * 0.09 * g + [sign * 0.05, 0.0, 0.0] if side == "right"
+                    else joints["sacrum"] + pelvis_up * 0.06 * h - joints["pelvis_dir"] * 0.0
+                    + -_sagittal_perp(joints["lumbar_dir"]) * 0.13 * g + [sign * 0.04, 0.0, 0.0])
+            outward = outward + ([0.0, 0.8, 0.0] if side == "right" else [0.0, 0.0, -0.6])
+        else:  # hanging at the sides, swinging a little when walking
+            swing = 0.0 if posture.gait_phase is None else 0.25 * np.sin(2 * np.pi * (posture.gait_phase + 0.5 * (side == "left")))
+            hand = shoulder + np.array([sign * 0.03, -(UPPER_ARM + FOREARM) * h * 0.97 * np.cos(swing),
+                                        (UPPER_ARM + FOREARM) * h * 0.97 * np.sin(swing)])
+            outward = np.array([0.0, 0.0, -1.0])
+        joints[f"{side}_hand"] = hand
+        joints[f"{side}_elbow"] = _elbow(shoulder, hand, UPPER_ARM * h, FOREARM * h, outward)
+    _ = g
+
+
+def _sagittal_perp(direction: np.ndarray) -> np.ndarray:
+    """The anterior normal of a sagittal direction (rotated +90 degrees)."""
+    return np.array([0.0, -direction[2], direction[1]])
+
+
+def _centre_of_mass(joints: dict[str, np.ndarray], h: float) -> np.ndarray:
+    """Whole-body centre of mass (body frame) from segment centres and Winter's mass fractions."""
+    total = np.zeros(3)
+    mass = 0.0
+
+    def add(point, m):
+        nonlocal total, mass
+        total = total + m * point
+        mass += m
+
+    for side in ("left", "right"):
+        add(0.5 * (joints[f"{side}_heel"] + joints[f"{side}_toe"]), MASS["foot"])
+        add(0.5 * (joints[f"{side}_ankle"] + joints[f"{side}_knee"]), MASS["shank"])
+        add(0.5 * (joints[f"{side}_knee"] + joints[f"{side}_hip"]), MASS["thigh"])
+        add(0.5 * (joints[f"{side}_shoulder"] + joints[f"{side}_elbow"]), MASS["upper_arm"])
+        add(0.5 * (joints[f"{side}_elbow"] + joints[f"{side}_hand"]), MASS["forearm"])
+        add(joints[f"{side}_hand"], MASS["hand"])
+    # The spine runs along the back; each trunk segment's mass lies in front of it.
+    add(joints["hip_centre"] + joints["pelvis_dir"] * 0.04 * h, MASS["pelvis"])
+    add(0.5 * (joints["sacrum"] + joints["t12"]) + _sagittal_perp(joints["lumbar_dir"]) * 0.05 * h, MASS["abdomen"])
+    add(0.5 * (joints["t12"] + joints["c7"]) + _sagittal_perp(joints["lower_thorax_dir"]) * 0.055 * h, MASS["thorax"])
+    add(joints["head"], MASS["head"])
+    return total / mass
+
+
+def _balanced_shank_tilt(shape: BodyShape, posture: Posture) -> float:
+    """Shank lean that puts the centre of mass over the middle of the feet.
+
+    Real people keep balance in a hinge by moving the hips back as the trunk
+    tips forward; solving for the shank angle reproduces that. Bisection on a
+    monotonic function of one angle: a few dozen skeleton builds a frame.
+    """
+    foot_centre = 0.25 * FOOT * shape.height_m  # midpoint of heel and toe, ahead of the ankle
+
+    def excess(tilt):
+        joints = _skeleton_local(shape, posture, tilt)
+        return _centre_of_mass(joints, shape.height_m)[2] - foot_centre
+
+    low, high = np.radians(-25.0), np.radians(50.0)
+    if excess(low) > 0:
+        return low
+    if excess(high) < 0:
+        return high
+    for _ in range(30):
+        middle = 0.5 * (low + high)
+        if excess(middle) > 0:
+            high = middle
+        else:
+            low = middle
+    return 0.5 * (low + high)
+
+
+def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str, object]]:
+    """Ellipsoids and capsules that make the body's skin, in the body frame."""
+    h, g = shape.height_m, shape.girth
+    parts: list[tuple[str, object]] = []
+
+    def frame(axis_up: np.ndarray) -> np.ndarray:
+        """Rotation whose columns are lateral (x), the segment axis and its anterior normal."""
+        up = axis_up / np.linalg.norm(axis_up)
+        lateral = np.array([1.0, 0.0, 0.0])
+        lateral = lateral - np.dot(lateral, up) * up
+        lateral /= np.linalg.norm(lateral)
+        anterior = np.cross(lateral, up)
+        return np.column_stack([lateral, up, anterior])
+
+    pelvis_frame = frame(joints["pelvis_dir"])
+    hip_centre = joints["hip_centre"]
+    # Pelvis block and the two buttocks, which sit behind and below the hip joints.
+    parts.append(("pelvis", Ellipsoid(hip_centre + pelvis_frame @ [0.0, 0.045 * h, -0.01 * h],
+                                      pelvis_frame, np.array([0.098 * h, 0.060 * h, 0.058 * h]) * [g, 1.0, g])))
+    for sign in (1.0, -1.0):
+        centre = hip_centre + pelvis_frame @ [sign * 0.036 * h * g, -0.012 * h, -0.030 * h * g]
+        parts.append(("buttock", Ellipsoid(centre, pelvis_frame, np.array([0.050, 0.058, 0.046]) * h * g)))
+    lumbar_frame = frame(joints["lumbar_dir"])
+    parts.append(("abdomen", Ellipsoid(0.5 * (joints["sacrum"] + joints["t12"]) + lumbar_frame @ [0.0, 0.0, 0.045 * h * g],
+                                       lumbar_frame, np.array([0.090 * h * g, 0.075 * h, 0.062 * h * g]))))
+    for name, a, b in (("lower_thorax_dir", "t12", "t7"), ("upper_thorax_dir", "t7", "c7")):
+        thorax_frame = frame(joints[name])
+        parts.append(("thorax", Ellipsoid(0.5 * (joints[a] + joints[b]) + thorax_frame @ [0.0, 0.0, 0.058 * h * min(g, 1.1)],
+                                          thorax_frame, np.array([0.095 * h * min(g, 1.15), 0.062 * h, 0.064 * h * g]))))
+    parts.append(("neck", Capsule(joints["c7"], joints["head"] - joints["neck_dir"] * HEAD_RADIUS * h, 0.030 * h)))
+    head_frame = frame(joints["neck_dir"])
+    parts.append(("head", Ellipsoid(joints["head"], head_frame, np.array([0.046, 0.060, 0.055]) * h)))
+    for side in ("left", "right"):
+        hip, knee, ankle = joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"]
+        thigh_mid = 0.5 * (hip + knee)
+        parts.append(("thigh", Capsule(hip + 0.15 * (knee - hip), thigh_mid, 0.046 * h * g)))
+        parts.append(("thigh", Capsule(thigh_mid, knee, 0.036 * h * g)))
+        parts.append(("shank", Capsule(knee, 0.5 * (knee + ankle), 0.030 * h * g)))
+        parts.append(("shank", Capsule(0.5 * (knee + ankle), ankle, 0.022 * h * g)))
+        parts.append(("foot", Capsule(joints[f"{side}_heel"], joints[f"{side}_toe"], 0.022 * h)))
+        parts.append(("upper_arm", Capsule(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], 0.026 * h * g)))
+        parts.append(("forearm", Capsule(joints[f"{side}_elbow"], joints[f"{side}_hand"], 0.020 * h * g)))
+        parts.append(("hand", Ellipsoid(joints[f"{side}_hand"], np.eye(3), np.array([0.030, 0.045, 0.030]) * h / 1.7)))
+    return parts
+
+
+def _stick(shape: BodyShape, joints: dict[str, np.ndarray], surface) -> Capsule:
+    """A dowel held along the back, touching the back of the head and the sacrum."""
+    h = shape.height_m
+    back = -_sagittal_perp(joints["pelvis_dir"])
+    low = joints["sacrum"] + back * 0.09 * h * shape.girth - joints["pelvis_dir"] * 0.10 * h
+    high_dir = joints["head"] - _sagittal_perp(joints["neck_dir"]) * 0.058 * h - low
+    high = low + high_dir / np.linalg.norm(high_dir) * 1.0
+    return Capsule(low, high, 0.014)
+
+
+def pose_body(shape: BodyShape, posture: Posture) -> Body:
+    """Build the posed body in the room frame."""
+    tilt = _balanced_shank_tilt(shape, posture) if posture.gait_phase is None else 0.0
+    local = _skeleton_local(shape, posture, tilt)
+    surface = _surface(shape, local)
+    if posture.arms == "stick":
+        surface.append(("stick", _stick(shape, local, surface)))
+    yaw = np.radians(posture.yaw_deg)
+    rotation = np.array([[np.cos(yaw), 0.0, np.sin(yaw)], [0.0, 1.0, 0.0], [-np.sin(yaw), 0.0, np.cos(yaw)]])
+    offset = np.array([posture.x_m, 0.0, posture.z_m])
+    joints = {name: (rotation @ v if name.endswith("_dir") else rotation @ v + offset) for name, v in local.items()}
+    primitives = [(part, primitive.transformed(rotation, offset)) for part, primitive in surface]
+    return Body(shape, posture, joints, primitives)

@@ -1,0 +1,1 @@
+"""The clinician dashboard and the kiosk (Flask). Filled by the dashboard issue."""
