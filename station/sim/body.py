@@ -168,6 +168,29 @@ def _sagittal(angle: float) -> np.ndarray:
     return np.array([0.0, np.cos(angle), np.sin(angle)])
 
 
+def _standing_leg(h: float, lateral: float, shank_tilt: float, knee_flexion: float):
+    """Ankle, knee and hip of a planted leg: the shank leans forward, the thigh back by the knee angle."""
+    ankle = np.array([lateral, ANKLE_HEIGHT * h, 0.0])
+    knee = ankle + _sagittal(shank_tilt) * SHANK * h
+    hip = knee + _sagittal(shank_tilt - knee_flexion) * THIGH * h
+    return ankle, knee, hip
+
+
+def _walking_leg(h: float, lateral: float, swing: float):
+    """Ankle, knee and hip of a walking leg hanging from a hip over the origin.
+
+    The thigh swings about 20 degrees either way and the knee bends in the
+    swing phase; the foot is not kept on the floor, a few centimetres off at
+    most, which is good enough for frames where nobody is measured.
+    """
+    hip = np.array([lateral, (ANKLE_HEIGHT + SHANK + THIGH) * h * 0.985, 0.0])
+    thigh_angle = np.radians(20.0) * np.sin(swing)  # + knee ahead of the hip
+    knee_flexion = np.radians(5.0 + 35.0 * max(0.0, np.sin(swing + 1.2)))
+    knee = hip - _sagittal(-thigh_angle) * THIGH * h
+    ankle = knee - _sagittal(knee_flexion - thigh_angle) * SHANK * h
+    return ankle, knee, hip
+
+
 def _elbow(shoulder, hand, upper, fore, outward) -> np.ndarray:
     """Elbow of a two-link arm reaching from shoulder to hand, bending toward ``outward``."""
     reach = hand - shoulder
@@ -191,28 +214,14 @@ def _skeleton_local(shape: BodyShape, posture: Posture, shank_tilt: float) -> di
     hip_rotation = np.radians(posture.hip_flexion_deg)
     for index, side in enumerate(("left", "right")):
         lateral = (1.0 if side == "left" else -1.0) * HIP_HALF_WIDTH * h
-        knee_flex = np.radians(posture.knee_flexion_deg[index])
         if posture.gait_phase is None:
-            shank_angle = shank_tilt
-            thigh_angle = shank_tilt - knee_flex  # thigh leans back as the knee bends
+            ankle, knee, hip = _standing_leg(h, lateral, shank_tilt, np.radians(posture.knee_flexion_deg[index]))
         else:
-            swing = 2.0 * np.pi * (posture.gait_phase + 0.5 * index)
-            thigh_angle = np.radians(22.0) * np.sin(swing)
-            shank_angle = thigh_angle - np.radians(5.0 + 30.0 * max(0.0, np.sin(swing + 1.2)))
-        ankle = np.array([lateral, ANKLE_HEIGHT * h, 0.0])
-        if posture.gait_phase is not None:
-            # A walking foot is placed under its swinging leg.
-            ankle[2] = (THIGH * np.sin(thigh_angle) + SHANK * np.sin(shank_angle)) * h
-            ankle[1] += 0.03 * max(0.0, np.sin(2.0 * np.pi * (posture.gait_phase + 0.5 * index)))
-        knee = ankle + _sagittal(shank_angle) * SHANK * h
-        hip = knee + _sagittal(thigh_angle) * THIGH * h
-        if posture.gait_phase is not None:
-            hip = hip - ankle * [0, 0, 1]  # hips over the midpoint between the feet
-            knee = knee - ankle * [0, 0, 1]
-            ankle = ankle - ankle * [0, 0, 1] + [0, 0, ankle[2]]
+            ankle, knee, hip = _walking_leg(h, lateral, 2.0 * np.pi * (posture.gait_phase + 0.5 * index))
         joints[f"{side}_ankle"], joints[f"{side}_knee"], joints[f"{side}_hip"] = ankle, knee, hip
-        joints[f"{side}_heel"] = ankle + np.array([0.0, -ANKLE_HEIGHT * h + 0.03 * shape.girth, -0.25 * FOOT * h])
-        joints[f"{side}_toe"] = ankle + np.array([0.0, -ANKLE_HEIGHT * h + 0.025 * shape.girth, 0.75 * FOOT * h])
+        foot_level = ankle[1] - ANKLE_HEIGHT * h
+        joints[f"{side}_heel"] = np.array([lateral, foot_level + 0.03 * shape.girth, ankle[2] - 0.25 * FOOT * h])
+        joints[f"{side}_toe"] = np.array([lateral, foot_level + 0.025 * shape.girth, ankle[2] + 0.75 * FOOT * h])
     # Both hip joints sit on one pelvis: level them at their mean height and depth.
     hip_centre = 0.5 * (joints["left_hip"] + joints["right_hip"])
     hip_centre[0] = posture.lateral_shift_m
@@ -252,29 +261,32 @@ def _skeleton_local(shape: BodyShape, posture: Posture, shank_tilt: float) -> di
 
 
 def _place_arms(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray]) -> None:
+    """Hands and elbows for the posture's arm style."""
     h, g = shape.height_m, shape.girth
     pelvis_up = joints["pelvis_dir"]
     for side, sign in (("left", 1.0), ("right", -1.0)):
         shoulder = joints[f"{side}_shoulder"]
-        outward = np.array([sign, 0.0, 0.0])
         if posture.arms == "hips":
+            # Hands on the iliac crests, elbows out and back.
             hand = joints["hip_centre"] + pelvis_up * 0.07 * h + [sign * (0.10 * h * g + 0.02), 0.0, 0.0]
-            outward = outward + [0.0, 0.0, -0.6]
+            outward = np.array([sign, 0.0, -0.6])
+        elif posture.arms == "stick" and side == "right":
+            # Right hand holds the stick behind the neck, elbow up.
+            hand = joints["c7"] - _sagittal_perp(joints["upper_thorax_dir"]) * 0.09 * g + [sign * 0.05, 0.0, 0.0]
+            outward = np.array([sign, 0.8, 0.0])
         elif posture.arms == "stick":
-            # One hand behind the neck, the other behind the lower back.
-            back = -np.array([0.0, *(_perp := _sagittal_perp(joints["upper_thorax_dir"]))[1:]])
-            hand = (joints["c7"] + back * 0.09 * g + [sign * 0.05, 0.0, 0.0] if side == "right"
-                    else joints["sacrum"] + pelvis_up * 0.06 * h - joints["pelvis_dir"] * 0.0
-                    + -_sagittal_perp(joints["lumbar_dir"]) * 0.13 * g + [sign * 0.04, 0.0, 0.0])
-            outward = outward + ([0.0, 0.8, 0.0] if side == "right" else [0.0, 0.0, -0.6])
+            # Left hand holds it behind the lower back.
+            hand = joints["sacrum"] + pelvis_up * 0.06 * h - _sagittal_perp(joints["lumbar_dir"]) * 0.13 * g
+            hand = hand + [sign * 0.04, 0.0, 0.0]
+            outward = np.array([sign, 0.0, -0.6])
         else:  # hanging at the sides, swinging a little when walking
-            swing = 0.0 if posture.gait_phase is None else 0.25 * np.sin(2 * np.pi * (posture.gait_phase + 0.5 * (side == "left")))
-            hand = shoulder + np.array([sign * 0.03, -(UPPER_ARM + FOREARM) * h * 0.97 * np.cos(swing),
-                                        (UPPER_ARM + FOREARM) * h * 0.97 * np.sin(swing)])
+            phase = 0.0 if posture.gait_phase is None else posture.gait_phase + 0.5 * (side == "left")
+            swing = 0.25 * np.sin(2 * np.pi * phase)
+            reach = (UPPER_ARM + FOREARM) * h * 0.97
+            hand = shoulder + np.array([sign * 0.03, -reach * np.cos(swing), reach * np.sin(swing)])
             outward = np.array([0.0, 0.0, -1.0])
         joints[f"{side}_hand"] = hand
         joints[f"{side}_elbow"] = _elbow(shoulder, hand, UPPER_ARM * h, FOREARM * h, outward)
-    _ = g
 
 
 def _sagittal_perp(direction: np.ndarray) -> np.ndarray:
@@ -380,7 +392,7 @@ def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str,
     return parts
 
 
-def _stick(shape: BodyShape, joints: dict[str, np.ndarray], surface) -> Capsule:
+def _stick(shape: BodyShape, joints: dict[str, np.ndarray]) -> Capsule:
     """A dowel held along the back, touching the back of the head and the sacrum."""
     h = shape.height_m
     back = -_sagittal_perp(joints["pelvis_dir"])
@@ -396,7 +408,7 @@ def pose_body(shape: BodyShape, posture: Posture) -> Body:
     local = _skeleton_local(shape, posture, tilt)
     surface = _surface(shape, local)
     if posture.arms == "stick":
-        surface.append(("stick", _stick(shape, local, surface)))
+        surface.append(("stick", _stick(shape, local)))
     yaw = np.radians(posture.yaw_deg)
     rotation = np.array([[np.cos(yaw), 0.0, np.sin(yaw)], [0.0, 1.0, 0.0], [-np.sin(yaw), 0.0, np.cos(yaw)]])
     offset = np.array([posture.x_m, 0.0, posture.z_m])

@@ -10,8 +10,10 @@ with the artefacts the measurement code meets on real recordings:
    images and measures the disparity ``d = fx * B / z`` (pixels); its error is
    a roughly constant fraction of a pixel, so the depth error grows as
    ``z**2 / (fx * B)``. The error is calibrated so that a flat, head-on plane
-   at 2 m has an RMS depth error of ``rms_fraction_at_2m * 2 m`` at any
-   resolution. Part of it is spatially correlated, because neighbouring
+   at 2 m has an RMS depth error of ``rms_fraction_at_2m * 2 m`` in the
+   424x240 mode; finer modes have a longer focal length in pixels and so
+   proportionally less error (half at 848x480), as Intel's RMS formula
+   ``z**2 * subpixel / (fx * B)`` says. Part of it is spatially correlated, because neighbouring
    pixels share most of their stereo matching window: that part is a smooth
    random field (Gaussian blobs about ``correlation_px`` across at 848x480),
    the rest is independent per pixel. The disparity is then quantised to the
@@ -58,6 +60,9 @@ _GRAZING_BLIND_DEG = 88.0
 # Image width at which the pixel sizes below and ``correlation_px`` are given;
 # 848x480 is the D400's native depth resolution for its 87 degree field.
 _REFERENCE_WIDTH_PX = 848
+# Image width at which ``rms_fraction_at_2m`` holds: the coarsest (and the
+# station's default) mode, where the noise is largest.
+_NOISE_REFERENCE_WIDTH_PX = 424
 # Radii of the dropout blobs at the reference width, pixels; each blob takes
 # one at random.
 _DROPOUT_RADII_PX = (1.0, 1.5, 2.0)
@@ -75,8 +80,9 @@ class SensorModel:
         Distance from the left to the right imager, metres (D435 50 mm,
         D455 95 mm). Sets the disparity and so the width of stereo shadows.
     rms_fraction_at_2m : float
-        RMS depth error on a flat head-on plane at 2 m, as a fraction of 2 m;
-        the error grows as ``z**2`` (stereo).
+        RMS depth error on a flat head-on plane at 2 m in the 424x240 mode,
+        as a fraction of 2 m; the error grows as ``z**2`` (stereo) and is
+        smaller in finer modes.
     correlated_share : float
         Share (0-1) of the noise variance that is spatially correlated
         (stereo matching windows); the rest is independent per pixel.
@@ -199,9 +205,13 @@ def sense(z_m, cos_incidence, intrinsics: Intrinsics, model: SensorModel,
     _drop_grazing(valid, cos_inc, model, rng)
 
     _mix_flying_pixels(disparity, z, model, rng)
-    # Depth error ~ z**2 / fb * disparity error; solve for the disparity
-    # error that gives the calibrated depth error at 2 m.
-    sigma_px = model.rms_fraction_at_2m * 2.0 * fb / 2.0**2
+    # Depth error = z**2 / fb * disparity error: the disparity error that
+    # gives the calibrated depth error at 2 m in the 424x240 mode, the same at
+    # every depth. The matcher's sub-pixel error is about constant in the
+    # mode's own pixels (Intel: RMS = z**2 * subpixel / (fx * B)), so finer
+    # modes are less noisy in proportion: 848x480 has half the error.
+    noise_scale = intrinsics.width / _NOISE_REFERENCE_WIDTH_PX
+    sigma_px = (model.rms_fraction_at_2m * 2.0) * (fb / noise_scale) / 2.0**2
     if sigma_px > 0:
         disparity += _disparity_noise(shape, sigma_px, model, scale, rng)
 
@@ -229,8 +239,8 @@ def _stereo_shadow(disparity: np.ndarray) -> np.ndarray:
     running minimum of ``x_r`` taken from the right edge of its row. Pixels
     landing left of the right image (``x_r < 0``) have no match either.
     """
-    # float32 is plenty: columns are below 2**12 and occlusion margins are
-    # a sizeable fraction of a pixel.
+    # float32 is plenty: it resolves a thousandth of a pixel at the D400's
+    # widest 1280 columns, and occlusion margins are far larger.
     x_right = np.subtract(np.arange(disparity.shape[1], dtype=np.float32), disparity, dtype=np.float32)
     min_from_right = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
     hidden = x_right < 0
@@ -271,10 +281,12 @@ def _mix_flying_pixels(disparity: np.ndarray, z: np.ndarray, model: SensorModel,
     """
     width = z.shape[1]
     with np.errstate(invalid="ignore"):  # inf - inf where both rays miss
-        rows, cols = np.nonzero(np.abs(np.diff(z, axis=1)) > model.edge_jump_m)
-        left = rows * width + cols
-        rows, cols = np.nonzero(np.abs(np.diff(z, axis=0)) > model.edge_jump_m)
-        upper = rows * width + cols
+        jump = np.diff(z, axis=1)
+        # Flat index k of the (height, width - 1) differences is pixel k + row.
+        left = np.flatnonzero(np.abs(jump, out=jump) > model.edge_jump_m)
+        left += left // (width - 1)
+        jump = np.diff(z, axis=0)
+        upper = np.flatnonzero(np.abs(jump, out=jump) > model.edge_jump_m)
     # Flat indices of the two pixels of each edge pair.
     first = np.concatenate([left, upper])
     second = np.concatenate([left + 1, upper + width])
@@ -294,11 +306,14 @@ def _mix_flying_pixels(disparity: np.ndarray, z: np.ndarray, model: SensorModel,
 
 def _disparity_noise(shape: tuple[int, int], sigma_px: float, model: SensorModel, scale: float,
                      rng: np.random.Generator) -> np.ndarray:
-    """Disparity error image, pixels, with standard deviation ``sigma_px``.
+    """Disparity error image, float32 pixels, with standard deviation ``sigma_px``.
 
-    The correlated part is iid noise on a coarse grid spread to the pixels by
-    Gaussian weights (two small matrix products, separable); each pixel's
-    weights have unit norm, so its variance is exactly the requested share.
+    The correlated part is iid noise on a coarse grid of nodes, spread to the
+    pixels by separable Gaussian weights: along the rows, then down the
+    columns. Each pixel's weights have unit norm, so its variance is exactly
+    the requested share. The spread is a few shifted multiply-adds (one per
+    node within reach), not a matrix product: on small matrices a threaded
+    BLAS spends longer waking its threads than computing.
     """
     noise = rng.standard_normal(shape, dtype=np.float32)
     noise *= sigma_px * math.sqrt(1.0 - model.correlated_share)
@@ -306,30 +321,48 @@ def _disparity_noise(shape: tuple[int, int], sigma_px: float, model: SensorModel
         # Autocorrelation of Gaussian-weighted white noise is a Gaussian
         # sqrt(2) times wider than the weights.
         sigma_weights = model.correlation_px * scale / (_FWHM_PER_SIGMA * math.sqrt(2.0))
-        rows = _blob_weights(shape[0], sigma_weights)
-        cols = _blob_weights(shape[1], sigma_weights)
-        coarse = rng.standard_normal((rows.shape[1], cols.shape[1]), dtype=np.float32)
+        row_nodes, row_weights = _blob_weights(shape[0], sigma_weights)
+        col_nodes, col_weights = _blob_weights(shape[1], sigma_weights)
+        coarse = rng.standard_normal((row_nodes.max() + 1, col_nodes.max() + 1), dtype=np.float32)
         coarse *= sigma_px * math.sqrt(model.correlated_share)
-        noise += rows @ (coarse @ cols.T)
+        along_rows = np.zeros((coarse.shape[0], shape[1]), dtype=np.float32)
+        for tap in range(col_nodes.shape[1]):
+            along_rows += coarse[:, col_nodes[:, tap]] * col_weights[:, tap]
+        for tap in range(row_nodes.shape[1]):
+            noise += along_rows[row_nodes[:, tap]] * row_weights[:, tap, np.newaxis]
     return noise
 
 
 @functools.lru_cache(maxsize=16)
-def _blob_weights(n_pixels: int, sigma_px: float) -> np.ndarray:
-    """Weights (n_pixels, n_nodes), float32, from coarse-grid nodes to pixels.
+def _blob_weights(n_pixels: int, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights spreading a line of coarse-grid nodes to pixels.
 
     Nodes are two weight sigmas apart (close enough for a stationary field)
-    but at least a pixel, and reach three sigmas past both ends so the edge
-    pixels are as random as the rest. Each row has unit L2 norm.
+    but at least a pixel, one of them on pixel 0, and extend three sigmas past
+    both ends so the edge pixels are as random as the rest. Every pixel then
+    has a node within a sigma, or on it when the blobs are below a pixel (the
+    field is white noise then). Weights are cut at three sigmas.
+
+    Returns
+    -------
+    nodes : ndarray, shape (n_pixels, taps), int
+        Index of each node within reach of each pixel (0 is the first node).
+    weights : ndarray, shape (n_pixels, taps), float32
+        Their Gaussian weights, 0 beyond three sigmas; each row has unit L2
+        norm.
     """
     spacing = max(2.0 * sigma_px, 1.0)
-    reach = 3.0 * sigma_px
-    nodes = -reach + spacing * np.arange(int(math.ceil((n_pixels - 1 + 2.0 * reach) / spacing)) + 1)
-    weights = np.exp(-0.5 * ((np.arange(n_pixels)[:, np.newaxis] - nodes) / sigma_px) ** 2)
+    margin = math.ceil(3.0 * sigma_px / spacing)  # nodes before pixel 0
+    pixels = np.arange(n_pixels)
+    first = np.ceil((pixels - 3.0 * sigma_px) / spacing).astype(np.intp) + margin
+    nodes = first[:, np.newaxis] + np.arange(int(6.0 * sigma_px / spacing) + 1)
+    offset = (pixels[:, np.newaxis] - (nodes - margin) * spacing) / sigma_px
+    weights = np.where(np.abs(offset) <= 3.0, np.exp(-0.5 * offset**2), 0.0)
     weights /= np.sqrt(np.sum(weights**2, axis=1, keepdims=True))
     weights = weights.astype(np.float32)
+    nodes.flags.writeable = False
     weights.flags.writeable = False
-    return weights
+    return nodes, weights
 
 
 def _dropout_blobs(shape: tuple[int, int], model: SensorModel, scale: float,

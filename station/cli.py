@@ -1,0 +1,171 @@
+"""The ``wallhinge`` command.
+
+Each subcommand is a small function over the station's modules. Errors the
+station expects (a missing camera, an unreadable recording, a bad option)
+end the command with one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from station.errors import WallHingeError
+
+
+def _resolution(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 424x240, not {text!r}") from None
+    return width, height
+
+
+def _simulate(args) -> int:
+    from station.sim.scenarios import SCENARIOS, build_scene
+    from station.sim.simulate import simulate, truth_path
+
+    if args.list:
+        for name, scenario in SCENARIOS.items():
+            print(f"{name:20} {scenario.description}")
+        return 0
+    if args.output is None:
+        raise WallHingeError("say where to write the recording, e.g. wallhinge simulate session.db3")
+    width, height = args.resolution
+    try:
+        spec = build_scene(args.scenario, args.seed, width=width, height=height, fps=args.fps,
+                           side=args.side, camera_model=args.camera, reps=args.reps)
+    except ValueError as error:
+        raise WallHingeError(str(error)) from None
+    output = Path(args.output)
+    started = time.monotonic()
+
+    def progress(done, total):
+        if not args.quiet and (done % (spec.fps * 5) == 0 or done == total):
+            print(f"\r{done}/{total} frames", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    truth = simulate(spec, output, progress=progress)
+    elapsed = time.monotonic() - started
+    print(f"wrote {output} ({len(truth['frames'])} frames, {spec.duration_s:.1f} s at {width}x{height} "
+          f"{spec.fps} fps, {len(truth['reps'])} reps) and {truth_path(output)} in {elapsed:.1f} s")
+    return 0
+
+
+def _inspect(args) -> int:
+    from station.camera import FilterSettings, open_recording
+
+    count, first, last = 0, None, None
+    no_filters = FilterSettings(min_distance_m=0.0, max_distance_m=0.0)
+    with open_recording(args.recording, filters=no_filters) as source:
+        info = source.info
+        for frame in source:
+            count += 1
+            first = frame.timestamp_s if first is None else first
+            last = frame.timestamp_s
+    intr = info.intrinsics
+    print(f"recording   {info.path}")
+    print(f"device      {info.name} (serial {info.serial})")
+    print(f"depth       {intr.width}x{intr.height} at {info.fps} fps, {info.depth_unit_m * 1000:g} mm units")
+    print(f"intrinsics  fx {intr.fx:.2f} fy {intr.fy:.2f} ppx {intr.ppx:.2f} ppy {intr.ppy:.2f}")
+    span = (last - first) if count else 0.0
+    print(f"frames      {count} over {span:.2f} s")
+    return 0
+
+
+def _snapshot(args) -> int:
+    from station.camera import FilterSettings, open_recording
+    from station.depth_image import save_png
+
+    no_filters = FilterSettings(min_distance_m=0.0, max_distance_m=0.0)
+    with open_recording(args.recording, filters=no_filters) as source:
+        chosen = None
+        for frame in source:
+            chosen = frame
+            if frame.timestamp_s >= args.at:
+                break
+    if chosen is None:
+        raise WallHingeError(f"{args.recording} has no depth frames")
+    save_png(args.output, chosen.depth, chosen.depth_unit_m, scale=args.scale)
+    print(f"wrote {args.output}: frame at {chosen.timestamp_s:.2f} s")
+    return 0
+
+
+def _cameras(args) -> int:
+    from station.camera import connected_cameras
+
+    cameras = connected_cameras()
+    if not cameras:
+        print("no RealSense camera is connected (recordings work without one: see wallhinge simulate)")
+    for name, serial in cameras:
+        print(f"{serial}  {name}")
+    return 0
+
+
+def _demo(args) -> int:
+    from station.demo import run_demo
+
+    return run_demo(data_dir=Path(args.data_dir), scenario=args.scenario, seed=args.seed,
+                    real_time=not args.fast)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wallhinge",
+        description="Wall Hinge Station: depth-camera feedback for the wall-touch hip-hinge drill.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="simulate a patient's session and replay it through the station")
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its recordings (default data/demo)")
+    demo.add_argument("--scenario", default="all-faults", help="which scenario to simulate (default all-faults)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the simulated session")
+    demo.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
+    demo.set_defaults(run=_demo)
+
+    simulate = commands.add_parser("simulate", help="render a simulated drill session as a RealSense recording")
+    simulate.add_argument("output", nargs="?", help="recording to write (.db3); ground truth goes beside it")
+    simulate.add_argument("--scenario", default="good-set", help="named scenario (see --list)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed: same seed, same recording")
+    simulate.add_argument("--resolution", type=_resolution, default=(424, 240),
+                          help="depth resolution: 424x240, 640x480 or 848x480 (default 424x240)")
+    simulate.add_argument("--fps", type=int, default=30, choices=(15, 30), help="frame rate (default 30)")
+    simulate.add_argument("--side", type=int, choices=(-1, 1), help="camera at -x (-1) or +x (+1) of the spot")
+    simulate.add_argument("--camera", choices=("D435", "D455"), help="camera model (default: drawn by the seed)")
+    simulate.add_argument("--reps", type=int, help="number of reps (the scenario's pattern repeated or cut)")
+    simulate.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    simulate.add_argument("--quiet", action="store_true", help="no progress output")
+    simulate.set_defaults(run=_simulate)
+
+    inspect = commands.add_parser("inspect", help="show what a recording holds: device, stream, frames")
+    inspect.add_argument("recording", help="a .db3 or .bag recording")
+    inspect.set_defaults(run=_inspect)
+
+    snapshot = commands.add_parser("snapshot", help="save one depth frame of a recording as a PNG picture")
+    snapshot.add_argument("recording", help="a .db3 or .bag recording")
+    snapshot.add_argument("output", help="PNG file to write")
+    snapshot.add_argument("--at", type=float, default=0.0, help="time of the frame, seconds from the start")
+    snapshot.add_argument("--scale", type=int, default=2, help="enlarge the picture this many times (default 2)")
+    snapshot.set_defaults(run=_snapshot)
+
+    cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
+    cameras.set_defaults(run=_cameras)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except WallHingeError as error:
+        print(f"wallhinge: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wallhinge: stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The drill's faults and their thresholds, as ``../shared/domain.md`` names them.
+
+One place for both the simulator's ground truth and the station's rep
+scoring, so a fault means the same thing wherever it is decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+FAULT_NAMES = ("squat", "rounded_back", "no_touch", "too_fast", "incomplete_return")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Per-patient fault thresholds; the defaults come from the clinical sources.
+
+    Attributes
+    ----------
+    touch_tolerance_mm : float
+        A rep touched the wall when its closest wall gap is at most this (mm).
+    max_knee_flexion_deg : float
+        Peak knee flexion above this is a squat (degrees). A good-morning
+        hinge keeps the knees near 5 degrees; squats go far past 40.
+    max_spine_flexion_deg : float
+        Spine flexion beyond the standing baseline above this is a rounded
+        back (degrees).
+    min_descent_s : float
+        A descent shorter than this is too fast (seconds); older adults train
+        at about 1.5 s down.
+    upright_angle_deg : float
+        After a rep the trunk must come back within this many degrees of the
+        person's standing posture, else the return is incomplete.
+    """
+
+    touch_tolerance_mm: float = 20.0
+    max_knee_flexion_deg: float = 40.0
+    max_spine_flexion_deg: float = 15.0
+    min_descent_s: float = 0.95
+    upright_angle_deg: float = 10.0
+
+    def __post_init__(self):
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"threshold {item.name} must be a positive number, not {value!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Thresholds":
+        """Thresholds from a settings table, rejecting unknown names."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown threshold {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def rep_faults(*, min_wall_gap_mm: float, peak_knee_flexion_deg: float, peak_spine_flexion_deg: float,
+               descent_s: float, return_trunk_angle_deg: float, thresholds: Thresholds = Thresholds()) -> list[str]:
+    """Names of the faults a rep's figures show, in the order of :data:`FAULT_NAMES`.
+
+    ``return_trunk_angle_deg`` is the closest the trunk came back to the
+    person's standing posture after the rep (degrees from that baseline).
+    """
+    found = []
+    if peak_knee_flexion_deg > thresholds.max_knee_flexion_deg:
+        found.append("squat")
+    if peak_spine_flexion_deg > thresholds.max_spine_flexion_deg:
+        found.append("rounded_back")
+    if min_wall_gap_mm > thresholds.touch_tolerance_mm:
+        found.append("no_touch")
+    if descent_s < thresholds.min_descent_s:
+        found.append("too_fast")
+    if return_trunk_angle_deg > thresholds.upright_angle_deg:
+        found.append("incomplete_return")
+    return found
