@@ -337,7 +337,7 @@ def _balanced_shank_tilt(shape: BodyShape, posture: Posture) -> float:
         return low
     if excess(high) < 0:
         return high
-    for _ in range(30):
+    for _ in range(20):  # to within 0.0001 degrees
         middle = 0.5 * (low + high)
         if excess(middle) > 0:
             high = middle

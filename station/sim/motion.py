@@ -97,7 +97,7 @@ def _bottom_hip_flexion(shape: BodyShape, base: Posture, rep: RepPlan) -> float:
         body = pose_body(shape, replace(bottom, hip_flexion_deg=hip_deg))
         return min(p.min_along(np.array([0.0, 0.0, 1.0])) for part, p in body.primitives if part in ("pelvis", "buttock"))
 
-    candidates = np.linspace(0.0, 95.0, 20)
+    candidates = np.linspace(0.0, 95.0, 12)
     gaps = np.array([gap(c) for c in candidates])
     deepest = int(np.argmin(gaps))
     if gaps[deepest] > target:
@@ -105,7 +105,7 @@ def _bottom_hip_flexion(shape: BodyShape, base: Posture, rep: RepPlan) -> float:
     if gaps[0] <= target:
         return 0.0
     low, high = 0.0, float(candidates[deepest])
-    for _ in range(25):
+    for _ in range(16):  # to within 0.002 degrees
         middle = 0.5 * (low + high)
         if gap(middle) > target:
             low = middle

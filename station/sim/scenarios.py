@@ -127,7 +127,7 @@ def _reps(rng, pattern: list[tuple[str, ...]], *, slow=False) -> list[RepPlan]:
 
 def _with_fault(fault: str):
     def people(rng, mount):
-        return [_patient(rng, random_body(rng), _reps(rng, [(), (fault,), (), (fault,)]))]
+        return [_patient(rng, random_body(rng), _reps(rng, [(), (fault,), (), (fault,), ()]))]
     return people
 
 

@@ -114,7 +114,8 @@ def rep_truth(spec: SceneSpec, frames: list[dict], thresholds: Thresholds = Thre
     baseline = values("trunk_angle_deg", patient.at_spot_s, patient.first_rep_s)
     baseline_trunk = float(np.median(baseline)) if baseline.size else 0.0
     reps = []
-    starts = list(patient.rep_starts_s) + [patient.set_end_s + patient.stay_s]
+    # The last rep must be stood up from before the set ends (its rest ends).
+    starts = list(patient.rep_starts_s) + [patient.set_end_s]
     for index, plan in enumerate(patient.reps):
         start = float(starts[index])
         bottom = start + plan.descent_s

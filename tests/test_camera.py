@@ -1,0 +1,308 @@
+"""Tests of the frame source (station.camera) on recordings written by RecordingWriter."""
+
+import os
+import threading
+import time
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from station.camera import FilterSettings, connected_cameras, open_camera, open_recording
+from station.errors import CameraError, NoCameraError, RecordingError, WallHingeError
+from station.geometry import Intrinsics
+from station.sim.recording import RecordingWriter
+from station.sim.scene import d400_intrinsics
+
+# Range threshold off too, so that every written value comes back as it was.
+NO_FILTERS = FilterSettings(min_distance_m=0, max_distance_m=0)
+SERIAL = "TEST-1234"
+NAME = "Intel RealSense D435 (test)"
+
+
+def write_recording(path, frames, *, intrinsics, fps, **writer_options):
+    """Write ``frames`` (uint16 images) at ``i / fps`` seconds; returns the path."""
+    with RecordingWriter(path, intrinsics, fps, **writer_options) as writer:
+        for index, depth in enumerate(frames):
+            writer.write(depth, index / fps)
+    return path
+
+
+def random_frames(count, width, height, seed=0):
+    """Random uint16 depth over the whole range 0..65535, with 0 and 65535 in every frame."""
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 65536, size=(height, width), dtype=np.uint16) for _ in range(count)]
+    for depth in frames:
+        depth[0, 0], depth[-1, -1] = 0, 65535
+    return frames
+
+
+def read_all(path, **options):
+    options.setdefault("filters", NO_FILTERS)
+    with open_recording(path, **options) as source:
+        return source.info, list(source)
+
+
+@pytest.fixture(scope="module")
+def random_recording(tmp_path_factory):
+    """45 random frames at 424x240, 30 fps: (path, frames, intrinsics, fps)."""
+    intrinsics, fps = d400_intrinsics(424, 240), 30
+    frames = random_frames(45, 424, 240)
+    path = tmp_path_factory.mktemp("random") / "random.db3"
+    write_recording(path, frames, intrinsics=intrinsics, fps=fps, serial=SERIAL, name=NAME)
+    return path, frames, intrinsics, fps
+
+
+def steady_recording(path, seconds, fps=30):
+    """A flat 1.5 m scene lasting ``seconds`` at 424x240: (path, frame count)."""
+    count = int(round(seconds * fps))
+    frames = [np.full((240, 424), 1500, np.uint16)] * count
+    return write_recording(path, frames, intrinsics=d400_intrinsics(424, 240), fps=fps), count
+
+
+def check_round_trip(info, read, frames, intrinsics, fps):
+    assert len(read) == len(frames)
+    for index, (frame, written) in enumerate(zip(read, frames)):
+        assert frame.depth.dtype == np.uint16
+        assert np.array_equal(frame.depth, written), f"frame {index} differs from what was written"
+        assert frame.timestamp_s == pytest.approx(index / fps, abs=1e-6)
+        assert frame.intrinsics == intrinsics
+        assert frame.depth_unit_m == pytest.approx(0.001, abs=1e-9)
+    numbers = [frame.frame_number for frame in read]
+    assert all(later > earlier for earlier, later in zip(numbers, numbers[1:])), numbers
+    assert info.kind == "recording"
+    assert info.intrinsics == intrinsics
+    assert info.fps == fps
+    assert info.depth_unit_m == pytest.approx(0.001, abs=1e-9)
+
+
+# -- round trips -----------------------------------------------------------------
+
+def test_random_depth_round_trips_exactly(random_recording):
+    path, frames, intrinsics, fps = random_recording
+    info, read = read_all(path)
+    check_round_trip(info, read, frames, intrinsics, fps)
+    assert info.serial == SERIAL
+    assert info.name == NAME
+    assert info.path == str(path)
+
+
+def test_repeated_reads_never_skip_a_frame(random_recording):
+    path, frames, intrinsics, fps = random_recording
+    for attempt in range(5):
+        info, read = read_all(path)
+        assert len(read) == len(frames), f"read {attempt + 1}: {len(read)} of {len(frames)} frames"
+        assert np.array_equal(read[0].depth, frames[0]), f"read {attempt + 1} lost the first frame"
+        assert read[0].timestamp_s == 0.0
+        check_round_trip(info, read, frames, intrinsics, fps)
+
+
+@pytest.mark.parametrize("width, height, fps", [(848, 480, 30), (640, 480, 15)])
+def test_round_trip_at_other_resolutions_and_rates(tmp_path, width, height, fps):
+    intrinsics = d400_intrinsics(width, height)
+    frames = random_frames(4, width, height, seed=width)
+    path = write_recording(tmp_path / "frames.db3", frames, intrinsics=intrinsics, fps=fps)
+    info, read = read_all(path)
+    check_round_trip(info, read, frames, intrinsics, fps)
+    assert read[0].depth.shape == (height, width)
+
+
+def test_simulated_recording_matches_its_truth(short_recording):
+    path, truth = short_recording
+    info, read = read_all(path)
+    assert len(read) == len(truth["frames"])
+    for frame, expected in zip(read, truth["frames"]):
+        assert frame.timestamp_s == pytest.approx(expected["t_s"], abs=1e-6)
+    expected_intrinsics = Intrinsics(**truth["intrinsics"])
+    assert info.intrinsics == expected_intrinsics
+    assert asdict(read[0].intrinsics) == truth["intrinsics"]
+
+
+# -- playback pace and closing ---------------------------------------------------
+
+def test_real_time_playback_is_paced_by_timestamps(tmp_path):
+    path, count = steady_recording(tmp_path / "one-second.db3", 1.0)
+
+    started = time.monotonic()
+    _, paced = read_all(path, real_time=True)
+    paced_s = time.monotonic() - started
+
+    started = time.monotonic()
+    _, fast = read_all(path, real_time=False)
+    fast_s = time.monotonic() - started
+
+    assert len(paced) == count, "real-time playback skipped frames"
+    assert len(fast) == count
+    assert paced_s >= 0.8, f"a 1 s recording played in real time in {paced_s:.2f} s"
+    assert fast_s < paced_s
+
+
+def test_close_from_another_thread_ends_real_time_playback(tmp_path):
+    path, count = steady_recording(tmp_path / "three-seconds.db3", 3.0)
+    source = open_recording(path, real_time=True, filters=NO_FILTERS)
+    timer = threading.Timer(0.3, source.close)
+    timer.start()
+    try:
+        read = list(source)
+    finally:
+        timer.cancel()
+        timer.join()
+        source.close()
+    assert source.closed
+    assert 0 < len(read) < count // 2, f"{len(read)} of {count} frames came before the iteration ended"
+
+
+def test_close_twice_and_after_the_end_is_harmless(random_recording):
+    path = random_recording[0]
+    with open_recording(path, filters=NO_FILTERS) as source:
+        assert not source.closed
+        assert len(list(source)) == len(random_recording[1])
+        source.close()
+        assert source.closed
+    source.close()
+    assert list(source) == []
+
+
+# -- filters ---------------------------------------------------------------------
+
+def test_decimation_halves_the_image_and_its_intrinsics(random_recording):
+    path, frames, intrinsics, _ = random_recording
+    info, read = read_all(path, filters=FilterSettings(decimation=2, min_distance_m=0, max_distance_m=0))
+    assert len(read) == len(frames)
+    assert info.intrinsics == intrinsics  # the source's, before decimation
+    for frame in read:
+        assert frame.depth.shape == (intrinsics.height // 2, intrinsics.width // 2)
+        assert (frame.intrinsics.width, frame.intrinsics.height) == (intrinsics.width // 2, intrinsics.height // 2)
+        assert frame.intrinsics.fx == pytest.approx(intrinsics.fx / 2, rel=0.01)
+        assert frame.intrinsics.fy == pytest.approx(intrinsics.fy / 2, rel=0.01)
+        assert frame.intrinsics.ppx == pytest.approx(intrinsics.ppx / 2, abs=1.0)
+        assert frame.intrinsics.ppy == pytest.approx(intrinsics.ppy / 2, abs=1.0)
+
+
+def test_threshold_zeroes_depth_outside_the_range(tmp_path):
+    # Depth units are millimetres: 500..2000 is inside 0.5..2.0 m.
+    values = np.array([0, 100, 300, 499, 501, 1000, 1500, 1999, 2001, 2500, 4000, 65535], np.uint16)
+    depth = np.resize(values, (240, 424)).astype(np.uint16)
+    path = write_recording(tmp_path / "ramp.db3", [depth] * 3, intrinsics=d400_intrinsics(424, 240), fps=30)
+    _, read = read_all(path, filters=FilterSettings(min_distance_m=0.5, max_distance_m=2.0))
+    assert len(read) == 3
+    inside = (depth > 500) & (depth < 2000)
+    for frame in read:
+        assert np.array_equal(frame.depth[inside], depth[inside]), "values inside the range changed"
+        assert not frame.depth[~inside].any(), "values outside the range were kept"
+
+
+@pytest.mark.parametrize("settings, field", [
+    (dict(decimation=0), "decimation"),
+    (dict(decimation=9), "decimation"),
+    (dict(decimation=2.5), "decimation"),
+    (dict(min_distance_m=2.0, max_distance_m=1.0), "min_distance_m"),
+    (dict(min_distance_m=1.0, max_distance_m=1.0), "min_distance_m"),
+    (dict(min_distance_m=-0.1), "min_distance_m"),
+    (dict(max_distance_m=-1.0), "max_distance_m"),
+])
+def test_invalid_filter_settings_name_the_field(settings, field):
+    with pytest.raises(ValueError, match=field):
+        FilterSettings(**settings)
+    with pytest.raises(ValueError, match=field):
+        FilterSettings.from_dict(settings)
+
+
+def test_unknown_filter_setting_is_named():
+    with pytest.raises(ValueError, match="'median'"):
+        FilterSettings.from_dict({"decimation": 2, "median": True})
+
+
+def test_filter_settings_from_dict_accepts_known_keys():
+    settings = FilterSettings.from_dict({"decimation": 4, "min_distance_m": 0.3, "temporal": True})
+    assert settings == FilterSettings(decimation=4, min_distance_m=0.3, temporal=True)
+
+
+# -- bad recordings --------------------------------------------------------------
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def missing(tmp_path, _):
+    return tmp_path / "missing.db3"
+
+
+def wrong_extension(tmp_path, recording):
+    return write_bytes(tmp_path / "recording.txt", recording.read_bytes())
+
+
+def garbage_db3(tmp_path, _):
+    return write_bytes(tmp_path / "garbage.db3", os.urandom(20_000))
+
+
+def garbage_bag(tmp_path, _):
+    return write_bytes(tmp_path / "garbage.bag", os.urandom(20_000))
+
+
+def truncated(tmp_path, recording):
+    data = recording.read_bytes()
+    return write_bytes(tmp_path / "truncated.db3", data[: len(data) // 2])
+
+
+def empty_db3(tmp_path, _):
+    return write_bytes(tmp_path / "empty.db3", b"")
+
+
+@pytest.mark.parametrize("make_bad_file", [missing, wrong_extension, garbage_db3, garbage_bag, truncated, empty_db3])
+def test_bad_recordings_raise_a_one_line_recording_error(tmp_path, random_recording, make_bad_file):
+    path = make_bad_file(tmp_path, random_recording[0])
+    with pytest.raises(RecordingError) as caught:
+        with open_recording(path) as source:
+            list(source)
+    error = caught.value
+    assert isinstance(error, OSError)
+    assert isinstance(error, WallHingeError)
+    message = str(error)
+    assert str(path) in message
+    assert "\n" not in message and "\r" not in message
+    assert "Traceback" not in message
+
+
+# -- cameras ---------------------------------------------------------------------
+
+def test_no_camera_is_connected_here():
+    assert connected_cameras() == []
+
+
+@pytest.mark.parametrize("options", [{}, {"serial": "123"}])
+def test_open_camera_without_a_camera_says_to_use_a_recording(options):
+    with pytest.raises(NoCameraError) as caught:
+        open_camera(**options)
+    error = caught.value
+    assert isinstance(error, CameraError)
+    assert isinstance(error, RuntimeError)
+    assert isinstance(error, WallHingeError)
+    message = str(error)
+    assert "\n" not in message
+    assert "no RealSense camera" in message and "connected" in message
+    assert "recording" in message
+
+
+# -- the writer ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["session.bag", "session.txt", "session"])
+def test_writer_refuses_a_path_that_is_not_db3(tmp_path, name):
+    with pytest.raises(RecordingError, match="db3"):
+        RecordingWriter(tmp_path / name, d400_intrinsics(424, 240), 30)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("bad_depth", [
+    np.zeros((424, 240), np.uint16),  # transposed
+    np.zeros((240, 423), np.uint16),
+    np.zeros((240, 424, 1), np.uint16),
+    np.zeros((240, 424), np.int32),
+    np.zeros((240, 424), np.float32),
+    np.zeros((240, 424), np.int16),
+], ids=["transposed", "narrow", "3d", "int32", "float32", "int16"])
+def test_writer_refuses_a_frame_of_the_wrong_shape_or_dtype(tmp_path, bad_depth):
+    with RecordingWriter(tmp_path / "bad.db3", d400_intrinsics(424, 240), 30) as writer:
+        with pytest.raises(ValueError, match="uint16"):
+            writer.write(bad_depth, 0.0)

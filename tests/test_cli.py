@@ -1,0 +1,183 @@
+"""Tests of the ``wallhinge`` command (station.cli)."""
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from station.cli import main
+from station.sim.scenarios import SCENARIOS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SUBCOMMANDS = ("demo", "simulate", "inspect", "snapshot", "cameras")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run(argv):
+    """main(argv) with its output caught: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_error_line(err):
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {err!r}"
+    assert lines[0].startswith("wallhinge: error:"), lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """``wallhinge simulate`` of the empty scenario at 15 fps: (recording, exit code, stdout, stderr)."""
+    out = tmp_path_factory.mktemp("cli") / "out.db3"
+    code, stdout, stderr = run(["simulate", str(out), "--scenario", "empty", "--fps", "15", "--seed", "2", "--quiet"])
+    return out, code, stdout, stderr
+
+
+def truth_of(recording):
+    return json.loads(recording.with_name(recording.stem + ".truth.json").read_text())
+
+
+# -- help and listings -----------------------------------------------------------
+
+def test_help_lists_every_subcommand_with_its_purpose(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert re.search(rf"^[ \t]+{name}[ \t]+\w.*\w", out, re.MULTILINE), f"no purpose line for {name!r} in:\n{out}"
+
+
+def test_no_subcommand_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main([])
+    assert caught.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_simulate_list_names_every_scenario(capsys):
+    assert main(["simulate", "--list"]) == 0
+    out = capsys.readouterr().out
+    listed = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert {"good-set", "all-faults", "empty"} <= listed
+    assert listed == set(SCENARIOS)
+    for line in out.splitlines():
+        assert len(line.split()) > 1, f"scenario without a description: {line!r}"
+
+
+def test_cameras_says_none_is_connected(capsys):
+    assert main(["cameras"]) == 0
+    captured = capsys.readouterr()
+    assert "no RealSense camera is connected" in captured.out
+    assert captured.err == ""
+
+
+# -- simulate, inspect, snapshot -------------------------------------------------
+
+def test_simulate_writes_a_recording_and_its_truth(simulated):
+    out, code, stdout, stderr = simulated
+    assert code == 0
+    assert stderr == ""  # --quiet: no progress
+    assert out.is_file() and out.stat().st_size > 0
+    truth = truth_of(out)
+    frames = len(truth["frames"])
+    assert frames > 0
+    assert str(out) in stdout
+    assert f"{frames} frames" in stdout
+
+
+def test_inspect_reports_frames_and_resolution(simulated, capsys):
+    out, code, _, _ = simulated
+    assert code == 0
+    assert main(["inspect", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    count = re.search(r"^frames\s+(\d+)\b", stdout, re.MULTILINE)
+    assert count, stdout
+    assert int(count.group(1)) == len(truth_of(out)["frames"])
+    assert "424x240" in stdout
+    assert "15 fps" in stdout
+
+
+def test_snapshot_writes_a_png_of_the_frame_asked_for(simulated, tmp_path, capsys):
+    from PIL import Image
+
+    out, code, _, _ = simulated
+    assert code == 0
+    png = tmp_path / "frame.png"
+    assert main(["snapshot", str(out), str(png), "--at", "1.0"]) == 0
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.size == (848, 480)  # 424x240 at the default scale 2
+    said = re.search(r"frame at ([\d.]+) s", capsys.readouterr().out)
+    assert said and 1.0 <= float(said.group(1)) <= 1.0 + 1 / 15 + 0.005
+
+
+# -- bad input -------------------------------------------------------------------
+
+def test_inspect_missing_file_is_one_error_line(tmp_path):
+    missing = tmp_path / "missing.db3"
+    code, _, err = run(["inspect", str(missing)])
+    assert code == 2
+    assert_one_error_line(err)
+    assert str(missing) in err
+
+
+def test_inspect_garbage_is_one_error_line(tmp_path):
+    garbage = tmp_path / "garbage.db3"
+    garbage.write_bytes(os.urandom(20_000))
+    code, _, err = run(["inspect", str(garbage)])
+    assert code == 2
+    assert_one_error_line(err)
+    assert str(garbage) in err
+
+
+@pytest.mark.parametrize("options, mentions", [
+    (["--scenario", "no-such-scenario"], "no-such-scenario"),
+    (["--reps", "0"], "reps"),
+    (["--resolution", "100x100"], "100x100"),
+])
+def test_simulate_bad_option_is_one_error_line(tmp_path, options, mentions):
+    out = tmp_path / "bad.db3"
+    code, _, err = run(["simulate", str(out), *options])
+    assert code == 2
+    assert_one_error_line(err)
+    assert mentions in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("resolution", ["abc", "424", "424x"])
+def test_simulate_unparsable_resolution_is_an_argparse_error(tmp_path, capsys, resolution):
+    with pytest.raises(SystemExit) as caught:
+        main(["simulate", str(tmp_path / "bad.db3"), "--resolution", resolution])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "--resolution" in err
+    assert "Traceback" not in err
+
+
+def test_simulate_without_output_is_one_error_line():
+    code, _, err = run(["simulate"])
+    assert code == 2
+    assert_one_error_line(err)
+
+
+# -- as a real process -----------------------------------------------------------
+
+def test_command_as_a_process_exits_2_with_one_line(tmp_path):
+    missing = tmp_path / "nonexistent.db3"
+    result = subprocess.run([sys.executable, "-m", "station.cli", "inspect", str(missing)],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert_one_error_line(result.stderr)
+    assert str(missing) in result.stderr
+    assert result.stdout == ""

@@ -1,0 +1,101 @@
+"""The simulated body: anthropometry, balance, and ground truth that means what domain.md says."""
+
+import numpy as np
+import pytest
+
+from station.sim.body import FOOT, SHANK, THIGH, BodyShape, Posture, _centre_of_mass, pose_body
+from station.sim.motion import Performance, plan_rep, spot_range_m
+
+SHAPES = [BodyShape(1.5, 0.0, 0.0), BodyShape(1.7, 0.5, 0.0), BodyShape(1.9, 1.0, 0.0), BodyShape(1.6, 0.6, 30.0)]
+POSTURES = [Posture(), Posture(hip_flexion_deg=45, knee_flexion_deg=(15, 15)),
+            Posture(hip_flexion_deg=80, knee_flexion_deg=(20, 20), spine_flexion_deg=25),
+            Posture(hip_flexion_deg=20, knee_flexion_deg=(70, 70)), Posture(arms="stick", hip_flexion_deg=50)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("posture", POSTURES)
+def test_segments_keep_their_length_and_knee_truth_is_the_joint_angle(shape, posture):
+    body = pose_body(shape, posture)
+    for side in ("left", "right"):
+        thigh = np.linalg.norm(body.joints[f"{side}_hip"] - body.joints[f"{side}_knee"])
+        shank = np.linalg.norm(body.joints[f"{side}_knee"] - body.joints[f"{side}_ankle"])
+        assert shank == pytest.approx(SHANK * shape.height_m, abs=1e-9)
+        # The pelvis levels both hips, so a thigh may differ a hair from its table length.
+        assert thigh == pytest.approx(THIGH * shape.height_m, rel=0.02)
+    assert body.knee_flexion_deg() == pytest.approx(np.mean(posture.knee_flexion_deg), abs=1.5)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("posture", POSTURES)
+def test_balance_keeps_the_centre_of_mass_over_the_feet(shape, posture):
+    body = pose_body(shape, posture)
+    # Recompute the centre of mass from the posed joints, relative to the ankles.
+    joints = {k: v - np.array([posture.x_m, 0.0, posture.z_m]) if not k.endswith("_dir") else v
+              for k, v in body.joints.items()}
+    com = _centre_of_mass(joints, shape.height_m)
+    assert com[2] == pytest.approx(0.25 * FOOT * shape.height_m, abs=2e-3)
+
+
+def test_feet_rest_on_the_floor():
+    for shape in SHAPES:
+        body = pose_body(shape, Posture(hip_flexion_deg=40))
+        feet = [p for part, p in body.primitives if part == "foot"]
+        lowest = min(p.min_along(np.array([0.0, 1.0, 0.0])) for p in feet)
+        assert abs(lowest) < 0.02
+
+
+def test_trunk_angle_grows_with_the_hinge_and_is_upright_standing():
+    shape = BodyShape(1.7, 0.5, 0.0)
+    angles = [pose_body(shape, Posture(hip_flexion_deg=h)).trunk_angle_deg() for h in (0, 20, 40, 60, 80)]
+    assert abs(angles[0]) < 4.0
+    assert np.all(np.diff(angles) > 15.0)
+
+
+def test_rounded_upper_back_is_a_baseline_not_spine_flexion():
+    rounded = pose_body(BodyShape(1.6, 0.5, 30.0), Posture())
+    straight = pose_body(BodyShape(1.6, 0.5, 0.0), Posture())
+    assert rounded.trunk_angle_deg() > straight.trunk_angle_deg() + 4.0
+    assert rounded.spine_flexion_deg() == 0.0
+
+
+def test_wall_gap_is_the_exact_distance_of_pelvis_and_buttocks():
+    shape = BodyShape(1.7, 0.5, 0.0)
+    body = pose_body(shape, Posture(z_m=0.35, hip_flexion_deg=30))
+    rng = np.random.default_rng(0)
+    sphere = rng.normal(size=(100_000, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    surface_z = [(p.centre + (sphere * p.radii) @ p.axes.T)[:, 2].min()
+                 for part, p in body.primitives if part in ("pelvis", "buttock")]
+    assert body.wall_gap_m() == pytest.approx(min(surface_z), abs=5e-4)
+    # Arms and hands are not part of the wall gap, even when nearer the wall.
+    assert body.wall_gap_m() > 0.0
+
+
+def test_shape_validation():
+    with pytest.raises(ValueError, match="height_m"):
+        BodyShape(2.5)
+    with pytest.raises(ValueError, match="build"):
+        BodyShape(1.7, 1.5)
+
+
+def test_touching_reps_reach_the_wall_and_no_touch_reps_stop_short():
+    rng = np.random.default_rng(5)
+    for shape in SHAPES:
+        nearest, farthest = spot_range_m(shape)
+        assert nearest < farthest
+        reps = [plan_rep(rng), plan_rep(rng, ["no_touch"]), plan_rep(rng, ["squat"])]
+        performance = Performance(shape, farthest - 0.02, reps, enter_at_s=0.0, enter_from_x_m=2.0)
+        for index, rep in enumerate(reps):
+            hold = performance.rep_starts_s[index] + rep.descent_s + rep.hold_s / 2
+            body = pose_body(shape, performance.at(hold).posture)
+            if rep.target_gap_m is None:
+                assert body.wall_gap_m() == 0.0
+            else:
+                assert body.wall_gap_m() * 1000 == pytest.approx(rep.target_gap_m * 1000, abs=1.0)
+        standing = pose_body(shape, performance.at(performance.first_rep_s - 0.1).posture)
+        assert standing.wall_gap_m() > 0.03
+
+
+def test_unknown_fault_is_refused():
+    with pytest.raises(ValueError, match="unknown fault 'slouch'"):
+        plan_rep(np.random.default_rng(0), ["slouch"])
