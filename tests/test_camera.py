@@ -141,15 +141,18 @@ def test_close_from_another_thread_ends_real_time_playback(tmp_path):
     path, count = steady_recording(tmp_path / "three-seconds.db3", 3.0)
     source = open_recording(path, real_time=True, filters=NO_FILTERS)
     timer = threading.Timer(0.3, source.close)
-    timer.start()
     try:
-        read = list(source)
+        frames = iter(source)
+        read = [next(frames)]  # playing: now close it 0.3 s into the 3 s
+        timer.start()
+        read.extend(frames)
     finally:
         timer.cancel()
-        timer.join()
+        if timer.is_alive():
+            timer.join()
         source.close()
     assert source.closed
-    assert 0 < len(read) < count // 2, f"{len(read)} of {count} frames came before the iteration ended"
+    assert len(read) < count // 2, f"{len(read)} of {count} frames came before the iteration ended"
 
 
 def test_close_twice_and_after_the_end_is_harmless(random_recording):

@@ -88,8 +88,10 @@ def random_body(rng: np.random.Generator, *, kyphosis: bool | None = None) -> Bo
 
 
 def _patient(rng, shape, reps: list[RepPlan], *, arms="hips", leave=False, stay_s=1.5) -> Performance:
+    # Stand-offs near the nearest feasible one need barely any hinge to touch;
+    # clinicians set people far enough back for a real hip hinge.
     nearest, farthest = spot_range_m(shape)
-    spot_z = rng.uniform(nearest, max(nearest, farthest - 0.02))
+    spot_z = nearest + rng.uniform(0.25, 1.0) * max(0.0, farthest - 0.02 - nearest)
     return Performance(shape, spot_z, reps, enter_at_s=EMPTY_OPENING_S + rng.uniform(0.0, 0.5),
                        enter_from_x_m=float(rng.choice([-1.0, 1.0]) * rng.uniform(2.2, 3.0)),
                        settle_s=rng.uniform(1.0, 2.0), leave=leave, stay_s=stay_s, arms=arms,
