@@ -34,8 +34,13 @@ def _ensure_recording(data_dir: Path, scenario: str, seed: int) -> Path:
         raise WallHingeError(str(error)) from None
     print(f"Simulating a {spec.duration_s:.0f} s session ({scenario}, seed {seed}); this happens once...", flush=True)
 
+    shown = [-1]
+
     def progress(done, total):
-        print(f"\r  {100 * done // total:3d}%", end="" if done < total else "\n", flush=True)
+        percent = 100 * done // total
+        if percent != shown[0]:
+            shown[0] = percent
+            print(f"\r  {percent:3d}%", end="" if done < total else "\n", flush=True)
 
     simulate(spec, recording, progress=progress)
     return recording
