@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from station.config import settings_from_table
 from station.errors import CameraError, NoCameraError, RecordingError
 from station.geometry import Intrinsics
 
@@ -32,6 +33,9 @@ else:
     _RS_IMPORT_ERROR = ""
 
 RECORDING_SUFFIXES = (".db3", ".bag")
+
+# librealsense's threshold filter accepts distances up to this (metres).
+_THRESHOLD_LIMIT_M = 16.0
 
 # How long one wait on the pipeline lasts while reading a recording (ms); the
 # end of a recording is noticed within about this long.
@@ -103,15 +107,13 @@ class FilterSettings:
             raise ValueError("filters.min_distance_m and filters.max_distance_m cannot be negative")
         if self.max_distance_m and self.min_distance_m >= self.max_distance_m:
             raise ValueError("filters.min_distance_m must be below filters.max_distance_m")
+        if max(self.min_distance_m, self.max_distance_m) > _THRESHOLD_LIMIT_M:
+            raise ValueError(f"filters.min_distance_m and filters.max_distance_m are at most {_THRESHOLD_LIMIT_M:g} m")
 
     @classmethod
     def from_dict(cls, values: dict) -> "FilterSettings":
-        """Settings from a config table, rejecting unknown keys by name."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown filter setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        """Settings from the config file's ``filters`` table, rejecting unknown keys by name."""
+        return settings_from_table(cls, values, "filters")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _filter_blocks(settings: FilterSettings) -> list:
     if settings.min_distance_m or settings.max_distance_m:
         threshold = rs.threshold_filter()
         threshold.set_option(rs.option.min_distance, settings.min_distance_m)
-        threshold.set_option(rs.option.max_distance, settings.max_distance_m or 16.0)
+        threshold.set_option(rs.option.max_distance, settings.max_distance_m or _THRESHOLD_LIMIT_M)
         blocks.append(threshold)
     if settings.spatial or settings.temporal:
         blocks.append(rs.disparity_transform(True))
@@ -180,12 +182,12 @@ class FrameSource:
     (safe from another thread) ends the iteration at once.
     """
 
-    def __init__(self, pipeline, profile, info: SourceInfo, filters: FilterSettings,
+    def __init__(self, pipeline, profile, info: SourceInfo, blocks: list,
                  *, real_time: bool, frame_timeout_s: float):
         self._pipeline = pipeline
         self._profile = profile
         self.info = info
-        self._blocks = _filter_blocks(filters)
+        self._blocks = blocks
         self._real_time = real_time
         self._frame_timeout_ms = int(frame_timeout_s * 1000)
         self._closed = threading.Event()
@@ -322,6 +324,7 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
         raise RecordingError(f"recording not found: {path}")
     if path.suffix.lower() not in RECORDING_SUFFIXES:
         raise RecordingError(f"{path} is not a RealSense recording: expected a .db3 or .bag file")
+    blocks = _filter_blocks(filters)  # before the pipeline starts: nothing to clean up if it fails
     pipeline = rs.pipeline()
     config = rs.config()
     config.enable_device_from_file(str(path), repeat_playback=False)
@@ -334,12 +337,12 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
         profile = pipeline.start(config)
     except RuntimeError as error:
         reason = _one_line(error)
-        if "resolve" in reason.lower() and "stream" in reason.lower():
-            reason = "it has no depth stream"
+        if "couldn't resolve requests" in reason.lower():
+            reason = "it has no depth frames"
         raise RecordingError(f"cannot read recording {path}: {reason}") from None
     info = _source_info("recording", profile, str(path))
     # A recording that stalls this long without ending is broken, not slow.
-    return FrameSource(pipeline, profile, info, filters, real_time=real_time, frame_timeout_s=10.0)
+    return FrameSource(pipeline, profile, info, blocks, real_time=real_time, frame_timeout_s=10.0)
 
 
 def connected_cameras() -> list[tuple[str, str]]:
@@ -372,12 +375,13 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
         The camera is there but would not stream in that mode.
     """
     cameras = connected_cameras()
-    hint = "or use a recording instead (wallhinge analyze RECORDING, or --replay RECORDING)"
+    hint = "or work from a recording instead (wallhinge simulate makes one, wallhinge inspect reads one)"
     if not cameras:
         raise NoCameraError(f"no RealSense camera is connected: plug one into a USB 3 port, {hint}")
     if serial is not None and serial not in {s for _, s in cameras}:
         found = ", ".join(s for _, s in cameras)
         raise NoCameraError(f"no RealSense camera with serial {serial} is connected (found: {found}), {hint}")
+    blocks = _filter_blocks(filters)
     pipeline = rs.pipeline()
     config = rs.config()
     if serial is not None:
@@ -388,4 +392,4 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
     except RuntimeError as error:
         raise CameraError(f"the camera would not stream depth at {width}x{height} {fps} fps: {_one_line(error)}") from None
     info = _source_info("camera", profile, None)
-    return FrameSource(pipeline, profile, info, filters, real_time=True, frame_timeout_s=frame_timeout_s)
+    return FrameSource(pipeline, profile, info, blocks, real_time=True, frame_timeout_s=frame_timeout_s)

@@ -23,6 +23,13 @@ def _resolution(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _simulate(args) -> int:
     from station.sim.scenarios import SCENARIOS, build_scene
     from station.sim.simulate import simulate, truth_path
@@ -87,7 +94,10 @@ def _snapshot(args) -> int:
                 break
     if chosen is None:
         raise WallHingeError(f"{args.recording} has no depth frames")
-    save_png(args.output, chosen.depth, chosen.depth_unit_m, scale=args.scale)
+    try:
+        save_png(args.output, chosen.depth, chosen.depth_unit_m, scale=args.scale)
+    except (OSError, ValueError) as error:
+        raise WallHingeError(f"cannot write {args.output}: {error}") from None
     print(f"wrote {args.output}: frame at {chosen.timestamp_s:.2f} s")
     return 0
 
@@ -146,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("recording", help="a .db3 or .bag recording")
     snapshot.add_argument("output", help="PNG file to write")
     snapshot.add_argument("--at", type=float, default=0.0, help="time of the frame, seconds from the start")
-    snapshot.add_argument("--scale", type=int, default=2, help="enlarge the picture this many times (default 2)")
+    snapshot.add_argument("--scale", type=_positive_int, default=2, help="enlarge the picture this many times (default 2)")
     snapshot.set_defaults(run=_snapshot)
 
     cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from station.config import settings_from_table
+
 FAULT_NAMES = ("squat", "rounded_back", "no_touch", "too_fast", "incomplete_return")
 
 
@@ -48,11 +50,7 @@ class Thresholds:
     @classmethod
     def from_dict(cls, values: dict) -> "Thresholds":
         """Thresholds from a settings table, rejecting unknown names."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown threshold {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        return settings_from_table(cls, values, "thresholds")
 
 
 def rep_faults(*, min_wall_gap_mm: float, peak_knee_flexion_deg: float, peak_spine_flexion_deg: float,

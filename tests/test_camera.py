@@ -203,6 +203,8 @@ def test_threshold_zeroes_depth_outside_the_range(tmp_path):
     (dict(min_distance_m=1.0, max_distance_m=1.0), "min_distance_m"),
     (dict(min_distance_m=-0.1), "min_distance_m"),
     (dict(max_distance_m=-1.0), "max_distance_m"),
+    (dict(max_distance_m=20.0), "max_distance_m"),  # librealsense's threshold stops at 16 m
+    (dict(min_distance_m=17.0, max_distance_m=0.0), "min_distance_m"),
 ])
 def test_invalid_filter_settings_name_the_field(settings, field):
     with pytest.raises(ValueError, match=field):
@@ -212,7 +214,7 @@ def test_invalid_filter_settings_name_the_field(settings, field):
 
 
 def test_unknown_filter_setting_is_named():
-    with pytest.raises(ValueError, match="'median'"):
+    with pytest.raises(ValueError, match="unknown setting filters.median"):
         FilterSettings.from_dict({"decimation": 2, "median": True})
 
 
@@ -266,6 +268,12 @@ def test_bad_recordings_raise_a_one_line_recording_error(tmp_path, random_record
     assert str(path) in message
     assert "\n" not in message and "\r" not in message
     assert "Traceback" not in message
+
+
+def test_a_recording_without_frames_says_so(tmp_path):
+    path = write_recording(tmp_path / "no-frames.db3", [], intrinsics=d400_intrinsics(424, 240), fps=30)
+    with pytest.raises(RecordingError, match="no depth frames"):
+        open_recording(path)
 
 
 # -- cameras ---------------------------------------------------------------------

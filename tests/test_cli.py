@@ -165,6 +165,24 @@ def test_simulate_unparsable_resolution_is_an_argparse_error(tmp_path, capsys, r
     assert "Traceback" not in err
 
 
+def test_unwritable_outputs_are_one_error_line(simulated, tmp_path):
+    recording = simulated[0]
+    for argv in (["snapshot", str(recording), str(tmp_path / "no-folder" / "frame.png")],
+                 ["snapshot", str(recording), str(tmp_path / "frame.xyz")],
+                 ["simulate", "/proc/no-such/out.db3", "--scenario", "empty", "--quiet"]):
+        code, _, err = run(argv)
+        assert code == 2, argv
+        assert_one_error_line(err)
+
+
+def test_snapshot_scale_below_one_is_an_argparse_error(simulated, tmp_path, capsys):
+    recording = simulated[0]
+    with pytest.raises(SystemExit) as caught:
+        main(["snapshot", str(recording), str(tmp_path / "f.png"), "--scale", "0"])
+    assert caught.value.code == 2
+    assert "--scale" in capsys.readouterr().err
+
+
 def test_simulate_without_output_is_one_error_line():
     code, _, err = run(["simulate"])
     assert code == 2

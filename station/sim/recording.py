@@ -56,7 +56,10 @@ class RecordingWriter:
         stream.intrinsics = _rs_intrinsics(intrinsics)
         self._profile = self._sensor.add_video_stream(stream).as_video_stream_profile()
         self._sensor.add_read_only_option(rs.option.depth_units, depth_unit_m)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RecordingError(f"cannot write recording {path}: {error.strerror or error}") from None
         try:
             self._recorder = rs.recorder(str(path), self._device)
         except RuntimeError as error:
