@@ -38,6 +38,12 @@ PLAN_Z_RANGE_M = (0.0, 2.0)
 DRILL_ZONE_HALF_WIDTH_M = 0.6
 # Height slices of the profile.
 SLICE_M = 0.02
+# Half-height of the band around the buttocks whose rear edge gives the gap.
+GAP_BAND_HALF_M = 0.08
+# Typical radius of the buttocks' horizontal cross-section (m). The camera
+# sees the body from in front of its side, so the rearmost point is hidden
+# behind the silhouette by about r (1 - cos(view angle to the wall)).
+BUTTOCK_RADIUS_M = 0.08
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,10 @@ class Measurer:
                                             np.inf).astype(np.float32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
+        self._background = background
+        self._width = intrinsics.width
+        # Pixels searched either side of the rear edge: about 8 cm at 2 m.
+        self._edge_window = max(4, int(round(0.08 * intrinsics.fx / 2.0)))
         self._plan_shape = (int(round((PLAN_X_RANGE_M[1] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M)),
                             int(round((PLAN_Z_RANGE_M[1] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M)))
 
@@ -166,6 +176,9 @@ class Measurer:
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points))
         gap_mm, hip_y, rear_z = profile
+        edge_gap_m = self._rear_edge_gap_m(depth, points, pixels, hip_y)
+        if edge_gap_m is not None:
+            gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
         above = y > hip_y + 0.05
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
@@ -175,6 +188,110 @@ class Measurer:
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, spine_curvature_deg=curvature, spine_flexion_deg=flexion,
                         patient_pixels=len(points))
+
+
+    def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
+        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them.
+
+        Along each row the body is nearer than the background and the wall
+        behind it is not. Fitting where (background - depth) falls to zero,
+        and by how big a step, finds the body's rear edge even where the body
+        nearly touches the wall and single pixels cannot tell the two apart;
+        the body's depth at the edge, on the edge's ray, is the rear tangent
+        point.
+        """
+        band = np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M
+        if np.count_nonzero(band) < 20:
+            return None
+        rows, cols = np.divmod(pixels[band], self._width)
+        z = points[band, 2]
+        # Which way along a row the wall is: columns where the body is nearer the wall.
+        toward_wall = -1 if np.polyfit(cols.astype(float), z, 1)[0] > 0 else 1
+        unique_rows, inverse = np.unique(rows, return_inverse=True)
+        extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
+        (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
+        window = self._edge_window
+        offsets = np.arange(-window, window + 1) * toward_wall  # body side first, then wall side
+        columns = extreme[:, np.newaxis] + offsets
+        inside = (columns >= 0) & (columns < self._width)
+        flat = unique_rows[:, np.newaxis] * self._width + np.clip(columns, 0, self._width - 1)
+        unit = np.float32(self.calibration.depth_unit_m)
+        depth_m = depth.reshape(-1)[flat].astype(np.float32) * unit
+        background = self._background[flat]
+        valid = inside & (depth_m > 0) & (background > 0)
+        difference = np.where(valid, background - depth_m, 0.0)
+        edge, step = _ramp_edges(difference, valid)
+        if np.count_nonzero(np.isfinite(edge)) < 3:
+            return None
+        # The rear edge lies between two pixels; its ray is their rays' mean,
+        # and the body there is ``step`` nearer than the wall behind it.
+        rows_index = np.arange(len(edge))
+        split = np.clip(np.nan_to_num(edge, nan=1.0).astype(np.intp), 1, len(offsets) - 1)
+        pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
+        edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
+        edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
+        found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
+        edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
+        horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])
+        hidden = BUTTOCK_RADIUS_M * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
+        row_gap = np.where(found & np.isfinite(edge_z), edge_z - hidden, np.nan)
+        row_gap = row_gap[np.isfinite(row_gap)]
+        if len(row_gap) < 3:
+            return None
+        # The closest rows, not the single closest: one noisy row is not the buttocks.
+        return float(np.mean(np.sort(row_gap)[:3]))
+
+
+def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
+    """Per row, where a body's depth below the background ends, and the step there.
+
+    Each row of ``difference`` (background minus depth, metres; body side
+    first, wall side last) is fitted by least squares as ``c + a * x`` over
+    the body side, ``x`` being the distance to the edge in pixels, and 0 on
+    the wall side. A surface curving into the wall gives a ramp (c near 0), a
+    body standing clear of it a step (c > 0). Sums over every candidate edge
+    come from cumulative sums, so all rows and edges are fitted at once.
+
+    Returns
+    -------
+    edge : ndarray (rows,)
+        Index of the first wall-side pixel, NaN where no edge was found.
+    step : ndarray (rows,)
+        The fitted step ``c`` (metres, at least 0).
+    """
+    rows, width = difference.shape
+    k = np.arange(width, dtype=np.float64)
+    v = valid.astype(np.float64)
+    d = difference.astype(np.float64)
+
+    def prefix(values):  # sums over k < s for s = 0..width
+        return np.concatenate([np.zeros((rows, 1)), np.cumsum(values, axis=1)], axis=1)
+
+    n, sk, skk = prefix(v), prefix(v * k), prefix(v * k * k)
+    sd, sdk, sdd = prefix(v * d), prefix(v * d * k), prefix(v * d * d)
+    s = np.arange(width + 1, dtype=np.float64) - 0.5  # the edge position for each split
+    sx = s * n - sk  # x = s - k
+    sxx = s * s * n - 2.0 * s * sk + skk
+    sxd = s * sd - sdk
+    with np.errstate(divide="ignore", invalid="ignore"):
+        determinant = n * sxx - sx * sx
+        c = (sxx * sd - sx * sxd) / determinant
+        a = (n * sxd - sx * sd) / determinant
+        # A negative step is no step: refit the ramp alone through zero.
+        ramp_only = c < 0
+        a = np.where(ramp_only, sxd / sxx, a)
+        c = np.where(ramp_only, 0.0, c)
+        left_sse = sdd - 2.0 * (c * sd + a * sxd) + c * c * n + 2.0 * c * a * sx + a * a * sxx
+    right_sse = sdd[:, -1:] - sdd
+    cost = left_sse + right_sse
+    enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
+    cost = np.where(enough, cost, np.inf)
+    best = np.argmin(cost, axis=1)
+    rows_index = np.arange(rows)
+    found = np.isfinite(cost[rows_index, best])
+    edge = np.where(found, best.astype(np.float64), np.nan)
+    step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
+    return edge, step
 
 
 def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: int):
