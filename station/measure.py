@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from station.errors import WallHingeError
 from station.geometry import pixel_rays
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
@@ -44,6 +45,10 @@ GAP_BAND_HALF_M = 0.08
 # sees the body from in front of its side, so the rearmost point is hidden
 # behind the silhouette by about r (1 - cos(view angle to the wall)).
 BUTTOCK_RADIUS_M = 0.08
+
+
+class FrameError(WallHingeError, ValueError):
+    """A depth frame that cannot be measured at all (wrong size, no depth data)."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +124,13 @@ class Measurer:
                             int(round((PLAN_Z_RANGE_M[1] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M)))
 
     def _check(self, depth: np.ndarray) -> None:
-        if not isinstance(depth, np.ndarray) or depth.ndim != 2:
-            raise ValueError("a depth frame is a 2-D array")
+        if not isinstance(depth, np.ndarray) or depth.ndim != 2 or depth.dtype != np.uint16:
+            raise FrameError("a depth frame is a 2-D uint16 array in the camera's depth units")
         if depth.shape != self.shape:
-            raise ValueError(f"the frame is {depth.shape[1]}x{depth.shape[0]} but the calibration is for "
+            raise FrameError(f"the frame is {depth.shape[1]}x{depth.shape[0]} but the calibration is for "
                              f"{self.shape[1]}x{self.shape[0]}: recalibrate at this resolution")
+        if not depth.any():
+            raise FrameError("the frame has no depth data at all: check that nothing covers the camera")
 
     def patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of the patient and their flat pixel indices; empty when nobody is there."""
@@ -319,8 +326,12 @@ def _profile(y: np.ndarray, z: np.ndarray):
     if np.all(np.isnan(rear)):
         return None
     # Smooth over three slices so one noisy slice does not make the bulge.
-    padded = np.pad(rear, 1, constant_values=np.nan)
-    smooth = np.nanmean(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
+    filled = np.pad(np.isfinite(rear), 1).astype(float)
+    values = np.pad(np.nan_to_num(rear), 1)
+    neighbours = filled[:-2] + filled[1:-1] + filled[2:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smooth = (values[:-2] + values[1:-1] + values[2:]) / neighbours
+    smooth[~np.isfinite(rear)] = np.nan
     deepest = int(np.nanargmin(smooth))
     rear_z = float(smooth[deepest])
     hip_y = 0.4 + (deepest + 0.5) * SLICE_M

@@ -87,13 +87,15 @@ def random_body(rng: np.random.Generator, *, kyphosis: bool | None = None) -> Bo
                      kyphosis_deg=rng.uniform(15.0, 35.0) if rounded else rng.uniform(0.0, 6.0))
 
 
-def _patient(rng, shape, reps: list[RepPlan], *, arms="hips", leave=False, stay_s=1.5) -> Performance:
+def _patient(rng, mount: CameraMount, shape, reps: list[RepPlan], *, arms="hips", leave=False,
+             stay_s=1.5) -> Performance:
+    """The person doing the drill. They come in from beyond the spot, away from the camera."""
     # Stand-offs near the nearest feasible one need barely any hinge to touch;
     # clinicians set people far enough back for a real hip hinge.
     nearest, farthest = spot_range_m(shape)
     spot_z = nearest + rng.uniform(0.25, 1.0) * max(0.0, farthest - 0.02 - nearest)
     return Performance(shape, spot_z, reps, enter_at_s=EMPTY_OPENING_S + rng.uniform(0.0, 0.5),
-                       enter_from_x_m=float(rng.choice([-1.0, 1.0]) * rng.uniform(2.2, 3.0)),
+                       enter_from_x_m=float(-mount.side * rng.uniform(2.2, 3.0)),
                        settle_s=rng.uniform(1.0, 2.0), leave=leave, stay_s=stay_s, arms=arms,
                        seed=int(rng.integers(1 << 31)))
 
@@ -129,53 +131,53 @@ def _reps(rng, pattern: list[tuple[str, ...]], *, slow=False) -> list[RepPlan]:
 
 def _with_fault(fault: str):
     def people(rng, mount):
-        return [_patient(rng, random_body(rng), _reps(rng, [(), (fault,), (), (fault,), ()]))]
+        return [_patient(rng, mount, random_body(rng), _reps(rng, [(), (fault,), (), (fault,), ()]))]
     return people
 
 
 def _good_set(rng, mount):
-    return [_patient(rng, random_body(rng), _reps(rng, [()] * 6))]
+    return [_patient(rng, mount, random_body(rng), _reps(rng, [()] * 6))]
 
 
 def _all_faults(rng, mount):
     pattern = [(), ("squat",), (), ("rounded_back",), ("no_touch",), (), ("too_fast",), ("incomplete_return",), ()]
-    return [_patient(rng, random_body(rng), _reps(rng, pattern))]
+    return [_patient(rng, mount, random_body(rng), _reps(rng, pattern))]
 
 
 def _kyphosis(rng, mount):
-    return [_patient(rng, random_body(rng, kyphosis=True), _reps(rng, [()] * 5))]
+    return [_patient(rng, mount, random_body(rng, kyphosis=True), _reps(rng, [()] * 5))]
 
 
 def _stick(rng, mount):
-    return [_patient(rng, random_body(rng), _reps(rng, [(), (), ("rounded_back",), ()]), arms="stick")]
+    return [_patient(rng, mount, random_body(rng), _reps(rng, [(), (), ("rounded_back",), ()]), arms="stick")]
 
 
 def _slow_holds(rng, mount):
-    return [_patient(rng, random_body(rng), _reps(rng, [()] * 4, slow=True))]
+    return [_patient(rng, mount, random_body(rng), _reps(rng, [()] * 4, slow=True))]
 
 
 def _spotted(rng, mount):
-    patient = _patient(rng, random_body(rng), _reps(rng, [(), (), ("squat",), ()]))
+    patient = _patient(rng, mount, random_body(rng), _reps(rng, [(), (), ("squat",), ()]))
     return [patient, _spotter(rng, patient, mount)]
 
 
 def _busy_room(rng, mount):
-    patient = _patient(rng, random_body(rng), _reps(rng, [(), ("no_touch",), (), ()]), leave=True)
+    patient = _patient(rng, mount, random_body(rng), _reps(rng, [(), ("no_touch",), (), ()]), leave=True)
     return [patient, _passer_by(rng, mount, 40.0)]
 
 
 def _idle_standing(rng, mount):
-    patient = _patient(rng, random_body(rng), [], stay_s=12.0)
+    patient = _patient(rng, mount, random_body(rng), [], stay_s=12.0)
     patient.sway_m = 0.04  # shifting weight from foot to foot
     return [patient]
 
 
 def _idle_walk_through(rng, mount):
-    return [_patient(rng, random_body(rng), [], leave=True, stay_s=3.0)]
+    return [_patient(rng, mount, random_body(rng), [], leave=True, stay_s=3.0)]
 
 
 def _idle_spotter(rng, mount):
-    patient = _patient(rng, random_body(rng), [], stay_s=10.0)
+    patient = _patient(rng, mount, random_body(rng), [], stay_s=10.0)
     return [patient, _spotter(rng, patient, mount)]
 
 

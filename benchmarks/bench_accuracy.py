@@ -1,0 +1,130 @@
+"""Accuracy of the per-frame measures against the simulator's ground truth.
+
+    python benchmarks/bench_accuracy.py [--set quick|full] [--exact-pose]
+
+Simulates (once, cached in data/bench/) recordings across the mount
+envelope, body types and faults, reads each back through the camera source,
+calibrates from its empty opening, measures every frame and prints, per
+measure, the median and 95th-percentile absolute error on frames where the
+patient is at the spot and fully in view (wall gap: true gap below 100 mm).
+With --exact-pose the calibration's camera pose is the simulator's true one,
+to separate measurement error from calibration error. No assertions.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from station.camera import open_recording  # noqa: E402
+from station.geometry import Intrinsics, Pose  # noqa: E402
+from station.measure import ABSENT, FrameError, Measurer  # noqa: E402
+from station.sim.scenarios import build_scene  # noqa: E402
+from station.sim.simulate import simulate, truth_path  # noqa: E402
+
+SETS = {
+    "quick": [("good-set", 1), ("all-faults", 2), ("squat", 3), ("spotter", 4), ("kyphosis", 5)],
+    "full": [("good-set", s) for s in range(1, 5)] + [("all-faults", s) for s in range(1, 4)]
+    + [("squat", 6), ("rounded-back", 7), ("no-touch", 8), ("too-fast", 9), ("incomplete-return", 10),
+       ("kyphosis", 11), ("kyphosis", 12), ("stick", 13), ("slow-holds", 14), ("spotter", 15), ("spotter", 16),
+       ("busy-room", 17)],
+}
+
+
+def recording(name, seed, folder):
+    path = folder / f"{name}-{seed}.db3"
+    if not path.exists() or not truth_path(path).exists():
+        simulate(build_scene(name, seed, fps=15), path)
+    return path, json.loads(truth_path(path).read_text())
+
+
+def exact_pose_calibration(empty_frames, truth):
+    """Background from the empty opening, pose from the simulator's truth."""
+    stack = np.stack(empty_frames).astype(np.float32) * 0.001
+    stack[stack == 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels that never had data
+        background = np.nanmedian(stack, axis=0)
+        noise = 1.4826 * np.nanmedian(np.abs(stack - background), axis=0)
+    return SimpleNamespace(intrinsics=Intrinsics(**truth["intrinsics"]),
+                           camera_pose=Pose.from_matrix(truth["camera_pose_in_room"]), depth_unit_m=0.001,
+                           background_m=np.nan_to_num(background), background_noise_m=np.nan_to_num(noise))
+
+
+def calibration_for(frames, truth, exact_pose):
+    empty = [f.depth for f in frames if f.timestamp_s < 2.0]
+    if exact_pose:
+        return exact_pose_calibration(empty, truth)
+    from station.calibration import calibrate
+
+    return calibrate(empty, Intrinsics(**truth["intrinsics"]), 0.001, source="benchmark")
+
+
+def measure_or_absent(measurer, depth):
+    """An unusable frame (no depth at all) counts as nobody there, as in the live loop."""
+    try:
+        return measurer.measure(depth)
+    except FrameError:
+        return ABSENT
+
+
+def spine_baseline(results, truth_frames):
+    """Median curvature while standing at the spot before the first rep, as the station would take it."""
+    standing = [r.spine_curvature_deg for r, f in zip(results, truth_frames)
+                if f["phase"] == "stand" and f["rep"] is None and r.spine_curvature_deg is not None]
+    return float(np.median(standing)) if standing else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=SETS, default="quick")
+    parser.add_argument("--exact-pose", action="store_true", help="use the simulator's camera pose")
+    args = parser.parse_args()
+    folder = ROOT / "data" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    errors = {"wall gap mm": [], "trunk angle deg": [], "knee flexion deg": [], "spine flexion deg": []}
+    presence = []
+    for name, seed in SETS[args.set]:
+        path, truth = recording(name, seed, folder)
+        with open_recording(path) as source:
+            frames = list(source)
+        measurer = Measurer(calibration_for(frames, truth, args.exact_pose))
+        started = time.perf_counter()
+        results = [measure_or_absent(measurer, f.depth) for f in frames]
+        per_frame_ms = (time.perf_counter() - started) / len(frames) * 1000
+        baseline = spine_baseline(results, truth["frames"])
+        for result, expected in zip(results, truth["frames"]):
+            presence.append((result.present, expected["present"]))
+            if not (expected["present"] and expected["fully_in_view"] and result.present):
+                continue
+            if result.wall_gap_mm is not None and expected["wall_gap_mm"] < 100:
+                errors["wall gap mm"].append(result.wall_gap_mm - expected["wall_gap_mm"])
+            if result.trunk_angle_deg is not None:
+                errors["trunk angle deg"].append(result.trunk_angle_deg - expected["trunk_angle_deg"])
+            if result.knee_flexion_deg is not None:
+                errors["knee flexion deg"].append(result.knee_flexion_deg - expected["knee_flexion_deg"])
+            if result.spine_curvature_deg is not None and baseline is not None:
+                errors["spine flexion deg"].append(result.spine_curvature_deg - baseline - expected["spine_flexion_deg"])
+        print(f"{name:18} seed {seed:3d}  {truth['camera_model']} side {truth['mount']['side']:+d}  "
+              f"yaw {truth['mount']['yaw_toward_wall_deg']:4.1f}  {per_frame_ms:4.1f} ms/frame")
+    print(f"\n{'measure':18} {'frames':>7} {'bias':>7} {'median':>7} {'p95':>7}   (absolute errors)")
+    for measure, values in errors.items():
+        values = np.array(values)
+        if values.size:
+            print(f"{measure:18} {values.size:7d} {np.median(values):7.1f} {np.median(np.abs(values)):7.1f} "
+                  f"{np.percentile(np.abs(values), 95):7.1f}")
+    presence = np.array(presence)
+    agree = np.mean(presence[:, 0] == presence[:, 1])
+    print(f"\npresence agrees with the truth on {100 * agree:.1f}% of {len(presence)} frames")
+
+
+if __name__ == "__main__":
+    main()
