@@ -1,0 +1,59 @@
+"""Per-frame cost of the measurement at each depth resolution.
+
+    python benchmarks/bench_measure.py [--frames N]
+
+Renders noisy frames of a patient mid-set (simulator and D400 sensor model),
+builds the calibration from the empty room, then times Measurer.measure on
+each frame and prints the median and p99 milliseconds and the share of the
+33 ms budget of a 30 fps stream. No assertions: figures to read.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_accuracy import exact_pose_calibration  # noqa: E402
+from station.measure import Measurer  # noqa: E402
+from station.sim.scenarios import RESOLUTIONS, build_scene  # noqa: E402
+from station.sim.sensor import sense  # noqa: E402
+from station.sim.simulate import SceneRenderer  # noqa: E402
+
+FRAME_BUDGET_MS = 1000.0 / 30
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=150, help="frames timed per resolution (default 150)")
+    args = parser.parse_args()
+    print(f"{'resolution':>10}  {'median ms':>9}  {'p99 ms':>7}  {'share of 33 ms':>14}")
+    for width, height in RESOLUTIONS:
+        spec = build_scene("all-faults", 1, width=width, height=height)
+        scene = SceneRenderer(spec)
+        rng = np.random.default_rng(0)
+
+        def noisy(t):
+            rendered, _ = scene.at(t)
+            return sense(rendered.z_m, rendered.cos_incidence, scene.intrinsics, spec.sensor, rng)
+
+        empty = [noisy(t) for t in np.linspace(0.0, 2.0, 20)]
+        truth = {"intrinsics": scene.intrinsics.__dict__, "camera_pose_in_room": scene.camera_pose.as_matrix()}
+        measurer = Measurer(exact_pose_calibration(empty, truth))
+        patient = spec.patient
+        frames = [noisy(t) for t in np.linspace(patient.first_rep_s, patient.set_end_s, 30)]
+        timings = []
+        for index in range(args.frames):
+            frame = frames[index % len(frames)]
+            started = time.perf_counter()
+            measurer.measure(frame)
+            timings.append((time.perf_counter() - started) * 1000)
+        median, p99 = np.median(timings), np.percentile(timings, 99)
+        print(f"{width:>5}x{height:<4}  {median:9.2f}  {p99:7.2f}  {100 * median / FRAME_BUDGET_MS:13.1f}%")
+
+
+if __name__ == "__main__":
+    main()
