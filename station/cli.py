@@ -113,6 +113,51 @@ def _cameras(args) -> int:
     return 0
 
 
+def _calibrate(args) -> int:
+    import numpy as np
+
+    from station.calibration import calibrate, save_calibration
+    from station.camera import open_camera, open_recording
+
+    if not args.seconds > 0:
+        raise WallHingeError(f"--seconds must be above 0, not {args.seconds:g}")
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise WallHingeError(f"cannot write {output}: folder {output.parent} does not exist")
+    if args.recording is not None:
+        source = open_recording(args.recording)
+        settle_s = 0.0
+    else:
+        width, height = args.resolution
+        source = open_camera(serial=args.serial, width=width, height=height, fps=args.fps)
+        # A live camera's auto exposure needs a moment after it starts.
+        settle_s = 1.0
+    frames = []
+    with source:
+        if args.recording is None:
+            print(f"calibrating: keep the drill area empty for {settle_s + args.seconds:g} s", file=sys.stderr)
+        for frame in source:
+            if frame.timestamp_s >= settle_s + args.seconds:
+                break
+            if frame.timestamp_s >= settle_s:
+                frames.append(frame)
+        label = source.info.path if args.recording is not None else source.info.serial
+    if not frames:
+        raise WallHingeError(f"no depth frames in the first {args.seconds:g} s of {label}")
+    first = frames[0]
+    calibration = calibrate([frame.depth for frame in frames], first.intrinsics, first.depth_unit_m, source=label)
+    save_calibration(calibration, output)
+    pose = calibration.camera_pose
+    forward = pose.rotation[:, 2]  # the optical axis in the room
+    toward_wall = np.degrees(np.arctan2(-forward[2], abs(forward[0])))
+    pitch = np.degrees(np.arcsin(np.clip(forward[1], -1.0, 1.0)))
+    print(f"wrote {output}: camera {pose.translation[1]:.2f} m above the floor and {pose.translation[2]:.2f} m "
+          f"from the wall, turned {toward_wall:.0f} degrees toward it, pitch {pitch:+.0f} degrees; "
+          f"floor {calibration.floor_rms_mm:.1f} mm RMS, wall {calibration.wall_rms_mm:.1f} mm RMS, "
+          f"{calibration.planes_angle_deg:.1f} degrees apart ({calibration.frames_used} frames)")
+    return 0
+
+
 def _demo(args) -> int:
     from station.demo import run_demo
 
@@ -158,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--at", type=float, default=0.0, help="time of the frame, seconds from the start")
     snapshot.add_argument("--scale", type=_positive_int, default=2, help="enlarge the picture this many times (default 2)")
     snapshot.set_defaults(run=_snapshot)
+
+    calibrate = commands.add_parser("calibrate", help="find the floor and drill wall in the empty scene and save the room frame")
+    calibrate.add_argument("--recording", help="calibrate from the opening of this recording instead of the live camera")
+    calibrate.add_argument("--seconds", type=float, default=2.0, help="how long to capture the empty scene (default 2)")
+    calibrate.add_argument("-o", "--output", default="calibration.json", help="file to write (default calibration.json)")
+    calibrate.add_argument("--serial", help="which live camera, when several are connected")
+    calibrate.add_argument("--resolution", type=_resolution, default=(424, 240),
+                           help="live depth resolution, e.g. 424x240 or 848x480 (default 424x240)")
+    calibrate.add_argument("--fps", type=int, default=30, choices=(15, 30), help="live frame rate (default 30)")
+    calibrate.set_defaults(run=_calibrate)
 
     cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
     cameras.set_defaults(run=_cameras)

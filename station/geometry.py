@@ -134,3 +134,147 @@ class Pose:
         if matrix.shape != (4, 4):
             raise ValueError(f"a pose matrix is 4x4, not {matrix.shape}")
         return cls(matrix[:3, :3].copy(), matrix[:3, 3].copy())
+
+
+
+# -- planes --------------------------------------------------------------------
+#
+# A plane is a unit normal ``n`` and an offset ``d`` with ``n . p + d = 0`` for
+# its points, so ``n . p + d`` is a point's signed distance (metres). Batches
+# of planes are arrays: normals (K, 3) and offsets (K,).
+#
+# Seen from a camera at the origin, a plane is also linear in inverse depth:
+# a pixel with ray ``r`` (z = 1, see :func:`pixel_rays`) sees the plane at
+# Z-depth ``z`` with ``1 / z = q . r``, where ``q = -n / d``. A stereo camera
+# measures disparity, which is proportional to inverse depth, with an error of
+# about the same size everywhere in the image; so in this form a plane fit is
+# ordinary least squares with equal weights: unbiased, where an orthogonal fit
+# of the points would be tilted by their large errors along the rays.
+
+
+def planes_through_points(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Planes through triples of points, for RANSAC hypotheses.
+
+    Parameters
+    ----------
+    p1, p2, p3 : ndarray, shape (K, 3)
+        The triples, metres.
+
+    Returns
+    -------
+    normals : ndarray, shape (K, 3)
+        Unit normals (sign arbitrary); NaN where the points are (nearly) collinear.
+    offsets : ndarray, shape (K,)
+        Metres; NaN where the normal is.
+    """
+    return _normalised_planes(np.cross(p2 - p1, p3 - p1), p1)
+
+
+def planes_containing_direction(p1: np.ndarray, p2: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Planes through pairs of points that are parallel to ``direction``.
+
+    With ``direction`` the floor's normal these are vertical planes (walls),
+    so a wall hypothesis needs two points instead of three.
+
+    Parameters
+    ----------
+    p1, p2 : ndarray, shape (K, 3)
+        The pairs, metres.
+    direction : ndarray, shape (3,)
+        A direction every plane contains.
+
+    Returns
+    -------
+    normals, offsets : ndarray, shapes (K, 3) and (K,)
+        Sign arbitrary; NaN where the pair is (nearly) along ``direction``.
+    """
+    return _normalised_planes(np.cross(p2 - p1, np.asarray(direction, dtype=float)), p1)
+
+
+def _normalised_planes(normals: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.linalg.norm(normals, axis=-1, keepdims=True)
+    # Degenerate samples (coincident or collinear points) give a near-zero
+    # cross product whose direction is noise: mark them instead of guessing.
+    scale = np.maximum(np.linalg.norm(points, axis=-1, keepdims=True), 1e-9) ** 2
+    degenerate = lengths < 1e-9 * scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normals = np.where(degenerate, np.nan, normals / lengths)
+    return normals, -np.einsum("...i,...i->...", normals, points)
+
+
+def inverse_depth_planes(normals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Planes as inverse-depth coefficients ``q = -n / d`` (1/m), shape (..., 3).
+
+    ``q`` does not depend on the sign of ``(n, d)``. Planes through the camera
+    centre (``d = 0``) have none: their ``q`` is not finite.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.asarray(normals, dtype=float) / np.asarray(offsets, dtype=float)[..., np.newaxis]
+
+
+def planes_from_inverse_depth(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals and offsets of inverse-depth planes ``q`` (1/m).
+
+    The normal points toward the camera side (``d > 0``: the camera centre
+    is on the positive side), so a floor's points up and a wall's into the room.
+    """
+    q = np.asarray(q, dtype=float)
+    length = np.linalg.norm(q, axis=-1)
+    return -q / length[..., np.newaxis], 1.0 / length
+
+
+def fit_inverse_depth_plane(rays: np.ndarray, inverse_depth: np.ndarray, *,
+                            containing: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares plane through pixels' inverse depths: ``q`` with ``1 / z = q . ray``.
+
+    Parameters
+    ----------
+    rays : ndarray, shape (M, 3)
+        Pixel rays scaled to z = 1 (:func:`pixel_rays`).
+    inverse_depth : ndarray, shape (M,)
+        1 / Z-depth of each pixel, 1/m.
+    containing : ndarray, shape (3,), optional
+        A direction the plane must contain (its normal is then perpendicular
+        to it): a wall perpendicular to the floor.
+
+    Returns
+    -------
+    ndarray, shape (3,)
+        The plane's ``q``, 1/m (see :func:`planes_from_inverse_depth`).
+
+    Raises
+    ------
+    ValueError
+        Too few pixels for the fit, or rays that do not pin the plane down.
+    """
+    rays = np.asarray(rays, dtype=float)
+    inverse_depth = np.asarray(inverse_depth, dtype=float)
+    needed = 2 if containing is not None else 3
+    if rays.ndim != 2 or rays.shape[1] != 3 or inverse_depth.shape != (len(rays),) or len(rays) < needed:
+        raise ValueError(f"a plane fit needs at least {needed} rays of shape (M, 3) and one inverse depth each")
+    # q . n_contained = 0 exactly when the normal is perpendicular to it:
+    # solve in the 2-D subspace orthogonal to the contained direction.
+    basis = np.eye(3) if containing is None else _orthonormal_complement(np.asarray(containing, dtype=float))
+    design = rays @ basis
+    coefficients, _, rank, _ = np.linalg.lstsq(design, inverse_depth, rcond=None)
+    if rank < design.shape[1]:
+        raise ValueError("the pixels of a plane fit lie on one line: they cannot fix a plane")
+    return basis @ coefficients
+
+
+def _orthonormal_complement(direction: np.ndarray) -> np.ndarray:
+    """(3, 2) orthonormal basis of the plane perpendicular to ``direction``."""
+    direction = direction / np.linalg.norm(direction)
+    helper = np.eye(3)[np.argmin(np.abs(direction))]
+    first = np.cross(direction, helper)
+    first /= np.linalg.norm(first)
+    return np.column_stack([first, np.cross(direction, first)])
+
+
+def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle between vectors along the last axis, degrees (0..180); accurate near 0 and 180."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    cross = np.linalg.norm(np.cross(a, b), axis=-1)
+    dot = np.einsum("...i,...i->...", a, b)
+    return np.degrees(np.arctan2(cross, dot))
