@@ -204,10 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--scale", type=_positive_int, default=2, help="enlarge the picture this many times (default 2)")
     snapshot.set_defaults(run=_snapshot)
 
-    calibrate = commands.add_parser("calibrate", help="find the floor and drill wall in the empty scene and save the room frame")
-    calibrate.add_argument("--recording", help="calibrate from the opening of this recording instead of the live camera")
+    calibrate = commands.add_parser("calibrate",
+                                    help="find the floor and drill wall in the empty scene and save the room frame")
+    calibrate.add_argument("--recording", help="calibrate from the opening of this recording, not the live camera")
     calibrate.add_argument("--seconds", type=float, default=2.0, help="how long to capture the empty scene (default 2)")
-    calibrate.add_argument("-o", "--output", default="calibration.json", help="file to write (default calibration.json)")
+    calibrate.add_argument("-o", "--output", default="calibration.json",
+                           help="file to write (default calibration.json)")
     calibrate.add_argument("--serial", help="which live camera, when several are connected")
     calibrate.add_argument("--resolution", type=_resolution, default=(424, 240),
                            help="live depth resolution, e.g. 424x240 or 848x480 (default 424x240)")

@@ -419,12 +419,14 @@ def test_camera_moved_stays_quiet_for_noise_people_and_dropouts(standing):
         assert camera_moved(calibration, frame) is None
 
 
-def test_camera_moved_stays_quiet_with_a_spotter_beside_the_patient():
-    # Feet and legs near the floor would pull a refitted floor up by 1-2 cm here.
-    spec = build_scene("idle-spotter", 6, fps=15, camera_model="D435")
+@pytest.mark.parametrize("seed", [1, 6])
+def test_camera_moved_stays_quiet_with_a_spotter_beside_the_patient(seed):
+    # Two people in front of the wall and on the floor, a D435 at 424x240,
+    # calibrated on 15 frames (a noisier background, with more holes).
+    spec = build_scene("idle-spotter", seed, fps=15, camera_model="D435")
     scene, frames, _ = sensed_frames(spec, count=15)
     calibration = calibrate(frames, scene.intrinsics, 0.001, source="x")
-    _, both, _ = sensed_frames(spec, start_s=spec.patient.first_rep_s + 0.5, count=4, seed=5)
+    _, both, _ = sensed_frames(spec, start_s=spec.patient.first_rep_s, count=4, seed=5)
     for frame in both:
         assert camera_moved(calibration, frame) is None
 
