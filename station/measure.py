@@ -9,11 +9,15 @@ measures come from:
 2. The patient: foreground points are binned on the floor plan (x, z); the
    connected blob nearest the drill spot is the patient, so a clinician or a
    chair a little way off is a separate blob and never disturbs the numbers.
-3. The profile: the patient's points in height slices give the rear and front
-   contours. The buttocks are the rearmost bulge between knee and chest
-   height; the wall gap is how far that bulge is from the wall plane. The
-   trunk is the principal axis of the body above the hips, the thigh and
-   shank those of the leg points between hips, knee and ankle.
+3. The profile: the patient's points in height slices give the rear
+   contour; the buttocks are its rearmost bulge between knee and chest
+   height. The trunk is the principal axis of the body above the hips, the
+   thigh and shank the regression lines of the leg points above and below
+   the knee.
+4. The wall gap: along each image row through the buttocks, where the body's
+   depth below the background ends (see :func:`_ramp_edges`). This holds
+   where the body touches the wall and merges with it in depth, where no
+   single pixel can tell body from wall.
 
 Everything is vectorised; what does not change between frames (room rays,
 thresholds, the plan grid) is computed once in :class:`Measurer`.
@@ -182,7 +186,9 @@ class Measurer:
         profile = _profile(points[:, 1], points[:, 2])
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points))
-        gap_mm, hip_y, rear_z = profile
+        # The rear-edge fit sees the gap even where the body merges with the
+        # wall; the profile's rear bulge is the fallback when it cannot run.
+        gap_mm, hip_y = profile
         edge_gap_m = self._rear_edge_gap_m(depth, points, pixels, hip_y)
         if edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
@@ -195,7 +201,6 @@ class Measurer:
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, spine_curvature_deg=curvature, spine_flexion_deg=flexion,
                         patient_pixels=len(points))
-
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
         """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them.
@@ -315,7 +320,7 @@ def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: 
 
 
 def _profile(y: np.ndarray, z: np.ndarray):
-    """Wall gap (mm), buttock height (m) and rear position (m) from the side profile, or None."""
+    """Rough wall gap (mm) and buttock height (m) from the side profile's rear bulge, or None."""
     band = (y > 0.4) & (y < 1.3)
     if np.count_nonzero(band) < 40:
         return None
@@ -333,9 +338,8 @@ def _profile(y: np.ndarray, z: np.ndarray):
         smooth = (values[:-2] + values[1:-1] + values[2:]) / neighbours
     smooth[~np.isfinite(rear)] = np.nan
     deepest = int(np.nanargmin(smooth))
-    rear_z = float(smooth[deepest])
     hip_y = 0.4 + (deepest + 0.5) * SLICE_M
-    return max(0.0, rear_z * 1000.0), hip_y, rear_z
+    return max(0.0, float(smooth[deepest]) * 1000.0), hip_y
 
 
 def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | None:
