@@ -12,18 +12,18 @@ to separate measurement error from calibration error. No assertions.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from station.calibration import calibrate  # noqa: E402
 from station.camera import open_recording  # noqa: E402
 from station.geometry import Intrinsics, Pose  # noqa: E402
 from station.measure import ABSENT, FrameError, Measurer  # noqa: E402
@@ -46,26 +46,10 @@ def recording(name, seed, folder):
     return path, json.loads(truth_path(path).read_text())
 
 
-def exact_pose_calibration(empty_frames, truth):
-    """Background from the empty opening, pose from the simulator's truth."""
-    stack = np.stack(empty_frames).astype(np.float32) * 0.001
-    stack[stack == 0] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels that never had data
-        background = np.nanmedian(stack, axis=0)
-        noise = 1.4826 * np.nanmedian(np.abs(stack - background), axis=0)
-    return SimpleNamespace(intrinsics=Intrinsics(**truth["intrinsics"]),
-                           camera_pose=Pose.from_matrix(truth["camera_pose_in_room"]), depth_unit_m=0.001,
-                           background_m=np.nan_to_num(background), background_noise_m=np.nan_to_num(noise))
-
-
-def calibration_for(frames, truth, exact_pose):
-    empty = [f.depth for f in frames if f.timestamp_s < 2.0]
-    if exact_pose:
-        return exact_pose_calibration(empty, truth)
-    from station.calibration import calibrate
-
-    return calibrate(empty, Intrinsics(**truth["intrinsics"]), 0.001, source="benchmark")
+def calibration_for(empty_frames, intrinsics, exact_pose=None):
+    """Calibrate from the empty frames; with ``exact_pose``, put the true camera pose in place of the fitted one."""
+    calibration = calibrate(empty_frames, intrinsics, 0.001, source="benchmark")
+    return calibration if exact_pose is None else dataclasses.replace(calibration, camera_pose=exact_pose)
 
 
 def measure_or_absent(measurer, depth):
@@ -96,7 +80,9 @@ def main():
         path, truth = recording(name, seed, folder)
         with open_recording(path) as source:
             frames = list(source)
-        measurer = Measurer(calibration_for(frames, truth, args.exact_pose))
+        empty = [f.depth for f in frames if f.timestamp_s < 2.0]
+        exact_pose = Pose.from_matrix(truth["camera_pose_in_room"]) if args.exact_pose else None
+        measurer = Measurer(calibration_for(empty, Intrinsics(**truth["intrinsics"]), exact_pose))
         started = time.perf_counter()
         results = [measure_or_absent(measurer, f.depth) for f in frames]
         per_frame_ms = (time.perf_counter() - started) / len(frames) * 1000

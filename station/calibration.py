@@ -261,10 +261,6 @@ class Calibration:
         return _reference(self)
 
 
-def room_rays(calibration: Calibration) -> np.ndarray:
-    """Same as ``calibration.rays_room()``."""
-    return calibration.rays_room()
-
 
 # -- calibrate ---------------------------------------------------------------------
 

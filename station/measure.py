@@ -31,7 +31,6 @@ import numpy as np
 from scipy import ndimage
 
 from station.errors import WallHingeError
-from station.geometry import pixel_rays
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -93,7 +92,7 @@ class Measurer:
     Parameters
     ----------
     calibration : station.calibration.Calibration
-        The room frame, intrinsics and empty-scene background.
+        The room frame, intrinsics, room rays and empty-scene background.
     min_depth_step_m : float
         Smallest depth step, metres, that counts as foreground however quiet
         the background is (sensor quantisation and flying pixels).
@@ -108,9 +107,8 @@ class Measurer:
         self.calibration = calibration
         intrinsics = calibration.intrinsics
         self.shape = (intrinsics.height, intrinsics.width)
-        pose = calibration.camera_pose
-        self._origin = pose.translation.astype(np.float32)
-        self._rays = (pixel_rays(intrinsics) @ pose.rotation.T).astype(np.float32).reshape(-1, 3)
+        self._origin = calibration.camera_pose.translation.astype(np.float32)
+        self._rays = np.asarray(calibration.rays_room(), np.float32).reshape(-1, 3)
         background = np.asarray(calibration.background_m, np.float32).reshape(-1)
         noise = np.asarray(calibration.background_noise_m, np.float32).reshape(-1)
         # A pixel is foreground when nearer than this depth (metres); where the
@@ -153,9 +151,8 @@ class Measurer:
             return points, candidates
         cells_x = ((points[:, 0] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         cells_z = ((points[:, 2] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
-        counts = np.zeros(self._plan_shape, np.int32)
-        np.add.at(counts, (cells_x, cells_z), 1)
-        occupied = ndimage.binary_dilation(counts >= 2)
+        counts = np.bincount(cells_x * self._plan_shape[1] + cells_z, minlength=self._plan_shape[0] * self._plan_shape[1])
+        occupied = ndimage.binary_dilation(counts.reshape(self._plan_shape) >= 2)
         labels, count = ndimage.label(occupied)
         if count == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)

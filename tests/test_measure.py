@@ -1,11 +1,11 @@
 """Per-frame measures on simulated frames with known truth."""
 
-import warnings
-from types import SimpleNamespace
+import dataclasses
 
 import numpy as np
 import pytest
 
+from station.calibration import calibrate
 from station.measure import FrameError, Measurer
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
@@ -17,7 +17,7 @@ SHAPE = BodyShape(1.70, 0.5, 0.0)
 
 
 class Scene:
-    """One camera in the reference mount, with an exact calibration from its empty frames."""
+    """One camera in the reference mount, calibrated from its empty frames."""
 
     def __init__(self, mount=CameraMount(side=-1, distance_m=2.0, yaw_toward_wall_deg=22.0, height_m=1.0,
                                           pitch_deg=-4.0), width=424, height=240):
@@ -26,15 +26,9 @@ class Scene:
         self.renderer = Renderer(self.intrinsics, self.pose, ROOM, [])
         self.sensor = SensorModel.d435()
         self.rng = np.random.default_rng(0)
-        empty = np.stack([self.frame([]) for _ in range(20)]).astype(np.float32) * 0.001
-        empty[empty == 0] = np.nan
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # pixels that never had data
-            background = np.nanmedian(empty, axis=0)
-            noise = 1.4826 * np.nanmedian(np.abs(empty - background), axis=0)
-        self.calibration = SimpleNamespace(intrinsics=self.intrinsics, camera_pose=self.pose, depth_unit_m=0.001,
-                                           background_m=np.nan_to_num(background),
-                                           background_noise_m=np.nan_to_num(noise))
+        # Calibrated like the station, with the exact pose so these tests judge the measures alone.
+        fitted = calibrate([self.frame([]) for _ in range(20)], self.intrinsics, 0.001, source="test")
+        self.calibration = dataclasses.replace(fitted, camera_pose=self.pose)
         self.measurer = Measurer(self.calibration)
 
     def frame(self, people):
