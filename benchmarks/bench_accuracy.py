@@ -60,13 +60,6 @@ def measure_or_absent(measurer, depth):
         return ABSENT
 
 
-def spine_baseline(results, truth_frames):
-    """Median curvature while standing at the spot before the first rep, as the station would take it."""
-    standing = [r.spine_curvature_deg for r, f in zip(results, truth_frames)
-                if f["phase"] == "stand" and f["rep"] is None and r.spine_curvature_deg is not None]
-    return float(np.median(standing)) if standing else None
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=SETS, default="quick")
@@ -86,7 +79,6 @@ def main():
         started = time.perf_counter()
         results = [measure_or_absent(measurer, f.depth) for f in frames]
         per_frame_ms = (time.perf_counter() - started) / len(frames) * 1000
-        baseline = spine_baseline(results, truth["frames"])
         for result, expected in zip(results, truth["frames"]):
             presence.append((result.present, expected["present"]))
             if not (expected["present"] and expected["fully_in_view"] and result.present):
@@ -97,8 +89,8 @@ def main():
                 errors["trunk angle deg"].append(result.trunk_angle_deg - expected["trunk_angle_deg"])
             if result.knee_flexion_deg is not None:
                 errors["knee flexion deg"].append(result.knee_flexion_deg - expected["knee_flexion_deg"])
-            if result.spine_curvature_deg is not None and baseline is not None:
-                errors["spine flexion deg"].append(result.spine_curvature_deg - baseline - expected["spine_flexion_deg"])
+            if result.spine_flexion_deg is not None:
+                errors["spine flexion deg"].append(result.spine_flexion_deg - expected["spine_flexion_deg"])
         print(f"{name:18} seed {seed:3d}  {truth['camera_model']} side {truth['mount']['side']:+d}  "
               f"yaw {truth['mount']['yaw_toward_wall_deg']:4.1f}  {per_frame_ms:4.1f} ms/frame")
     print(f"\n{'measure':18} {'frames':>7} {'bias':>7} {'median':>7} {'p95':>7}   (absolute errors)")
@@ -107,6 +99,8 @@ def main():
         if values.size:
             print(f"{measure:18} {values.size:7d} {np.median(values):7.1f} {np.median(np.abs(values)):7.1f} "
                   f"{np.percentile(np.abs(values), 95):7.1f}")
+        else:
+            print(f"{measure:18} not measured")
     presence = np.array(presence)
     agree = np.mean(presence[:, 0] == presence[:, 1])
     print(f"\npresence agrees with the truth on {100 * agree:.1f}% of {len(presence)} frames")

@@ -59,9 +59,12 @@ class Measures:
     """What one frame says about the patient. Lengths in mm, angles in degrees.
 
     ``None`` means the frame does not show enough to measure that.
-    ``spine_curvature_deg`` is the bend between the lower and upper back
-    lines as seen; ``spine_flexion_deg`` is that bend minus the patient's own
-    standing baseline (when one is given).
+    ``spine_flexion_deg`` is always ``None`` for now: from the side mount,
+    every back-line bend tried (lower against upper trunk axis, back-contour
+    sagitta and end tangents) changed by tens of degrees with the trunk
+    angle alone, against the truth's 15-degree fault threshold, so a number
+    would mislead a clinician. The field stays so the contract and the
+    faults keep their shape when a method that holds is found.
     """
 
     present: bool
@@ -69,7 +72,6 @@ class Measures:
     wall_gap_mm: float | None = None
     trunk_angle_deg: float | None = None
     knee_flexion_deg: float | None = None
-    spine_curvature_deg: float | None = None
     spine_flexion_deg: float | None = None
     patient_pixels: int = 0
 
@@ -167,7 +169,7 @@ class Measurer:
         keep = point_labels == patient
         return points[keep], candidates[keep]
 
-    def measure(self, depth: np.ndarray, *, spine_baseline_deg: float | None = None) -> Measures:
+    def measure(self, depth: np.ndarray) -> Measures:
         """The measures of one depth frame (uint16 in the calibration's depth units)."""
         points, pixels = self.patient_points(depth)
         if len(points) < 50:
@@ -193,10 +195,8 @@ class Measurer:
         above = y > hip_y + 0.05
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
         knee = _knee_flexion_deg(y, z, hip_y)
-        curvature = _spine_curvature_deg(y[above], z[above]) if np.count_nonzero(above) > 60 else None
-        flexion = None if curvature is None or spine_baseline_deg is None else curvature - spine_baseline_deg
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee, spine_curvature_deg=curvature, spine_flexion_deg=flexion,
+                        knee_flexion_deg=knee,
                         patient_pixels=len(points))
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
@@ -353,12 +353,3 @@ def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | Non
     shank_angle = np.degrees(np.arctan(np.polyfit(y[shank], z[shank], 1)[0]))
     return float(abs(shank_angle - thigh_angle))
 
-
-def _spine_curvature_deg(y: np.ndarray, z: np.ndarray) -> float | None:
-    """Bend between the lower and the upper half of the trunk's principal axis."""
-    axis = np.radians(_principal_angle_deg(y, z))
-    along = (y - y.mean()) * np.cos(axis) + (z - z.mean()) * np.sin(axis)
-    lower, upper = along < np.median(along), along >= np.median(along)
-    if np.count_nonzero(lower) < 30 or np.count_nonzero(upper) < 30:
-        return None
-    return _principal_angle_deg(y[upper], z[upper]) - _principal_angle_deg(y[lower], z[lower])
