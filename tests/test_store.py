@@ -66,6 +66,7 @@ def test_a_new_store_has_the_current_schema_in_wal_mode_with_foreign_keys(store,
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert scalar(path, "PRAGMA application_id") == APPLICATION_ID
     assert scalar(path, "PRAGMA journal_mode") == "wal"  # kept in the file
+    assert scalar(path, "PRAGMA page_size") == store_module.PAGE_SIZE
 
 
 def test_released_migration_steps_are_never_edited():
@@ -125,6 +126,7 @@ def test_a_version_1_database_keeps_its_data_when_the_current_code_opens_it(path
     with open_store(path) as opened:
         assert opened.schema_version == SCHEMA_VERSION
         check_version_1_data(opened)
+    assert scalar(path, "PRAGMA page_size") == 4096  # an existing file keeps its pages
 
 
 def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkeypatch):
@@ -617,8 +619,10 @@ def test_restore_refuses_a_damaged_or_newer_backup(path, tmp_path):
     with pytest.raises(StoreError, match="newer version"):
         restore(copy, path)
     backup(path, copy)
+    page = scalar(copy, "PRAGMA page_size")
     data = bytearray(copy.read_bytes())
-    data[4096 * 3:4096 * 4] = bytes(range(256)) * 16  # scribble over a page of the patients table
+    assert len(data) > 6 * page
+    data[page * 5:page * 6] = bytes(range(256)) * (page // 256)  # scribble over a page of the patients table
     copy.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="integrity check|damaged"):
         restore(copy, path)
