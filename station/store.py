@@ -67,7 +67,7 @@ from station.errors import WallHingeError
 from station.faults import FAULT_NAMES, Thresholds
 
 __all__ = [
-    "APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SERIES_NAMES", "UNCHANGED",
+    "APPLICATION_ID", "MIGRATIONS", "PAGE_SIZE", "SCHEMA_VERSION", "SERIES_NAMES", "UNCHANGED",
     "ConflictError", "NotFoundError", "Store", "StoreError",
     "backup", "decode_series", "encode_series", "open_store", "restore", "series_to_list",
     "thresholds_from_targets",
@@ -504,6 +504,10 @@ class Store:
         try:
             yield self._db
             self._db.execute("COMMIT")
+        except sqlite3.OperationalError as error:  # e.g. the disk is full or gone
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"writing to the store {self.path} failed ({error}); nothing was written") from error
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")

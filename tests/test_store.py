@@ -189,6 +189,16 @@ def test_files_that_are_not_a_store_are_refused(tmp_path):
         open_store(tmp_path / "missing" / "station.db")
 
 
+def test_a_write_waits_for_another_writer_then_says_the_store_is_busy(path):
+    with open_store(path) as first, open_store(path, busy_timeout_s=0.05) as second:
+        first._db.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        with pytest.raises(StoreError, match="is busy .*try again"):
+            second.add_patient(code="P-1", display_name="A")
+        first._db.execute("ROLLBACK")
+        second.add_patient(code="P-1", display_name="A")
+        assert first.get_patient_by_code("P-1") is not None  # WAL: the reader sees the commit
+
+
 def test_a_store_stays_in_the_thread_that_opened_it(store):
     failures = []
 
