@@ -1,0 +1,389 @@
+"""Reps from the stream of per-frame measures: one state machine, online.
+
+The live station and ``wallhinge analyze`` feed the same :class:`RepDetector`
+one frame at a time, so what the clinic sees live equals what an analysis of
+the recording says. Each call returns the events that frame caused, the
+moment it causes them: the patient arriving or leaving, the buttocks
+touching the wall, a rep ending.
+
+How a rep is found (trunk angle relative to the patient's own standing
+posture). Each measure first goes through a short running median
+(:data:`SMOOTHING_FRAMES`): three frames for the wall gap, so a touch is
+reported one frame after it is seen; five for the trunk angle, whose
+measurement can flip by a few degrees from frame to frame as the arms join
+or leave the trunk's outline.
+
+- *Standing baseline*: the median trunk angle over a still second at the
+  spot: trunk angle, wall gap and place along the wall all steady. No rep starts before there is
+  one, so walking in and turning round never count.
+- *Start*: the trunk leans ``enter_deg`` past the lowest it was since the last
+  rep (hysteresis: a sway or a weight shift never gets that far). The rep's
+  start is looked up afterwards: the last frame the trunk was still at that
+  lowest level, i.e. when the descent began. The lean must get there
+  continuously: a jump faster than a body can move (``max_rate_deg_s``) is
+  a measurement losing the trunk, as when someone turns round, not a rep.
+- *Touch*: the wall gap comes within the touch tolerance: reported at once.
+- *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
+  the rep's deepest; the first is the bottom, the last ends the hold.
+- *End*: the trunk comes back within the upright threshold (a full return),
+  or it stops coming back for ``stall_s``, or it starts down again into the
+  next rep (both an incomplete return, ending where it came back to).
+- A rep shorter than ``min_rep_s`` is noise, and a rep in progress when the
+  patient leaves for longer than ``max_absent_s`` is dropped, never guessed.
+
+Times are seconds on the frame clock; lengths mm; angles degrees.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from station.config import settings_from_table
+from station.faults import Thresholds, rep_faults
+from station.scoring import score_rep
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    """How reps are told from noise. Each default has a physical reason.
+
+    Attributes
+    ----------
+    enter_deg : float
+        Lean past the lowest trunk angle since the last rep that starts a rep
+        (degrees). Standing sway stays within a few degrees; the shallowest
+        hinge to the wall is past 25.
+    start_band_deg : float
+        A frame within this of that lowest angle is still before the descent (degrees).
+    bottom_band_deg : float
+        Frames within this of the rep's deepest lean are the bottom (degrees):
+        above the smoothed trunk angle's frame-to-frame noise.
+    ascent_deg : float
+        Coming up this far from the deepest lean starts the ascent (degrees).
+    stall_s : float
+        On the way up, no further progress for this long ends the rep there (s).
+    rise_again_deg : float
+        Leaning this far again after coming part way up starts the next rep (degrees).
+    min_rep_s : float
+        Shorter than this from start to end is not a rep (s); the quickest
+        real rep (0.5 s down, no hold, 0.6 s up) takes longer.
+    max_absent_s : float
+        Out of view longer than this means the patient left (s).
+    baseline_s : float
+        Still standing this long sets the standing baseline (s): a patient
+        settling at the wall stands at least this long before the first rep.
+    baseline_spread_deg : float
+        "Still": the trunk angle spans less than this over ``baseline_s`` (degrees)...
+    baseline_spread_mm : float
+        ... and the wall gap and the place along the wall less than this (mm):
+        a person walking in moves more than that in ``baseline_s``.
+    max_rate_deg_s : float
+        Faster trunk changes than this are measurement jumps, not movement
+        (degrees per second): dropping 60 degrees in 0.3 s peaks near 300.
+    """
+
+    enter_deg: float = 15.0
+    start_band_deg: float = 2.0
+    bottom_band_deg: float = 2.5
+    ascent_deg: float = 8.0
+    stall_s: float = 1.5
+    rise_again_deg: float = 6.0
+    min_rep_s: float = 0.8
+    max_absent_s: float = 0.5
+    baseline_s: float = 0.5
+    baseline_spread_deg: float = 8.0
+    baseline_spread_mm: float = 60.0
+    max_rate_deg_s: float = 400.0
+
+    def __post_init__(self):
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"rep setting {item.name} must be a positive number, not {value!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RepSettings":
+        return settings_from_table(cls, values, "reps")
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One rep, with the fields of the ``wallhinge analyze`` contract.
+
+    ``series`` holds the rep's frames (t_s, wall_gap_mm, trunk_angle_deg,
+    knee_flexion_deg; NaN where not measured), so every figure can be traced
+    to the frames it came from.
+    """
+
+    index: int
+    start_s: float
+    bottom_s: float
+    end_s: float
+    min_wall_gap_mm: float | None
+    touched: bool
+    peak_trunk_angle_deg: float
+    peak_knee_flexion_deg: float | None
+    peak_spine_flexion_deg: float | None
+    descent_s: float
+    hold_s: float
+    ascent_s: float
+    return_trunk_angle_deg: float
+    faults: tuple[str, ...]
+    score: int
+    lost_points: tuple[dict, ...]
+    series: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        """The contract's keys (and a few more), rounded for people: 0.01 s, 0.1 mm and degrees."""
+        def rounded(value, digits=1):
+            return None if value is None else round(float(value), digits)
+        return {
+            "index": self.index, "start_s": rounded(self.start_s, 2), "bottom_s": rounded(self.bottom_s, 2),
+            "end_s": rounded(self.end_s, 2), "min_wall_gap_mm": rounded(self.min_wall_gap_mm),
+            "touched": self.touched, "peak_trunk_angle_deg": rounded(self.peak_trunk_angle_deg),
+            "peak_knee_flexion_deg": rounded(self.peak_knee_flexion_deg),
+            "peak_spine_flexion_deg": rounded(self.peak_spine_flexion_deg),
+            "descent_s": rounded(self.descent_s, 2), "hold_s": rounded(self.hold_s, 2),
+            "ascent_s": rounded(self.ascent_s, 2), "return_trunk_angle_deg": rounded(self.return_trunk_angle_deg),
+            "faults": list(self.faults), "score": self.score, "lost_points": [dict(item) for item in self.lost_points],
+        }
+
+
+@dataclass(frozen=True)
+class PatientArrived:
+    t_s: float
+
+
+@dataclass(frozen=True)
+class PatientLeft:
+    t_s: float
+
+
+@dataclass(frozen=True)
+class RepStarted:
+    t_s: float
+    index: int
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The buttocks reached the wall: ``t_s`` is the frame it was seen in."""
+
+    t_s: float
+    index: int
+    wall_gap_mm: float
+
+
+@dataclass(frozen=True)
+class RepDone:
+    t_s: float
+    rep: Rep
+
+
+# Running-median lengths per measure (frames); see the module's docs.
+SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
+
+
+def _median(values) -> float | None:
+    present = [value for value in values if value is not None]
+    return float(np.median(present)) if present else None
+
+
+class RepDetector:
+    """Finds reps online: ``update(t_s, measures)`` per frame, ``finish(t_s)`` at the end.
+
+    ``measures`` is anything with ``present``, ``wall_gap_mm``,
+    ``trunk_angle_deg``, ``knee_flexion_deg`` and ``spine_flexion_deg``
+    (:class:`station.measure.Measures`). Both return a list of events.
+    ``reps`` keeps every rep found so far.
+    """
+
+    def __init__(self, thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings()):
+        self.thresholds = thresholds
+        self.settings = settings
+        self.reps: list[Rep] = []
+        self._recent = {name: deque(maxlen=length) for name, length in SMOOTHING_FRAMES.items()}
+        self._present = False
+        self._last_seen_s = None
+        self._baseline = None
+        self._reps_before_patient = 0
+        self._reset_standing()
+
+    # -- state ------------------------------------------------------------------
+
+    def _reset_standing(self):
+        # Frames since the last rep ended: (t, relative trunk), for the start lookup.
+        self._since_rep: list[tuple[float, float]] = []
+        self._still: deque[tuple] = deque()  # (t_s, trunk deg, gap mm, x mm)
+        self._rep = None  # the rep in progress: a dict of its frames and progress
+
+    def _forget_patient(self):
+        self._present = False
+        self._baseline = None
+        for values in self._recent.values():
+            values.clear()
+        self._reset_standing()
+
+    # -- input ------------------------------------------------------------------
+
+    def update(self, t_s: float, measures) -> list:
+        """The events this frame causes."""
+        events = []
+        if not measures.present:
+            if self._present and t_s - self._last_seen_s > self.settings.max_absent_s:
+                events.append(PatientLeft(self._last_seen_s))
+                self._forget_patient()
+            return events
+        if not self._present:
+            self._present = True
+            self._reps_before_patient = len(self.reps)
+            events.append(PatientArrived(t_s))
+        self._last_seen_s = t_s
+        smoothed = {}
+        for name, value in (("gap", measures.wall_gap_mm), ("trunk", measures.trunk_angle_deg),
+                            ("knee", measures.knee_flexion_deg), ("spine", measures.spine_flexion_deg)):
+            self._recent[name].append(value)
+            smoothed[name] = _median(self._recent[name])
+        trunk = smoothed["trunk"]
+        if trunk is None:
+            return events
+        if self._rep is None:
+            self._standing(t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
+        if self._rep is not None:
+            self._in_rep(t_s, trunk, smoothed, events)
+        return events
+
+    def finish(self, t_s: float) -> list:
+        """End of the recording or the set: a rep already on its way up counts, with its return as it was."""
+        events = []
+        rep = self._rep
+        if rep is not None and rep["ascending"]:
+            self._close(rep["return_t"], t_s, events)
+        self._forget_patient()
+        return events
+
+    # -- the machine ------------------------------------------------------------
+
+    def _standing(self, t_s, trunk, gap, x_m, events):
+        settings = self.settings
+        self._track_baseline(t_s, trunk, gap, x_m)
+        if self._since_rep and not self._continuous([self._since_rep[-1], (t_s, trunk)]):
+            # The measurement lost the trunk (someone turning round): what came
+            # before says nothing about where a descent could begin.
+            self._since_rep.clear()
+        self._since_rep.append((t_s, trunk))
+        # Only the last few seconds matter for where a descent began.
+        while self._since_rep[0][0] < t_s - 5.0:
+            self._since_rep.pop(0)
+        if self._baseline is None:
+            return
+        lowest = min(angle for _, angle in self._since_rep)
+        if trunk - lowest < settings.enter_deg:
+            return
+        start = max(t for t, angle in self._since_rep if angle <= lowest + settings.start_band_deg)
+        relative = trunk - self._baseline
+        self._rep = {"start": start, "frames": [], "peak": relative, "ascending": False,
+                     "return": relative, "return_t": t_s, "touched": False}
+        events.append(RepStarted(t_s, len(self.reps) + 1))
+
+    def _track_baseline(self, t_s, trunk, gap, x_m):
+        """The standing posture: the latest still moment before the patient's first rep, then only slow drift.
+
+        Taking the latest keeps walking in and turning round out of it;
+        after the first rep, a still moment far from it is a patient who
+        did not stand back up, which must not become their new "upright".
+        """
+        settings = self.settings
+        self._still.append((t_s, trunk, gap, None if x_m is None else 1000.0 * x_m))
+        while self._still[0][0] < t_s - settings.baseline_s:
+            self._still.popleft()
+        angles = [frame[1] for frame in self._still]
+
+        def steady(values):
+            values = [value for value in values if value is not None]
+            return len(values) >= 0.8 * len(self._still) and max(values) - min(values) < settings.baseline_spread_mm
+
+        still = (t_s - self._still[0][0] >= 0.9 * settings.baseline_s
+                 and max(angles) - min(angles) < settings.baseline_spread_deg
+                 and steady(frame[2] for frame in self._still) and steady(frame[3] for frame in self._still))
+        if not still:
+            return
+        level = float(np.median(angles))
+        if (self._baseline is None or len(self.reps) == self._reps_before_patient
+                or abs(level - self._baseline) <= self.thresholds.upright_angle_deg / 2):
+            self._baseline = level
+
+    def _continuous(self, frames) -> bool:
+        """Whether the lean got from frame to frame no faster than a body moves."""
+        return all(abs(b - a) <= self.settings.max_rate_deg_s * max(tb - ta, 1e-3)
+                   for (ta, a), (tb, b) in zip(frames, frames[1:]))
+
+    def _in_rep(self, t_s, trunk, smoothed, events):
+        rep, settings = self._rep, self.settings
+        relative = trunk - self._baseline
+        last_t, _, last_trunk, _, _ = rep["frames"][-1] if rep["frames"] else (t_s, None, trunk, None, None)
+        if not self._continuous([(last_t, last_trunk), (t_s, trunk)]):
+            # The measurement lost the trunk (someone turning round): no rep is guessed through that.
+            self._reset_standing()
+            return
+        rep["frames"].append((t_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
+        gap = smoothed["gap"]
+        if not rep["touched"] and gap is not None and gap <= self.thresholds.touch_tolerance_mm:
+            rep["touched"] = True
+            events.append(Touched(t_s, len(self.reps) + 1, gap))
+        if not rep["ascending"]:
+            if relative > rep["peak"]:
+                rep["peak"] = relative
+            elif relative <= rep["peak"] - settings.ascent_deg:
+                rep.update(ascending=True, **{"return": relative, "return_t": t_s})
+            return
+        if relative <= self.thresholds.upright_angle_deg:
+            self._close(t_s, t_s, events, returned=relative)
+        elif relative < rep["return"]:
+            rep.update(**{"return": relative, "return_t": t_s})
+        elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:
+            # Stopped part way up, or going down again: the rep ended where it came back to.
+            end = rep["return_t"]
+            # The frames after that belong to what comes next (maybe the next rep).
+            tail = [(t, angle) for t, _, angle, _, _ in rep["frames"] if t >= end]
+            self._close(end, t_s, events)
+            self._since_rep = tail
+
+    def _close(self, end_s, now_s, events, returned=None):
+        rep = self._rep
+        frames = [frame for frame in rep["frames"] if frame[0] <= end_s]
+        self._rep = None
+        self._since_rep = []
+        self._still.clear()
+        if end_s - rep["start"] < self.settings.min_rep_s or not frames:
+            return
+        times = np.array([frame[0] for frame in frames])
+        columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
+        gaps, trunks, knees, spines = columns
+        returned = rep["return"] if returned is None else returned
+        min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
+        bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
+        bottom_s, hold_end_s = float(times[bottom[0]]), float(times[bottom[-1]])
+        descent_s = bottom_s - rep["start"]
+        peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
+        peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
+        # Never seen near the wall counts as never touching it.
+        figures = dict(min_wall_gap_mm=float("inf") if min_gap is None else min_gap,
+                       descent_s=descent_s, return_trunk_angle_deg=returned)
+        faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
+                            peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,
+                            thresholds=self.thresholds, **figures)
+        score, lost = score_rep(faults=faults, peak_knee_flexion_deg=peak_knee, peak_spine_flexion_deg=peak_spine,
+                                thresholds=self.thresholds, **figures)
+        done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
+                   min_wall_gap_mm=min_gap, touched=min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm,
+                   peak_trunk_angle_deg=float(np.nanmax(trunks)), peak_knee_flexion_deg=peak_knee,
+                   peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
+                   ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
+                   score=score, lost_points=tuple(lost),
+                   series={"t_s": times, "wall_gap_mm": gaps, "trunk_angle_deg": trunks, "knee_flexion_deg": knees})
+        self.reps.append(done)
+        events.append(RepDone(now_s, done))

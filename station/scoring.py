@@ -1,0 +1,131 @@
+"""A rep's score, why it lost points, and the patient's targets.
+
+How the score is made, so a clinician can explain it: every rep starts at
+100 and each fault it shows takes off a fixed number of points
+(:data:`FAULT_POINTS`), never below 0. A rep with no fault scores 100. The
+faults that cost most are the ones that load the spine or the knees instead
+of the hips (squat, rounded back); missing the wall, rushing down and not
+standing up cost less. Each lost point comes with its reason, in the
+rep's figures against the patient's threshold.
+
+A *good rep* has no fault and, when the patient has a target trunk angle,
+leans at least that far (within :data:`TARGET_TOLERANCE_DEG`). The sources'
+cue to progress (a bigger stand-off, or a load) is 3 sets of 12 good reps;
+:class:`Targets` holds each patient's numbers and :class:`SetProgress`
+counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from station.config import settings_from_table
+from station.faults import Thresholds
+
+FAULT_POINTS = {"squat": 25, "rounded_back": 25, "no_touch": 20, "too_fast": 15, "incomplete_return": 15}
+
+# A rep within this of the target trunk angle meets it (degrees): about
+# twice the measurement's median trunk error.
+TARGET_TOLERANCE_DEG = 5.0
+
+
+def score_rep(*, faults, min_wall_gap_mm: float, peak_knee_flexion_deg: float | None,
+              peak_spine_flexion_deg: float | None, descent_s: float, return_trunk_angle_deg: float,
+              thresholds: Thresholds = Thresholds()) -> tuple[int, list[dict]]:
+    """The rep's score (0-100) and one ``{"fault", "points", "why"}`` per point-losing fault.
+
+    The reasons quote the rep's own figures (mm, degrees, seconds) against
+    the thresholds that named the fault.
+    """
+    reasons = {
+        "squat": lambda: f"knees bent to {peak_knee_flexion_deg:.0f} degrees (limit {thresholds.max_knee_flexion_deg:g})",
+        "rounded_back": lambda: (f"back rounded {peak_spine_flexion_deg:.0f} degrees past standing "
+                                 f"(limit {thresholds.max_spine_flexion_deg:g})"),
+        "no_touch": lambda: (f"closest to the wall {min_wall_gap_mm:.0f} mm "
+                             f"(touch within {thresholds.touch_tolerance_mm:g} mm)"),
+        "too_fast": lambda: f"down in {descent_s:.1f} s (at least {thresholds.min_descent_s:g} s)",
+        "incomplete_return": lambda: (f"came back only to {return_trunk_angle_deg:.0f} degrees from standing "
+                                      f"(within {thresholds.upright_angle_deg:g})"),
+    }
+    lost = [{"fault": fault, "points": FAULT_POINTS[fault], "why": reasons[fault]()} for fault in faults]
+    return max(0, 100 - sum(item["points"] for item in lost)), lost
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A patient's targets, set by their clinician.
+
+    Attributes
+    ----------
+    standoff_mm : float
+        Heels to wall (mm): 100 for beginners, 200-300 later.
+    target_trunk_angle_deg : float or None
+        How far the trunk should lean at the bottom (degrees); None for no target.
+    reps_per_set, sets : int
+        The set the patient works towards (the sources: 3 sets of 12).
+    """
+
+    standoff_mm: float = 100.0
+    target_trunk_angle_deg: float | None = None
+    reps_per_set: int = 12
+    sets: int = 3
+
+    def __post_init__(self):
+        if not isinstance(self.standoff_mm, (int, float)) or not 0 < self.standoff_mm <= 600:
+            raise ValueError(f"standoff_mm must be 1-600 mm, not {self.standoff_mm!r}")
+        angle = self.target_trunk_angle_deg
+        if angle is not None and (not isinstance(angle, (int, float)) or not 10 <= angle <= 90):
+            raise ValueError(f"target_trunk_angle_deg must be 10-90 degrees or empty, not {angle!r}")
+        for name in ("reps_per_set", "sets"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 50:
+                raise ValueError(f"{name} must be a whole number from 1 to 50, not {value!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Targets":
+        """Targets from a settings table, rejecting unknown names."""
+        return settings_from_table(cls, values, "targets")
+
+    def as_dict(self) -> dict:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+def is_good_rep(rep, targets: Targets) -> bool:
+    """No fault, and deep enough for the patient's target trunk angle when one is set."""
+    if rep.faults:
+        return False
+    target = targets.target_trunk_angle_deg
+    return target is None or rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG
+
+
+class SetProgress:
+    """Counts good reps against the patient's targets, set by set.
+
+    ``add(rep)`` returns True when that rep completes the set. ``new_set()``
+    starts the next one (the button, or the patient stepping away).
+    """
+
+    def __init__(self, targets: Targets):
+        self.targets = targets
+        self.completed_sets = 0
+        self.good_reps = 0
+        self.reps = 0
+
+    def add(self, rep) -> bool:
+        self.reps += 1
+        if not is_good_rep(rep, self.targets):
+            return False
+        self.good_reps += 1
+        if self.good_reps == self.targets.reps_per_set:
+            self.completed_sets += 1
+            return True
+        return False
+
+    def new_set(self) -> None:
+        self.good_reps = 0
+        self.reps = 0
+
+    @property
+    def ready_to_progress(self) -> bool:
+        """The sources' cue: the target number of full sets of good reps done."""
+        return self.completed_sets >= self.targets.sets
