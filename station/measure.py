@@ -37,6 +37,12 @@ from station.errors import WallHingeError
 PLAN_CELL_M = 0.03
 PLAN_X_RANGE_M = (-1.6, 1.6)
 PLAN_Z_RANGE_M = (0.0, 2.0)
+# A plan cell holds part of a body when this many points fall in it at a
+# D400's 424x240 focal length (about 212 px), and proportionally more at
+# finer modes; fewer are the stereo's flying pixels strewn along the rays
+# between two people, which would otherwise bridge them into one blob.
+PLAN_MIN_POINTS = 3
+PLAN_REFERENCE_FOCAL_PX = 212.0
 # How far from the drill spot (x = 0) a person's blob may be centred and
 # still be the patient.
 DRILL_ZONE_HALF_WIDTH_M = 0.6
@@ -59,6 +65,8 @@ class Measures:
     """What one frame says about the patient. Lengths in mm, angles in degrees.
 
     ``None`` means the frame does not show enough to measure that.
+    ``position_x_m`` is where the patient is along the wall (m, mean of their
+    points' x), so a caller can tell standing still from walking along it.
     ``spine_flexion_deg`` is always ``None`` for now: from the side mount,
     every back-line bend tried (lower against upper trunk axis, back-contour
     sagitta and end tangents) changed by tens of degrees with the trunk
@@ -74,6 +82,7 @@ class Measures:
     knee_flexion_deg: float | None = None
     spine_flexion_deg: float | None = None
     patient_pixels: int = 0
+    position_x_m: float | None = None
 
 
 ABSENT = Measures(present=False, confidence=0.0)
@@ -124,6 +133,8 @@ class Measurer:
         self._width = intrinsics.width
         # Pixels searched either side of the rear edge: about 8 cm at 2 m.
         self._edge_window = max(4, int(round(0.08 * intrinsics.fx / 2.0)))
+        self._plan_min_points = max(PLAN_MIN_POINTS, int(round(
+            PLAN_MIN_POINTS * intrinsics.fx * intrinsics.fy / PLAN_REFERENCE_FOCAL_PX ** 2)))
         self._plan_shape = (int(round((PLAN_X_RANGE_M[1] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M)),
                             int(round((PLAN_Z_RANGE_M[1] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M)))
 
@@ -154,7 +165,7 @@ class Measurer:
         cells_x = ((points[:, 0] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         cells_z = ((points[:, 2] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         counts = np.bincount(cells_x * self._plan_shape[1] + cells_z, minlength=self._plan_shape[0] * self._plan_shape[1])
-        occupied = ndimage.binary_dilation(counts.reshape(self._plan_shape) >= 2)
+        occupied = ndimage.binary_dilation(counts.reshape(self._plan_shape) >= self._plan_min_points)
         labels, count = ndimage.label(occupied)
         if count == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
@@ -184,7 +195,8 @@ class Measurer:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         profile = _profile(points[:, 1], points[:, 2])
         if profile is None:
-            return Measures(present=True, confidence=confidence, patient_pixels=len(points))
+            return Measures(present=True, confidence=confidence, patient_pixels=len(points),
+                            position_x_m=float(points[:, 0].mean()))
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
@@ -196,8 +208,7 @@ class Measurer:
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
         knee = _knee_flexion_deg(y, z, hip_y)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee,
-                        patient_pixels=len(points))
+                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
         """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them.
