@@ -8,6 +8,7 @@ end the command with one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -158,6 +159,42 @@ def _calibrate(args) -> int:
     return 0
 
 
+def _analyze(args) -> int:
+    import json
+
+    from station.analyze import analyze_frames
+    from station.calibration import load_calibration
+    from station.camera import open_recording
+
+    calibration = load_calibration(args.calibration) if args.calibration else None
+    with open_recording(args.recording) as source:
+        analysis = analyze_frames(source, source.info.path, calibration=calibration)
+    if args.json:
+        json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
+        print()
+        return 0
+    _print_rep_table(analysis)
+    return 0
+
+
+def _print_rep_table(analysis) -> None:
+    present = sum(frame["present"] for frame in analysis.frames)
+    if not analysis.reps:
+        print("no reps" + ("" if present else ": nobody was at the drill spot"))
+        return
+    print(f"{'rep':>3} {'start s':>8} {'bottom s':>8} {'end s':>7} {'gap mm':>7} {'touch':>5} {'trunk':>6} "
+          f"{'knee':>5} {'down s':>6} {'hold s':>6} {'up s':>5} {'score':>5}  faults")
+    for rep in analysis.reps:
+        gap = "-" if rep.min_wall_gap_mm is None else f"{rep.min_wall_gap_mm:.0f}"
+        knee = "-" if rep.peak_knee_flexion_deg is None else f"{rep.peak_knee_flexion_deg:.0f}"
+        print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
+              f"{'yes' if rep.touched else 'no':>5} {rep.peak_trunk_angle_deg:6.0f} {knee:>5} {rep.descent_s:6.2f} "
+              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}")
+    good = sum(not rep.faults for rep in analysis.reps)
+    print(f"{len(analysis.reps)} reps, {good} without faults; mean score "
+          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}")
+
+
 def _demo(args) -> int:
     from station.demo import run_demo
 
@@ -216,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--fps", type=int, default=30, choices=(15, 30), help="live frame rate (default 30)")
     calibrate.set_defaults(run=_calibrate)
 
+    analyze = commands.add_parser("analyze", help="find the reps in a recording, their faults and scores")
+    analyze.add_argument("recording", help="a .db3 or .bag recording that opens with the empty scene")
+    analyze.add_argument("--calibration", help="a calibration file (wallhinge calibrate) instead of the opening")
+    analyze.add_argument("--json", action="store_true", help="print the JSON of ../shared/domain.md instead of a table")
+    analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
+    analyze.set_defaults(run=_analyze)
+
     cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
     cameras.set_defaults(run=_cameras)
     return parser
@@ -232,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wallhinge: stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read the output (head, a closed pager) went away: nothing to say to them.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -206,6 +206,7 @@ class RepDetector:
         self.settings = settings
         self.reps: list[Rep] = []
         self._recent = {name: deque(maxlen=length) for name, length in SMOOTHING_FRAMES.items()}
+        self._times = deque(maxlen=max(SMOOTHING_FRAMES.values()))
         self._present = False
         self._last_seen_s = None
         self._baseline = None
@@ -225,6 +226,7 @@ class RepDetector:
         self._baseline = None
         for values in self._recent.values():
             values.clear()
+        self._times.clear()
         self._reset_standing()
 
     # -- input ------------------------------------------------------------------
@@ -247,13 +249,17 @@ class RepDetector:
                             ("knee", measures.knee_flexion_deg), ("spine", measures.spine_flexion_deg)):
             self._recent[name].append(value)
             smoothed[name] = _median(self._recent[name])
+        self._times.append(t_s)
         trunk = smoothed["trunk"]
         if trunk is None:
             return events
+        # A running median of the last n frames shows the body as it was at
+        # the window's middle frame: rep times use that, events the frame now.
+        sample_s = self._times[-(len(self._recent["trunk"]) + 1) // 2]
         if self._rep is None:
-            self._standing(t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
+            self._standing(sample_s, t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
         if self._rep is not None:
-            self._in_rep(t_s, trunk, smoothed, events)
+            self._in_rep(sample_s, t_s, trunk, smoothed, events)
         return events
 
     def finish(self, t_s: float) -> list:
@@ -267,7 +273,7 @@ class RepDetector:
 
     # -- the machine ------------------------------------------------------------
 
-    def _standing(self, t_s, trunk, gap, x_m, events):
+    def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
         self._track_baseline(t_s, trunk, gap, x_m)
         if self._since_rep and not self._continuous([self._since_rep[-1], (t_s, trunk)]):
@@ -287,7 +293,7 @@ class RepDetector:
         relative = trunk - self._baseline
         self._rep = {"start": start, "frames": [], "peak": relative, "ascending": False,
                      "return": relative, "return_t": t_s, "touched": False}
-        events.append(RepStarted(t_s, len(self.reps) + 1))
+        events.append(RepStarted(now_s, len(self.reps) + 1))
 
     def _track_baseline(self, t_s, trunk, gap, x_m):
         """The standing posture: the latest still moment before the patient's first rep, then only slow drift.
@@ -321,7 +327,7 @@ class RepDetector:
         return all(abs(b - a) <= self.settings.max_rate_deg_s * max(tb - ta, 1e-3)
                    for (ta, a), (tb, b) in zip(frames, frames[1:]))
 
-    def _in_rep(self, t_s, trunk, smoothed, events):
+    def _in_rep(self, t_s, now_s, trunk, smoothed, events):
         rep, settings = self._rep, self.settings
         relative = trunk - self._baseline
         last_t, _, last_trunk, _, _ = rep["frames"][-1] if rep["frames"] else (t_s, None, trunk, None, None)
@@ -333,7 +339,7 @@ class RepDetector:
         gap = smoothed["gap"]
         if not rep["touched"] and gap is not None and gap <= self.thresholds.touch_tolerance_mm:
             rep["touched"] = True
-            events.append(Touched(t_s, len(self.reps) + 1, gap))
+            events.append(Touched(now_s, len(self.reps) + 1, gap))
         if not rep["ascending"]:
             if relative > rep["peak"]:
                 rep["peak"] = relative
@@ -341,7 +347,7 @@ class RepDetector:
                 rep.update(ascending=True, **{"return": relative, "return_t": t_s})
             return
         if relative <= self.thresholds.upright_angle_deg:
-            self._close(t_s, t_s, events, returned=relative)
+            self._close(t_s, now_s, events, returned=relative)
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
         elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:
@@ -349,7 +355,7 @@ class RepDetector:
             end = rep["return_t"]
             # The frames after that belong to what comes next (maybe the next rep).
             tail = [(t, angle) for t, _, angle, _, _ in rep["frames"] if t >= end]
-            self._close(end, t_s, events)
+            self._close(end, now_s, events)
             self._since_rep = tail
 
     def _close(self, end_s, now_s, events, returned=None):

@@ -1,0 +1,211 @@
+"""Rep detection on small hand-built streams of measures with known events."""
+
+import numpy as np
+import pytest
+
+from station.faults import Thresholds
+from station.measure import ABSENT, Measures
+from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepSettings, RepStarted, Touched
+
+FPS = 30.0
+DT = 1.0 / FPS
+STANDING_DEG = 6.0
+STANDING_GAP_MM = 150.0
+
+
+def frame(trunk, gap, knee=8.0, spine=None, x=0.0):
+    return Measures(present=True, confidence=1.0, wall_gap_mm=gap, trunk_angle_deg=trunk, knee_flexion_deg=knee,
+                    spine_flexion_deg=spine, patient_pixels=4000, position_x_m=x)
+
+
+def ramp(start, end, seconds):
+    """Values from start to end over ``seconds`` (end excluded), one per frame."""
+    count = int(round(seconds * FPS))
+    return list(np.linspace(start, end, count, endpoint=False))
+
+
+def hinge(*, descent_s=1.5, hold_s=0.5, ascent_s=1.5, peak_deg=60.0, bottom_gap_mm=0.0, return_deg=STANDING_DEG,
+          start_deg=STANDING_DEG, knee_deg=12.0, spine_deg=None):
+    """One rep as (trunk, gap, knee, spine) per frame: down, hold, up."""
+    def gap_for(trunk):
+        share = (trunk - STANDING_DEG) / (peak_deg - STANDING_DEG)
+        return STANDING_GAP_MM + share * (bottom_gap_mm - STANDING_GAP_MM)
+    trunks = ramp(start_deg, peak_deg, descent_s) + [peak_deg] * int(round(hold_s * FPS)) + ramp(peak_deg, return_deg, ascent_s)
+    frames = []
+    for trunk in trunks:
+        share = (trunk - STANDING_DEG) / (peak_deg - STANDING_DEG)
+        spine = None if spine_deg is None else share * spine_deg
+        frames.append(frame(trunk, max(bottom_gap_mm, gap_for(trunk)), knee=8.0 + share * (knee_deg - 8.0), spine=spine))
+    return frames
+
+
+def standing(seconds, trunk=STANDING_DEG, gap=STANDING_GAP_MM):
+    return [frame(trunk, gap)] * int(round(seconds * FPS))
+
+
+def run(frames, detector=None, finish=True):
+    """Feed frames at 30 fps; the detector and every (t, event)."""
+    detector = detector or RepDetector()
+    events = []
+    t = 0.0
+    for index, measures in enumerate(frames):
+        t = index * DT
+        events += [(t, event) for event in detector.update(t, measures)]
+    if finish:
+        events += [(t, event) for event in detector.finish(t)]
+    return detector, events
+
+
+def of_type(events, kind):
+    return [(t, event) for t, event in events if isinstance(event, kind)]
+
+
+def test_one_clean_rep_is_found_with_its_timing_and_no_fault():
+    detector, events = run(standing(2.0) + hinge() + standing(2.0))
+    assert [type(e).__name__ for _, e in events] == ["PatientArrived", "RepStarted", "Touched", "RepDone"]
+    (rep,) = detector.reps
+    assert rep.faults == () and rep.score == 100 and rep.touched
+    assert rep.start_s == pytest.approx(2.0, abs=0.1)
+    assert rep.bottom_s == pytest.approx(3.5, abs=0.1)
+    assert rep.descent_s == pytest.approx(1.5, abs=0.15)
+    assert rep.hold_s == pytest.approx(0.5, abs=0.15)
+    assert rep.peak_trunk_angle_deg == pytest.approx(60.0, abs=0.5)
+    assert rep.peak_knee_flexion_deg == pytest.approx(12.0, abs=0.5)
+    assert rep.min_wall_gap_mm == pytest.approx(0.0, abs=0.5)
+
+
+def test_touch_is_reported_within_two_frames_of_the_gap_reaching_the_tolerance():
+    frames = standing(2.0) + hinge()
+    first_within = next(i for i, m in enumerate(frames) if m.wall_gap_mm <= 20.0) * DT
+    _, events = run(frames, finish=False)
+    (touched_at, touched), = of_type(events, Touched)
+    assert 0.0 <= touched_at - first_within <= 2 * DT + 1e-9
+    assert touched.index == 1
+
+
+def test_the_rep_ends_the_moment_the_trunk_is_back_within_the_upright_angle():
+    frames = standing(2.0) + hinge() + standing(2.0)
+    _, events = run(frames, finish=False)
+    (done_at, done), = of_type(events, RepDone)
+    back_at = 2.0 + 1.5 + 0.5 + 1.5 * (60.0 - STANDING_DEG - 10.0) / (60.0 - STANDING_DEG)
+    assert done_at == pytest.approx(back_at, abs=0.2)
+    # The rep's times are the smoothed trunk's (the median window's middle frame); the event is now.
+    assert 0.0 <= done_at - done.rep.end_s <= 3 * DT
+
+
+@pytest.mark.parametrize("rep_options, fault", [
+    (dict(knee_deg=70.0, peak_deg=40.0), "squat"),
+    (dict(bottom_gap_mm=60.0), "no_touch"),
+    (dict(descent_s=0.5), "too_fast"),
+    (dict(spine_deg=30.0), "rounded_back"),
+])
+def test_each_fault_is_named_and_costs_its_points(rep_options, fault):
+    detector, _ = run(standing(2.0) + hinge(**rep_options) + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.faults == (fault,)
+    assert rep.score < 100 and [item["fault"] for item in rep.lost_points] == [fault]
+
+
+def test_not_standing_up_before_the_next_rep_is_an_incomplete_return():
+    frames = (standing(2.0) + hinge(return_deg=30.0) + standing(0.8, trunk=30.0, gap=60.0)
+              + hinge(start_deg=30.0) + standing(2.0))
+    detector, _ = run(frames)
+    assert [rep.faults for rep in detector.reps] == [("incomplete_return",), ()]
+    assert detector.reps[0].return_trunk_angle_deg == pytest.approx(24.0, abs=1.0)
+
+
+def test_stopping_part_way_up_ends_the_rep_after_the_stall():
+    frames = standing(2.0) + hinge(return_deg=30.0) + standing(3.0, trunk=30.0, gap=60.0)
+    detector, events = run(frames, finish=False)
+    (rep,) = detector.reps
+    assert rep.faults == ("incomplete_return",)
+    (done_at, _), = of_type(events, RepDone)
+    assert done_at - rep.end_s == pytest.approx(RepSettings().stall_s, abs=0.1)
+
+
+def test_a_slow_rep_with_a_long_hold_is_one_rep():
+    detector, _ = run(standing(2.0) + hinge(descent_s=3.0, hold_s=6.0, ascent_s=3.0) + standing(2.0))
+    (rep,) = detector.reps
+    # The bottom band (2.5 degrees) at 18 degrees/s adds about 0.14 s each side.
+    assert rep.hold_s == pytest.approx(6.0, abs=0.35)
+
+
+def test_a_pause_between_reps_keeps_them_two_reps():
+    detector, _ = run(standing(2.0) + hinge() + standing(10.0) + hinge() + standing(2.0))
+    assert [rep.index for rep in detector.reps] == [1, 2]
+
+
+def test_sway_and_noise_while_standing_make_no_rep():
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 30, DT)
+    trunks = STANDING_DEG + 4.0 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 2.0, t.size)
+    gaps = STANDING_GAP_MM + 20.0 * np.sin(2 * np.pi * 0.2 * t) + rng.normal(0, 8.0, t.size)
+    detector, events = run([frame(a, g) for a, g in zip(trunks, gaps)])
+    assert detector.reps == [] and not of_type(events, RepStarted)
+
+
+def test_walking_in_and_turning_round_make_no_rep():
+    walk = [frame(STANDING_DEG, 400.0, x=-1.5 + 1.0 * i * DT) for i in range(int(1.5 * FPS))]
+    # A turn: the trunk measurement jumps about while the body faces the camera.
+    turn = [frame(angle, 300.0, x=0.0) for angle in (-84, -80, 88, 79, 65, 46, 41, 35, 30, 25, 20, 15, 11, 9, 7)]
+    detector, events = run(walk + turn + standing(3.0) + turn[::-1] + walk)
+    assert detector.reps == []
+
+
+def test_without_a_still_moment_there_is_no_baseline_and_no_rep():
+    # Walking along the wall the whole time, leaning as a hinge would.
+    frames = [frame(STANDING_DEG + 50 * max(0, np.sin(i * DT)), 150.0, x=-2.0 + 0.8 * i * DT) for i in range(150)]
+    detector, _ = run(frames)
+    assert detector.reps == []
+
+
+def test_leaving_mid_rep_drops_it_and_says_the_patient_left():
+    frames = standing(2.0) + hinge()[:50] + [ABSENT] * 30
+    detector, events = run(frames)
+    assert detector.reps == []
+    assert len(of_type(events, PatientArrived)) == 1 and len(of_type(events, PatientLeft)) == 1
+
+
+def test_a_rep_on_its_way_up_when_the_set_ends_counts_with_its_return_as_it_was():
+    frames = standing(2.0) + hinge(return_deg=35.0)
+    detector, events = run(frames, finish=True)
+    (rep,) = detector.reps
+    assert "incomplete_return" in rep.faults
+
+
+def test_per_patient_thresholds_change_what_counts_as_a_touch():
+    frames = standing(2.0) + hinge(bottom_gap_mm=30.0) + standing(2.0)
+    default, _ = run(frames)
+    lenient, _ = run(frames, RepDetector(Thresholds(touch_tolerance_mm=40.0)))
+    assert default.reps[0].faults == ("no_touch",) and not default.reps[0].touched
+    assert lenient.reps[0].faults == () and lenient.reps[0].touched
+
+
+def test_a_blip_shorter_than_a_rep_is_not_one():
+    blip = [frame(STANDING_DEG + 40.0, STANDING_GAP_MM)] * 3
+    detector, _ = run(standing(2.0) + blip + standing(2.0))
+    assert detector.reps == []
+
+
+def test_rep_as_dict_has_every_key_of_the_contract_and_is_json_ready():
+    import json
+
+    detector, _ = run(standing(2.0) + hinge(knee_deg=70.0, peak_deg=40.0) + standing(2.0))
+    record = detector.reps[0].as_dict()
+    for key in ("index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched", "peak_trunk_angle_deg",
+                "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s", "faults", "score"):
+        assert key in record
+    assert json.loads(json.dumps(record)) == record
+    assert record["lost_points"][0]["why"].startswith("knees bent to 70 degrees")
+
+
+@pytest.mark.parametrize("values", [{"enter_deg": 0}, {"stall_s": -1}, {"min_rep_s": "1"}])
+def test_bad_rep_settings_are_refused_by_name(values):
+    name = next(iter(values))
+    with pytest.raises(ValueError, match=name):
+        RepSettings(**values)
+
+
+def test_unknown_rep_setting_is_refused():
+    with pytest.raises(ValueError, match="unknown setting reps.enter"):
+        RepSettings.from_dict({"enter": 10})
