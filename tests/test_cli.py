@@ -15,7 +15,7 @@ from station.cli import main
 from station.sim.scenarios import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("demo", "simulate", "inspect", "snapshot", "cameras")
+SUBCOMMANDS = ("demo", "simulate", "inspect", "snapshot", "cameras", "calibrate", "analyze")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -54,7 +54,7 @@ def test_help_lists_every_subcommand_with_its_purpose(capsys):
     assert caught.value.code == 0
     out = capsys.readouterr().out
     for name in SUBCOMMANDS:
-        assert re.search(rf"^[ \t]+{name}[ \t]+\w.*\w", out, re.MULTILINE), f"no purpose line for {name!r} in:\n{out}"
+        assert re.search(rf"^[ \t]+{name}\s+\w.*\w", out, re.MULTILINE), f"no purpose line for {name!r} in:\n{out}"
 
 
 def test_no_subcommand_is_an_argparse_error(capsys):

@@ -1,0 +1,117 @@
+"""``wallhinge analyze``: a recording to the JSON contract of ../shared/domain.md."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from station.analyze import analyze_frames, calibrate_from_opening
+from station.calibration import save_calibration
+from station.camera import open_recording
+from station.errors import WallHingeError
+
+from tests.test_cli import assert_one_error_line, run
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "analyze.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def frames(short_recording):
+    path, _ = short_recording
+    with open_recording(path) as source:
+        return list(source)
+
+
+@pytest.fixture(scope="module")
+def analysis(frames, short_recording):
+    return analyze_frames(frames, short_recording[0].name)
+
+
+def test_finds_each_rep_of_the_recording_with_its_truth(analysis, short_recording):
+    _, truth = short_recording
+    assert len(analysis.reps) == len(truth["reps"]) == 2
+    for rep, expected in zip(analysis.reps, truth["reps"]):
+        assert rep.start_s <= expected["bottom_s"] <= rep.end_s
+        assert rep.touched == expected["touched"]
+        assert list(rep.faults) == expected["faults"]
+        assert rep.peak_trunk_angle_deg == pytest.approx(expected["peak_trunk_angle_deg"], abs=8.0)
+
+
+def test_json_with_frames_follows_the_contract(short_recording, frames):
+    code, out, err = run(["analyze", str(short_recording[0]), "--json", "--frames"])
+    assert code == 0, err
+    document = json.loads(out)
+    jsonschema.validate(document, SCHEMA)
+    assert len(document["frames"]) == len(frames)
+    assert document["frames"][0]["t_s"] == 0.0 and document["frames"][0]["present"] is False
+    assert len(document["reps"]) == 2
+
+
+def test_json_without_frames_has_no_frames(short_recording):
+    code, out, _ = run(["analyze", str(short_recording[0]), "--json"])
+    document = json.loads(out)
+    jsonschema.validate(document, SCHEMA)
+    assert code == 0 and "frames" not in document
+
+
+def test_table_lists_the_reps(short_recording):
+    code, out, _ = run(["analyze", str(short_recording[0])])
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["rep", "start"]
+    assert lines[-1].startswith("2 reps")
+
+
+def test_a_saved_calibration_gives_the_same_reps(short_recording, frames, analysis, tmp_path):
+    path = tmp_path / "calibration.json"
+    save_calibration(analysis.calibration, path)
+    code, out, err = run(["analyze", str(short_recording[0]), "--json", "--calibration", str(path)])
+    assert code == 0, err
+    assert json.loads(out)["reps"] == [rep.as_dict() for rep in analysis.reps]
+
+
+def test_nobody_in_view_is_zero_reps_not_an_error(frames, short_recording):
+    _, truth = short_recording
+    first_seen = next(expected["t_s"] for expected in truth["frames"] if expected["patient_pixels"])
+    empty = [frame for frame in frames if frame.timestamp_s < first_seen]
+    result = analyze_frames(empty, "empty part")
+    assert result.reps == [] and not any(record["present"] for record in result.frames)
+
+
+def test_no_empty_opening_and_no_calibration_is_a_clear_error(frames, short_recording):
+    _, truth = short_recording
+    busy = [dataclasses.replace(frame, timestamp_s=frame.timestamp_s - truth["reps"][0]["start_s"])
+            for frame in frames if frame.timestamp_s >= truth["reps"][0]["start_s"]]
+    with pytest.raises(WallHingeError, match="--calibration FILE"):
+        analyze_frames(busy, "busy")
+
+
+def test_a_calibration_for_another_resolution_is_refused(frames, analysis):
+    other = dataclasses.replace(analysis.calibration.intrinsics, width=848, height=480)
+    with pytest.raises(WallHingeError, match="calibrat"):
+        analyze_frames(frames, "x", calibration=dataclasses.replace(analysis.calibration, intrinsics=other))
+
+
+def test_too_short_an_opening_is_a_clear_error(frames):
+    with pytest.raises(WallHingeError, match="too few to calibrate"):
+        calibrate_from_opening(frames[:3], "short")
+
+
+@pytest.mark.parametrize("content", [None, b"", b"SQLite format 3\x00" + b"\x00" * 400])
+def test_unreadable_recordings_are_one_error_line(tmp_path, content):
+    path = tmp_path / "bad.db3"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = run(["analyze", str(path), "--json"])
+    assert code == 2 and out == ""
+    assert_one_error_line(err)
+
+
+def test_a_bad_calibration_file_is_one_error_line(short_recording, tmp_path):
+    path = tmp_path / "calibration.json"
+    path.write_text("{not json")
+    code, _, err = run(["analyze", str(short_recording[0]), "--calibration", str(path)])
+    assert code == 2
+    assert_one_error_line(err)
