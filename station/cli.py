@@ -195,6 +195,24 @@ def _print_rep_table(analysis) -> None:
           f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}")
 
 
+def _backup(args) -> int:
+    from station.store import backup
+
+    started = time.monotonic()
+    dest = backup(args.store, args.output)
+    print(f"backed up {args.store} to {dest} ({dest.stat().st_size / 1e6:.1f} MB) "
+          f"in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _restore(args) -> int:
+    from station.store import restore
+
+    kept = restore(args.backup, args.store)
+    print(f"restored {args.store} from {args.backup}" + (f"; the replaced store is kept as {kept}" if kept else ""))
+    return 0
+
+
 def _demo(args) -> int:
     from station.demo import run_demo
 
@@ -259,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the JSON of ../shared/domain.md instead of a table")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
+
+    backup = commands.add_parser("backup", help="copy the station's database to a file; safe while the station runs")
+    backup.add_argument("output", help="file to write, e.g. /media/usb/station-2026-03-02.db")
+    backup.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
+    backup.set_defaults(run=_backup)
+
+    restore = commands.add_parser("restore", help="replace the station's database by a backup (stop the station first)")
+    restore.add_argument("backup", help="a file made by wallhinge backup")
+    restore.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
+    restore.set_defaults(run=_restore)
 
     cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
     cameras.set_defaults(run=_cameras)

@@ -15,7 +15,7 @@ from station.cli import main
 from station.sim.scenarios import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("demo", "simulate", "inspect", "snapshot", "cameras", "calibrate", "analyze")
+SUBCOMMANDS = ("demo", "simulate", "inspect", "snapshot", "cameras", "calibrate", "analyze", "backup", "restore")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

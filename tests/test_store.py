@@ -666,3 +666,23 @@ def test_store_constructor_and_open_store_agree(path):
     with open_store(path) as opened:
         assert opened.get_patient_by_code("P-1")["display_name"] == "A"
     assert repr(opened) == f"Store({str(path)!r})"
+
+
+def test_backup_and_restore_commands_round_trip_and_refuse_garbage(tmp_path):
+    from tests.test_cli import assert_one_error_line, run
+
+    store_path = tmp_path / "station.db"
+    with open_store(store_path) as store:
+        store.add_patient(code="P-001", display_name="Ada L.")
+    code, out, err = run(["backup", str(tmp_path / "copy.db"), "--store", str(store_path)])
+    assert code == 0 and out.startswith("backed up"), err
+    with open_store(store_path) as store:
+        store.add_patient(code="P-002", display_name="Bob M.")
+    code, out, err = run(["restore", str(tmp_path / "copy.db"), "--store", str(store_path)])
+    assert code == 0, err
+    with open_store(store_path) as store:
+        assert [p["code"] for p in store.list_patients()] == ["P-001"]
+    (tmp_path / "garbage.db").write_text("not a database")
+    code, _, err = run(["restore", str(tmp_path / "garbage.db"), "--store", str(store_path)])
+    assert code == 2
+    assert_one_error_line(err)
