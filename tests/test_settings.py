@@ -1,0 +1,208 @@
+"""The station's configuration: defaults, a TOML file, command-line overrides and bad files."""
+
+from pathlib import Path
+
+import pytest
+
+from station.camera import FilterSettings
+from station.errors import ConfigError
+from station.faults import Thresholds
+from station.feedback import PinMap
+from station.reps import RepSettings
+from station.scoring import Targets
+from station.settings import CameraSettings, Settings, StationSettings, load_settings, parse_override
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "wallhinge.example.toml"
+
+
+def write(tmp_path, text, name="wallhinge.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def one_line(error) -> str:
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+# -- defaults -------------------------------------------------------------------------
+
+def test_without_a_file_every_table_has_its_documented_defaults():
+    settings = load_settings()
+    assert settings == Settings()
+    assert settings.origin == "defaults"
+    assert settings.camera == CameraSettings(serial=None, width=424, height=240, fps=30, frame_timeout_s=5.0)
+    assert settings.filters == FilterSettings()
+    assert settings.pins == PinMap(red=17, amber=27, green=22, buzzer=18, button=23)
+    assert settings.thresholds == Thresholds()
+    assert settings.targets == Targets(reps_per_set=12, sets=3)
+    assert settings.reps == RepSettings()
+    assert settings.station == StationSettings(data_dir="data", database="station.db",
+                                               calibration="calibration.json", muted=False, end_hold_s=2.0,
+                                               web_host="0.0.0.0", web_port=8080)
+    assert settings.station.database_path == Path("data/station.db")
+    assert settings.station.calibration_path == Path("data/calibration.json")
+
+
+def test_the_example_file_loads_and_states_the_defaults():
+    settings = load_settings(EXAMPLE)
+    assert settings.origin == str(EXAMPLE)
+    for table in ("camera", "filters", "pins", "thresholds", "targets", "reps", "station"):
+        assert getattr(settings, table) == getattr(Settings(), table), table
+
+
+def test_an_empty_file_is_the_defaults(tmp_path):
+    assert load_settings(write(tmp_path, "")) == Settings(origin=str(tmp_path / "wallhinge.toml"))
+
+
+# -- the file and the overrides ---------------------------------------------------------
+
+def test_a_file_changes_only_the_keys_it_names(tmp_path):
+    path = write(tmp_path, """
+[camera]
+serial = "012345678901"
+fps = 15
+
+[pins]
+buzzer = 12
+
+[thresholds]
+touch_tolerance_mm = 30
+
+[targets]
+reps_per_set = 8
+target_trunk_angle_deg = 45.0
+
+[station]
+data_dir = "/var/lib/wallhinge"
+calibration = "/etc/wallhinge/calibration.json"
+muted = true
+""")
+    settings = load_settings(path)
+    assert settings.camera == CameraSettings(serial="012345678901", fps=15)
+    assert settings.pins == PinMap(buzzer=12)
+    assert settings.thresholds == Thresholds(touch_tolerance_mm=30)
+    assert settings.targets == Targets(reps_per_set=8, target_trunk_angle_deg=45.0)
+    assert settings.reps == RepSettings()
+    assert settings.station.muted is True
+    assert settings.station.database_path == Path("/var/lib/wallhinge/station.db")
+    assert settings.station.calibration_path == Path("/etc/wallhinge/calibration.json")
+
+
+def test_overrides_come_after_the_file(tmp_path):
+    path = write(tmp_path, "[station]\nmuted = true\ndata_dir = 'here'\n[targets]\nsets = 2\n")
+    settings = load_settings(path, overrides={"station": {"muted": False}, "targets": {"reps_per_set": 5}})
+    assert settings.station.muted is False
+    assert settings.station.data_dir == "here"
+    assert settings.targets == Targets(reps_per_set=5, sets=2)
+    assert settings.origin == f"{path} + overrides"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("station.muted=true", ("station", "muted", True)),
+    ("camera.fps = 15", ("camera", "fps", 15)),
+    ("thresholds.min_descent_s=1.2", ("thresholds", "min_descent_s", 1.2)),
+    ("station.data_dir=/var/lib/wallhinge", ("station", "data_dir", "/var/lib/wallhinge")),
+    ('camera.serial="0123"', ("camera", "serial", "0123")),
+])
+def test_an_override_is_read_as_toml_or_else_as_text(text, expected):
+    assert parse_override(text) == expected
+
+
+@pytest.mark.parametrize("text", ["muted=true", "station.muted", ".muted=1", "station.=1", "a.b.c=1"])
+def test_an_override_must_be_table_dot_key_equals_value(text):
+    with pytest.raises(ConfigError, match="TABLE.KEY=VALUE"):
+        parse_override(text)
+
+
+def test_a_bad_override_is_named_as_such():
+    with pytest.raises(ConfigError) as error:
+        load_settings(overrides={"camera": {"fps": 7}})
+    assert one_line(error).startswith("--set: camera.fps = 7 is refused")
+
+
+# -- bad files ------------------------------------------------------------------------------
+
+def test_an_unknown_key_is_refused_by_name(tmp_path):
+    path = write(tmp_path, "[thresholds]\ntouch_tolerance = 25\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = one_line(error)
+    assert message.startswith(f"{path}: unknown setting thresholds.touch_tolerance;")
+    assert "touch_tolerance_mm" in message  # the known keys are listed
+
+
+def test_an_unknown_table_is_refused_by_name(tmp_path):
+    path = write(tmp_path, "[camra]\nfps = 15\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert one_line(error) == f"{path}: unknown table 'camra'; the tables are " \
+                              "camera, filters, pins, thresholds, targets, reps, station"
+
+
+def test_a_top_level_key_is_refused(tmp_path):
+    path = write(tmp_path, "muted = true\n")
+    with pytest.raises(ConfigError, match="unknown top-level key 'muted'"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("text, key", [
+    ("[thresholds]\ntouch_tolerance_mm = -5\n", "thresholds.touch_tolerance_mm = -5"),
+    ("[camera]\nfps = 25\n", "camera.fps = 25"),
+    ("[camera]\nwidth = '424'\n", "camera.width = '424'"),
+    ("[station]\nmuted = 'yes'\n", "station.muted = 'yes'"),
+    ("[station]\nweb_port = 70000\n", "station.web_port = 70000"),
+    ("[targets]\nreps_per_set = 0\n", "targets.reps_per_set = 0"),
+    ("[pins]\nred = 40\n", "pins.red = 40"),
+    ("[reps]\nmin_rep_s = 0\n", "reps.min_rep_s = 0"),
+    ("[filters]\ndecimation = 9\n", "filters.decimation = 9"),
+])
+def test_a_bad_value_names_the_file_and_the_key(tmp_path, text, key):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert one_line(error).startswith(f"{path}: {key} is refused: ")
+
+
+def test_values_refused_only_together_name_the_table(tmp_path):
+    path = write(tmp_path, "[pins]\nred = 5\namber = 5\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = one_line(error)
+    assert message.startswith(f"{path}: ")
+    assert "pins.amber and pins.red are both BCM 5" in message
+
+
+def test_a_table_that_is_not_a_table_is_refused(tmp_path):
+    path = write(tmp_path, "camera = 5\n")
+    with pytest.raises(ConfigError, match=r"camera must be a table \(\[camera\]\), not int"):
+        load_settings(path)
+
+
+def test_unreadable_toml_says_where(tmp_path):
+    path = write(tmp_path, "[station]\nmuted = \n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = one_line(error)
+    assert message.startswith(f"{path} is not valid TOML: ")
+    assert "line 2" in message
+
+
+def test_a_file_that_is_not_text_is_refused(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe\x00[station]")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(path)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_settings(tmp_path / "nowhere.toml")
+    assert one_line(error) == f"configuration file not found: {tmp_path / 'nowhere.toml'}"
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_settings(tmp_path)
