@@ -1,0 +1,120 @@
+"""station.systemd_notify against real AF_UNIX datagram sockets, as systemd's own."""
+
+import os
+import socket
+import uuid
+
+import pytest
+
+from station import systemd_notify
+
+
+@pytest.fixture
+def no_systemd(monkeypatch):
+    for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def notify_socket(tmp_path, monkeypatch, no_systemd):
+    """A bound datagram socket at a path, announced in NOTIFY_SOCKET; yields a receive function."""
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(2.0)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    yield lambda: sock.recv(4096).decode()
+    sock.close()
+
+
+def test_ready_and_watchdog_arrive(notify_socket):
+    assert systemd_notify.ready() is True
+    assert notify_socket() == "READY=1"
+    assert systemd_notify.watchdog() is True
+    assert notify_socket() == "WATCHDOG=1"
+
+
+def test_status_stopping_and_several_lines(notify_socket):
+    assert systemd_notify.status("camera on USB 3.2\nwaiting for a patient")
+    assert notify_socket() == "STATUS=camera on USB 3.2 waiting for a patient"
+    assert systemd_notify.ready("first frame")
+    assert notify_socket() == "READY=1\nSTATUS=first frame"
+    assert systemd_notify.stopping()
+    assert notify_socket() == "STOPPING=1"
+    assert systemd_notify.notify("EXTEND_TIMEOUT_USEC=30000000", "STATUS=calibrating")
+    assert notify_socket() == "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=calibrating"
+
+
+def test_abstract_namespace_socket(monkeypatch, no_systemd):
+    name = f"wallhinge-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        sock.settimeout(2.0)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        assert systemd_notify.ready() is True
+        assert sock.recv(4096) == b"READY=1"
+
+
+def test_no_op_outside_systemd(no_systemd):
+    assert systemd_notify.notify("READY=1") is False
+    assert systemd_notify.ready() is False
+    assert systemd_notify.watchdog() is False
+    assert systemd_notify.status("x") is False
+    assert systemd_notify.stopping() is False
+
+
+def test_unreachable_or_foreign_socket_is_false_not_an_error(tmp_path, monkeypatch, no_systemd):
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody-listens.sock"))
+    assert systemd_notify.watchdog() is False
+    monkeypatch.setenv("NOTIFY_SOCKET", "vsock:2:1234")
+    assert systemd_notify.watchdog() is False
+
+
+@pytest.mark.parametrize("lines", [(), ("READY",), ("READY=1\nWATCHDOG=1",), (b"READY=1",)])
+def test_malformed_messages_are_refused(lines, no_systemd):
+    with pytest.raises(ValueError):
+        systemd_notify.notify(*lines)
+
+
+def test_watchdog_interval(monkeypatch, no_systemd):
+    assert systemd_notify.watchdog_interval_s() is None
+    monkeypatch.setenv("WATCHDOG_USEC", "10000000")
+    assert systemd_notify.watchdog_interval_s() == pytest.approx(5.0)
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    assert systemd_notify.watchdog_interval_s() == pytest.approx(5.0)
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))
+    assert systemd_notify.watchdog_interval_s() is None
+    monkeypatch.setenv("WATCHDOG_PID", "not-a-pid")
+    assert systemd_notify.watchdog_interval_s() is None
+    monkeypatch.delenv("WATCHDOG_PID")
+    for bad in ("0", "-5", "ten", ""):
+        monkeypatch.setenv("WATCHDOG_USEC", bad)
+        assert systemd_notify.watchdog_interval_s() is None
+
+
+def test_heartbeat_sends_at_most_once_per_interval(notify_socket):
+    now = [100.0]
+    heartbeat = systemd_notify.Heartbeat(2.0, clock=lambda: now[0])
+    assert heartbeat.beat() is True
+    assert notify_socket() == "WATCHDOG=1"
+    now[0] += 1.9
+    assert heartbeat.beat() is False
+    now[0] += 0.1
+    assert heartbeat.beat() is True
+    assert notify_socket() == "WATCHDOG=1"
+
+
+def test_heartbeat_follows_systemds_watchdog(monkeypatch, notify_socket):
+    monkeypatch.setenv("WATCHDOG_USEC", "10000000")
+    assert systemd_notify.Heartbeat().interval_s == 1.0  # half of 10 s, capped at 1 s
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    assert systemd_notify.Heartbeat().interval_s == 0.5
+    monkeypatch.delenv("WATCHDOG_USEC")
+    idle = systemd_notify.Heartbeat()
+    assert idle.interval_s is None and idle.beat() is False
+
+
+@pytest.mark.parametrize("interval", [0, -1.0, True, "2"])
+def test_heartbeat_refuses_bad_intervals(interval):
+    with pytest.raises(ValueError):
+        systemd_notify.Heartbeat(interval)
