@@ -46,6 +46,9 @@ PLAN_REFERENCE_FOCAL_PX = 212.0
 # How far from the drill spot (x = 0) a person's blob may be centred and
 # still be the patient.
 DRILL_ZONE_HALF_WIDTH_M = 0.6
+# A blob with at least this share of the biggest blob's points may be a
+# person (a patient seen past a closer clinician shows less of themselves).
+PERSON_SHARE = 0.3
 # Height slices of the profile.
 SLICE_M = 0.02
 # Half-height of the band around the buttocks whose rear edge gives the gap.
@@ -172,11 +175,15 @@ class Measurer:
         point_labels = labels[cells_x, cells_z]
         sizes = np.bincount(point_labels, minlength=count + 1)
         centre_x = np.bincount(point_labels, weights=points[:, 0], minlength=count + 1) / np.maximum(sizes, 1)
-        # The patient: the biggest blob centred within the drill zone.
+        # The patient: of the person-sized blobs centred within the drill zone,
+        # the one nearest the drill wall. A spotter or the next participant
+        # stands further out, and may well look bigger to the camera.
         eligible = (np.abs(centre_x) < DRILL_ZONE_HALF_WIDTH_M) & (np.arange(count + 1) > 0)
         if not eligible.any():
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        patient = int(np.argmax(np.where(eligible, sizes, -1)))
+        person_sized = np.flatnonzero(eligible & (sizes >= PERSON_SHARE * sizes[eligible].max()))
+        # One or two blobs at most: nearest the wall by their rearmost plan cell.
+        patient = min(person_sized, key=lambda label: cells_z[point_labels == label].min())
         keep = point_labels == patient
         return points[keep], candidates[keep]
 

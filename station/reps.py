@@ -24,7 +24,10 @@ or leave the trunk's outline.
   a measurement losing the trunk, as when someone turns round, not a rep.
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
-  the rep's deepest; the first is the bottom, the last ends the hold.
+  the rep's deepest (and, for a rep that touched, whose gap is at the wall);
+  the first is the bottom, the last ends the hold. The start is also looked
+  up in the wall gap (the hips starting back), as a shallow hinge from a
+  short stand-off moves the hips far more than the trunk.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
@@ -53,14 +56,21 @@ class RepSettings:
     Attributes
     ----------
     enter_deg : float
-        Lean past the lowest trunk angle since the last rep that starts a rep
-        (degrees). Standing sway stays within a few degrees; the shallowest
-        hinge to the wall is past 25.
+        Lean past standing, and past the lowest trunk angle since the last
+        rep, that starts a rep
+        (degrees). Standing sway stays within a few degrees; a hinge from a
+        10 cm stand-off reaches the wall at about 20 degrees of lean.
     start_band_deg : float
         A frame within this of that lowest angle is still before the descent (degrees).
+    start_band_mm : float
+        ... or whose wall gap is within this of its resting level (mm).
+    gap_lead_s : float
+        How much earlier than the trunk the hips may be seen starting back (s).
     bottom_band_deg : float
         Frames within this of the rep's deepest lean are the bottom (degrees):
-        above the smoothed trunk angle's frame-to-frame noise.
+        above the smoothed trunk angle's frame-to-frame noise...
+    bottom_band_mm : float
+        ... and, when the rep touched, within this of its closest wall gap (mm).
     ascent_deg : float
         Coming up this far from the deepest lean starts the ascent (degrees).
     stall_s : float
@@ -85,9 +95,12 @@ class RepSettings:
         (degrees per second): dropping 60 degrees in 0.3 s peaks near 300.
     """
 
-    enter_deg: float = 15.0
+    enter_deg: float = 10.0
     start_band_deg: float = 2.0
+    start_band_mm: float = 10.0
+    gap_lead_s: float = 1.0
     bottom_band_deg: float = 2.5
+    bottom_band_mm: float = 5.0
     ascent_deg: float = 8.0
     stall_s: float = 1.5
     rise_again_deg: float = 6.0
@@ -217,7 +230,7 @@ class RepDetector:
 
     def _reset_standing(self):
         # Frames since the last rep ended: (t, relative trunk), for the start lookup.
-        self._since_rep: list[tuple[float, float]] = []
+        self._since_rep: list[tuple] = []  # (t_s, trunk deg, gap mm or None)
         self._still: deque[tuple] = deque()  # (t_s, trunk deg, gap mm, x mm)
         self._rep = None  # the rep in progress: a dict of its frames and progress
 
@@ -276,24 +289,42 @@ class RepDetector:
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
         self._track_baseline(t_s, trunk, gap, x_m)
-        if self._since_rep and not self._continuous([self._since_rep[-1], (t_s, trunk)]):
+        if self._since_rep and not self._continuous([self._since_rep[-1][:2], (t_s, trunk)]):
             # The measurement lost the trunk (someone turning round): what came
             # before says nothing about where a descent could begin.
             self._since_rep.clear()
-        self._since_rep.append((t_s, trunk))
+        self._since_rep.append((t_s, trunk, gap))
         # Only the last few seconds matter for where a descent began.
         while self._since_rep[0][0] < t_s - 5.0:
             self._since_rep.pop(0)
         if self._baseline is None:
             return
-        lowest = min(angle for _, angle in self._since_rep)
-        if trunk - lowest < settings.enter_deg:
+        lowest = min(frame[1] for frame in self._since_rep)
+        # Past standing, and past wherever the patient came back to since the
+        # last rep (which may be short of standing).
+        if trunk - self._baseline < settings.enter_deg or trunk - lowest < settings.enter_deg:
             return
-        start = max(t for t, angle in self._since_rep if angle <= lowest + settings.start_band_deg)
+        start = max(t for t, angle, _ in self._since_rep if angle <= lowest + settings.start_band_deg)
+        start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
         self._rep = {"start": start, "frames": [], "peak": relative, "ascending": False,
                      "return": relative, "return_t": t_s, "touched": False}
         events.append(RepStarted(now_s, len(self.reps) + 1))
+
+    def _gap_start(self, trunk_start_s: float) -> float:
+        """When the hips began to move back: the last frame the wall gap was still at its resting level.
+
+        A shallow hinge moves the trunk little but the hips a lot, so this
+        finds the start where the trunk's lean is still in its noise.
+        """
+        settings = self.settings
+        resting = [gap for t, _, gap in self._since_rep if gap is not None and trunk_start_s - 1.0 <= t <= trunk_start_s]
+        if len(resting) < 3:
+            return trunk_start_s
+        level = float(np.median(resting))
+        still_back = [t for t, _, gap in self._since_rep
+                      if gap is not None and t >= trunk_start_s - settings.gap_lead_s and gap >= level - settings.start_band_mm]
+        return min(still_back[-1], trunk_start_s) if still_back else trunk_start_s
 
     def _track_baseline(self, t_s, trunk, gap, x_m):
         """The standing posture: the latest still moment before the patient's first rep, then only slow drift.
@@ -354,7 +385,7 @@ class RepDetector:
             # Stopped part way up, or going down again: the rep ended where it came back to.
             end = rep["return_t"]
             # The frames after that belong to what comes next (maybe the next rep).
-            tail = [(t, angle) for t, _, angle, _, _ in rep["frames"] if t >= end]
+            tail = [(t, angle, gap) for t, gap, angle, _, _ in rep["frames"] if t >= end]
             self._close(end, now_s, events)
             self._since_rep = tail
 
@@ -373,6 +404,13 @@ class RepDetector:
         min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
         bottom_s, hold_end_s = float(times[bottom[0]]), float(times[bottom[-1]])
+        touched = min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm
+        if touched:
+            # At the wall the gap is flat at its closest while the trunk may
+            # still creep: the bottom is the later of the two, the hold's end the earlier.
+            at_wall = np.flatnonzero(gaps <= min_gap + self.settings.bottom_band_mm)
+            bottom_s = max(bottom_s, float(times[at_wall[0]]))
+            hold_end_s = max(bottom_s, min(hold_end_s, float(times[at_wall[-1]])))
         descent_s = bottom_s - rep["start"]
         peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
         peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
@@ -385,7 +423,7 @@ class RepDetector:
         score, lost = score_rep(faults=faults, peak_knee_flexion_deg=peak_knee, peak_spine_flexion_deg=peak_spine,
                                 thresholds=self.thresholds, **figures)
         done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
-                   min_wall_gap_mm=min_gap, touched=min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm,
+                   min_wall_gap_mm=min_gap, touched=touched,
                    peak_trunk_angle_deg=float(np.nanmax(trunks)), peak_knee_flexion_deg=peak_knee,
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
                    ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
