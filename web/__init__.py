@@ -1,1 +1,140 @@
-"""The clinician dashboard and the kiosk (Flask). Filled by the dashboard issue."""
+"""The clinician dashboard: a Flask app over the station's SQLite store.
+
+Make it with :func:`create_app` and serve it with :func:`web.serve.serve`
+(waitress; never Flask's development server on the station)::
+
+    from web import create_app
+    from web.serve import serve
+    serve(create_app(), host="0.0.0.0", port=8080)
+
+or ``python -m web --host 0.0.0.0 --port 8080``.
+
+Blueprints: ``auth`` (accounts, log-in, first-run setup), ``dashboard``
+(HTML pages), ``api`` (JSON under ``/api/``, see ``web/API.md``) and
+``live`` (the live session page and its server-sent events). The store is
+opened per request in ``g`` (:func:`web.db.get_store`) and closed on
+teardown. The live feed between the session loop and the browsers is
+``app.extensions["wallhinge_live"]`` (:class:`web.live.LiveFeed`).
+
+Configuration, in order: the defaults below, ``config.py`` in the instance
+folder, ``WALLHINGE_*`` environment variables (``WALLHINGE_DATABASE=/data/station.db``),
+then ``test_config``:
+
+``DATABASE``
+    The store's file (default ``station.db`` in the instance folder).
+``SECRET_KEY``
+    Signs the session cookie. Without one, a random key is made on first
+    start and kept in ``secret_key`` in the instance folder (mode 0600).
+``SESSION_COOKIE_SECURE``
+    True when the dashboard is served over HTTPS (default False: the
+    station serves plain HTTP on the clinic's network).
+``PASSWORD_HASHER``
+    The argon2-cffi profile for new password hashes (default
+    ``RFC_9106_LOW_MEMORY``, argon2-cffi's own default; tests use ``CHEAPEST``).
+``LIVE_HEARTBEAT_S``, ``LIVE_STREAM_MAX_S``, ``LIVE_MAX_STREAMS``
+    A comment line on a quiet event stream every this many seconds (so a
+    vanished browser is noticed and its server thread freed); the longest
+    a stream stays open before the browser reconnects; how many streams may
+    be open at once (each holds a server thread: keep it below the
+    server's ``threads``, see :func:`web.serve.serve`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFProtect
+
+from web.live import LiveFeed
+
+__all__ = ["create_app", "csrf"]
+
+csrf = CSRFProtect()
+
+_SECRET_FILE = "secret_key"
+
+
+def create_app(test_config: dict | None = None, *, instance_path: str | os.PathLike | None = None) -> Flask:
+    """The dashboard app; ``test_config`` overrides every other setting (see the module's docs)."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
+    app.config.from_mapping(
+        DATABASE=os.path.join(app.instance_path, "station.db"),
+        SESSION_COOKIE_NAME="wallhinge_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=_dt.timedelta(hours=12),
+        PASSWORD_HASHER="RFC_9106_LOW_MEMORY",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the log-in session
+        LIVE_HEARTBEAT_S=15.0,
+        LIVE_STREAM_MAX_S=600.0,
+        LIVE_MAX_STREAMS=8,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("WALLHINGE")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if app.config["DATABASE"] == os.path.join(app.instance_path, "station.db"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    app.json.sort_keys = False  # keep the store's column order in JSON
+    app.extensions["wallhinge_live"] = LiveFeed()
+    csrf.init_app(app)
+
+    from web import api, auth, dashboard, db, errors, filters, live_views
+    db.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(live_views.bp)
+    auth.init_app(app)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                           "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+                           "object-src 'none'")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Patient data: keep it out of shared caches and the browser's disk cache.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """The secret key kept in the instance folder, made (mode 0600) on first use."""
+    path = folder / _SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{_SECRET_FILE}.{secrets.token_hex(4)}.partial"
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(partial, path)  # atomic, and never replaces a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise RuntimeError(f"the secret key in {path} is too short: delete the file to make a new one "
+                           "(everyone will have to log in again)")
+    return key

@@ -1,0 +1,313 @@
+"""Clinician accounts: first-run setup, log-in, log-out, more accounts, password change.
+
+Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``, the
+profile named by ``PASSWORD_HASHER``); the store keeps only the hash. There
+is no default account and no default password: the first account is made on
+the setup page, which works only while there is no account at all.
+
+The log-in lives in Flask's signed session cookie (HttpOnly, SameSite=Lax,
+Secure when configured): the username and a keyed fingerprint of the
+account's password hash, so changing a password logs out every other device.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import threading
+from urllib.parse import urlsplit
+
+import argon2
+import click
+from flask.cli import with_appcontext
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+
+from station.store import ConflictError, Store, open_store
+from web.db import get_store
+
+__all__ = ["bp", "check_password_rules", "create_account", "hash_password", "login_required"]
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+USERNAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+
+_setup_lock = threading.Lock()  # two first-run forms sent at once make one account
+
+
+# -- hashing ----------------------------------------------------------------------
+
+def _hasher(app: Flask | None = None) -> argon2.PasswordHasher:
+    app = app or current_app
+    hasher = app.extensions.get("wallhinge_hasher")
+    if hasher is None:
+        name = app.config["PASSWORD_HASHER"]
+        profile = getattr(argon2.profiles, str(name), None)
+        if not isinstance(profile, argon2.Parameters):
+            raise ValueError(f"PASSWORD_HASHER {name!r} is not an argon2.profiles name, e.g. RFC_9106_LOW_MEMORY")
+        hasher = app.extensions["wallhinge_hasher"] = argon2.PasswordHasher.from_parameters(profile)
+    return hasher
+
+
+def hash_password(password: str, *, app: Flask | None = None) -> str:
+    """The argon2id hash string of a password, with the app's ``PASSWORD_HASHER`` profile."""
+    return _hasher(app).hash(password)
+
+
+def check_password_rules(username: str, password: str, confirm: str | None = None) -> str | None:
+    """What is wrong with a new account's username and password, or None."""
+    if not USERNAME_RULE.match(username or ""):
+        return ("A username is 1 to 64 letters, digits, dots, dashes, underscores or @, "
+                "starting with a letter or digit.")
+    if len(password or "") < MIN_PASSWORD:
+        return f"A password needs at least {MIN_PASSWORD} characters; a short sentence is easy to remember."
+    if len(password) > MAX_PASSWORD:
+        return f"A password may have at most {MAX_PASSWORD} characters."
+    if password.casefold() == username.casefold():
+        return "The password must not be the username."
+    if confirm is not None and password != confirm:
+        return "The two passwords differ."
+    return None
+
+
+def create_account(store: Store, username: str, password: str, *, app: Flask | None = None) -> int:
+    """Add a clinician with a hashed password; return its id.
+
+    For the first-run page and for tools such as the demo, which makes up a
+    password and prints it.
+
+    Raises
+    ------
+    ValueError
+        The username or password breaks :func:`check_password_rules`.
+    station.store.ConflictError
+        The username is taken.
+    """
+    problem = check_password_rules(username, password)
+    if problem:
+        raise ValueError(problem)
+    return store.add_clinician(username, password_hash=hash_password(password, app=app))
+
+
+def _fingerprint(password_hash: str) -> str:
+    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# A hash to check against when the username is unknown, so both cases take as long.
+_DUMMY: dict[str, str] = {}
+
+
+def _verify(account: dict | None, password: str) -> bool:
+    hasher = _hasher()
+    if account is None:
+        params = current_app.config["PASSWORD_HASHER"]
+        dummy = _DUMMY.get(params) or _DUMMY.setdefault(params, hasher.hash("not a password of anyone"))
+        try:
+            hasher.verify(dummy, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        return hasher.verify(account["password_hash"], password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# -- the logged-in clinician --------------------------------------------------------
+
+def _load_logged_in_clinician() -> None:
+    g.clinician = None
+    if request.endpoint == "static":
+        return
+    username = session.get("clinician")
+    if not username:
+        return
+    account = get_store().get_clinician(username)
+    if account is None or not hmac.compare_digest(session.get("key", ""), _fingerprint(account["password_hash"])):
+        session.clear()
+        return
+    g.clinician = {"id": account["id"], "username": account["username"]}
+
+
+def login_required(view=None, *, json: bool = False):
+    """Refuse a request without a logged-in clinician: a redirect to log-in, or 401 JSON with ``json=True``.
+
+    Use as ``@login_required`` on pages and ``@login_required(json=True)``
+    on routes that scripts call (the API, the live stream and commands).
+    """
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            if g.get("clinician") is None:
+                if json:
+                    response = jsonify(error="log in first: POST the log-in form at /auth/login")
+                    response.status_code = 401
+                    return response
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return view(**kwargs)
+        return wrapped
+    return decorate if view is None else decorate(view)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _log_in(account: dict) -> None:
+    session.clear()  # a fresh session: nothing from before the log-in survives
+    session["clinician"] = account["username"]
+    session["key"] = _fingerprint(account["password_hash"])
+    session.permanent = True
+
+
+# -- views --------------------------------------------------------------------------
+
+def _has_accounts() -> bool:
+    return bool(get_store().list_clinicians())
+
+
+@bp.route("/setup", methods=("GET", "POST"))
+def setup():
+    """First run: make the first account. Gone once any account exists."""
+    if _has_accounts():
+        flash("The dashboard is set up: log in.", "info")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("auth/setup.html")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    problem = check_password_rules(username, password, request.form.get("confirm", ""))
+    if problem:
+        return render_template("auth/setup.html", error=problem, username=username), 400
+    store = get_store()
+    with _setup_lock:
+        if _has_accounts():
+            flash("Someone else set up the dashboard a moment ago: log in.", "info")
+            return redirect(url_for("auth.login"))
+        create_account(store, username, password)
+    _log_in(store.get_clinician(username))
+    flash(f"Welcome, {username}. Add your patients, or open the live session.", "info")
+    return redirect(url_for("dashboard.patients"))
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    if not _has_accounts():
+        return redirect(url_for("auth.setup"))
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", next=next_url)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return render_template("auth/login.html", error="Enter your username and password.", username=username,
+                               next=next_url), 400
+    store = get_store()
+    account = store.get_clinician(username)
+    if not _verify(account, password):
+        return render_template("auth/login.html", error="Wrong username or password.", username=username,
+                               next=next_url), 401
+    if _hasher().check_needs_rehash(account["password_hash"]):
+        store.set_clinician_password(account["username"], password_hash=hash_password(password))
+        account = store.get_clinician(account["username"])
+    _log_in(account)
+    return redirect(next_url or url_for("dashboard.patients"))
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/clinicians", methods=("GET", "POST"))
+@login_required
+def clinicians():
+    """The accounts, and a form to add one (for a colleague)."""
+    store = get_store()
+    if request.method == "GET":
+        return render_template("auth/clinicians.html", accounts=store.list_clinicians())
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    problem = check_password_rules(username, password, request.form.get("confirm", ""))
+    if problem is None:
+        try:
+            create_account(store, username, password)
+        except ConflictError:
+            problem = f"The username {username} is taken."
+    if problem:
+        return render_template("auth/clinicians.html", accounts=store.list_clinicians(), error=problem,
+                               username=username), 400
+    flash(f"Account {username} added. Give them the password in person.", "info")
+    return redirect(url_for("auth.clinicians"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required
+def password():
+    """Change one's own password (and log out every other device)."""
+    if request.method == "GET":
+        return render_template("auth/password.html")
+    store = get_store()
+    account = store.get_clinician(g.clinician["username"])
+    if not _verify(account, request.form.get("current", "")):
+        return render_template("auth/password.html", error="The current password is wrong."), 400
+    new = request.form.get("password", "")
+    problem = check_password_rules(account["username"], new, request.form.get("confirm", ""))
+    if problem:
+        return render_template("auth/password.html", error=problem), 400
+    store.set_clinician_password(account["username"], password_hash=hash_password(new))
+    _log_in(store.get_clinician(account["username"]))
+    flash("Password changed. Other devices have been logged out.", "info")
+    return redirect(url_for("dashboard.patients"))
+
+
+# -- command line -------------------------------------------------------------------
+
+@click.command("add-clinician")
+@with_appcontext
+@click.argument("username")
+@click.password_option(confirmation_prompt=True)
+def add_clinician_command(username: str, password: str) -> None:
+    """Add a clinician account (the password is asked for, never taken from a file)."""
+    with open_store(current_app.config["DATABASE"]) as store:
+        try:
+            create_account(store, username, password)
+        except (ValueError, ConflictError) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"account {username} added")
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("username")
+@click.password_option(confirmation_prompt=True)
+def set_password_command(username: str, password: str) -> None:
+    """Set a clinician's password, e.g. when they have forgotten it."""
+    problem = check_password_rules(username, password)
+    if problem:
+        raise click.ClickException(problem)
+    with open_store(current_app.config["DATABASE"]) as store:
+        if store.get_clinician(username) is None:
+            raise click.ClickException(f"no clinician is called {username}")
+        store.set_clinician_password(username, password_hash=hash_password(password))
+    click.echo(f"password of {username} changed")
+
+
+def init_app(app: Flask) -> None:
+    _hasher(app)  # a misspelt PASSWORD_HASHER stops the start, not the first log-in
+    app.before_request(_load_logged_in_clinician)
+    app.cli.add_command(add_clinician_command)
+    app.cli.add_command(set_password_command)

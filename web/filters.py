@@ -1,0 +1,82 @@
+"""Template filters: the store's UTC times on the station's clock, numbers for people."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+
+from flask import Flask
+from markupsafe import Markup
+
+from station.faults import FAULT_NAMES
+
+__all__ = ["FAULT_LABELS", "fault_label", "init_app", "local_time", "number"]
+
+#: Words for each fault, as a clinician says them.
+FAULT_LABELS = {"squat": "Squat", "rounded_back": "Rounded back", "no_touch": "No touch",
+                "too_fast": "Too fast", "incomplete_return": "Incomplete return"}
+
+
+def parse_time(text: str | None) -> _dt.datetime | None:
+    if not text:
+        return None
+    return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def local_time(text: str | None, style: str = "datetime") -> str:
+    """A stored UTC time on the station's clock: ``datetime`` (Tue 9 May 2026, 09:35), ``date``, ``time``."""
+    when = parse_time(text)
+    if when is None:
+        return "—"
+    when = when.astimezone()
+    if style == "date":
+        return f"{when:%a} {when.day} {when:%b %Y}"
+    if style == "short":
+        return f"{when.day} {when:%b}"
+    if style == "compact":
+        return f"{when.day} {when:%b %Y}, {when:%H:%M}"
+    if style == "time":
+        return f"{when:%H:%M}"
+    return f"{when:%a} {when.day} {when:%b %Y}, {when:%H:%M}"
+
+
+def number(value, digits: int = 0, unit: str = "") -> str:
+    """A figure rounded for reading, ``—`` when not measured."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    text = f"{float(value):.{digits}f}"
+    return f"{text} {unit}".rstrip() if unit and unit not in ("%", "°") else text + unit
+
+
+def percent(share) -> str:
+    return "—" if share is None else f"{100 * float(share):.0f}%"
+
+
+def duration(started: str | None, ended: str | None) -> str:
+    start, end = parse_time(started), parse_time(ended)
+    if start is None or end is None:
+        return "—"
+    minutes = max(0, round((end - start).total_seconds() / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def fault_label(name: str) -> str:
+    return FAULT_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def fault_badges(faults) -> Markup:
+    """Badges in words (and colour); "No fault" for a clean rep."""
+    if not faults:
+        return Markup('<span class="badge ok">No fault</span>')
+    return Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
+                           for name in faults)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(fault_label, "fault_label")
+    app.add_template_filter(fault_badges, "fault_badges")
+    app.add_template_global(duration, "duration")
+    app.add_template_global(FAULT_NAMES, "FAULT_NAMES")

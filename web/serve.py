@@ -1,0 +1,98 @@
+"""Serving the dashboard with waitress, a production WSGI server in pure Python that runs on the Pi.
+
+Flask's own ``flask run`` server is for development only (Flask's docs say
+so, and it prints a warning saying so); the station uses :func:`serve`.
+
+Threads: waitress answers each request on one of a fixed pool of threads
+(its default is 4). An open live page holds one thread for as long as its
+event stream is open, so the pool must be larger than the number of live
+pages (``LIVE_MAX_STREAMS``, default 8) plus the requests of the other
+pages; :func:`serve` defaults to 16 and refuses a pool no larger than
+``LIVE_MAX_STREAMS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from waitress import wasyncore
+from waitress.server import create_server
+
+__all__ = ["make_server", "serve", "stop"]
+
+DEFAULT_THREADS = 16
+
+
+def make_server(app: Flask, host: str = "127.0.0.1", port: int = 8080, *, threads: int = DEFAULT_THREADS,
+                **options):
+    """A waitress server for the app, listening but not yet running: call ``.run()`` (or use :func:`serve`).
+
+    Parameters
+    ----------
+    host : str
+        Address to listen on: ``127.0.0.1`` for this machine only (the
+        default), ``0.0.0.0`` for the clinic's network.
+    port : int
+        TCP port; 0 picks a free one (``server.effective_port`` tells).
+    threads : int
+        Worker threads; more than the app's ``LIVE_MAX_STREAMS``.
+    options
+        Other waitress settings (``url_scheme="https"`` behind a TLS proxy,
+        ``trusted_proxy``, ``channel_timeout`` ...).
+    """
+    live_streams = int(app.config.get("LIVE_MAX_STREAMS", 8))
+    if threads <= live_streams:
+        raise ValueError(f"threads must be more than LIVE_MAX_STREAMS ({live_streams}), not {threads}: "
+                         "each open live page holds a thread")
+    options.setdefault("ident", "wallhinge")
+    return create_server(app, host=host, port=port, threads=threads, **options)
+
+
+def stop(server, app: Flask | None = None, *, timeout_s: float = 5.0) -> None:
+    """Stop a running server made by :func:`make_server` from another thread.
+
+    In order: end the live streams (their threads would otherwise wait for
+    the next heartbeat), let the worker threads finish what they are
+    sending, then close every socket from inside the server's own loop (a
+    thunk on its trigger, so the loop is never pulled from under itself).
+    """
+    if app is not None and "wallhinge_live" in app.extensions:
+        app.extensions["wallhinge_live"].close()
+    server.task_dispatcher.shutdown(timeout=timeout_s)
+    closed = threading.Event()
+
+    def close_everything():
+        wasyncore.close_all(server._map, ignore_all=True)  # an empty map ends server.run()
+        closed.set()
+
+    try:
+        server.trigger.pull_trigger(close_everything)
+    except OSError:
+        # Another pull woke the loop between queueing the thunk and this
+        # write, and the thunk already closed the trigger: fine.
+        pass
+    if not closed.wait(timeout_s):
+        raise RuntimeError(f"the dashboard's server did not stop within {timeout_s:g} s")
+
+
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, *, threads: int = DEFAULT_THREADS,
+          ready: threading.Event | None = None, **options) -> None:
+    """Serve the app until interrupted (Ctrl-C, or SIGTERM turned into KeyboardInterrupt).
+
+    ``ready``, if given, is set once the server listens (e.g. for a demo
+    that then prints the address).
+    """
+    logging.basicConfig(level=logging.INFO)
+    server = make_server(app, host, port, threads=threads, **options)
+    app.logger.info("dashboard on http://%s:%s/ (%s threads)", server.effective_host, server.effective_port,
+                    threads)
+    if ready is not None:
+        ready.set()
+    try:
+        server.run()  # returns on Ctrl-C (waitress catches KeyboardInterrupt)
+    finally:
+        app.extensions["wallhinge_live"].close()
+        wasyncore.close_all(server._map, ignore_all=True)
+        server.task_dispatcher.shutdown()

@@ -1,0 +1,223 @@
+// The live session page: follows /live/events (server-sent events) and sends the
+// start / pause / end buttons as JSON with the page's CSRF token. Every text from
+// the station goes in through textContent, never as HTML.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var eventsUrl = script.getAttribute("data-events");
+  var sessionUrl = script.getAttribute("data-session-url");  // ends in /0
+  var connection = document.getElementById("connection");
+  var stateText = document.getElementById("station-state");
+  var sessionLink = document.getElementById("station-session");
+  var lightsWords = document.getElementById("lights-words");
+  var repBody = document.getElementById("rep-body");
+  var commandStatus = document.getElementById("command-status");
+  var log = document.getElementById("event-log");
+  var nowText = document.getElementById("station-now");
+  var troubleText = document.getElementById("station-trouble");
+
+  var FAULTS = {squat: "Squat", rounded_back: "Rounded back", no_touch: "No touch", too_fast: "Too fast",
+                incomplete_return: "Incomplete return"};
+  var PATTERNS = {getting_ready: "Getting ready", ready: "Ready", patient_detected: "Patient at the wall",
+                  paused: "Paused", rep_done: "Rep done", set_complete: "Set complete", trouble: "Trouble"};
+  var STATES = {running: "Running", paused: "Paused", ended: "Ended", idle: "Idle"};
+  var COMMANDS = {start: "Start", pause: "Pause", end: "End", assign: "Assign"};
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function clock(iso) {
+    if (!iso) { return ""; }
+    var when = new Date(iso);
+    return isNaN(when) ? "" : when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  }
+  function round(value, unit) {
+    return value === null || value === undefined ? "not measured" : Math.round(value) + unit;
+  }
+
+  function addLog(text, time) {
+    var first = log.firstElementChild;
+    if (first && first.classList.contains("muted")) { log.removeChild(first); }
+    var item = el("li", null, (time ? clock(time) + " · " : "") + text);
+    log.insertBefore(item, log.firstChild);
+    while (log.children.length > 12) { log.removeChild(log.lastChild); }
+  }
+
+  function who(session) {
+    if (session.patient_name) { return session.patient_name; }
+    if (session.patient_code) { return session.patient_code; }
+    return session.patient_id ? "patient " + session.patient_id : (session.session_id ? "Guest" : null);
+  }
+
+  function showSession(session) {
+    if (!session) { stateText.textContent = "No session reported by the station yet."; return; }
+    var words = [STATES[session.state] || session.state || "Unknown"];
+    var name = who(session);
+    if (name) { words.push(name); }
+    if (session.set_number) {
+      var set = "set " + session.set_number;
+      if (session.good_reps_in_set !== undefined && session.good_reps_in_set !== null) {
+        set += ": " + session.good_reps_in_set + (session.reps_per_set ? " of " + session.reps_per_set : "") + " good";
+      }
+      words.push(set);
+    }
+    stateText.textContent = words.join(" · ");
+    sessionLink.textContent = "";
+    if (session.session_id) {
+      var link = el("a", null, "Open this session's page");
+      link.href = sessionUrl.replace(/0$/, encodeURIComponent(session.session_id));
+      sessionLink.appendChild(link);
+    }
+  }
+
+  function showNow(frame) {
+    if (!frame) { return; }
+    if (frame.present === false) { nowText.textContent = "Now: no one at the wall."; return; }
+    if (frame.wall_gap_mm === undefined && frame.trunk_angle_deg === undefined) { return; }
+    nowText.textContent = "Now: gap " + round(frame.wall_gap_mm, " mm") + " · trunk " + round(frame.trunk_angle_deg, "°") +
+      " · knee " + round(frame.knee_flexion_deg, "°");
+  }
+
+  function showStation(event) {
+    if (!event) { return; }
+    troubleText.textContent = event.state === "trouble" ? "Trouble: " + (event.reason || "see the station") : "";
+  }
+
+  function showLights(lights) {
+    ["red", "amber", "green"].forEach(function (colour) {
+      var lamp = document.getElementById("lamp-" + colour);
+      var on = false;
+      if (lights) {
+        on = lights.colour === colour || lights.colour === "all" ||
+             (!lights.colour && lights.lamps && lights.lamps[colour] > 0.05);
+      }
+      lamp.classList.toggle("on", on);
+      lamp.classList.toggle("blink", on && !!(lights && lights.blinking));
+    });
+    if (!lights) { lightsWords.textContent = "Lamps: not reported yet."; return; }
+    var words = [];
+    if (lights.pattern) {
+      words.push(PATTERNS[lights.pattern] || lights.pattern);
+      if (lights.colour) {
+        words.push((lights.colour === "all" ? "all lamps" : lights.colour + " lamp") +
+                   (lights.blinking ? " flashing" : " steady"));
+      }
+    } else {
+      words.push("Lamps off");
+    }
+    if (lights.reason) { words.push(lights.reason); }
+    if (lights.muted) { words.push("sound muted"); } else if (lights.sound) { words.push("sound " + (lights.note || "on")); }
+    lightsWords.textContent = words.join(" · ");
+  }
+
+  function badge(name) {
+    return el("span", "badge fault-" + name, FAULTS[name] || name);
+  }
+
+  function showRep(event) {
+    repBody.textContent = "";
+    if (!event || !event.rep) { repBody.appendChild(el("p", "muted", "No rep yet in this session.")); return; }
+    var rep = event.rep;
+    var title = el("p");
+    title.appendChild(el("span", null, (event.set_number ? "Set " + event.set_number + ", " : "") + "rep " + rep.index + " · score "));
+    title.appendChild(el("span", "score", rep.score));
+    repBody.appendChild(title);
+    var faults = el("p");
+    if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
+    else { faults.appendChild(el("span", "badge ok", "No fault")); }
+    repBody.appendChild(faults);
+    (rep.lost_points || []).forEach(function (item) {
+      repBody.appendChild(el("p", "small", "−" + item.points + " " + (FAULTS[item.fault] || item.fault) + ": " + item.why));
+    });
+    repBody.appendChild(el("p", "muted", "closest gap " + round(rep.min_wall_gap_mm, " mm") + " · trunk " +
+      round(rep.peak_trunk_angle_deg, "°") + " · knee " + round(rep.peak_knee_flexion_deg, "°") + " · down " +
+      (rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
+  }
+
+  function connect() {
+    var source = new EventSource(eventsUrl);
+    connection.textContent = "Connecting…";
+    connection.className = "connection";
+    source.addEventListener("open", function () {
+      connection.textContent = "Live";
+      connection.className = "connection up";
+    });
+    source.addEventListener("error", function () {
+      connection.textContent = source.readyState === EventSource.CLOSED ? "Disconnected: reload the page" : "Reconnecting…";
+      connection.className = "connection down";
+    });
+    source.addEventListener("state", function (message) {
+      var state = JSON.parse(message.data);
+      showSession(state.session);
+      showLights(state.lights);
+      showRep(state.latest_rep);
+      showNow(state.latest && state.latest.frame);
+      showStation(state.latest && state.latest.station);
+    });
+    source.addEventListener("frame", function (message) {
+      var frame = JSON.parse(message.data);
+      if (frame.lights) { showLights(frame.lights); }
+      showNow(frame);
+    });
+    source.addEventListener("station", function (message) {
+      var event = JSON.parse(message.data);
+      showStation(event);
+      addLog("Station " + (event.state || "").replace("_", " ") + (event.reason ? ": " + event.reason : ""), event.time);
+    });
+    source.addEventListener("patient", function (message) {
+      var event = JSON.parse(message.data);
+      addLog(event.present ? "Patient at the wall" : "Patient stepped away", event.time);
+    });
+    source.addEventListener("set_complete", function (message) {
+      var event = JSON.parse(message.data);
+      addLog("Set " + event.set_number + " complete: " + event.good_reps + " good reps" +
+             (event.ready_to_progress ? " · ready to progress" : ""), event.time);
+    });
+    source.addEventListener("session", function (message) {
+      var event = JSON.parse(message.data);
+      showSession(event);
+      addLog("Session " + (STATES[event.state] || event.state), event.time);
+    });
+    source.addEventListener("lights", function (message) { showLights(JSON.parse(message.data).lights); });
+    source.addEventListener("rep", function (message) {
+      var event = JSON.parse(message.data);
+      showRep(event);
+      if (event.lights) { showLights(event.lights); }
+      addLog("Rep " + event.rep.index + ": score " + event.rep.score, event.time);
+    });
+    source.addEventListener("command", function (message) {
+      var event = JSON.parse(message.data);
+      addLog((COMMANDS[event.command] || event.command) + " asked by " + event.by, event.time);
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form.js-command"), function (form) {
+    form.addEventListener("submit", function (submit) {
+      submit.preventDefault();
+      var data = new FormData(form);
+      var body = {command: data.get("command")};
+      if (data.has("patient_id")) { body.patient_id = data.get("patient_id") ? parseInt(data.get("patient_id"), 10) : null; }
+      commandStatus.textContent = "Sending…";
+      window.fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": data.get("csrf_token")},
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        return response.json().then(function (answer) {
+          if (response.ok) {
+            commandStatus.textContent = (COMMANDS[body.command] || body.command) + ": sent to the station at " + clock(answer.command.issued) + ".";
+          } else {
+            commandStatus.textContent = "Not sent: " + (answer.error || response.statusText);
+          }
+        });
+      }).catch(function () {
+        commandStatus.textContent = "Not sent: the dashboard cannot be reached. Check the network and try again.";
+      });
+    });
+  });
+
+  connect();
+}());

@@ -1,0 +1,73 @@
+"""Figures the pages and the API share: a session's overview and a patient's progress, from the store."""
+
+from __future__ import annotations
+
+import math
+from statistics import fmean
+
+from station.faults import FAULT_NAMES
+from station.store import SERIES_NAMES, Store, series_to_list, thresholds_from_targets
+
+__all__ = ["patient_progress", "rep_json", "session_overview"]
+
+
+def _mean(values) -> float | None:
+    known = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return fmean(known) if known else None
+
+
+def session_overview(reps: list[dict]) -> dict:
+    """Counts and means of a session's reps, every figure traceable to the reps listed with it."""
+    count = len(reps)
+    fault_counts = dict.fromkeys(FAULT_NAMES, 0)
+    lost = {}
+    for rep in reps:
+        for name in rep["faults"]:
+            fault_counts[name] = fault_counts.get(name, 0) + 1
+        for item in rep.get("lost_points") or ():
+            if isinstance(item, dict) and "fault" in item:
+                entry = lost.setdefault(item["fault"], {"fault": item["fault"], "reps": 0, "points": 0})
+                entry["reps"] += 1
+                entry["points"] += item.get("points") or 0
+    return {
+        "reps": count,
+        "good_reps": sum(1 for rep in reps if rep["good"]),
+        "touched": sum(1 for rep in reps if rep["touched"]),
+        "good_rate": None if not count else sum(1 for rep in reps if rep["good"]) / count,
+        "touch_rate": None if not count else sum(1 for rep in reps if rep["touched"]) / count,
+        "mean_score": _mean(rep["score"] for rep in reps),
+        "mean_peak_trunk_angle_deg": _mean(rep["peak_trunk_angle_deg"] for rep in reps),
+        "mean_peak_knee_flexion_deg": _mean(rep["peak_knee_flexion_deg"] for rep in reps),
+        "fault_counts": fault_counts,
+        "lost_points": sorted(lost.values(), key=lambda entry: -entry["points"]),
+    }
+
+
+def progress_status(store: Store, targets: dict, latest: dict | None) -> dict | None:
+    """Whether the latest session met the targets (see :func:`web.queries.due_to_progress`), or None."""
+    if latest is None:
+        return None
+    sets = store.session_sets(latest["session_id"])
+    full = sum(1 for item in sets if item["good_reps"] >= targets["reps_per_set"])
+    fresh = targets["updated"] is None or latest["started"] >= targets["updated"]
+    return {"session_id": latest["session_id"], "started": latest["started"], "full_sets": full,
+            "sets_target": targets["sets"], "reps_per_set": targets["reps_per_set"],
+            "due": fresh and full >= targets["sets"], "targets_changed_since": not fresh}
+
+
+def patient_progress(store: Store, patient_id: int, *, since=None) -> dict:
+    """A patient's targets, thresholds, per-session summaries and progress status."""
+    targets = store.get_targets(patient_id)
+    summaries = store.session_summaries(patient_id, since=since)
+    latest = summaries[-1] if summaries else None
+    return {"targets": targets, "thresholds": thresholds_from_targets(targets), "summaries": summaries,
+            "progress": progress_status(store, targets, latest)}
+
+
+def rep_json(rep: dict, *, with_series: bool = False) -> dict:
+    """A rep from ``Store.session_reps`` as JSON-ready (series as lists, None where not measured)."""
+    result = {key: value for key, value in rep.items() if key != "series"}
+    if with_series:
+        series = rep.get("series")
+        result["series"] = None if series is None else {name: series_to_list(series[name]) for name in SERIES_NAMES}
+    return result
