@@ -56,8 +56,7 @@ class RepSettings:
     Attributes
     ----------
     enter_deg : float
-        Lean past standing, and past the lowest trunk angle since the last
-        rep, that starts a rep
+        Lean past the lowest trunk angle since the last rep that starts a rep
         (degrees). Standing sway stays within a few degrees; a hinge from a
         10 cm stand-off reaches the wall at about 20 degrees of lean.
     start_band_deg : float
@@ -90,6 +89,8 @@ class RepSettings:
     baseline_spread_mm : float
         ... and the wall gap and the place along the wall less than this (mm):
         a person walking in moves more than that in ``baseline_s``.
+    baseline_drift_deg : float
+        Once set, the baseline follows still moments within this of it (degrees).
     max_rate_deg_s : float
         Faster trunk changes than this are measurement jumps, not movement
         (degrees per second): dropping 60 degrees in 0.3 s peaks near 300.
@@ -109,6 +110,7 @@ class RepSettings:
     baseline_s: float = 0.5
     baseline_spread_deg: float = 8.0
     baseline_spread_mm: float = 60.0
+    baseline_drift_deg: float = 2.0
     max_rate_deg_s: float = 400.0
 
     def __post_init__(self):
@@ -223,7 +225,6 @@ class RepDetector:
         self._present = False
         self._last_seen_s = None
         self._baseline = None
-        self._reps_before_patient = 0
         self._reset_standing()
 
     # -- state ------------------------------------------------------------------
@@ -254,7 +255,6 @@ class RepDetector:
             return events
         if not self._present:
             self._present = True
-            self._reps_before_patient = len(self.reps)
             events.append(PatientArrived(t_s))
         self._last_seen_s = t_s
         smoothed = {}
@@ -300,16 +300,13 @@ class RepDetector:
         if self._baseline is None:
             return
         lowest = min(frame[1] for frame in self._since_rep)
-        # Past standing, and past wherever the patient came back to since the
-        # last rep (which may be short of standing).
-        if trunk - self._baseline < settings.enter_deg or trunk - lowest < settings.enter_deg:
+        if trunk - lowest < settings.enter_deg:
             return
         start = max(t for t, angle, _ in self._since_rep if angle <= lowest + settings.start_band_deg)
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
         self._rep = {"start": start, "frames": [], "peak": relative, "ascending": False,
-                     "return": relative, "return_t": t_s, "touched": False}
-        events.append(RepStarted(now_s, len(self.reps) + 1))
+                     "return": relative, "return_t": t_s, "touched": False, "announced": False}
 
     def _gap_start(self, trunk_start_s: float) -> float:
         """When the hips began to move back: the last frame the wall gap was still at its resting level.
@@ -327,11 +324,12 @@ class RepDetector:
         return min(still_back[-1], trunk_start_s) if still_back else trunk_start_s
 
     def _track_baseline(self, t_s, trunk, gap, x_m):
-        """The standing posture: the latest still moment before the patient's first rep, then only slow drift.
+        """The standing posture: the patient's first still moment at the spot, then only slow drift.
 
-        Taking the latest keeps walking in and turning round out of it;
-        after the first rep, a still moment far from it is a patient who
-        did not stand back up, which must not become their new "upright".
+        Walking in (moving along the wall) and turning round (the trunk
+        measurement jumping) are never still. Afterwards a still moment far
+        from it is a slow descent or a patient who did not stand back up,
+        neither of which may become their new "upright".
         """
         settings = self.settings
         self._still.append((t_s, trunk, gap, None if x_m is None else 1000.0 * x_m))
@@ -349,8 +347,7 @@ class RepDetector:
         if not still:
             return
         level = float(np.median(angles))
-        if (self._baseline is None or len(self.reps) == self._reps_before_patient
-                or abs(level - self._baseline) <= self.thresholds.upright_angle_deg / 2):
+        if self._baseline is None or abs(level - self._baseline) <= settings.baseline_drift_deg:
             self._baseline = level
 
     def _continuous(self, frames) -> bool:
@@ -367,6 +364,10 @@ class RepDetector:
             self._reset_standing()
             return
         rep["frames"].append((t_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
+        if not rep["announced"] and relative >= settings.enter_deg:
+            # Past standing by the entry margin too: a rep, not a dip in the noise.
+            rep["announced"] = True
+            events.append(RepStarted(now_s, len(self.reps) + 1))
         gap = smoothed["gap"]
         if not rep["touched"] and gap is not None and gap <= self.thresholds.touch_tolerance_mm:
             rep["touched"] = True
@@ -395,7 +396,9 @@ class RepDetector:
         self._rep = None
         self._since_rep = []
         self._still.clear()
-        if end_s - rep["start"] < self.settings.min_rep_s or not frames:
+        # Too short, or never leaning past standing by the entry margin (the
+        # dip before it was noise): not a rep.
+        if end_s - rep["start"] < self.settings.min_rep_s or rep["peak"] < self.settings.enter_deg or not frames:
             return
         times = np.array([frame[0] for frame in frames])
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
