@@ -1,0 +1,185 @@
+"""Helpers for the dashboard's tests: an app on a temporary store, log-in, sample data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import numpy as np
+
+from station.faults import Thresholds, rep_faults
+from station.scoring import score_rep
+from web import create_app
+
+USERNAME, PASSWORD = "anna", "correct horse battery"
+SECRET = "s" * 64
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def make_app(tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "station.db"),
+        "SECRET_KEY": SECRET,
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASHER": "CHEAPEST",
+        "LIVE_HEARTBEAT_S": 0.05,
+        "LIVE_STREAM_MAX_S": 0.5,
+        **overrides,
+    }
+    return create_app(config, instance_path=tmp_path / "instance")
+
+
+def log_in(client, username=USERNAME, password=PASSWORD):
+    return client.post("/auth/login", data={"username": username, "password": password})
+
+
+def rep_series(start_s, descent_s, hold_s, ascent_s, *, peak_trunk, min_gap, peak_knee, fps=30.0, missing=()):
+    """Per-frame series of one rep: smooth bend down, hold, come back up."""
+    duration = descent_s + hold_s + ascent_s
+    t = np.arange(0, duration + 1e-9, 1 / fps)
+    bend = np.where(t < descent_s, 0.5 - 0.5 * np.cos(np.pi * t / descent_s),
+                    np.where(t < descent_s + hold_s, 1.0,
+                             0.5 + 0.5 * np.cos(np.pi * np.clip(t - descent_s - hold_s, 0, ascent_s) / ascent_s)))
+    standing_gap = 240.0
+    series = {
+        "t_s": start_s + t,
+        "wall_gap_mm": standing_gap - (standing_gap - min_gap) * bend,
+        "trunk_angle_deg": peak_trunk * bend,
+        "knee_flexion_deg": 5 + (peak_knee - 5) * bend,
+    }
+    gaps = series["wall_gap_mm"].copy()
+    for k in missing:
+        gaps[k] = math.nan
+    series["wall_gap_mm"] = gaps
+    return series
+
+
+#: (peak trunk, min gap, peak knee, spine, descent, return) per rep of the sample session's sets.
+SAMPLE_REPS = [
+    [(48, 5, 12, 4, 1.6, 2), (52, 3, 15, 5, 1.5, 3), (55, 35, 14, 6, 1.4, 2), (50, 8, 48, 5, 1.5, 3),
+     (51, 4, 16, 4, 0.7, 2), (53, 6, 13, 5, 1.7, 3)],
+    [(47, 9, 18, 6, 1.5, 2), (49, 12, 52, 20, 1.2, 14), (54, 2, 11, 3, 1.8, 2), (52, 4, 14, 4, 1.6, 2)],
+]
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
+    trunk, gap, knee, spine, descent, returned = figures
+    hold, ascent = 0.4, 1.6
+    faults = rep_faults(min_wall_gap_mm=gap, peak_knee_flexion_deg=knee, peak_spine_flexion_deg=spine,
+                        descent_s=descent, return_trunk_angle_deg=returned, thresholds=thresholds)
+    score, lost = score_rep(faults=faults, min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
+                            peak_spine_flexion_deg=spine, descent_s=descent, return_trunk_angle_deg=returned,
+                            thresholds=thresholds)
+    end_s = start_s + descent + hold + ascent
+    rep = {"index": index, "start_s": start_s, "bottom_s": start_s + descent, "end_s": end_s,
+           "min_wall_gap_mm": gap, "touched": gap <= thresholds.touch_tolerance_mm, "peak_trunk_angle_deg": trunk,
+           "peak_knee_flexion_deg": knee, "peak_spine_flexion_deg": spine, "return_trunk_angle_deg": returned,
+           "descent_s": descent, "hold_s": hold, "ascent_s": ascent, "faults": faults, "score": score,
+           "lost_points": lost}
+    series = rep_series(start_s, descent, hold, ascent, peak_trunk=trunk, min_gap=gap, peak_knee=knee,
+                        missing=(3, 4) if index == 2 else ())
+    return rep, series
+
+
+def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -> str:
+    return json.dumps({"created": created.isoformat(), "source": "camera 123456", "frames_used": 30,
+                       "quality": {"floor_rms_mm": floor_rms, "wall_rms_mm": wall_rms, "floor_share": 0.42,
+                                   "wall_share": 0.31, "planes_angle_deg": 89.6}})
+
+
+def fill_sample(store) -> dict:
+    """A patient with targets, two earlier sessions, a calibration and a session of two sets with series."""
+    patient = store.add_patient(code="WH-0042", display_name="Margaret B.")
+    other = store.add_patient(code="WH-0007", display_name="Tom <script>alert(1)</script>")
+    calibration = store.add_calibration(calibration_document(T0 - dt.timedelta(days=20)))
+    store.add_calibration(calibration_document(T0 - dt.timedelta(days=1), floor_rms=1.2, wall_rms=1.9))
+    sessions = []
+    for day, sets in ((-14, SAMPLE_REPS[:1]), (-7, SAMPLE_REPS[1:]), (0, SAMPLE_REPS)):
+        started = T0 + dt.timedelta(days=day)
+        session = store.start_session(source="camera 123456", patient_id=patient, calibration_id=calibration,
+                                      started=started)
+        for number, reps in enumerate(sets, start=1):
+            set_started = started + dt.timedelta(minutes=5 * number)
+            set_id = store.start_set(session, started=set_started)
+            for index, figures in enumerate(reps, start=1):
+                rep, series = make_rep(index, 10.0 + 7.0 * index, figures)
+                store.add_rep(set_id, rep, series=series,
+                              recorded=set_started + dt.timedelta(seconds=rep["end_s"]))
+            store.end_set(set_id, ended=set_started + dt.timedelta(minutes=4))
+        store.end_session(session, ended=started + dt.timedelta(minutes=20))
+        sessions.append(session)
+    guest = store.start_session(source="recording demo.db3", started=T0 + dt.timedelta(hours=2))
+    set_id = store.start_set(guest, started=T0 + dt.timedelta(hours=2))
+    rep, _ = make_rep(1, 5.0, SAMPLE_REPS[0][0])
+    store.add_rep(set_id, rep)  # a rep without series
+    session_reps = store.session_reps(sessions[-1])
+    return {"patient": patient, "other": other, "session": sessions[-1], "sessions": sessions, "guest": guest,
+            "rep": session_reps[3]["id"], "reps": [rep["id"] for rep in session_reps],
+            "guest_rep": store.session_reps(guest)[0]["id"], "calibration": calibration}
+
+
+class Serving:
+    """The app served by waitress (web.serve) on a free localhost port, in a thread, for real HTTP."""
+
+    def __init__(self, app, **options):
+        from web.serve import make_server
+        self.app = app
+        self.server = make_server(app, "127.0.0.1", 0, **options)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+
+    def __enter__(self):
+        import threading
+        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        from web.serve import stop
+        stop(self.server, self.app)
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the server did not stop"
+
+
+def fill_clinic(store) -> dict:
+    """:func:`fill_sample`, plus weeks of earlier sessions and a few more patients, for screenshots."""
+    ids = fill_sample(store)
+    store.update_patient(ids["other"], display_name="Tom W.")  # the sample's name that tests escaping
+    rng = np.random.default_rng(7)
+    patient = ids["patient"]
+    # Eight weeks of twice-weekly sessions before the sample's, getting better.
+    for week in range(8):
+        for day in (0, 3):
+            started = T0 - dt.timedelta(days=70 - 7 * week - day)
+            skill = (week * 2 + day / 3) / 16
+            session = store.start_session(source="camera 123456", patient_id=patient, started=started)
+            for number in (1, 2, 3):
+                set_id = store.start_set(session, started=started + dt.timedelta(minutes=6 * number))
+                for index in range(1, 9 + number):
+                    touch = 0.55 + 0.4 * skill
+                    straight_knees = 0.7 + 0.25 * skill
+                    figures = (float(rng.uniform(30, 42) + 14 * skill),
+                               float(rng.choice([rng.uniform(0, 18), rng.uniform(22, 60)], p=[touch, 1 - touch])),
+                               float(rng.choice([rng.uniform(8, 35), rng.uniform(42, 60)],
+                                                p=[straight_knees, 1 - straight_knees])),
+                               float(rng.uniform(2, 12)), float(rng.uniform(0.8, 1.9)), float(rng.uniform(1, 8)))
+                    rep, series = make_rep(index, 8.0 * index, figures)
+                    store.add_rep(set_id, rep, series=series, recorded=started + dt.timedelta(minutes=6 * number))
+            store.end_session(session, ended=started + dt.timedelta(minutes=25))
+    others = [("WH-0013", "Walter H."), ("WH-0021", "Joan P."), ("WH-0034", "Raj S."), ("WH-0055", "Ines M.")]
+    for k, (code, name) in enumerate(others):
+        other = store.add_patient(code=code, display_name=name)
+        started = T0 - dt.timedelta(days=k + 1, hours=-2)
+        session = store.start_session(source="camera 123456", patient_id=other, started=started)
+        for _ in range(3):
+            set_id = store.start_set(session, started=started)
+            for index in range(1, 13):
+                good = (52, 4, 12, 4, 1.6, 2) if k == 0 else (45, float(rng.uniform(0, 40)), 20, 5, 1.4, 3)
+                rep, series = make_rep(index, 7.0 * index, good)
+                store.add_rep(set_id, rep)
+        store.end_session(session, ended=started + dt.timedelta(minutes=22))
+    return ids

@@ -1,0 +1,275 @@
+"""Accounts: first-run setup, log-in and log-out, cookies, CSRF, the secret key, password changes."""
+
+import os
+import stat
+
+import pytest
+
+from station.store import open_store
+from support import PASSWORD, SECRET, USERNAME, log_in, make_app
+
+
+def _csrf_token(client, path):
+    import re
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+# -- first run ------------------------------------------------------------------------
+
+def test_first_run_sends_everyone_to_setup_and_makes_one_account(client, store):
+    assert client.get("/").headers["Location"].startswith("/auth/login")
+    assert client.get("/auth/login").headers["Location"] == "/auth/setup"
+    page = client.get("/auth/setup")
+    assert page.status_code == 200 and b"There is no account yet" in page.data and b"default password" in page.data
+    response = client.post("/auth/setup", data={"username": "anna", "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200  # logged in straight away
+    account = store.get_clinician("anna")
+    assert account["password_hash"].startswith("$argon2id$") and PASSWORD not in account["password_hash"]
+
+
+def test_setup_is_gone_once_an_account_exists(client, account, store):
+    assert client.get("/auth/setup").headers["Location"] == "/auth/login"
+    response = client.post("/auth/setup", data={"username": "mallory", "password": "x" * 20, "confirm": "x" * 20})
+    assert response.status_code == 302
+    assert [a["username"] for a in store.list_clinicians()] == ["anna"]
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"username": "", "password": PASSWORD, "confirm": PASSWORD}, b"A username is 1 to 64"),
+    ({"username": "a b", "password": PASSWORD, "confirm": PASSWORD}, b"A username is 1 to 64"),
+    ({"username": "anna", "password": "short", "confirm": "short"}, b"at least 10 characters"),
+    ({"username": "anna", "password": PASSWORD, "confirm": PASSWORD + "!"}, b"The two passwords differ"),
+    ({"username": "annabelle1", "password": "annabelle1", "confirm": "annabelle1"}, b"must not be the username"),
+    ({"username": "anna", "password": "x" * 1025, "confirm": "x" * 1025}, b"at most 1024"),
+])
+def test_setup_refuses_bad_accounts_and_makes_none(client, store, form, message):
+    response = client.post("/auth/setup", data=form)
+    assert response.status_code == 400 and message in response.data
+    assert store.list_clinicians() == []
+
+
+# -- log-in and log-out ---------------------------------------------------------------
+
+def test_log_in_sets_a_safe_cookie_and_log_out_clears_it(client, account):
+    response = log_in(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("wallhinge_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    assert client.get("/").status_code == 200
+    assert client.post("/auth/logout").headers["Location"] == "/auth/login"
+    assert client.get("/").status_code == 302
+
+
+def test_the_cookie_is_secure_when_served_over_https(tmp_path):
+    app = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
+    with open_store(app.config["DATABASE"]) as store:
+        from web.auth import create_account
+        create_account(store, USERNAME, PASSWORD, app=app)
+    response = log_in(app.test_client())
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_log_out_is_not_a_get(logged_in):
+    assert logged_in.get("/auth/logout").status_code == 405
+    assert logged_in.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("form, status, message", [
+    ({"username": USERNAME, "password": "wrong password"}, 401, b"Wrong username or password"),
+    ({"username": "nobody", "password": PASSWORD}, 401, b"Wrong username or password"),
+    ({"username": USERNAME, "password": ""}, 400, b"Enter your username and password"),
+    ({}, 400, b"Enter your username and password"),
+])
+def test_a_failed_log_in_says_so_and_logs_nobody_in(client, account, form, status, message):
+    response = client.post("/auth/login", data=form)
+    assert response.status_code == status and message in response.data
+    assert client.get("/").status_code == 302
+
+
+def test_usernames_are_not_case_sensitive(client, account):
+    assert log_in(client, username="ANNA").status_code == 302
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/patients/1?range=90", "/patients/1?range=90"),
+    ("https://evil.example/", "/"),
+    ("//evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+])
+def test_log_in_goes_back_only_to_this_site(client, account, target, expected):
+    response = client.post("/auth/login", data={"username": USERNAME, "password": PASSWORD, "next": target})
+    assert response.headers["Location"] == expected
+
+
+def test_a_page_asked_for_before_log_in_is_shown_after(client, account):
+    asked = client.get("/calibration?x=1")
+    assert asked.headers["Location"] == "/auth/login?next=/calibration?x%3D1"
+    form = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" value="/calibration?x=1"' in form
+    response = client.post("/auth/login", data={"username": USERNAME, "password": PASSWORD, "next": "/calibration?x=1"})
+    assert response.headers["Location"] == "/calibration?x=1"
+
+
+def test_a_session_cookie_is_replaced_at_log_in(app, client, account):
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    log_in(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session and session["clinician"] == USERNAME
+
+
+def test_an_old_hash_is_upgraded_at_log_in(tmp_path, store):
+    weak = make_app(tmp_path, PASSWORD_HASHER="CHEAPEST")
+    from web.auth import create_account
+    create_account(store, USERNAME, PASSWORD, app=weak)
+    old = store.get_clinician(USERNAME)["password_hash"]
+    stronger = make_app(tmp_path, PASSWORD_HASHER="RFC_9106_LOW_MEMORY")
+    assert log_in(stronger.test_client()).status_code == 302
+    new = store.get_clinician(USERNAME)["password_hash"]
+    assert new != old and "m=65536" in new
+
+
+def test_an_unknown_hasher_profile_is_refused_at_start(tmp_path):
+    with pytest.raises(ValueError, match="PASSWORD_HASHER 'FASTEST_PLEASE' is not an argon2.profiles name"):
+        make_app(tmp_path, PASSWORD_HASHER="FASTEST_PLEASE")
+
+
+# -- CSRF -----------------------------------------------------------------------------
+
+@pytest.fixture
+def csrf_app(tmp_path):
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    with open_store(app.config["DATABASE"]) as store:
+        from web.auth import create_account
+        create_account(store, USERNAME, PASSWORD, app=app)
+        patient = store.add_patient(code="WH-1", display_name="Ada L.")
+    return app, patient
+
+
+def test_csrf_refuses_forms_without_the_token_and_changes_nothing(csrf_app):
+    app, patient = csrf_app
+    client = app.test_client()
+    refused = client.post("/auth/login", data={"username": USERNAME, "password": PASSWORD})
+    assert refused.status_code == 400 and b"The form expired" in refused.data
+    token = _csrf_token(client, "/auth/login")
+    assert client.post("/auth/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token}
+                       ).status_code == 302
+    with open_store(app.config["DATABASE"]) as store:
+        before = store.get_targets(patient)
+        for path, form in ((f"/patients/{patient}/targets", {"standoff_mm": "300", "reps_per_set": "10", "sets": "3"}),
+                           ("/patients", {"code": "WH-2", "display_name": "Bo"}),
+                           (f"/patients/{patient}", {"code": "WH-9", "display_name": "Ada L."}),
+                           ("/auth/logout", {})):
+            response = client.post(path, data=form)
+            assert response.status_code == 400, path
+        assert client.post("/live/commands", json={"command": "end"}).status_code == 400
+        assert client.put(f"/api/patients/{patient}/targets", json={"standoff_mm": 300}).status_code == 400
+        assert "error" in client.put(f"/api/patients/{patient}/targets", json={"standoff_mm": 300}).get_json()
+        assert store.get_targets(patient) == before
+        assert [p["code"] for p in store.list_patients()] == ["WH-1"]
+        assert app.extensions["wallhinge_live"].commands() == []
+        # With the token, the same requests go through.
+        token = _csrf_token(client, f"/patients/{patient}")
+        response = client.post(f"/patients/{patient}/targets",
+                               data={"standoff_mm": "300", "reps_per_set": "10", "sets": "3", "csrf_token": token})
+        assert response.status_code == 302
+        assert store.get_targets(patient)["standoff_mm"] == 300
+        api_token = client.get("/api/me").get_json()["csrf_token"]
+        answer = client.patch(f"/api/patients/{patient}/targets", json={"sets": 4}, headers={"X-CSRFToken": api_token})
+        assert answer.status_code == 200 and answer.get_json()["targets"]["sets"] == 4
+        assert client.post("/live/commands", json={"command": "end"}, headers={"X-CSRFToken": api_token}
+                           ).status_code == 202
+
+
+# -- the secret key -------------------------------------------------------------------
+
+def test_without_a_secret_key_one_is_made_once_and_kept_private(tmp_path):
+    from web import create_app
+    instance = tmp_path / "instance"
+    first = create_app({"DATABASE": str(tmp_path / "station.db")}, instance_path=instance)
+    key_file = instance / "secret_key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert len(first.secret_key) == 64 and first.secret_key == key_file.read_text().strip()
+    second = create_app({"DATABASE": str(tmp_path / "station.db")}, instance_path=instance)
+    assert second.secret_key == first.secret_key
+    assert [path.name for path in instance.iterdir()] == ["secret_key"]
+
+
+def test_a_configured_secret_key_writes_nothing(tmp_path):
+    from web import create_app
+    app = create_app({"DATABASE": str(tmp_path / "station.db"), "SECRET_KEY": SECRET}, instance_path=tmp_path / "i")
+    assert app.secret_key == SECRET and not (tmp_path / "i").exists()
+
+
+def test_a_damaged_key_file_is_refused_with_what_to_do(tmp_path):
+    from web import create_app
+    (tmp_path / "i").mkdir()
+    (tmp_path / "i" / "secret_key").write_text("short\n")
+    with pytest.raises(RuntimeError, match="delete the file"):
+        create_app({"DATABASE": str(tmp_path / "station.db")}, instance_path=tmp_path / "i")
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    from web import create_app
+    monkeypatch.setenv("WALLHINGE_DATABASE", str(tmp_path / "elsewhere.db"))
+    monkeypatch.setenv("WALLHINGE_SECRET_KEY", SECRET)
+    app = create_app(instance_path=tmp_path / "i")
+    assert app.config["DATABASE"] == str(tmp_path / "elsewhere.db") and app.secret_key == SECRET
+
+
+# -- more accounts and passwords ------------------------------------------------------
+
+def test_a_clinician_adds_a_colleague(logged_in, store):
+    response = logged_in.post("/auth/clinicians", data={"username": "ben", "password": "another long one",
+                                                         "confirm": "another long one"})
+    assert response.status_code == 302
+    assert [a["username"] for a in store.list_clinicians()] == ["anna", "ben"]
+    page = logged_in.get("/auth/clinicians").get_data(as_text=True)
+    assert "ben" in page and "$argon2" not in page
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"username": "ANNA", "password": "another long one", "confirm": "another long one"}, b"is taken"),
+    ({"username": "ben", "password": "short", "confirm": "short"}, b"at least 10"),
+])
+def test_a_bad_new_account_is_refused(logged_in, store, form, message):
+    response = logged_in.post("/auth/clinicians", data=form)
+    assert response.status_code == 400 and message in response.data
+    assert len(store.list_clinicians()) == 1
+
+
+def test_changing_the_password_logs_out_other_devices(app, logged_in, store):
+    other = app.test_client()
+    log_in(other)
+    wrong = logged_in.post("/auth/password",
+                           data={"current": "nope", "password": "a new password", "confirm": "a new password"})
+    assert wrong.status_code == 400 and b"current password is wrong" in wrong.data
+    weak = logged_in.post("/auth/password", data={"current": PASSWORD, "password": "short", "confirm": "short"})
+    assert weak.status_code == 400
+    assert log_in(app.test_client()).status_code == 302  # still the old password
+    response = logged_in.post("/auth/password", data={"current": PASSWORD, "password": "a new password",
+                                                      "confirm": "a new password"})
+    assert response.status_code == 302
+    assert logged_in.get("/").status_code == 200  # this device stays in
+    assert other.get("/").status_code == 302  # the other is out
+    assert log_in(app.test_client(), password="a new password").status_code == 302
+
+
+def test_command_line_accounts(app, store):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["add-clinician", "carol"], input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    assert store.get_clinician("carol")["password_hash"].startswith("$argon2id$")
+    again = runner.invoke(args=["add-clinician", "carol"], input="a long password\na long password\n")
+    assert again.exit_code != 0 and "taken" in again.output
+    changed = runner.invoke(args=["set-password", "carol"], input="brand new secret\nbrand new secret\n")
+    assert changed.exit_code == 0
+    assert log_in(app.test_client(), username="carol", password="brand new secret").status_code == 302
+    missing = runner.invoke(args=["set-password", "nobody"], input="brand new secret\nbrand new secret\n")
+    assert missing.exit_code != 0 and "no clinician" in missing.output
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and "schema version" in result.output

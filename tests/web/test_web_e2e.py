@@ -1,0 +1,177 @@
+"""End to end in a real headless Chromium (Debian's, driven by Playwright), against waitress.
+
+Logs in, opens a patient, opens a session, replays a rep, follows the live
+page's event stream and sends a command, and takes screenshots at tablet size
+(1024x768 landscape, 768x1024 portrait). They go to a temporary folder, or to
+the folder named by ``WALLHINGE_SCREENSHOTS`` (``docs/screenshots`` to refresh
+the project's pictures).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from station.store import open_store
+from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} is missing: install Debian's chromium "
+                                       "(apt-get install -y chromium)")
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+SIZES = {"landscape": (1024, 768), "portrait": (768, 1024)}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    app = make_app(tmp_path, LIVE_HEARTBEAT_S=1.0, LIVE_STREAM_MAX_S=60)
+    with open_store(app.config["DATABASE"]) as store:
+        from web.auth import create_account
+        create_account(store, USERNAME, PASSWORD, app=app)
+        ids = fill_clinic(store)
+    with Serving(app) as served:
+        yield served, ids
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("WALLHINGE_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _page(browser, size, errors):
+    context = browser.new_context(viewport={"width": SIZES[size][0], "height": SIZES[size][1]},
+                                  timezone_id="Europe/London", locale="en-GB")
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return context, page
+
+
+def _log_in(page, url):
+    page.goto(url + "/")
+    assert page.url.startswith(url + "/auth/login")
+    page.fill("#username", USERNAME)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(url + "/")
+
+
+@pytest.mark.parametrize("size", ["landscape", "portrait"])
+def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, size):
+    served, ids = site
+    errors = []
+    context, page = _page(browser, size, errors)
+    try:
+        _log_in(page, served.url)
+        assert page.locator("h1").inner_text() == "Patients"
+        assert page.locator("text=Walter H.").count() >= 1  # due to progress, and in the list
+        page.screenshot(path=shots / f"patients-{size}.png")
+
+        page.click("table >> text=Margaret B.")
+        page.wait_for_url(f"{served.url}/patients/{ids['patient']}")
+        assert page.locator("svg.chart").count() == 6
+        page.screenshot(path=shots / f"patient-{size}.png")
+
+        page.click(f"a[href='/sessions/{ids['session']}']")
+        page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
+        assert page.locator("h2:has-text('Set 2')").is_visible()
+        assert page.locator("td .badge:has-text('Squat')").count() == 2
+        page.screenshot(path=shots / f"session-{size}.png")
+
+        page.click("a[aria-label='Rep 4 of set 1: details and replay']")
+        page.wait_for_url(f"{served.url}/sessions/{ids['session']}/reps/{ids['rep']}")
+        play = page.locator("#replay-play")
+        assert play.is_visible() and play.inner_text() == "▶ Play"
+        page.screenshot(path=shots / f"rep-{size}.png")
+        bottom = page.locator("[data-part=trunk]").get_attribute("x2")
+        page.select_option("#replay-speed", "2")
+        play.click()
+        # (The pages' Content-Security-Policy forbids eval, so wait on selectors, not wait_for_function.)
+        page.wait_for_selector("svg#replay[data-playing='true']")
+        page.wait_for_selector("svg#replay[data-playing='false']", timeout=10_000)
+        assert play.inner_text() == "↻ Replay"
+        frames = page.locator("#replay-frame")
+        assert frames.input_value() == frames.get_attribute("max")  # it played to the last frame
+        assert page.locator("[data-part=trunk]").get_attribute("x2") != bottom  # and stood back up
+        assert "Frame" in page.locator("#replay-readout").inner_text()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_live_page_follows_the_station_and_sends_commands(browser, site, shots):
+    served, ids = site
+    feed = served.app.extensions["wallhinge_live"]
+    errors = []
+    context, page = _page(browser, "landscape", errors)
+    try:
+        _log_in(page, served.url)
+        page.goto(f"{served.url}/live/?patient={ids['patient']}")
+        page.wait_for_selector("#connection.up")
+        feed.publish({"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
+                      "patient_name": "Margaret B.", "set_number": 2, "reps_in_set": 4, "good_reps_in_set": 3,
+                      "reps_per_set": 12})
+        lights = {"pattern": "patient_detected", "colour": "green", "blinking": False,
+                  "lamps": {"red": 0, "amber": 0, "green": 0.25}}
+        feed.publish({"type": "frame", "t_s": 41.2, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
+                      "knee_flexion_deg": 6.0, "lights": lights})
+        page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
+        assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
+        feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
+                      "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,
+                              "peak_trunk_angle_deg": 49.5, "peak_knee_flexion_deg": 47.0, "descent_s": 1.4,
+                              "lost_points": [{"fault": "squat", "points": 25,
+                                               "why": "knees bent to 47 degrees (limit 40)"}]},
+                      "lights": {"pattern": "rep_done", "colour": "red", "blinking": True,
+                                 "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True, "note": "A4",
+                                 "muted": False, "reason": None}})
+        page.wait_for_selector("#rep-body .badge.fault-squat")
+        assert "Running · Margaret B. · set 2: 3 of 12 good" in page.locator("#station-state").inner_text()
+        assert "red lamp flashing" in page.locator("#lights-words").inner_text()
+        assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
+        assert page.locator("#lamp-red.on").count() == 1
+        feed.publish({"type": "station", "state": "trouble", "reason": "the camera stopped sending frames"})
+        page.wait_for_selector("#station-trouble:has-text('Trouble: the camera stopped sending frames')")
+        feed.publish({"type": "station", "state": "ready"})
+        page.wait_for_selector("#station-trouble:empty", state="attached")
+        page.click("button:has-text('Pause')")
+        page.wait_for_selector("#command-status:has-text('Pause: sent to the station')")
+        page.click("button:has-text('Start')")
+        page.wait_for_selector("#command-status:has-text('Start: sent to the station')")
+        page.wait_for_selector("#event-log li:has-text('Start asked by anna')")
+        taken = feed.commands()
+        assert [(c["command"], c.get("patient_id")) for c in taken] == [("pause", None), ("start", ids["patient"])]
+        page.screenshot(path=shots / "live-landscape.png")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_report_prints_on_one_page(browser, site, tmp_path):
+    served, ids = site
+    errors = []
+    context, page = _page(browser, "landscape", errors)
+    try:
+        _log_in(page, served.url)
+        page.goto(f"{served.url}/sessions/{ids['session']}/report")
+        pdf = page.pdf(format="A4")
+        assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
+        assert errors == []
+    finally:
+        context.close()

@@ -1,0 +1,336 @@
+"""The clinician's pages through Flask's test client: content, forms, exports, refusals."""
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+
+from support import make_rep
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+# -- patients ---------------------------------------------------------------------------
+
+def test_patients_page_lists_searches_and_shows_recent_sessions(logged_in, sample):
+    page = text(logged_in.get("/"))
+    assert "Margaret B." in page and "WH-0042" in page
+    assert "Tom &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "Recent sessions" in page and "Guest" in page
+    found = text(logged_in.get("/?q=0042"))
+    assert "Margaret B." in found and "WH-0007" not in found
+    nothing = text(logged_in.get("/?q=zzz"))
+    assert "No patient matches" in nothing
+
+
+def test_archived_patients_are_hidden_unless_asked_for(logged_in, sample, store):
+    store.update_patient(sample["other"], archived=True)
+    assert "WH-0007" not in text(logged_in.get("/"))
+    assert "WH-0007" in text(logged_in.get("/?archived=1"))
+
+
+def test_who_is_due_to_progress(logged_in, store):
+    patient = store.add_patient(code="WH-0100", display_name="Dora K.")
+    store.set_targets(patient, reps_per_set=2, sets=2)
+    page = text(logged_in.get("/"))
+    assert "Dora K." not in page.split("Due to progress")[1].split("Recent sessions")[0]
+    started = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    session = store.start_session(source="camera 1", patient_id=patient, started=started)
+    for _ in range(2):
+        set_id = store.start_set(session, started=started)
+        for index in (1, 2):
+            rep, series = make_rep(index, 5.0 * index, (50, 5, 10, 3, 1.5, 2))
+            store.add_rep(set_id, rep, series=series)
+    due = text(logged_in.get("/")).split("Due to progress")[1].split("Recent sessions")[0]
+    assert "Dora K." in due and "2 sets of 2" in due
+    patient_page = text(logged_in.get(f"/patients/{patient}"))
+    assert "Due to progress." in patient_page
+    assert logged_in.get("/api/patients/due").get_json()["patients"][0]["code"] == "WH-0100"
+    # Progressing them (new targets) takes them off the list.
+    store.set_targets(patient, standoff_mm=200)
+    store._db.execute("UPDATE targets SET updated = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 hour')")
+    assert "Dora K." not in text(logged_in.get("/")).split("Due to progress")[1].split("Recent sessions")[0]
+
+
+def test_adding_a_patient(logged_in, store):
+    response = logged_in.post("/patients", data={"code": " WH-0200 ", "display_name": "Eve R."})
+    assert response.status_code == 302
+    patient = store.get_patient_by_code("WH-0200")
+    assert patient["display_name"] == "Eve R." and response.headers["Location"] == f"/patients/{patient['id']}"
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"code": "", "display_name": "Eve R."}, "Code: enter 1 to 32 characters."),
+    ({"code": "WH-0042", "display_name": "Eve R."}, "Code: WH-0042 is another patient&#39;s code."),
+    ({"code": "wh-0042", "display_name": "Eve R."}, "is another patient"),
+    ({"code": "X" * 33, "display_name": "Eve R."}, "Code: at most 32 characters"),
+    ({"code": "WH-0300", "display_name": "  "}, "Display name: enter 1 to 80 characters."),
+    ({"code": "WH-0300"}, "Display name: missing."),
+    ({"code": "WH\x01", "display_name": "Eve"}, "no control characters"),
+])
+def test_a_bad_new_patient_is_refused_with_a_message(logged_in, sample, store, form, message):
+    response = logged_in.post("/patients", data=form)
+    assert response.status_code == 400 and message in text(response)
+    assert len(store.list_patients(include_archived=True)) == 2
+
+
+# -- a patient --------------------------------------------------------------------------
+
+def test_patient_page_has_the_progress_charts_and_sessions(logged_in, sample):
+    page = text(logged_in.get(f"/patients/{sample['patient']}"))
+    for heading in ("Good reps", "Wall touched", "Peak trunk lean", "Knee bend", "Score", "Faults by kind"):
+        assert f"<h3>{heading}</h3>" in page
+    assert page.count('<svg class="chart"') == 6
+    assert "squat limit 40°" in page  # the knee chart's reference line
+    assert page.count('href="/sessions/') == 3
+    assert "Targets" in page and 'name="standoff_mm"' in page and 'value="100"' in page
+
+
+def test_patient_page_periods(logged_in, sample):
+    recent = text(logged_in.get(f"/patients/{sample['patient']}?range=90"))
+    assert "No sessions in this period yet" in recent or "(0 in this period)" in recent or "in this period" in recent
+    everything = text(logged_in.get(f"/patients/{sample['patient']}?range=nonsense"))
+    assert everything.count('href="/sessions/') == 3
+
+
+def test_a_missing_patient_is_404(logged_in, sample):
+    response = logged_in.get("/patients/999")
+    assert response.status_code == 404 and "no patient 999" in text(response)
+
+
+def test_targets_are_saved_from_the_form(logged_in, sample, store):
+    form = {"standoff_mm": "200", "target_trunk_angle_deg": "45", "reps_per_set": "10", "sets": "3",
+            "touch_tolerance_mm": "25", "max_knee_flexion_deg": "", "max_spine_flexion_deg": "20",
+            "min_descent_s": "1,2", "upright_angle_deg": ""}
+    response = logged_in.post(f"/patients/{sample['patient']}/targets", data=form)
+    assert response.status_code == 302
+    targets = store.get_targets(sample["patient"])
+    assert (targets["standoff_mm"], targets["target_trunk_angle_deg"], targets["reps_per_set"], targets["sets"],
+            targets["touch_tolerance_mm"], targets["max_knee_flexion_deg"], targets["min_descent_s"]) == \
+        (200, 45, 10, 3, 25, None, 1.2)
+    page = text(logged_in.get(f"/patients/{sample['patient']}"))
+    assert "target 45°" in page  # the trunk chart's reference line
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("standoff_mm", "", "Heels to wall: enter a number from 1 to 600 mm."),
+    ("standoff_mm", "700", "Heels to wall: must be from 1 to 600 mm, not 700."),
+    ("standoff_mm", "ten", "Heels to wall: &#39;ten&#39; is not a number."),
+    ("standoff_mm", "nan", "Heels to wall: must be from 1 to 600 mm, not nan."),
+    ("target_trunk_angle_deg", "5", "Target trunk lean: must be from 10 to 90 °, not 5."),
+    ("reps_per_set", "12.5", "Good reps per set: must be a whole number, not 12.5."),
+    ("sets", "0", "Sets: must be from 1 to 50 sets, not 0."),
+    ("touch_tolerance_mm", "-3", "Touch within: must be from 1 to 200 mm, not -3."),
+    ("max_spine_flexion_deg", "150", "Back rounding limit: must be from 1 to 90 °, not 150."),
+    ("min_descent_s", "inf", "Slowest allowed descent: must be from 0.1 to 10 s, not inf."),
+])
+def test_a_bad_target_is_refused_with_a_message_and_nothing_changes(logged_in, sample, store, field, value, message):
+    before = store.get_targets(sample["patient"])
+    form = {"standoff_mm": "250", "target_trunk_angle_deg": "40", "reps_per_set": "10", "sets": "2",
+            "touch_tolerance_mm": "", "max_knee_flexion_deg": "", "max_spine_flexion_deg": "",
+            "min_descent_s": "", "upright_angle_deg": "", field: value}
+    response = logged_in.post(f"/patients/{sample['patient']}/targets", data=form)
+    page = text(response)
+    assert response.status_code == 400 and message in page
+    assert f'id="t-{field}" name="{field}"' in page and 'aria-invalid="true"' in page
+    assert f'value="{value}"' in page  # what was typed is kept for correcting
+    assert store.get_targets(sample["patient"]) == before
+
+
+def test_a_missing_required_target_is_refused(logged_in, sample, store):
+    before = store.get_targets(sample["patient"])
+    response = logged_in.post(f"/patients/{sample['patient']}/targets", data={"standoff_mm": "200"})
+    assert response.status_code == 400 and "Good reps per set: missing." in text(response)
+    assert store.get_targets(sample["patient"]) == before
+
+
+def test_editing_a_patient(logged_in, sample, store):
+    response = logged_in.post(f"/patients/{sample['patient']}",
+                              data={"code": "WH-0043", "display_name": "Margaret B.", "archived": "1"})
+    assert response.status_code == 302
+    assert store.get_patient(sample["patient"])["code"] == "WH-0043"
+    assert store.get_patient(sample["patient"])["archived"] is True
+    logged_in.post(f"/patients/{sample['patient']}", data={"code": "WH-0043", "display_name": "Margaret B."})
+    assert store.get_patient(sample["patient"])["archived"] is False  # an unticked box un-archives
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"code": "WH-0007", "display_name": "Margaret B."}, "is another patient"),
+    ({"code": "", "display_name": "Margaret B."}, "Code: enter 1 to 32 characters."),
+    ({"code": "WH-0042", "display_name": "Margaret B.", "archived": "maybe"}, "archived must be true or false"),
+])
+def test_a_bad_patient_edit_is_refused(logged_in, sample, store, form, message):
+    before = store.get_patient(sample["patient"])
+    response = logged_in.post(f"/patients/{sample['patient']}", data=form)
+    assert response.status_code == 400 and message in text(response)
+    assert store.get_patient(sample["patient"]) == before
+
+
+def test_forms_for_a_missing_patient_are_404(logged_in, sample):
+    assert logged_in.post("/patients/999/targets", data={"standoff_mm": "200"}).status_code == 404
+    assert logged_in.post("/patients/999", data={"code": "A", "display_name": "B"}).status_code == 404
+
+
+# -- a session --------------------------------------------------------------------------
+
+def test_session_page_shows_sets_reps_badges_scores_and_why(logged_in, sample):
+    page = text(logged_in.get(f"/sessions/{sample['session']}"))
+    assert "Set 1" in page and "Set 2" in page
+    assert "6 / 10" in page  # good reps of all reps
+    # Fault badges carry words, not only colour.
+    for words in ("No fault", "No touch", "Squat", "Too fast", "Rounded back", "Incomplete return"):
+        assert f">{words}</span>" in page
+    assert "−25 squat: knees bent to 48 degrees (limit 40)" in page
+    assert "−20 no touch: closest to the wall 35 mm (touch within 20 mm)" in page
+    assert page.count('<svg class="spark"') == 20  # gap and trunk curves for each of the 10 reps
+    assert page.count(f'href="/sessions/{sample["session"]}/reps/') == 10
+    assert "Why reps lost points" in page and "Squat</span> in 2 reps, −50 points" in page
+
+
+def test_a_guest_session_without_series(logged_in, sample):
+    page = text(logged_in.get(f"/sessions/{sample['guest']}"))
+    assert "Guest" in page and "no frames" in page and "In progress" in page
+    rep = text(logged_in.get(f"/sessions/{sample['guest']}/reps/{sample['guest_rep']}"))
+    assert "nothing to replay" in rep and "No per-frame curves" in rep
+
+
+def test_assigning_a_session_to_a_patient(logged_in, sample, store):
+    response = logged_in.post(f"/sessions/{sample['guest']}/patient", data={"code": "wh-0007"})
+    assert response.status_code == 302 and store.get_session(sample["guest"])["patient_id"] == sample["other"]
+    logged_in.post(f"/sessions/{sample['guest']}/patient", data={"code": ""})
+    assert store.get_session(sample["guest"])["patient_id"] is None
+
+
+def test_assigning_to_an_unknown_code_is_refused(logged_in, sample, store):
+    response = logged_in.post(f"/sessions/{sample['guest']}/patient", data={"code": "WH-9999"})
+    assert response.status_code == 400 and "No patient has the code WH-9999." in text(response)
+    assert store.get_session(sample["guest"])["patient_id"] is None
+
+
+def test_a_missing_session_or_rep_is_404(logged_in, sample):
+    for path in ("/sessions/999", "/sessions/999/reps.csv", "/sessions/999/report", "/sessions/999/reps/1",
+                 f"/sessions/{sample['session']}/reps/999",
+                 f"/sessions/{sample['guest']}/reps/{sample['rep']}"):  # a rep of another session
+        assert logged_in.get(path).status_code == 404, path
+    assert logged_in.post("/sessions/999/patient", data={"code": ""}).status_code == 404
+
+
+# -- a rep ------------------------------------------------------------------------------
+
+def test_rep_page_has_figures_curves_and_a_replay_drawn_from_the_series(logged_in, sample, store):
+    page = text(logged_in.get(f"/sessions/{sample['session']}/reps/{sample['rep']}"))
+    assert "Set 1, rep 4" in page and ">Squat</span>" in page and "−25 points: knees bent to 48 degrees" in page
+    assert page.count('<svg class="chart"') == 3  # wall gap, trunk angle and knee flexion over the rep
+    assert "touch within 20 mm" in page and "squat limit 40°" in page
+    data_block = re.search(r'<script type="application/json" id="replay-data">(.*?)</script>', page, re.S)
+    data = json.loads(data_block.group(1))
+    series = store.rep_series(sample["rep"])
+    assert len(data["frames"]) == len(series["t_s"])
+    assert data["frames"][0]["t"] == 0.0 and data["standoff_mm"] == 100
+    assert [frame["trunk"] for frame in data["frames"]] == [round(float(v), 1) for v in series["trunk_angle_deg"]]
+    assert '<svg id="replay"' in page and "replay.js" in page
+    assert "◂ Previous rep" in page and "Next rep ▸" in page
+    assert "<img" not in page  # no picture of anyone
+
+
+def test_a_rep_with_missing_gaps_replays_with_them_flagged(logged_in, sample, store):
+    second = store.session_reps(sample["session"])[1]  # rep 2 has two frames without a wall gap
+    page = text(logged_in.get(f"/sessions/{sample['session']}/reps/{second['id']}"))
+    data = json.loads(re.search(r'id="replay-data">(.*?)</script>', page, re.S).group(1))
+    flags = [frame["measured"]["gap"] for frame in data["frames"]]
+    assert flags[3] is False and flags[4] is False and flags.count(False) == 2
+    assert data["frames"][3]["gap"] == data["frames"][2]["gap"]  # held from the last measured frame
+
+
+# -- exports ----------------------------------------------------------------------------
+
+def test_reps_csv(logged_in, sample, store):
+    response = logged_in.get(f"/sessions/{sample['session']}/reps.csv")
+    assert response.mimetype == "text/csv"
+    assert re.match(r'attachment; filename="session-\d+-\d{4}-\d{2}-\d{2}-reps.csv"',
+                    response.headers["Content-Disposition"])
+    rows = list(csv.DictReader(io.StringIO(text(response))))
+    assert len(rows) == 10
+    first, fourth = rows[0], rows[3]
+    assert first["set_number"] == "1" and first["index"] == "1" and first["faults"] == "" and first["good"] == "1"
+    assert fourth["faults"] == "squat" and fourth["score"] == "75" and fourth["peak_knee_flexion_deg"] == "48"
+    assert fourth["lost_points"] == "squat -25: knees bent to 48 degrees (limit 40)"
+    assert rows[-3]["faults"] == "squat rounded_back incomplete_return"
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(logged_in, store):
+    patient = store.add_patient(code="WH-1", display_name="X")
+    session = store.start_session(source="camera 1", patient_id=patient)
+    set_id = store.start_set(session)
+    rep, _ = make_rep(1, 5.0, (50, 40, 10, 3, 1.5, 2))
+    rep["lost_points"] = [{"fault": "=HYPERLINK(\"http://evil\")", "points": 20, "why": "x"}]
+    rep["start_s"] = -1.5  # a negative number stays a number
+    store.add_rep(set_id, rep)
+    rows = list(csv.reader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    header, row = rows
+    assert row[header.index("start_s")] == "-1.5"
+    assert row[header.index("lost_points")].startswith("'=HYPERLINK")
+    csv_text = text(logged_in.get(f"/sessions/{session}/reps.csv"))
+    assert ",=HYPERLINK" not in csv_text and "\"=HYPERLINK" not in csv_text
+
+
+def test_the_printable_report(logged_in, sample):
+    response = logged_in.get(f"/sessions/{sample['session']}/report")
+    page = text(response)
+    assert "session report" in page and "Margaret B. (WH-0042)" in page and "report.css" in page
+    assert "6 / 10" in page and page.count("<tr><td>") == 10
+    assert "Squat: knees bent to 48 degrees (limit 40)" in page
+    assert "printed" in page and "by anna" in page
+
+
+def test_the_report_style_sheet_prints_on_one_page(client, account):
+    with client.get("/static/report.css") as response:
+        css = text(response)
+    assert "@media print" in css and "@page" in css and ".no-print" in css
+
+
+# -- calibration ------------------------------------------------------------------------
+
+def test_calibration_page(logged_in, sample):
+    page = text(logged_in.get("/calibration"))
+    assert "Latest:" in page and "1.2 mm" in page and "1.9 mm" in page and "89.6°" in page and "42%" in page
+    assert "camera 123456" in page and "Earlier calibrations" in page and "made from 30 depth frames" in page
+
+
+def test_calibration_page_without_a_calibration(logged_in):
+    assert "No calibration yet" in text(logged_in.get("/calibration"))
+
+
+# -- what every page carries -------------------------------------------------------------
+
+def test_pages_carry_security_headers_and_no_inline_script(logged_in, sample):
+    for path in ("/", f"/patients/{sample['patient']}", f"/sessions/{sample['session']}",
+                 f"/sessions/{sample['session']}/reps/{sample['rep']}", "/live/", "/calibration",
+                 f"/sessions/{sample['session']}/report"):
+        response = logged_in.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        page = text(response)
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+        for attributes, _ in scripts:
+            assert "src=" in attributes or 'type="application/json"' in attributes, path
+        assert " style=" not in page and "onclick" not in page, path
+
+
+def test_the_store_is_opened_once_per_request_and_closed_on_teardown(app, sample):
+    import sqlite3
+
+    import web.db
+    with app.test_request_context("/"):
+        store = web.db.get_store()
+        assert web.db.get_store() is store
+        assert store.list_patients()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.list_patients()
