@@ -21,7 +21,10 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing: install Debian's chromium "
                                        "(apt-get install -y chromium)")
 
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # a missing test dependency is a failure, not a skip
+    sync_playwright = None
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -30,7 +33,10 @@ SIZES = {"landscape": (1024, 768), "portrait": (768, 1024)}
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_sync.sync_playwright() as playwright:
+    if sync_playwright is None:
+        pytest.fail("Playwright for Python is missing: pip install playwright (the test extra); "
+                    "never run 'playwright install', the tests use Debian's chromium")
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser
         browser.close()
