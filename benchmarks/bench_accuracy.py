@@ -79,6 +79,7 @@ def main():
         started = time.perf_counter()
         results = [measure_or_absent(measurer, f.depth) for f in frames]
         per_frame_ms = (time.perf_counter() - started) / len(frames) * 1000
+        before = {measure: len(values) for measure, values in errors.items()}
         for result, expected in zip(results, truth["frames"]):
             presence.append((result.present, expected["present"]))
             if not (expected["present"] and expected["fully_in_view"] and result.present):
@@ -91,8 +92,12 @@ def main():
                 errors["knee flexion deg"].append(result.knee_flexion_deg - expected["knee_flexion_deg"])
             if result.spine_flexion_deg is not None:
                 errors["spine flexion deg"].append(result.spine_flexion_deg - expected["spine_flexion_deg"])
+        own = {measure: np.abs(values[before[measure]:]) for measure, values in errors.items()}
+        summary = "  ".join(f"{measure.split()[0]} {np.median(v):4.1f}/{np.percentile(v, 95):5.1f}"
+                            for measure, v in own.items() if v.size)
         print(f"{name:18} seed {seed:3d}  {truth['camera_model']} side {truth['mount']['side']:+d}  "
-              f"yaw {truth['mount']['yaw_toward_wall_deg']:4.1f}  {per_frame_ms:4.1f} ms/frame")
+              f"yaw {truth['mount']['yaw_toward_wall_deg']:4.1f}  {per_frame_ms:4.1f} ms/frame  "
+              f"median/p95: {summary}")
     print(f"\n{'measure':18} {'frames':>7} {'bias':>7} {'median':>7} {'p95':>7}   (absolute errors)")
     for measure, values in errors.items():
         values = np.array(values)
