@@ -90,7 +90,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     app.extensions["wallhinge_live"] = LiveFeed()
     csrf.init_app(app)
 
-    from web import api, auth, dashboard, db, errors, filters, live_views
+    from web import api, auth, dashboard, db, errors, filters, kiosk, live_views
     db.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
@@ -98,6 +98,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(live_views.bp)
+    kiosk.init_app(app)  # the group-class kiosk at /kiosk, with its own limited access (web/kiosk.py)
     auth.init_app(app)
 
     @app.after_request
