@@ -220,6 +220,40 @@ def _demo(args) -> int:
                     real_time=not args.fast)
 
 
+def _run(args) -> int:
+    import logging
+
+    from station.session import run_session
+    from station.settings import load_settings, parse_override
+
+    overrides: dict = {}
+    for text in args.set:
+        table, key, value = parse_override(text)
+        overrides.setdefault(table, {})[key] = value
+    settings = load_settings(args.config, overrides=overrides)
+    if args.duration is not None and not args.duration > 0:
+        raise WallHingeError(f"--duration must be above 0 seconds, not {args.duration:g}")
+    if args.fast and args.replay is None:
+        raise WallHingeError("--fast needs --replay: a live camera runs at its own pace")
+    # The session reports what it does (ready, sets, trouble) as log lines on stderr.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("wallhinge: %(message)s"))
+    logger = logging.getLogger("station.session")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast)
+    finally:
+        logger.removeHandler(handler)
+    if summary.session_id is None:
+        print(f"no session: the station never got ready in {summary.elapsed_s:.0f} s (ended by {summary.ended_by})")
+        return 0
+    good = sum(1 for rep in summary.reps if rep["good"])
+    print(f"session {summary.session_id}: {summary.sets} sets, {len(summary.reps)} reps ({good} good) "
+          f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; stored in {settings.station.database_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wallhinge",
@@ -233,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed of the simulated session")
     demo.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
     demo.set_defaults(run=_demo)
+
+    run = commands.add_parser("run", help="run the station: camera, lamps and buzzer, sets and reps into the store")
+    run.add_argument("--config", help="the station's TOML configuration (deploy/wallhinge.example.toml lists it)")
+    run.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                     help="override one setting, e.g. --set station.muted=true (repeatable)")
+    run.add_argument("--replay", help="play this recording in real time instead of the live camera")
+    run.add_argument("--fast", action="store_true", help="with --replay, read it as fast as possible")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.set_defaults(run=_run)
 
     simulate = commands.add_parser("simulate", help="render a simulated drill session as a RealSense recording")
     simulate.add_argument("output", nargs="?", help="recording to write (.db3); ground truth goes beside it")
