@@ -65,6 +65,12 @@ button for ``station.end_hold_s`` ends it, and so does the patient leaving.
 When the set's good reps reach ``targets.reps_per_set`` the set is complete:
 fanfare (:meth:`Feedback.set_complete`) and the set ends.
 
+One ``wallhinge run`` is one session in the store until the dashboard or
+the kiosk says who is at the wall (an ``assign`` command, or ``start`` with
+a patient): before any set that names the session's patient; after sets, it
+ends the session and opens a new one for the next participant, so each
+patient's sets stay theirs in a group class.
+
 Start-up and trouble
 --------------------
 The amber lamp flashes while the station gets ready. The calibration file
@@ -158,8 +164,11 @@ class SessionSummary:
     Attributes
     ----------
     session_id : int or None
-        The store's session; None if the station never got ready (stopped
-        before calibrating).
+        The store's (last) session; None if the station never got ready
+        (stopped before calibrating).
+    session_ids : list of int
+        Every session it opened, in order (a new one per participant, see
+        the module's docs).
     source : str
         The camera or recording.
     calibration : str or None
@@ -174,7 +183,7 @@ class SessionSummary:
     reps : list of dict
         The reps handed to the store, in order: the ``wallhinge analyze``
         contract's keys at full precision, ``index`` within the set, ``good``
-        and ``set_number``.
+        and ``set_number`` (within its session).
     camera_losses : int
         Times the camera stopped delivering frames.
     snapshots_dropped : int
@@ -188,6 +197,7 @@ class SessionSummary:
     """
 
     session_id: int | None = None
+    session_ids: list = field(default_factory=list)
     source: str = ""
     calibration: str | None = None
     ended_by: str = ""
@@ -369,6 +379,7 @@ class _StoreWorker:
         self._open_error: BaseException | None = None
         self._set_ids: dict[int, int] = {}
         self.session_id: int | None = None
+        self.session_ids: list[int] = []
         self.abandoned: list[int] = []
         self.failures = 0
         self._thread = threading.Thread(target=self._run, name="session-store", daemon=True)
@@ -489,7 +500,9 @@ class _StoreWorker:
             reply.put((False, error))
 
     def _do(self, store, kind: str, fields: dict):
-        if kind == "start_session":
+        if kind in ("start_session", "switch_session"):
+            if kind == "switch_session":
+                store.end_session(self.session_id, ended=fields["started"])
             calibration_id = None
             document = fields["calibration_document"]
             if document is not None:
@@ -497,7 +510,11 @@ class _StoreWorker:
                 calibration_id = (latest["id"] if latest is not None and latest["document"] == document
                                   else store.add_calibration(document))
             self.session_id = store.start_session(source=fields["source"], calibration_id=calibration_id,
-                                                  started=fields["started"])
+                                                  patient_id=fields["patient_id"], started=fields["started"])
+            self.session_ids.append(self.session_id)
+            self._set_ids = {}
+            if kind == "switch_session":
+                self._live.event({**fields["event"], "session_id": self.session_id})
             return self.session_id
         if kind == "start_set":
             self._set_ids[fields["number"]] = store.start_set(self.session_id, number=fields["number"],
@@ -578,6 +595,8 @@ class _CameraLoop:
         self._next_snapshot = 0.0
         # Session state
         self._session_started = False
+        self._session_sets = 0
+        self._patient_id: int | None = None
         self._trouble: str | None = None
         self._present = False
         self._set: _Set | None = None
@@ -796,7 +815,7 @@ class _CameraLoop:
         if not self._session_started:
             self.summary.session_id = self._store.call(
                 "start_session", source=self.summary.source, calibration_document=self._calibration_document,
-                started=_now())
+                patient_id=self._patient_id, started=_now())
             self._session_started = True
             log.info("ready: session %d, waiting for a patient", self.summary.session_id)
             self._notify.status(f"session {self.summary.session_id}: ready, waiting for a patient")
@@ -873,8 +892,8 @@ class _CameraLoop:
         self._lamp("rep_done", list(rep.faults))
         shown = rep.as_dict()
         shown["index"] = owner.reps
-        self._live.event({"type": "rep", "session_id": self.summary.session_id, "set_number": owner.number,
-                          "rep": shown, "good": record["good"]})
+        self._live.event({"type": "rep", "t_s": event.t_s, "session_id": self._store.session_id,
+                          "set_number": owner.number, "rep": shown, "good": record["good"]})
         if owner is self._set:
             complete = self._progress.add(rep)
             owner.good_reps = self._progress.good_reps
@@ -891,11 +910,12 @@ class _CameraLoop:
 
     def _start_set(self, why: str) -> None:
         self.summary.sets += 1
-        self._set = _Set(self.summary.sets)
+        self._session_sets += 1
+        self._set = _Set(self._session_sets)
         self._progress.new_set()
         self._store.post("start_set", number=self._set.number, started=_now())
         log.info("set %d started: %s", self._set.number, why)
-        self._notify.status(f"session {self.summary.session_id}: set {self._set.number} running")
+        self._notify.status(f"session {self._store.session_id}: set {self._set.number} running")
         self._publish_session("running")
 
     def _end_set(self, why: str) -> None:
@@ -903,7 +923,7 @@ class _CameraLoop:
         ended.state = "ended"
         self._store.post("end_set", number=ended.number, ended=_now())
         log.info("set %d ended (%s): %d reps, %d good", ended.number, why, ended.reps, ended.good_reps)
-        self._notify.status(f"session {self.summary.session_id}: set {ended.number} ended, {ended.reps} reps")
+        self._notify.status(f"session {self._store.session_id}: set {ended.number} ended, {ended.reps} reps")
         self._publish_session("idle", ended=ended)
 
     def _drain_commands(self) -> None:
@@ -918,8 +938,7 @@ class _CameraLoop:
         if kind == "web":
             name = details.get("command")
             if name == "assign" or (name == "start" and details.get("patient_id") is not None):
-                if self._session_started:
-                    self._store.post("assign", patient_id=details.get("patient_id"))
+                self._assign(details.get("patient_id"))
             if name == "start" and (self._set is None or self._set.state == "paused"):
                 kind = "start_pause"
             elif name == "pause" and self._set is not None and self._set.state == "running":
@@ -947,6 +966,26 @@ class _CameraLoop:
                 self._publish_session("running")
             self._base_lamps()
 
+    def _assign(self, patient_id: int | None) -> None:
+        """Who is at the wall: this session's patient, or (after sets) a new session for the next one."""
+        if patient_id == self._patient_id:
+            return
+        if not self._session_started or self._session_sets == 0:
+            self._patient_id = patient_id
+            if self._session_started:
+                self._store.post("assign", patient_id=patient_id)
+                log.info("the session's patient: %s", patient_id)
+                self._publish_session("idle")
+            return
+        if self._set is not None:
+            self._end_set("the next participant is up")
+        self._rep_owner = None  # a rep under way belongs to nobody's set now
+        self._patient_id, self._session_sets = patient_id, 0
+        self._progress = SetProgress(self.settings.targets)
+        log.info("the next participant (patient %s): a new session", patient_id)
+        self._store.post("switch_session", source=self.summary.source, calibration_document=self._calibration_document,
+                         patient_id=patient_id, started=_now(), event=self._session_event("idle"))
+
     # -- lights and the live feed
 
     def _lamp(self, name: str, *args) -> None:
@@ -965,13 +1004,16 @@ class _CameraLoop:
             self._lamp("ready")
 
     def _publish_session(self, state: str, *, ended: _Set | None = None) -> None:
+        self._live.event(self._session_event(state, ended=ended))
+
+    def _session_event(self, state: str, *, ended: _Set | None = None) -> dict:
         current = ended or self._set
-        self._live.event({"type": "session", "state": state, "session_id": self.summary.session_id,
-                          "set_number": current.number if current else None,
-                          "reps_in_set": current.reps if current else 0,
-                          "good_reps_in_set": current.good_reps if current else 0,
-                          "reps_per_set": self.settings.targets.reps_per_set,
-                          "completed_sets": self._progress.completed_sets, "source": self.summary.source})
+        return {"type": "session", "state": state, "session_id": self._store.session_id,
+                "patient_id": self._patient_id, "set_number": current.number if current else None,
+                "reps_in_set": current.reps if current else 0,
+                "good_reps_in_set": current.good_reps if current else 0,
+                "reps_per_set": self.settings.targets.reps_per_set,
+                "completed_sets": self._progress.completed_sets, "source": self.summary.source}
 
     def _snapshot(self, t: float, measures) -> None:
         snapshot = {"type": "frame", "t_s": round(t, 3), "phase": self._phase, "trouble": self._trouble,
@@ -1028,10 +1070,9 @@ def _stop_on_signals(stop_event: threading.Event, summary: SessionSummary):
         return
     previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
 
-    def handler(number, frame):
+    def handler(number, frame):  # no logging here: the handler may interrupt a thread holding its lock
         if not stop_event.is_set():
             summary.ended_by = f"signal {signal.Signals(number).name}"
-            log.info("stopping (%s)", signal.Signals(number).name)
         stop_event.set()
         if number == signal.SIGINT:
             signal.signal(signal.SIGINT, previous[signal.SIGINT])
@@ -1139,6 +1180,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
                     wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
                     if stop_event.wait(wait):
                         summary.ended_by = summary.ended_by or "stop"
+                        log.info("stopping (%s)", summary.ended_by)
                         break
                     if deadline is not None and time.monotonic() >= deadline:
                         summary.ended_by = "duration"
@@ -1157,6 +1199,9 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         summary.elapsed_s = time.monotonic() - started
         summary.snapshots_dropped = live.snapshots_dropped
         summary.store_failures = store.failures
+        summary.session_ids = list(store.session_ids)
+        if store.session_ids:
+            summary.session_id = store.session_ids[-1]
     if loop.error is not None:
         raise loop.error
     log.info("session %s ended (%s): %d sets, %d reps in %.0f s", summary.session_id, summary.ended_by,

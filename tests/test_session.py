@@ -509,3 +509,41 @@ def test_wallhinge_run_refuses_a_bad_config_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"wallhinge: error: {config}: thresholds.touch_tolerance_mm = -1 is refused")
+
+
+# -- who is at the wall -----------------------------------------------------------------------------
+
+class Dashboard(Recorder):
+    """A publisher that also hands the session commands, as web.live.LiveFeed does."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+
+    def command(self, name, **fields):
+        self.waiting.append({"command": name, **fields, "by": "clinician"})
+        time.sleep(0.35)  # called in the camera thread: let the live worker (every 0.1 s) pass it on
+
+    def commands(self):
+        taken, self.waiting = self.waiting, []
+        return taken
+
+
+def test_each_participant_gets_their_own_session(recording, tmp_path):
+    """Ann is assigned before the patient arrives (rep 1 is hers); Ben after rep 1 (rep 2 is his)."""
+    settings = make_settings(tmp_path)
+    with open_store(settings.station.database_path) as store:
+        ann = store.add_patient(code="A-1", display_name="Ann")
+        ben = store.add_patient(code="B-2", display_name="Ben")
+    dashboard = Dashboard()
+    actions = {3.0: lambda: dashboard.command("assign", patient_id=ann),
+               12.0: lambda: dashboard.command("assign", patient_id=ben)}
+    summary = run_session(settings, source=Openers(lambda: Scripted(recording, actions=actions)),
+                          publisher=dashboard, pin_factory=new_factory())
+    assert len(summary.session_ids) == 2 and summary.session_id == summary.session_ids[-1]
+    first, second = (stored(settings, session_id) for session_id in summary.session_ids)
+    assert first[0]["patient_id"] == ann and second[0]["patient_id"] == ben
+    assert [(s["number"], s["reps"]) for s in first[1]] == [(1, 1)]
+    assert [(s["number"], s["reps"]) for s in second[1]] == [(1, 1)]
+    assert first[0]["ended"] is not None and second[0]["ended"] is not None
+    assert [event["patient_id"] for event in dashboard.of("session")][-1] == ben
