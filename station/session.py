@@ -80,8 +80,11 @@ Without one (missing, unreadable, another resolution) the station
 calibrates from the empty scene in the first :data:`~station.analyze.OPENING_S`
 seconds, as ``wallhinge analyze`` does, and saves it (a live camera's only).
 If the camera has moved since the file was made, the red lamp says so and
-nothing is measured until it is back in place (checked every second); a
-replayed recording from elsewhere is calibrated from its own opening instead.
+nothing is measured until it is back in place (checked every second, three
+checks in a row); a replayed recording from elsewhere is calibrated from its
+own opening instead. (:func:`~station.calibration.camera_moved` tells moves
+of a few centimetres or degrees; a much larger one leaves too little of the
+planes where they were for it to tell, and it answers None, "not moved".)
 A camera that stops delivering frames turns the red lamp on; the reps
 already done stay stored, the camera is opened again every second, and the
 session resumes when frames return (times go on from the session's start).

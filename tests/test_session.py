@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 
@@ -547,3 +548,34 @@ def test_each_participant_gets_their_own_session(recording, tmp_path):
     assert [(s["number"], s["reps"]) for s in second[1]] == [(1, 1)]
     assert first[0]["ended"] is not None and second[0]["ended"] is not None
     assert [event["patient_id"] for event in dashboard.of("session")][-1] == ben
+
+
+def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_path, caplog):
+    """Another program holds the database's write lock for 6 s from 5 s into the recording (the store
+    waits 5 s, then retries every second): the frames go on, and both reps are stored once it lets go."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    settings = make_settings(tmp_path)
+    other = sqlite3.connect(settings.station.database_path, check_same_thread=False, isolation_level=None)
+    times = {}
+
+    def hold_the_lock():
+        other.execute("BEGIN IMMEDIATE")
+        times["locked"] = time.monotonic()
+
+        def let_go():
+            other.execute("ROLLBACK")
+            times["released"] = time.monotonic()
+        threading.Timer(6.0, let_go).start()
+
+    actions = {5.0: hold_the_lock, 20.5: lambda: times.setdefault("last_frame", time.monotonic())}
+    try:
+        summary = run_session(settings, source=Openers(lambda: Scripted(recording, actions=actions)),
+                              pin_factory=new_factory())
+    finally:
+        other.close()
+    assert times["last_frame"] < times["released"] - 3.0  # the whole recording went by while the store waited
+    assert summary.store_failures == 0
+    session, sets, reps = stored(settings, summary.session_id)
+    assert len(reps) == 2 and session["ended"] is not None and sets[0]["ended"] is not None
+    messages = " ".join(record.message for record in caplog.records)
+    assert "the store failed" in messages and "works again" in messages
