@@ -216,13 +216,26 @@ def _restore(args) -> int:
 def _demo(args) -> int:
     from station.demo import run_demo
 
-    return run_demo(data_dir=Path(args.data_dir), scenario=args.scenario, seed=args.seed,
-                    real_time=not args.fast)
+    logger, handler = _session_log_on_stderr()
+    try:
+        return run_demo(data_dir=Path(args.data_dir), port=args.port, real_time=not args.fast, rounds=args.rounds)
+    finally:
+        logger.removeHandler(handler)
+
+
+def _session_log_on_stderr():
+    """The session reports what it does (ready, sets, reps, trouble) as log lines on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("wallhinge: %(message)s"))
+    logger = logging.getLogger("station.session")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return logger, handler
 
 
 def _run(args) -> int:
-    import logging
-
     from station.session import run_session
     from station.settings import load_settings, parse_override
 
@@ -235,15 +248,24 @@ def _run(args) -> int:
         raise WallHingeError(f"--duration must be above 0 seconds, not {args.duration:g}")
     if args.fast and args.replay is None:
         raise WallHingeError("--fast needs --replay: a live camera runs at its own pace")
-    # The session reports what it does (ready, sets, trouble) as log lines on stderr.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("wallhinge: %(message)s"))
-    logger = logging.getLogger("station.session")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger, handler = _session_log_on_stderr()
+    dashboard = None
+    if not args.no_web:
+        # The dashboard and kiosk run in this process so they share the session's live feed.
+        from web.in_station import StationDashboard
+
+        try:
+            dashboard = StationDashboard(settings).start()
+        except OSError as error:
+            raise WallHingeError(f"cannot serve the dashboard on {settings.station.web_host}:"
+                                 f"{settings.station.web_port}: {error.strerror or error}") from None
+        logger.info("dashboard on %s", dashboard.url)
     try:
-        summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast)
+        summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,
+                              publisher=None if dashboard is None else dashboard.live)
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         logger.removeHandler(handler)
     if summary.session_id is None:
         print(f"no session: the station never got ready in {summary.elapsed_s:.0f} s (ended by {summary.ended_by})")
@@ -261,11 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser("demo", help="simulate a patient's session and replay it through the station")
-    demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its recordings (default data/demo)")
-    demo.add_argument("--scenario", default="all-faults", help="which scenario to simulate (default all-faults)")
-    demo.add_argument("--seed", type=int, default=1, help="random seed of the simulated session")
+    demo = commands.add_parser("demo", help="the whole station on a simulated camera, with the dashboard on localhost")
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its recordings and database "
+                                                              "(default data/demo)")
+    demo.add_argument("--port", type=_positive_int, default=8080, help="the dashboard's port (default 8080)")
     demo.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
+    demo.add_argument("--rounds", type=_positive_int, help="stop after this many sessions (default: until Ctrl-C)")
     demo.set_defaults(run=_demo)
 
     run = commands.add_parser("run", help="run the station: camera, lamps and buzzer, sets and reps into the store")
@@ -275,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replay", help="play this recording in real time instead of the live camera")
     run.add_argument("--fast", action="store_true", help="with --replay, read it as fast as possible")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument("--no-web", action="store_true", help="do not serve the dashboard and kiosk from this process")
     run.set_defaults(run=_run)
 
     simulate = commands.add_parser("simulate", help="render a simulated drill session as a RealSense recording")

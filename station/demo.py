@@ -1,96 +1,117 @@
-"""The demo: a simulated patient's session replayed through the station's camera path.
+"""The demo: the whole station on a simulated camera, mock pins, SQLite and the dashboard on localhost.
 
-It simulates a session once (kept in the data folder), then plays the
-recording through ``rs.pipeline`` in real time as the station would a live
-camera, and follows the session rep by rep. Until the measurement core lands,
-the figures shown are the simulator's ground truth for the frame the camera
-source just delivered; the measurement issues replace them with the station's
-own.
+It simulates three patients' sessions once (kept in the data folder), then
+runs the station exactly as ``wallhinge run`` does, replaying them one after
+the other in real time through ``rs.pipeline`` as a live camera would
+deliver them: measurement, reps, gpiozero feedback on mock pins (the
+dashboard's live page and the kiosk show them as virtual lights), each rep
+stored in SQLite, and the dashboard and kiosk served on localhost. A demo
+clinician account gets a fresh made-up password on every start, printed
+once; there is no default password anywhere.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
+import os
+import secrets
 import sys
+import threading
 from pathlib import Path
 
-import numpy as np
-
-from station.camera import open_recording
-from station.depth_image import save_png
 from station.errors import WallHingeError
 from station.sim.scenarios import build_scene
 from station.sim.simulate import simulate, truth_path
 
+# Whose sessions the demo replays: (patient code, display name, scenario, seed).
+DEMO_SESSIONS = (
+    ("WH-0001", "Margaret B.", "all-faults", 1),
+    ("WH-0002", "Walter H.", "good-set", 2),
+    ("WH-0003", "Ines M.", "kyphosis", 11),
+)
+DEMO_USER = "demo"
 
-def _ensure_recording(data_dir: Path, scenario: str, seed: int) -> Path:
-    recording = data_dir / f"{scenario}-{seed}.db3"
+
+def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
+    recording = folder / f"{scenario}-{seed}.db3"
     if recording.is_file() and truth_path(recording).is_file():
         return recording
-    try:
-        spec = build_scene(scenario, seed)
-    except ValueError as error:
-        raise WallHingeError(str(error)) from None
-    print(f"Simulating a {spec.duration_s:.0f} s session ({scenario}, seed {seed}); this happens once...", flush=True)
-
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = build_scene(scenario, seed)
+    print(f"Simulating a {spec.duration_s:.0f} s session ({scenario}, seed {seed}); this happens once...",
+          file=out, flush=True)
     shown = [-1]
 
     def progress(done, total):
         percent = 100 * done // total
-        if percent != shown[0]:
-            shown[0] = percent
-            print(f"\r  {percent:3d}%", end="" if done < total else "\n", flush=True)
+        if percent // 10 != shown[0]:
+            shown[0] = percent // 10
+            print(f"  {percent:3d}%", file=out, flush=True)
 
     simulate(spec, recording, progress=progress)
     return recording
 
 
-def _status(frame_truth: dict) -> str:
-    if not frame_truth["present"]:
-        return "nobody at the wall" if frame_truth["phase"] == "absent" else f"patient: {frame_truth['phase'].replace('_', ' ')}"
-    rep = f"rep {frame_truth['rep']} {frame_truth['phase']:7}" if frame_truth["rep"] else "standing     "
-    return (f"{rep}  wall gap {frame_truth['wall_gap_mm']:6.0f} mm  trunk {frame_truth['trunk_angle_deg']:5.1f} deg"
-            f"  knees {frame_truth['knee_flexion_deg']:5.1f} deg")
+def _prepare_store(settings, app) -> tuple[str, list[int]]:
+    """The demo clinician (a new password each start) and the demo patients; (password, patient ids)."""
+    from station.store import open_store
+    from web.auth import create_account, hash_password
+
+    password = secrets.token_urlsafe(9)
+    settings.station.data_path.mkdir(parents=True, exist_ok=True)
+    with open_store(settings.station.database_path) as store:
+        if store.get_clinician(DEMO_USER) is None:
+            create_account(store, DEMO_USER, password, app=app)
+        else:
+            store.set_clinician_password(DEMO_USER, password_hash=hash_password(password, app=app))
+        patients = []
+        for code, name, _, _ in DEMO_SESSIONS:
+            patient = store.get_patient_by_code(code)
+            patients.append(patient["id"] if patient else store.add_patient(code=code, display_name=name))
+    return password, patients
 
 
-def run_demo(*, data_dir: Path, scenario: str = "all-faults", seed: int = 1, real_time: bool = True,
+def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds: int | None = None,
              out=sys.stdout) -> int:
-    """Run the demo; returns the exit status."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    recording = _ensure_recording(data_dir, scenario, seed)
-    truth = json.loads(truth_path(recording).read_text())
-    times = [f["t_s"] for f in truth["frames"]]
-    reps = truth["reps"]
-    announced = 0
-    print(f"Replaying {recording} through the camera source ({'real time' if real_time else 'fast'}); "
-          "Ctrl-C stops.", file=out)
-    print("Figures are the simulator's ground truth until the measurement core lands.", file=out)
-    snapshot = data_dir / "bottom-of-rep.png"
-    next_status = 0.0
-    with open_recording(recording, real_time=real_time) as source:
-        for frame in source:
-            index = min(bisect.bisect_left(times, frame.timestamp_s - 1e-6), len(times) - 1)
-            frame_truth = truth["frames"][index]
-            if reps and not snapshot.exists() and frame.timestamp_s >= reps[0]["bottom_s"]:
-                save_png(snapshot, frame.depth, frame.depth_unit_m, scale=2)
-            if frame.timestamp_s >= next_status:
-                valid = 100.0 * np.count_nonzero(frame.depth) / frame.depth.size
-                print(f"  {frame.timestamp_s:6.1f} s  {valid:3.0f}% depth  {_status(frame_truth)}", file=out, flush=True)
-                next_status = frame.timestamp_s + 0.5
-            while announced < len(reps) and frame.timestamp_s >= reps[announced]["end_s"]:
-                rep = reps[announced]
-                verdict = "good rep" if not rep["faults"] else "faults: " + ", ".join(rep["faults"])
-                print(f"  >> rep {rep['index']} done: {'touched' if rep['touched'] else 'did not touch'}, {verdict}",
-                      file=out, flush=True)
-                announced += 1
-    print("\nThe set (ground truth):", file=out)
-    print(f"  {'rep':>3}  {'start s':>7}  {'descent s':>9}  {'min gap mm':>10}  {'trunk deg':>9}  {'knee deg':>8}  faults",
-          file=out)
-    for rep in reps:
-        print(f"  {rep['index']:3d}  {rep['start_s']:7.1f}  {rep['descent_s']:9.2f}  {rep['min_wall_gap_mm']:10.0f}"
-              f"  {rep['peak_trunk_angle_deg']:9.1f}  {rep['peak_knee_flexion_deg']:8.1f}  {', '.join(rep['faults']) or '-'}",
-              file=out)
-    if snapshot.exists():
-        print(f"\nA depth frame at the bottom of rep 1: {snapshot}", file=out)
+    """Run the demo until Ctrl-C (or ``rounds`` sessions); returns the exit status."""
+    # Off a Raspberry Pi the lamps, buzzer and button are gpiozero's mock pins,
+    # with PWM so the lamps can glow and the buzzer play tones.
+    os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+    os.environ.setdefault("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+    from station.session import run_session
+    from station.settings import load_settings
+    from web.in_station import StationDashboard
+
+    data_dir = Path(data_dir)
+    recordings = [_ensure_recording(data_dir / "recordings", scenario, seed, out)
+                  for _, _, scenario, seed in DEMO_SESSIONS]
+    settings = load_settings(None, overrides={"station": {"data_dir": str(data_dir), "web_host": "127.0.0.1",
+                                                          "web_port": port}})
+    try:
+        dashboard = StationDashboard(settings)
+    except OSError as error:
+        raise WallHingeError(f"cannot serve the dashboard on localhost:{port} ({error.strerror or error}): "
+                             "another program uses the port; try --port") from None
+    password, patients = _prepare_store(settings, dashboard.app)
+    stop = threading.Event()
+    with dashboard:
+        print(f"\nThe station is running on a simulated camera with mock pins.\n"
+              f"  Dashboard: {dashboard.url}  (user {DEMO_USER}, password {password})\n"
+              f"  Live session with the virtual lights: {dashboard.url}live/\n"
+              f"  Kiosk for group classes: {dashboard.url}kiosk\n"
+              f"  Database: {settings.station.database_path}\n"
+              "Ctrl-C stops.\n", file=out, flush=True)
+        played = 0
+        while rounds is None or played < rounds:
+            index = played % len(recordings)
+            code, name, scenario, _ = DEMO_SESSIONS[index]
+            print(f"Replaying {name} ({code}): {scenario}", file=out, flush=True)
+            dashboard.live.command("assign", by="demo", patient_id=patients[index])
+            summary = run_session(settings, replay=recordings[index], publisher=dashboard.live, stop_event=stop,
+                                  real_time=real_time)
+            good = sum(1 for rep in summary.reps if rep["good"])
+            print(f"  {len(summary.reps)} reps ({good} good) in {summary.sets} sets; ended by {summary.ended_by}",
+                  file=out, flush=True)
+            played += 1
+            if summary.ended_by != "end of recording":
+                break
     return 0

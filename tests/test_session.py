@@ -490,8 +490,12 @@ def test_wallhinge_run_replays_a_recording(recording, tmp_path, monkeypatch, cap
     monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
     saved = Device.pin_factory
     try:
+        with socket.socket() as probe:  # a free port for the dashboard this run serves
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         code = main(["run", "--replay", str(recording), "--fast", "--set", f"station.data_dir={tmp_path}",
-                     "--set", "station.muted=true"])
+                     "--set", "station.muted=true", "--set", "station.web_host=127.0.0.1",
+                     "--set", f"station.web_port={port}"])
     finally:
         if Device.pin_factory is not saved:
             Device.pin_factory.close()
@@ -501,6 +505,7 @@ def test_wallhinge_run_replays_a_recording(recording, tmp_path, monkeypatch, cap
     assert out == f"session 1: 1 sets, 2 reps (2 good) in {out.split(' in ')[1].split()[0]} s, ended by end of " \
                   f"recording; stored in {tmp_path / 'station.db'}\n"
     assert "wallhinge: no GPIO here" in err and "wallhinge: ready: session 1" in err
+    assert f"wallhinge: dashboard on http://localhost:{port}/" in err
 
 
 def test_wallhinge_run_refuses_a_bad_config_in_one_line(tmp_path, capsys):

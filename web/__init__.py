@@ -58,8 +58,13 @@ csrf = CSRFProtect()
 _SECRET_FILE = "secret_key"
 
 
-def create_app(test_config: dict | None = None, *, instance_path: str | os.PathLike | None = None) -> Flask:
-    """The dashboard app; ``test_config`` overrides every other setting (see the module's docs)."""
+def create_app(test_config: dict | None = None, *, instance_path: str | os.PathLike | None = None,
+               database: str | os.PathLike | None = None) -> Flask:
+    """The dashboard app; ``test_config`` overrides every other setting (see the module's docs).
+
+    ``database`` is the station's own database (its configuration decides
+    where it lives); it wins over the instance folder's and the environment's.
+    """
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
     app.config.from_mapping(
@@ -81,6 +86,8 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         app.config.from_prefixed_env("WALLHINGE")
     else:
         app.config.from_mapping(test_config)
+    if database is not None:
+        app.config["DATABASE"] = os.fspath(database)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if app.config["DATABASE"] == os.path.join(app.instance_path, "station.db"):
