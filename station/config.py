@@ -24,3 +24,14 @@ def settings_from_table(cls: type[T], values: dict, table: str) -> T:
     if unknown:
         raise ValueError(f"unknown setting {table}.{unknown[0]}; known: {', '.join(sorted(known))}")
     return cls(**values)
+
+
+def require_positive_numbers(settings, label: str) -> None:
+    """Refuse, by name, any field of the settings dataclass that is not a positive number.
+
+    ``label`` names the kind of setting in the message ("threshold", "rep setting").
+    """
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{label} {item.name} must be a positive number, not {value!r}")

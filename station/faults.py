@@ -6,9 +6,9 @@ scoring, so a fault means the same thing wherever it is decided.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from station.config import settings_from_table
+from station.config import require_positive_numbers, settings_from_table
 
 FAULT_NAMES = ("squat", "rounded_back", "no_touch", "too_fast", "incomplete_return")
 
@@ -42,10 +42,7 @@ class Thresholds:
     upright_angle_deg: float = 10.0
 
     def __post_init__(self):
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"threshold {item.name} must be a positive number, not {value!r}")
+        require_positive_numbers(self, "threshold")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Thresholds":

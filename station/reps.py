@@ -40,11 +40,11 @@ Times are seconds on the frame clock; lengths mm; angles degrees.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from station.config import settings_from_table
+from station.config import require_positive_numbers, settings_from_table
 from station.faults import Thresholds, rep_faults
 from station.scoring import score_rep
 
@@ -114,10 +114,7 @@ class RepSettings:
     max_rate_deg_s: float = 400.0
 
     def __post_init__(self):
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"rep setting {item.name} must be a positive number, not {value!r}")
+        require_positive_numbers(self, "rep setting")
 
     @classmethod
     def from_dict(cls, values: dict) -> "RepSettings":
