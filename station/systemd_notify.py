@@ -21,7 +21,8 @@ Outside systemd (a terminal, the tests, the demo) ``NOTIFY_SOCKET`` is unset
 and every call is a no-op returning False, so callers never need an
 ``if systemd:`` branch. A message that cannot be delivered also returns False
 rather than raising: the frame loop must not die because its supervisor went
-away, and a supervisor that misses pings acts on that by itself.
+away, and a supervisor that misses pings acts on that by itself. Nor does a
+call ever wait: when the socket's queue is full the message is dropped (False).
 
 Typical use in a frame loop::
 
@@ -64,8 +65,9 @@ def notify(*lines: str) -> bool:
     -------
     bool
         True when the message was handed to the notification socket; False when
-        there is none (``NOTIFY_SOCKET`` unset, as outside systemd) or it cannot
-        be reached.
+        there is none (``NOTIFY_SOCKET`` unset, as outside systemd), it cannot
+        be reached, or its queue is full. It never blocks: the message is sent
+        with ``MSG_DONTWAIT``, so a busy systemd cannot hold up the frame loop.
 
     Raises
     ------
@@ -86,7 +88,11 @@ def notify(*lines: str) -> bool:
     message = "\n".join(lines).encode("utf-8")
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-            sock.sendto(message, address)
+            # Never wait: a datagram socket whose receiver has a full queue (systemd busy
+            # or stuck) would block the sender, and the sender is the frame loop.
+            sock.sendto(message, socket.MSG_DONTWAIT, address)
+    except BlockingIOError:
+        return False  # the queue is full: not sent; the next ping will try again
     except OSError:
         return False
     return True

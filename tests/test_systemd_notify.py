@@ -2,6 +2,8 @@
 
 import os
 import socket
+import threading
+import time
 import uuid
 
 import pytest
@@ -68,6 +70,34 @@ def test_unreachable_or_foreign_socket_is_false_not_an_error(tmp_path, monkeypat
     assert systemd_notify.watchdog() is False
     monkeypatch.setenv("NOTIFY_SOCKET", "vsock:2:1234")
     assert systemd_notify.watchdog() is False
+
+
+def test_a_full_queue_never_blocks_the_caller(tmp_path, monkeypatch, no_systemd):
+    # A receiver that reads nothing, as a systemd that is busy or stuck: its
+    # queue fills after a few datagrams (net.unix.max_dgram_qlen), and a
+    # blocking send would then wait for good.
+    path = tmp_path / "stuck.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as stuck:
+        stuck.bind(str(path))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        results, took = [], []
+
+        def ping_until_refused():
+            for _ in range(100_000):
+                started = time.monotonic()
+                results.append(systemd_notify.watchdog())
+                took.append(time.monotonic() - started)
+                if not results[-1]:
+                    break
+
+        pinger = threading.Thread(target=ping_until_refused, daemon=True)
+        pinger.start()
+        pinger.join(10.0)
+        blocked = pinger.is_alive()
+    pinger.join(5.0)  # closing the receiver wakes a blocked send, if any
+    assert not blocked, f"notify blocked on a full queue after {len(results)} messages"
+    assert results[0] is True and results[-1] is False  # sent until the queue was full, then "not sent"
+    assert max(took) < 1.0
 
 
 @pytest.mark.parametrize("lines", [(), ("READY",), ("READY=1\nWATCHDOG=1",), (b"READY=1",)])
