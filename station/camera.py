@@ -8,10 +8,16 @@ depth image with the stream's intrinsics, depth unit and timestamp.
 librealsense's own processing blocks (decimation, threshold, spatial and
 temporal filters, hole filling) run on the frames when :class:`FilterSettings`
 asks for them, in the order librealsense recommends.
+
+A live camera that came up as USB 2 streams, but drops frames: :func:`open_camera`
+records the link it reports (:attr:`SourceInfo.usb_type`) and logs
+:func:`usb_warning`'s advice on the ``station.camera`` logger.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +46,44 @@ _THRESHOLD_LIMIT_M = 16.0
 # How long one wait on the pipeline lasts while reading a recording (ms); the
 # end of a recording is noticed within about this long.
 _PLAYBACK_POLL_MS = 200
+
+log = logging.getLogger(__name__)
+
+
+def usb_warning(usb_type: str) -> str | None:
+    """What to tell the technician about the USB link a camera reports; None when it is USB 3.
+
+    A pure function: :func:`open_camera` and the session log it, and
+    ``deploy/checks.py`` (``wallhinge-check``) prints it.
+
+    Parameters
+    ----------
+    usb_type : str
+        The camera's ``rs.camera_info.usb_type_descriptor``: ``"3.2"`` (or
+        ``"3.1"``, ``"3.0"``) on a USB 3 port, ``"2.1"`` (or ``"2.0"``, ``"2.01"``)
+        when it came up as USB 2. Text that is no version (empty, ``"Undefined"``)
+        says nothing for sure and gives None.
+
+    Returns
+    -------
+    str or None
+        One paragraph saying what is wrong and what to do, or None.
+
+    Raises
+    ------
+    TypeError
+        ``usb_type`` is not text.
+    """
+    if not isinstance(usb_type, str):
+        raise TypeError(f"usb_type must be the descriptor text such as '3.2', not {type(usb_type).__name__}")
+    match = re.fullmatch(r"\s*(\d+)(?:\.\d+)?\s*", usb_type)
+    if match is None or int(match.group(1)) >= 3:
+        return None
+    return (f"The camera is connected as USB {usb_type.strip()}, not USB 3: depth frames will be late or "
+            "missing (\"Frame didn't arrive\"). Plug it straight into one of the Pi's blue USB 3 ports with "
+            "a USB 3 cable (the one that came with the camera, no extension, no hub without its own power), "
+            "pushing the USB-C end in firmly in one go (a slow insertion can make a D400 come up as USB 2), "
+            "then restart the station: sudo systemctl restart wallhinge-station.")
 
 
 @dataclass(frozen=True)
@@ -127,6 +171,9 @@ class SourceInfo:
     intrinsics: Intrinsics  # of the depth stream before any decimation
     fps: int
     depth_unit_m: float
+    # The USB link a live camera reports (camera_info.usb_type_descriptor), e.g. "3.2"
+    # or "2.1"; None for a recording or a camera that does not say (see usb_warning).
+    usb_type: str | None = None
 
 
 def _require_rs():
@@ -297,6 +344,7 @@ def _source_info(kind: str, profile, path: str | None) -> SourceInfo:
         intrinsics=_intrinsics_of(stream),
         fps=stream.fps(),
         depth_unit_m=float(device.first_depth_sensor().get_depth_scale()),
+        usb_type=(info(rs.camera_info.usb_type_descriptor) or None) if kind == "camera" else None,
     )
 
 
@@ -367,6 +415,10 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
     frame_timeout_s : float
         Seconds to wait for a frame before reporting the camera lost.
 
+    The returned source's ``info.usb_type`` is the link the camera reports;
+    on USB 2, :func:`usb_warning`'s advice is logged once, on the
+    ``station.camera`` logger.
+
     Raises
     ------
     NoCameraError
@@ -392,4 +444,7 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
     except RuntimeError as error:
         raise CameraError(f"the camera would not stream depth at {width}x{height} {fps} fps: {_one_line(error)}") from None
     info = _source_info("camera", profile, None)
+    warning = usb_warning(info.usb_type or "")
+    if warning:
+        log.warning("%s %s: %s", info.name, info.serial, warning)
     return FrameSource(pipeline, profile, info, blocks, real_time=True, frame_timeout_s=frame_timeout_s)

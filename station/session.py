@@ -109,7 +109,7 @@ from typing import Any, Callable, Iterable, Protocol
 from station import systemd_notify
 from station.analyze import OPENING_S, calibrate_from_opening, frame_record
 from station.calibration import CalibrationError, camera_moved, load_calibration, save_calibration
-from station.camera import open_camera, open_recording
+from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
 from station.measure import ABSENT, FrameError, Measurer
@@ -642,6 +642,8 @@ class _CameraLoop:
                 if self._stop.is_set():
                     return
                 info = getattr(source, "info", None)
+                if warning := usb_warning(getattr(info, "usb_type", None) or ""):  # a live camera on USB 2
+                    log.warning("camera: %s", warning)
                 if getattr(info, "kind", None) == "camera" and not self._session_started:
                     self.summary.source = self._label = f"camera {info.serial} ({info.name})"
                 self._source_first = True

@@ -1,14 +1,17 @@
 """Tests of the frame source (station.camera) on recordings written by RecordingWriter."""
 
+import logging
 import os
 import threading
 import time
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from station.camera import FilterSettings, connected_cameras, open_camera, open_recording
+from station import camera as camera_module
+from station.camera import FilterSettings, connected_cameras, open_camera, open_recording, usb_warning
 from station.errors import CameraError, NoCameraError, RecordingError, WallHingeError
 from station.geometry import Intrinsics
 from station.sim.recording import RecordingWriter
@@ -294,6 +297,93 @@ def test_open_camera_without_a_camera_says_to_use_a_recording(options):
     assert "\n" not in message
     assert "no RealSense camera" in message and "connected" in message
     assert "recording" in message
+
+
+# -- the camera's USB link -------------------------------------------------------
+
+@pytest.mark.parametrize("usb_type", ["3.2", "3.1", "3.0", "3", " 3.2 ", "", "Undefined"])
+def test_usb3_or_unknown_gives_no_warning(usb_type):
+    assert usb_warning(usb_type) is None
+
+
+@pytest.mark.parametrize("usb_type", ["2.1", "2.0", "2.01", "1.1", " 2.1 "])
+def test_usb2_gives_what_to_do(usb_type):
+    warning = usb_warning(usb_type)
+    assert f"USB {usb_type.strip()}," in warning and "blue USB 3 port" in warning
+    assert "systemctl restart wallhinge-station" in warning
+    assert "\n" not in warning
+
+
+@pytest.mark.parametrize("usb_type", [3.2, None, b"2.1"])
+def test_usb_warning_wants_text(usb_type):
+    with pytest.raises(TypeError):
+        usb_warning(usb_type)
+
+
+class _StubCamera:
+    """What open_camera asks of librealsense for one camera reporting ``usb_type`` (None: it cannot say)."""
+
+    def __init__(self, usb_type):
+        rs = camera_module.rs
+        self.infos = {rs.camera_info.name: NAME, rs.camera_info.serial_number: SERIAL}
+        if usb_type is not None:
+            self.infos[rs.camera_info.usb_type_descriptor] = usb_type
+        self.stopped = False
+
+    # device
+    def supports(self, field):
+        return field in self.infos
+
+    def get_info(self, field):
+        return self.infos[field]
+
+    def first_depth_sensor(self):
+        return SimpleNamespace(get_depth_scale=lambda: 0.001)
+
+    # pipeline, profile, stream profile
+    def start(self, config):
+        return self
+
+    def stop(self):
+        self.stopped = True
+
+    def get_device(self):
+        return self
+
+    def get_stream(self, stream):
+        return self
+
+    def as_video_stream_profile(self):
+        return self
+
+    def get_intrinsics(self):
+        i = d400_intrinsics(424, 240)
+        return SimpleNamespace(width=i.width, height=i.height, fx=i.fx, fy=i.fy, ppx=i.ppx, ppy=i.ppy)
+
+    def fps(self):
+        return 30
+
+
+@pytest.mark.parametrize("usb_type, warns", [("2.1", True), ("3.2", False), (None, False)])
+def test_open_camera_reads_the_usb_link_and_logs_a_usb2_warning_once(monkeypatch, caplog, usb_type, warns):
+    stub = _StubCamera(usb_type)
+    monkeypatch.setattr(camera_module, "connected_cameras", lambda: [(NAME, SERIAL)])
+    monkeypatch.setattr(camera_module.rs, "pipeline", lambda: stub)
+    with caplog.at_level(logging.WARNING, logger="station.camera"):
+        with open_camera() as source:
+            assert source.info.kind == "camera" and source.info.serial == SERIAL
+            assert source.info.usb_type == usb_type
+    assert stub.stopped
+    warnings = [record for record in caplog.records if record.name == "station.camera"]
+    assert len(warnings) == (1 if warns else 0)
+    if warns:
+        assert warnings[0].levelno == logging.WARNING
+        assert SERIAL in warnings[0].getMessage() and usb_warning(usb_type) in warnings[0].getMessage()
+
+
+def test_a_recording_has_no_usb_link(random_recording):
+    info, _ = read_all(random_recording[0])
+    assert info.usb_type is None
 
 
 # -- the writer ------------------------------------------------------------------

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from gpiozero.tones import Tone
 
 from station.analyze import analyze_frames
 from station.calibration import load_calibration, save_calibration
-from station.camera import open_recording
+from station.camera import open_recording, usb_warning
 from station.cli import main
 from station.errors import CameraError
 from station.geometry import Pose
@@ -365,6 +366,18 @@ def test_a_lost_camera_shows_trouble_keeps_the_reps_and_resumes(recording, tmp_p
     assert "camera lost" in messages and "frames again" in messages
     red = levels(factory, "red")
     assert 1.0 in red and red[-1] == 0
+
+
+def test_a_camera_on_usb2_is_logged_by_the_session(recording, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    stop = threading.Event()
+    source = Scripted(recording, actions={1.0: lambda: (stop.set(), time.sleep(0.3))})
+    source.info = SimpleNamespace(kind="camera", name="Intel RealSense D435", serial="1234", usb_type="2.1")
+    run_session(make_settings(tmp_path), source=Openers(lambda: source), pin_factory=new_factory(),
+                stop_event=stop)
+    usb = [record for record in caplog.records if record.name == LOGGER and "USB 2.1" in record.message]
+    assert [(record.levelno, record.message) for record in usb] == [(logging.WARNING,
+                                                                     f"camera: {usb_warning('2.1')}")]
 
 
 # -- stopping ------------------------------------------------------------------------------------
