@@ -7,14 +7,16 @@
 
 Installed as ``/opt/wallhinge/bin/wallhinge-check`` and run by install.sh
 before it starts the services (run it with the station stopped: a camera in
-use by the station cannot always be queried). Standard library only;
-pyrealsense2 is imported for the camera check alone.
+use by the station cannot always be queried). It runs on the station's
+virtual environment's Python (render.py points its ``#!`` line there),
+because the USB judgement is the station's own; pyrealsense2 is imported for
+the camera check alone.
 
 The two judgements are pure functions a program can use as well:
 :func:`usb_warning` for the USB type a camera reports
-(``camera_info.usb_type_descriptor``), :func:`pi5_power_warning` for the
-board, its supply and ``usb_max_current_enable``. The station should call
-:func:`usb_warning` when it opens the live camera (deploy/README.md).
+(``camera_info.usb_type_descriptor``), which is ``station.camera.usb_warning``
+(the station logs it when it opens the live camera), and
+:func:`pi5_power_warning` for the board, its supply and ``usb_max_current_enable``.
 """
 
 from __future__ import annotations
@@ -24,36 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+try:
+    from station.camera import usb_warning
+except ImportError:  # run from a checkout (python deploy/checks.py): the station's code is beside deploy/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from station.camera import usb_warning
+
 __all__ = ["pi5_power_warning", "read_model", "read_supply_max_current_ma", "read_usb_max_current_enable",
            "usb_warning"]
-
-
-def usb_warning(usb_type: str) -> str | None:
-    """What to tell the technician about the USB link a camera reports; None when it is USB 3.
-
-    Parameters
-    ----------
-    usb_type : str
-        The camera's ``rs.camera_info.usb_type_descriptor``: ``"3.2"`` (or
-        ``"3.1"``, ``"3.0"``) on a USB 3 port, ``"2.1"`` (or ``"2.0"``, ``"2.01"``)
-        when it came up as USB 2. Text that is no version (empty, ``"Undefined"``)
-        says nothing for sure and gives None.
-
-    Returns
-    -------
-    str or None
-        One paragraph saying what is wrong and what to do, or None.
-    """
-    if not isinstance(usb_type, str):
-        raise TypeError(f"usb_type must be the descriptor text such as '3.2', not {type(usb_type).__name__}")
-    match = re.fullmatch(r"\s*(\d+)(?:\.\d+)?\s*", usb_type)
-    if match is None or int(match.group(1)) >= 3:
-        return None
-    return (f"The camera is connected as USB {usb_type.strip()}, not USB 3: depth frames will be late or "
-            "missing (\"Frame didn't arrive\"). Plug it straight into one of the Pi's blue USB 3 ports with "
-            "a USB 3 cable (the one that came with the camera, no extension, no hub without its own power), "
-            "pushing the USB-C end in firmly in one go (a slow insertion can make a D400 come up as USB 2), "
-            "then restart the station: sudo systemctl restart wallhinge-station.")
 
 
 def pi5_power_warning(model: str, supply_max_current_ma: int | None,

@@ -13,7 +13,8 @@ and the ``${VAR}`` of systemd pass through untouched); a placeholder with no
 value is an error, never an empty string. The configuration file is made from
 ``deploy/wallhinge.example.toml`` (every setting with its documented default)
 with this station's data folder and web address filled in. A few files are
-copied as they are (the kiosk, backup and check scripts, the README).
+copied as they are (the kiosk and backup scripts, the README); the check
+script too, with its ``#!`` line pointed at the station's virtual environment.
 
 Values
 ------
@@ -117,8 +118,10 @@ class Output:
         Absolute path on the station.
     kind : str
         ``template`` (from ``templates/source``), ``config`` (from the example
-        configuration), ``copy`` (``source`` in deploy/, as it is) or
-        ``block`` (a template merged into an existing file between markers).
+        configuration), ``copy`` (``source`` in deploy/, as it is),
+        ``venv-script`` (a copied Python script whose ``#!`` line becomes the
+        station's venv Python, so it can import ``station``) or ``block`` (a
+        template merged into an existing file between markers).
     source : str
         Template or file name, relative to its folder.
     mode : int
@@ -275,7 +278,7 @@ def plan(values: dict[str, str]) -> list[Output]:
         Output("journald", "/etc/systemd/journald.conf.d/wallhinge.conf", "template", "journald-wallhinge.conf"),
         Output("kiosk-script", f"{prefix}/bin/wallhinge-kiosk", "copy", "kiosk.sh", 0o755),
         Output("backup-script", f"{prefix}/bin/wallhinge-backup", "copy", "backup.sh", 0o755),
-        Output("check-script", f"{prefix}/bin/wallhinge-check", "copy", "checks.py", 0o755),
+        Output("check-script", f"{prefix}/bin/wallhinge-check", "venv-script", "checks.py", 0o755),
         Output("readme", f"{prefix}/README.md", "copy", "README.md"),
     ]
     if values["https"] == "yes":
@@ -365,6 +368,11 @@ def render(output: Output, values: dict[str, str]) -> str:
         return render_template(output.source, values)
     if output.kind == "copy":
         return (HERE / output.source).read_text(encoding="utf-8")
+    if output.kind == "venv-script":
+        first, newline, rest = (HERE / output.source).read_text(encoding="utf-8").partition("\n")
+        if not first.startswith("#!"):
+            raise RenderError(f"{output.source} has no #! line to point at the station's Python")
+        return f"#!{values['venv']}/bin/python{newline}{rest}"
     raise RenderError(f"unknown kind {output.kind!r} of {output.name}")
 
 
