@@ -346,6 +346,16 @@ if [[ -x $(target "$venv/bin/wallhinge") ]]; then
 else
   say "first install of $release"
 fi
+# Units of earlier releases (wallhinge-web.service: the dashboard before it moved
+# into the station's process, on the same port): stop and disable them before
+# the station is restarted; step 8 deletes their files.
+read -r -a retired_units <<<"${V[retired_units]}"
+for unit in "${retired_units[@]}"; do
+  if [[ -e $(target "${V[unit_dir]}/$unit") ]]; then
+    say "$unit is from an earlier release (the dashboard and kiosk now run in wallhinge-station): disabling it"
+    run systemctl disable --now "$unit"
+  fi
+done
 
 # ==================================================================================================
 step "7/12 Virtual environment $venv and the station"
@@ -432,12 +442,12 @@ run "$(target "$prefix/bin/wallhinge-check")" || warn "see the checks above: the
 step "12/12 Services"
 run systemctl daemon-reload
 run systemctl restart systemd-journald.service
-run systemctl enable wallhinge-station.service wallhinge-web.service wallhinge-backup.timer
-run systemctl restart wallhinge-web.service wallhinge-backup.timer
-# The station is ready only after its first depth frame: do not wait for it here
-# (the camera may not even be plugged in yet).
+run systemctl enable wallhinge-station.service wallhinge-backup.timer
+run systemctl restart wallhinge-backup.timer
+# The station (which serves the dashboard and kiosk too) is ready only after its
+# first depth frame: do not wait for it here (the camera may not even be plugged in yet).
 run systemctl restart --no-block wallhinge-station.service
-say "the station is starting; it reports ready after its first depth frame (systemctl status wallhinge-station)"
+say "the station is starting, with the dashboard and kiosk on port ${V[web_port]}; it reports ready after its first depth frame (systemctl status wallhinge-station)"
 
 current="finishing"
 if ((dry_run)); then

@@ -59,7 +59,7 @@ wait_for_page() {
   until curl -fsS -o /dev/null --max-time 3 "$url" 2>/dev/null; do
     session_alive || return 1
     if ((waited % 60 == 0)); then
-      log "waiting for the dashboard at $url (systemctl status wallhinge-web)"
+      log "waiting for the dashboard at $url (systemctl status wallhinge-station)"
     fi
     sleep 2
     waited=$((waited + 2))

@@ -34,9 +34,10 @@ Usage (``install.sh`` and ``uninstall.sh`` call it so)::
 
 ``write`` never overwrites a file whose policy is ``keep`` (the configuration,
 the backup settings), replaces the kiosk block in the desktop user's labwc
-autostart without touching the user's other lines, and rewrites everything
-else. ``--root`` puts every file under another folder (tests, images); the
-paths inside the files stay the station's real ones.
+autostart without touching the user's other lines, rewrites everything
+else, and deletes the units of earlier releases (:data:`RETIRED_UNITS`;
+install.sh disables them first). ``--root`` puts every file under another
+folder (tests, images); the paths inside the files stay the station's real ones.
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ KIOSK_BEGIN = "# >>> wallhinge kiosk >>>"
 KIOSK_END = "# <<< wallhinge kiosk <<<"
 
 UNIT_DIR = "/etc/systemd/system"
-UNITS = ("wallhinge-station.service", "wallhinge-web.service", "wallhinge-backup.service", "wallhinge-backup.timer")
+UNITS = ("wallhinge-station.service", "wallhinge-backup.service", "wallhinge-backup.timer")
+#: Units earlier releases installed and this one does not: install.sh and uninstall.sh stop and
+#: disable them, ``write`` and ``remove`` delete their files. wallhinge-web.service served the
+#: dashboard and kiosk until they moved into the station's own process (``wallhinge run``).
+RETIRED_UNITS = ("wallhinge-web.service",)
 
 
 class RenderError(Exception):
@@ -261,6 +266,7 @@ def resolve(overrides: dict[str, str] | None = None, *, root: Path = Path("/")) 
     values["dashboard_url"] = (f"https://<station>{values['https_port_suffix']}/" if values["https"] == "yes"
                                else f"http://<station>:{values['web_port']}/")
     values["unit_dir"] = UNIT_DIR
+    values["retired_units"] = " ".join(RETIRED_UNITS)
     return values
 
 
@@ -347,7 +353,7 @@ def render_config(values: dict[str, str]) -> str:
         "# Written by deploy/install.sh on the first install, from deploy/wallhinge.example.toml\n"
         "# (every setting with its default) with this station's data folder and web address.\n"
         "# install.sh never overwrites it: it is the clinic's. After a change run\n"
-        "#   sudo systemctl restart wallhinge-station wallhinge-web\n"
+        "#   sudo systemctl restart wallhinge-station\n"
         "# and after changing data_dir, database or web_port, run deploy/install.sh again so\n"
         "# the services, nginx and the kiosk follow.\n"
         "#\n"
@@ -453,9 +459,10 @@ def write(values: dict[str, str], *, root: Path = Path("/"), dry_run: bool = Fal
     """Write every planned file under ``root``; ``say`` one line per file. Returns ``(verb, dest)`` pairs.
 
     The verbs: ``write`` (new or changed), ``unchanged``, ``keep`` (exists and
-    belongs to the clinic); with ``dry_run`` the first is ``would write`` and
-    nothing is touched. ``chown`` gives each written file its owner, and the
-    folders made for the kiosk autostart to the desktop user.
+    belongs to the clinic), ``remove`` (a retired unit's file); with ``dry_run``
+    ``would write`` and ``would remove``, and nothing is touched. ``chown``
+    gives each written file its owner, and the folders made for the kiosk
+    autostart to the desktop user.
     """
     done = []
     for output in plan(values):
@@ -486,6 +493,24 @@ def write(values: dict[str, str], *, root: Path = Path("/"), dry_run: bool = Fal
                 shutil.chown(path, output.owner, output.group or _primary_group(output.owner))
         say(f"{verb:11} {path} ({note})")
         done.append((verb, output.dest))
+    if only is None:
+        done += _remove_retired(root, dry_run, say, width=11)
+    return done
+
+
+def _remove_retired(root: Path, dry_run: bool, say, *, width: int) -> list[tuple[str, str]]:
+    """Delete the unit files of :data:`RETIRED_UNITS` that are there."""
+    done = []
+    for unit in RETIRED_UNITS:
+        dest = f"{UNIT_DIR}/{unit}"
+        path = _target(root, dest)
+        if not (path.exists() or path.is_symlink()):
+            continue
+        verb = "would remove" if dry_run else "remove"
+        if not dry_run:
+            path.unlink()
+        say(f"{verb:{width}} {path} (a unit of an earlier release)")
+        done.append((verb, dest))
     return done
 
 
@@ -513,6 +538,7 @@ def remove(values: dict[str, str], *, root: Path = Path("/"), dry_run: bool = Fa
                 path.unlink()
         say(f"{verb:12} {path}")
         done.append((verb, output.dest))
+    done += _remove_retired(root, dry_run, say, width=12)
     return done
 
 

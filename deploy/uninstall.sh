@@ -94,8 +94,15 @@ while IFS='=' read -r key value; do V[$key]="$value"; done <<<"$vars_text"
 
 if ((!files_only)); then
   step "Stopping the services"
-  for unit in wallhinge-station.service wallhinge-web.service wallhinge-backup.timer; do
+  for unit in wallhinge-station.service wallhinge-backup.timer; do
     if systemctl cat "$unit" >/dev/null 2>&1 || ((dry_run)); then
+      run systemctl disable --now "$unit"
+    fi
+  done
+  # A unit of an earlier release (wallhinge-web.service) left by an install never upgraded.
+  read -r -a retired_units <<<"${V[retired_units]}"
+  for unit in "${retired_units[@]}"; do
+    if [[ -e $(target "${V[unit_dir]}/$unit") ]]; then
       run systemctl disable --now "$unit"
     fi
   done

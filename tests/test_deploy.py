@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 SCRIPTS = sorted(DEPLOY.glob("*.sh"))
-UNITS = ("wallhinge-station.service", "wallhinge-web.service", "wallhinge-backup.service", "wallhinge-backup.timer")
+UNITS = ("wallhinge-station.service", "wallhinge-backup.service", "wallhinge-backup.timer")
 
 
 def _load(name: str, path: Path):
@@ -163,15 +164,31 @@ def test_station_unit_is_notify_with_watchdog_restart_and_hardening():
     assert unit_value(text, "Install", "WantedBy") == "multi-user.target"
 
 
-def test_web_unit_runs_the_dashboard_hardened_without_devices():
-    text = rendered("wallhinge-web.service")
+def test_the_station_unit_serves_the_dashboard_and_kiosk_itself():
+    # No separate web service: `wallhinge run` serves them (web/in_station.py).
+    values = render.resolve({"desktop_user": "pi", "desktop_home": "/home/pi"})
+    assert not any("wallhinge-web" in output.dest for output in render.plan(values))
+    assert not (DEPLOY / "templates/wallhinge-web.service").exists()
+    assert render.RETIRED_UNITS == ("wallhinge-web.service",)
+    text = rendered("wallhinge-station.service")
     service = dict(unit_entries(text)["Service"])
-    assert service["ExecStart"] == "/opt/wallhinge/venv/bin/wallhinge web --config /etc/wallhinge/wallhinge.toml"
-    assert service["Restart"] == "on-failure"
-    assert unit_value(text, "Unit", "StartLimitIntervalSec") == "0"
-    for key in ("PrivateTmp", "NoNewPrivileges", "ProtectHome", "PrivateDevices"):
-        assert service[key] == "yes", key
-    assert service["ProtectSystem"] == "strict" and service["ReadWritePaths"] == "/var/lib/wallhinge"
+    assert "--no-web" not in service["ExecStart"]
+    assert "network.target" in unit_value(text, "Unit", "After").split()
+    # It may listen on the web port: TCP sockets allowed, no network sandbox.
+    assert {"AF_INET", "AF_INET6", "AF_UNIX"} <= set(service["RestrictAddressFamilies"].split())
+    for key in ("PrivateNetwork", "IPAddressDeny", "IPAddressAllow", "SocketBindDeny", "SocketBindAllow"):
+        assert key not in service, key
+    # The kiosk's speech (espeak-ng in this process) reaches /dev/snd through the audio group.
+    assert "PrivateDevices" not in service and "SupplementaryGroups" not in service
+    assert "WALLHINGE_KIOSK_SPEECH=true" not in [value for key, value in unit_entries(text)["Service"]
+                                                 if key == "Environment"]  # speech stays off by default
+    # nginx, the configuration and the kiosk agree on the station's port, on this machine only.
+    values = render.resolve({"desktop_user": "pi", "desktop_home": "/home/pi", "web_port": "8123"})
+    outputs = {output.name: output for output in render.plan(values)}
+    assert "proxy_pass http://127.0.0.1:8123;" in render.render(outputs["nginx"], values)
+    assert "http://localhost:8123/kiosk &" in render.render(outputs["kiosk-autostart"], values)
+    station = tomllib.loads(render.render(outputs["config"], values))["station"]
+    assert (station["web_host"], station["web_port"]) == ("127.0.0.1", 8123)
 
 
 def test_backup_timer_and_service():
@@ -321,15 +338,42 @@ def test_dry_run_prints_every_action_and_changes_nothing(tmp_path):
         f"would write {root}/home/pi/.config/labwc/autostart", "raspi-config nonint do_blanking 1",
         "raspi-config nonint do_boot_behaviour B4",
         # services and the backup timer
-        "systemctl enable wallhinge-station.service wallhinge-web.service wallhinge-backup.timer",
+        "systemctl enable wallhinge-station.service wallhinge-backup.timer",
         "systemctl restart --no-block wallhinge-station.service",
         "dry run finished: nothing was changed",
     ]
     for text in expected:
         assert text in out, f"{text!r} missing from the dry run:\n{out}"
+    assert "wallhinge-web" not in out  # a fresh install has no earlier web unit to retire
     assert "useradd --system" in out or "user wallhinge exists" in out
     assert tree(root) == []
     assert {path: Path(path).exists() for path in station_paths} == existed
+
+
+def test_an_upgrade_retires_the_separate_web_unit(tmp_path):
+    """A station of an earlier release had wallhinge-web.service: disabled, then its file deleted."""
+    root = tmp_path / "root"
+    old_unit = root / "etc/systemd/system/wallhinge-web.service"
+    old_unit.parent.mkdir(parents=True)
+    old_unit.write_text("[Service]\nExecStart=/opt/wallhinge/venv/bin/wallhinge web\n")
+    who = ("--desktop-user", "pi", "--desktop-home", "/home/pi")
+    before = tree(root)
+    out = run_script(DEPLOY / "install.sh", "--dry-run", "--root", root, *who).stdout
+    disable = out.index("would run: systemctl disable --now wallhinge-web.service")
+    remove = out.index(f"would remove {old_unit}")
+    restart = out.index("would run: systemctl restart --no-block wallhinge-station.service")
+    assert disable < remove < restart
+    assert tree(root) == before
+    out = run_script(DEPLOY / "install.sh", "--files-only", "--root", root, *who).stdout
+    assert f"remove      {old_unit} (a unit of an earlier release)" in out
+    assert not old_unit.exists() and (root / "etc/systemd/system/wallhinge-station.service").exists()
+    # An install never upgraded: uninstall.sh stops and removes it too.
+    old_unit.write_text("[Service]\nExecStart=/opt/wallhinge/venv/bin/wallhinge web\n")
+    out = run_script(DEPLOY / "uninstall.sh", "--dry-run", "--root", root, *who).stdout
+    assert "would run: systemctl disable --now wallhinge-web.service" in out
+    assert f"would remove {old_unit}" in out and old_unit.exists()
+    run_script(DEPLOY / "uninstall.sh", "--files-only", "--root", root, *who)
+    assert not old_unit.exists()
 
 
 def test_dry_run_needs_no_root(tmp_path):
@@ -383,7 +427,7 @@ def test_files_only_writes_the_configuration_once_and_keeps_the_clinics(tmp_path
     second = run_script(*args).stdout
     assert f"keep        {config} (exists; never overwritten)" in second
     assert config.read_text() == clinic
-    assert station_unit.read_text() == rendered("wallhinge-station.service")
+    assert station_unit.read_text() == rendered("wallhinge-station.service", web_port=8090)  # it serves there
     autostart = (home / ".config/labwc/autostart").read_text()
     assert autostart.startswith("/usr/bin/kanshi &\n")
     assert autostart.count(render.KIOSK_BEGIN) == 1
