@@ -405,12 +405,14 @@ class RepDetector:
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
         bottom_s, hold_end_s = float(times[bottom[0]]), float(times[bottom[-1]])
         touched = min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm
-        if touched:
-            # At the wall the gap is flat at its closest while the trunk may
-            # still creep: the bottom is the later of the two, the hold's end the earlier.
-            at_wall = np.flatnonzero(gaps <= min_gap + self.settings.bottom_band_mm)
-            bottom_s = max(bottom_s, float(times[at_wall[0]]))
-            hold_end_s = max(bottom_s, min(hold_end_s, float(times[at_wall[-1]])))
+        if min_gap is not None:
+            # At the bottom the gap is flat at its closest while the trunk may
+            # still creep: the bottom is the later of the two, the hold's end
+            # the earlier. Short of the wall the gap's noise widens the band.
+            band = self.settings.bottom_band_mm if touched else 3 * self.settings.bottom_band_mm
+            closest = np.flatnonzero(gaps <= min_gap + band)
+            bottom_s = max(bottom_s, float(times[closest[0]]))
+            hold_end_s = max(bottom_s, min(hold_end_s, float(times[closest[-1]])))
         descent_s = bottom_s - rep["start"]
         peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
         peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
