@@ -97,8 +97,8 @@ class RepSettings:
     """
 
     enter_deg: float = 10.0
-    start_band_deg: float = 2.0
-    start_band_mm: float = 10.0
+    start_band_deg: float = 1.0
+    start_band_mm: float = 6.0
     gap_lead_s: float = 1.0
     bottom_band_deg: float = 2.5
     bottom_band_mm: float = 5.0
