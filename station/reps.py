@@ -13,9 +13,10 @@ reported one frame after it is seen; five for the trunk angle, whose
 measurement can flip by a few degrees from frame to frame as the arms join
 or leave the trunk's outline.
 
-- *Standing baseline*: the median trunk angle over a still second at the
-  spot: trunk angle, wall gap and place along the wall all steady. No rep starts before there is
-  one, so walking in and turning round never count.
+- *Standing baseline*: the median trunk angle over the patient's first still
+  moment at the spot (``baseline_s`` with trunk angle, wall gap and place
+  along the wall all steady), then following only slow drift. No rep starts
+  before there is one, so walking in and turning round never count.
 - *Start*: the trunk leans ``enter_deg`` past the lowest it was since the last
   rep (hysteresis: a sway or a weight shift never gets that far). The rep's
   start is looked up afterwards: the last frame the trunk was still at that
@@ -31,8 +32,10 @@ or leave the trunk's outline.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
-- A rep shorter than ``min_rep_s`` is noise, and a rep in progress when the
-  patient leaves for longer than ``max_absent_s`` is dropped, never guessed.
+- A rep shorter than ``min_rep_s``, or one that never leans ``enter_deg``
+  past standing, is noise; ``RepStarted`` is only announced once it has. A
+  rep in progress when the patient leaves for longer than ``max_absent_s``
+  is dropped, never guessed.
 
 Times are seconds on the frame clock; lengths mm; angles degrees.
 """
@@ -227,8 +230,8 @@ class RepDetector:
     # -- state ------------------------------------------------------------------
 
     def _reset_standing(self):
-        # Frames since the last rep ended: (t, relative trunk), for the start lookup.
-        self._since_rep: list[tuple] = []  # (t_s, trunk deg, gap mm or None)
+        # Frames since the last rep ended, for the start lookup: (t_s, trunk deg, gap mm or None).
+        self._since_rep: list[tuple] = []
         self._still: deque[tuple] = deque()  # (t_s, trunk deg, gap mm, x mm)
         self._rep = None  # the rep in progress: a dict of its frames and progress
 
