@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from station.faults import Thresholds, rep_faults
 from station.scoring import score_rep
@@ -14,6 +16,14 @@ from web import create_app
 
 USERNAME, PASSWORD = "anna", "correct horse battery"
 SECRET = "s" * 64
+
+# The end-to-end tests drive Debian's Chromium through Playwright (never `playwright install`).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason=f"{CHROMIUM} is missing: install Debian's chromium "
+                                           "(apt-get install -y chromium)")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
 

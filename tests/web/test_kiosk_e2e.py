@@ -13,23 +13,19 @@ named by ``WALLHINGE_SCREENSHOTS`` (``docs/screenshots`` to refresh the project'
 """
 
 import dataclasses
-import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from station.camera import open_recording
 from station.settings import load_settings
+from station.session import run_session
 from station.store import open_store
-from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app
-from test_web_e2e import ARGS, CHROMIUM, sync_playwright  # the dashboard's Chromium and launch flags
+from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app, needs_chromium
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"{CHROMIUM} is missing: install Debian's chromium "
-                                       "(apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 SIZES = {"800x480": (800, 480), "1920x1080": (1920, 1080)}
 FOLLOW_S = 1.0  # the kiosk must show what the station reports within this
@@ -40,22 +36,6 @@ STANDING = {"pattern": "patient_detected", "colour": "green", "blinking": False,
 FAULT = dict(STANDING, pattern="fault_rep", colour="red", blinking=True, lamps={"red": 1.0, "amber": 0.0, "green": 0.0})
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if sync_playwright is None:
-        pytest.fail("Playwright for Python is missing: pip install playwright (the test extra); "
-                    "never run 'playwright install', the tests use Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("WALLHINGE_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _clinic(tmp_path, **config):
@@ -221,7 +201,6 @@ class PacedGatedRecording:
 
 def test_the_roster_hand_over_stores_the_set_against_the_participant(browser, tmp_path, short_recording):
     """A tap at the kiosk, then the real session loop replaying a recording: the set is theirs."""
-    run_session = pytest.importorskip("station.session", reason="the live session loop is not here yet").run_session
     recording, truth = short_recording
     app, ids = _clinic(tmp_path)
     app.extensions["wallhinge_kiosk"].set_roster(ids["class"])

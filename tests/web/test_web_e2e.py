@@ -7,39 +7,16 @@ the folder named by ``WALLHINGE_SCREENSHOTS`` (``docs/screenshots`` to refresh
 the project's pictures).
 """
 
-import os
-from pathlib import Path
 
 import pytest
 
 from station.store import open_store
-from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app
+from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
+pytestmark = needs_chromium
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"{CHROMIUM} is missing: install Debian's chromium "
-                                       "(apt-get install -y chromium)")
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # a missing test dependency is a failure, not a skip
-    sync_playwright = None
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 SIZES = {"landscape": (1024, 768), "portrait": (768, 1024)}
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if sync_playwright is None:
-        pytest.fail("Playwright for Python is missing: pip install playwright (the test extra); "
-                    "never run 'playwright install', the tests use Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -52,12 +29,6 @@ def site(tmp_path):
     with Serving(app) as served:
         yield served, ids
 
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("WALLHINGE_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _page(browser, size, errors):

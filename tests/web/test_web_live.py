@@ -214,7 +214,7 @@ def test_the_event_stream_ends_by_itself(app, logged_in):
 
 
 def test_too_many_open_streams_are_refused(tmp_path):
-    from support import fill_sample, log_in, make_app  # noqa: F401
+    from support import log_in, make_app
     from station.store import open_store
     from web.auth import create_account
     app = make_app(tmp_path, LIVE_MAX_STREAMS=2)
