@@ -73,23 +73,10 @@ while (($#)); do
   shift
 done
 
-current="starting"
-say() { printf 'install: %s\n' "$*"; }
-warn() { printf 'install: warning: %s\n' "$*" >&2; }
-die() { printf 'install: %s\n' "$*" >&2; exit 1; }
-step() { current="$*"; printf '\n== %s\n' "$*"; }
+prog=install
+# shellcheck source=deploy/common.sh disable=SC1091  # say, warn, die, step, run
+source "$here/common.sh"
 trap 'die "failed while: $current (line $LINENO). Nothing after that step was done; fix the cause and run install.sh again."' ERR
-
-# run CMD...: run it, or with --dry-run print it.
-run() {
-  if ((dry_run)); then
-    local words=() word
-    for word in "$@"; do words+=("$(printf '%q' "$word")"); done
-    printf '  would run: %s\n' "${words[*]}"
-  else
-    "$@"
-  fi
-}
 
 # put_text PATH TEXT: write a small state file (a stamp, not configuration).
 put_text() {

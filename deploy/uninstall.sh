@@ -46,21 +46,10 @@ while (($#)); do
   shift
 done
 
-current="starting"
-say() { printf 'uninstall: %s\n' "$*"; }
-die() { printf 'uninstall: %s\n' "$*" >&2; exit 1; }
-step() { current="$*"; printf '\n== %s\n' "$*"; }
+prog=uninstall
+# shellcheck source=deploy/common.sh disable=SC1091  # say, warn, die, step, run
+source "$here/common.sh"
 trap 'die "failed while: $current (line $LINENO); run uninstall.sh again once the cause is fixed"' ERR
-
-run() {
-  if ((dry_run)); then
-    local words=() word
-    for word in "$@"; do words+=("$(printf '%q' "$word")"); done
-    printf '  would run: %s\n' "${words[*]}"
-  else
-    "$@"
-  fi
-}
 
 root="${root%/}/"
 target() { printf '%s%s' "${root%/}" "$1"; }
