@@ -20,23 +20,12 @@ from gpiozero.tones import Tone
 
 from station.errors import ConfigError
 from station.feedback import Feedback, PinMap, running_on_mock_pins
+from tests.pins import ToneRecordingPin
 
 # A second station's pins, for running two patterns side by side on one factory.
 OTHER_PINS = PinMap(red=5, amber=6, green=13, buzzer=19, button=26)
 
 HOLD_S = 0.3  # a short end-of-set hold keeps the button tests quick
-
-
-class ToneRecordingPin(MockPWMPin):
-    """A PWM mock pin that also records every frequency set on it (the notes played)."""
-
-    def __init__(self, factory, info):
-        self.frequencies = []
-        super().__init__(factory, info)
-
-    def _set_frequency(self, value):
-        super()._set_frequency(value)
-        self.frequencies.append(value)
 
 
 @pytest.fixture

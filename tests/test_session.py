@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 from gpiozero.tones import Tone
 
 from station.analyze import analyze_frames
@@ -34,25 +34,13 @@ from station.geometry import Pose
 from station.session import run_session
 from station.settings import load_settings
 from station.store import open_store
+from tests.pins import ToneRecordingPin
 
 PINS = {"red": 17, "amber": 27, "green": 22, "buzzer": 18, "button": 23}
 HOLD_S = 0.3
 TOUCH_HZ = Tone("A6").frequency
 GOOD_REP_HZ = (Tone("C6").frequency, Tone("E6").frequency)
 LOGGER = "station.session"
-
-
-class ToneRecordingPin(MockPWMPin):
-    """A PWM mock pin that also records every frequency set on it (the notes played)."""
-
-    def __init__(self, factory, info):
-        self.frequencies = []
-        super().__init__(factory, info)
-
-    def _set_frequency(self, value):
-        super()._set_frequency(value)
-        if value is not None:
-            self.frequencies.append(value)
 
 
 class Recorder:
@@ -204,7 +192,7 @@ def test_the_session_and_its_set_end_in_the_store(replayed, recording):
 
 def test_the_pins_show_each_touch_and_each_good_rep(replayed):
     factory = replayed["factory"]
-    notes = factory.pin(PINS["buzzer"]).frequencies
+    notes = factory.pin(PINS["buzzer"]).notes
     assert notes.count(TOUCH_HZ) == 2  # one pip per touch
     # The good rep's rising chime starts twice; read this fast, the session may end before the last one does.
     assert notes.count(GOOD_REP_HZ[0]) == 2
@@ -240,7 +228,7 @@ def test_muted_sound_keeps_the_lamps_and_simulated_pins_are_said_once(recording,
     summary = run_session(make_settings(tmp_path, muted=True), replay=recording, pin_factory=factory,
                           real_time=False)
     assert len(summary.reps) == 2
-    assert [hz for hz in factory.pin(PINS["buzzer"]).frequencies if hz >= Tone("A4").frequency] == []  # no note
+    assert [hz for hz in factory.pin(PINS["buzzer"]).notes if hz >= Tone("A4").frequency] == []  # no note
     assert set(levels(factory, "buzzer")) == {0}
     assert levels(factory, "green").count(1.0) >= 2
     said = [record.message for record in caplog.records if "simulated" in record.message]
@@ -315,7 +303,7 @@ def test_the_button_pauses_and_ends_a_set_and_starts_the_next(recording, tmp_pat
     assert [event["state"] for event in publisher.of("session") if event["state"] != "idle"][:3] == \
         ["running", "running", "paused"]
     assert [event["counted"] for event in publisher.of("touched")] == [True, False]
-    assert factory.pin(PINS["buzzer"]).frequencies.count(TOUCH_HZ) == 1  # no pip while paused
+    assert factory.pin(PINS["buzzer"]).notes.count(TOUCH_HZ) == 1  # no pip while paused
 
 
 def test_a_second_press_resumes_and_reps_count_again(recording, tmp_path):
