@@ -17,7 +17,7 @@ counts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from station.config import settings_from_table
 from station.faults import Thresholds
@@ -86,9 +86,6 @@ class Targets:
     def from_dict(cls, values: dict) -> "Targets":
         """Targets from a settings table, rejecting unknown names."""
         return settings_from_table(cls, values, "targets")
-
-    def as_dict(self) -> dict:
-        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 def is_good_rep(rep, targets: Targets) -> bool:
