@@ -9,11 +9,12 @@ measures come from:
 2. The patient: foreground points are binned on the floor plan (x, z); the
    connected blob nearest the drill spot is the patient, so a clinician or a
    chair a little way off is a separate blob and never disturbs the numbers.
-3. The profile: the patient's points in height slices give the rear
-   contour; the buttocks are its rearmost bulge between knee and chest
-   height. The trunk is the principal axis of the body above the hips, the
-   thigh and shank the regression lines of the leg points above and below
-   the knee.
+3. The profile: the patient's points within a pelvis' width of the legs
+   (arms held out left aside) in height slices give the rear contour; the
+   buttocks are its rearmost bulge at hip height (a share of the body's top
+   height). The trunk is the principal axis of the body above the
+   buttocks, the thigh and shank the regression lines of the leg points
+   above and below the knee.
 4. The wall gap: along each image row through the buttocks, where the body's
    depth below the background ends (see :func:`_ramp_edges`). This holds
    where the body touches the wall and merges with it in depth, where no
@@ -51,8 +52,25 @@ DRILL_ZONE_HALF_WIDTH_M = 0.6
 PERSON_SHARE = 0.3
 # Height slices of the profile.
 SLICE_M = 0.02
+# The buttocks are sought among points within this lateral distance (m,
+# along the wall) of the legs: the pelvis is about 0.35 m across, while
+# elbows of hands set on the hips, or arms held out, reach further and would
+# otherwise be the rearmost bulge of an upright body.
+CORE_HALF_WIDTH_M = 0.14
+# Where the buttocks can be, as a share of the body's top height: the hip
+# joint is at 0.53 of stature standing (Winter's tables), higher in the
+# frame's top height once the trunk tips forward; the calves' bulge is
+# below the lower bound. Above the upper bound the rear bulge is taken only
+# when it is clearly behind everything lower (a deep hinge); upright, a
+# rounded upper back or a held stick may be the rearmost by a few cm.
+HIP_SHARE_OF_TOP = (0.36, 0.62)
+DEEP_HINGE_MARGIN_M = 0.05
 # Half-height of the band around the buttocks whose rear edge gives the gap.
 GAP_BAND_HALF_M = 0.08
+# Half-height of the window of image rows whose median gap is one reading:
+# the buttocks' vertical curve (radius about 0.1 m) rises under 5 mm over
+# it, while the median sets aside rows a stray pixel or noise threw off.
+ROW_WINDOW_HALF_M = 0.03
 # Typical radius of the buttocks' horizontal cross-section (m). The camera
 # sees the body from in front of its side, so the rearmost point is hidden
 # behind the silhouette by about r (1 - cos(view angle to the wall)).
@@ -200,18 +218,23 @@ class Measurer:
         confidence = float(np.clip(min(area_m2 / 0.35, (height_m - 0.6) / 0.6), 0.0, 1.0))
         if confidence < 0.5:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
-        profile = _profile(points[:, 1], points[:, 2])
+        # Below 0.3 of the top are the shanks and feet, either side of the
+        # body's midline whatever the arms do.
+        legs = points[:, 1] < 0.3 * height_m
+        legs_x = float(np.median(points[legs, 0] if np.count_nonzero(legs) > 20 else points[:, 0]))
+        core = np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M
+        profile = _profile(points[core, 1], points[core, 2], height_m)
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points),
                             position_x_m=float(points[:, 0].mean()))
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
-        edge_gap_m = self._rear_edge_gap_m(depth, points, pixels, hip_y)
+        edge_gap_m = self._rear_edge_gap_m(depth, points[core], pixels[core], hip_y)
         if edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
-        above = y > hip_y + 0.05
+        above = y > hip_y
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
         knee = _knee_flexion_deg(y, z, hip_y)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
@@ -257,16 +280,36 @@ class Measurer:
         pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
         edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
         edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
+        # The last body pixel's centre lies a random fraction s of a pixel
+        # inside the outline, where a surface of radius r curving away has
+        # fallen back sqrt(2 r s pitch): on average the tangent point is
+        # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
+        pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self.calibration.intrinsics.fx)
+        edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
         found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
+        edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
         edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
         horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])
         hidden = BUTTOCK_RADIUS_M * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
-        row_gap = np.where(found & np.isfinite(edge_z), edge_z - hidden, np.nan)
-        row_gap = row_gap[np.isfinite(row_gap)]
-        if len(row_gap) < 3:
+        row_gap = edge_z - hidden
+        keep = found & np.isfinite(row_gap) & np.isfinite(edge_y)
+        if np.count_nonzero(keep) < 3:
             return None
-        # The closest rows, not the single closest: one noisy row is not the buttocks.
-        return float(np.mean(np.sort(row_gap)[:3]))
+        # The closest window of rows by its median, not the closest rows: with
+        # 1-2 cm of noise per row, the lowest few rows read low by the noise.
+        return _lowest_windowed_median(edge_y[keep].astype(np.float64), row_gap[keep].astype(np.float64),
+                                       ROW_WINDOW_HALF_M)
+
+
+def _lowest_windowed_median(heights: np.ndarray, values: np.ndarray, half_m: float, min_rows: int = 3):
+    """The lowest, over rows, of the median ``values`` of the rows within ``half_m`` of its height; None if no window has ``min_rows``."""
+    near = np.abs(heights[:, np.newaxis] - heights[np.newaxis, :]) <= half_m
+    count = near.sum(axis=1)
+    ordered = np.sort(np.where(near, values[np.newaxis, :], np.inf), axis=1)
+    index = np.arange(len(values))
+    median = 0.5 * (ordered[index, np.maximum(count - 1, 0) // 2] + ordered[index, count // 2])
+    best = float(np.where(count >= min_rows, median, np.inf).min())
+    return best if np.isfinite(best) else None
 
 
 def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
@@ -334,9 +377,13 @@ def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: 
     return result, counts
 
 
-def _profile(y: np.ndarray, z: np.ndarray):
-    """Rough wall gap (mm) and buttock height (m) from the side profile's rear bulge, or None."""
-    band = (y > 0.4) & (y < 1.3)
+def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
+    """Rough wall gap (mm) and buttock height (m) from the side profile's rear bulge, or None.
+
+    ``y`` and ``z`` are the body's core points (arms held out excluded);
+    ``top_m`` is the body's top height, which bounds where the hips can be.
+    """
+    band = (y > max(0.4, HIP_SHARE_OF_TOP[0] * top_m)) & (y < 1.3)
     if np.count_nonzero(band) < 40:
         return None
     slices = ((y[band] - 0.4) / SLICE_M).astype(np.intp)
@@ -353,6 +400,12 @@ def _profile(y: np.ndarray, z: np.ndarray):
         smooth = (values[:-2] + values[1:-1] + values[2:]) / neighbours
     smooth[~np.isfinite(rear)] = np.nan
     deepest = int(np.nanargmin(smooth))
+    heights = 0.4 + (np.arange(n_slices) + 0.5) * SLICE_M
+    low = np.where(heights < HIP_SHARE_OF_TOP[1] * top_m, smooth, np.nan)
+    if not np.all(np.isnan(low)):
+        lowest = int(np.nanargmin(low))
+        if smooth[deepest] > smooth[lowest] - DEEP_HINGE_MARGIN_M:
+            deepest = lowest
     hip_y = 0.4 + (deepest + 0.5) * SLICE_M
     return max(0.0, float(smooth[deepest]) * 1000.0), hip_y
 

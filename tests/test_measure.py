@@ -54,15 +54,12 @@ def median_of(results, field):
     return float(np.median(values))
 
 
-KNOWN_WEAKNESS = "the trunk axis follows elbows held back (hands on hips) and the knee split misses in a deep hinge"
-
-
 @pytest.mark.parametrize("posture", [
-    pytest.param(Posture(z_m=SPOT_Z), id="upright",
-                 marks=pytest.mark.xfail(strict=True, reason=KNOWN_WEAKNESS)),
+    pytest.param(Posture(z_m=SPOT_Z), id="upright"),
     pytest.param(Posture(z_m=SPOT_Z, hip_flexion_deg=45, knee_flexion_deg=(12, 12)), id="mid-hinge"),
     pytest.param(Posture(z_m=SPOT_Z, hip_flexion_deg=75, knee_flexion_deg=(15, 15)), id="deep-hinge",
-                 marks=pytest.mark.xfail(strict=True, reason=KNOWN_WEAKNESS)),
+                 marks=pytest.mark.xfail(strict=True, reason="past a trunk angle of about 60 degrees the rearmost "
+                                         "bulge slides down the thighs and the trunk reads up to 12 degrees shallow")),
     pytest.param(Posture(z_m=SPOT_Z, hip_flexion_deg=25, knee_flexion_deg=(70, 70)), id="squat"),
 ])
 def test_trunk_knee_and_gap_match_the_truth(scene, posture):
@@ -83,6 +80,15 @@ def test_touching_the_wall_reads_as_touching(scene):
     body, results = scene.measure_posture(Posture(z_m=SPOT_Z, hip_flexion_deg=touching, knee_flexion_deg=(15, 15)))
     assert body.wall_gap_m() == 0.0
     assert median_of(results, "wall_gap_mm") <= 20.0  # within the touch tolerance
+
+
+def test_elbows_nearer_the_wall_than_the_buttocks_are_not_the_gap(scene):
+    # Tall and slim with hands on hips: upright, the elbows stick out behind
+    # the buttocks, and the trunk and the gap must still come from the body.
+    tall = BodyShape(1.85, 0.1, 5.0)
+    body, results = scene.measure_posture(Posture(z_m=SPOT_Z - 0.08), shape=tall)
+    assert median_of(results, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
+    assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=3.0)
 
 
 def test_standing_clear_of_the_wall_is_not_touching(scene):
@@ -112,7 +118,9 @@ def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     assert all(r.present for r in spotted)
     assert median_of(spotted, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=6.0)
     assert median_of(spotted, "trunk_angle_deg") == pytest.approx(median_of(alone, "trunk_angle_deg"), abs=3.0)
-    assert median_of(spotted, "wall_gap_mm") == pytest.approx(median_of(alone, "wall_gap_mm"), abs=15.0)
+    # Per-frame gap noise is 1-2 cm on this D435 mount, so both compare with the truth, not each other.
+    assert median_of(spotted, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
+    assert median_of(alone, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
 def test_nobody_there_is_not_present(scene):
