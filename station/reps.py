@@ -341,8 +341,11 @@ class RepDetector:
             values = [value for value in values if value is not None]
             return len(values) >= 0.8 * len(self._still) and max(values) - min(values) < settings.baseline_spread_mm
 
+        # Still means going nowhere: a slow descent's first second sways
+        # little but keeps leaning further, and must not carry the baseline.
         still = (t_s - self._still[0][0] >= 0.9 * settings.baseline_s
                  and max(angles) - min(angles) < settings.baseline_spread_deg
+                 and abs(angles[-1] - angles[0]) < settings.start_band_deg
                  and steady(frame[2] for frame in self._still) and steady(frame[3] for frame in self._still))
         if not still:
             return
