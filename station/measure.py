@@ -223,14 +223,15 @@ class Measurer:
         legs = points[:, 1] < 0.3 * height_m
         legs_x = float(np.median(points[legs, 0] if np.count_nonzero(legs) > 20 else points[:, 0]))
         core = np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M
-        profile = _profile(points[core, 1], points[core, 2], height_m)
+        core_points, core_pixels = points[core], pixels[core]
+        profile = _profile(core_points[:, 1], core_points[:, 2], height_m)
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points),
                             position_x_m=float(points[:, 0].mean()))
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
-        edge_gap_m = self._rear_edge_gap_m(depth, points[core], pixels[core], hip_y)
+        edge_gap_m = self._rear_edge_gap_m(depth, core_points, core_pixels, hip_y)
         if edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
@@ -399,15 +400,14 @@ def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
     with np.errstate(invalid="ignore", divide="ignore"):
         smooth = (values[:-2] + values[1:-1] + values[2:]) / neighbours
     smooth[~np.isfinite(rear)] = np.nan
-    deepest = int(np.nanargmin(smooth))
     heights = 0.4 + (np.arange(n_slices) + 0.5) * SLICE_M
+    deepest = int(np.nanargmin(smooth))
     low = np.where(heights < HIP_SHARE_OF_TOP[1] * top_m, smooth, np.nan)
     if not np.all(np.isnan(low)):
         lowest = int(np.nanargmin(low))
         if smooth[deepest] > smooth[lowest] - DEEP_HINGE_MARGIN_M:
             deepest = lowest
-    hip_y = 0.4 + (deepest + 0.5) * SLICE_M
-    return max(0.0, float(smooth[deepest]) * 1000.0), hip_y
+    return max(0.0, float(smooth[deepest]) * 1000.0), float(heights[deepest])
 
 
 def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | None:

@@ -63,7 +63,8 @@ class RepSettings:
         (degrees). Standing sway stays within a few degrees; a hinge from a
         10 cm stand-off reaches the wall at about 20 degrees of lean.
     start_band_deg : float
-        A frame within this of that lowest angle is still before the descent (degrees).
+        A frame within this of that lowest angle is still before the descent
+        (degrees); a still moment, too, ends within this of where it began.
     start_band_mm : float
         ... or whose wall gap is within this of its resting level (mm).
     gap_lead_s : float
