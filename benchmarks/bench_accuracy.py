@@ -28,7 +28,7 @@ from station.camera import open_recording  # noqa: E402
 from station.geometry import Intrinsics, Pose  # noqa: E402
 from station.measure import ABSENT, FrameError, Measurer  # noqa: E402
 from station.sim.scenarios import build_scene  # noqa: E402
-from station.sim.simulate import simulate, truth_path  # noqa: E402
+from station.sim.simulate import is_current, simulate, truth_path  # noqa: E402
 
 SETS = {
     "quick": [("good-set", 1), ("all-faults", 2), ("squat", 3), ("spotter", 4), ("kyphosis", 5)],
@@ -41,7 +41,7 @@ SETS = {
 
 def recording(name, seed, folder):
     path = folder / f"{name}-{seed}.db3"
-    if not path.exists() or not truth_path(path).exists():
+    if not is_current(path):
         simulate(build_scene(name, seed, fps=15), path)
     return path, json.loads(truth_path(path).read_text())
 

@@ -60,7 +60,7 @@ from station.session import run_session  # noqa: E402
 from station.settings import load_settings  # noqa: E402
 from station.sim.recording import _rs_intrinsics  # noqa: E402
 from station.sim.scenarios import build_scene  # noqa: E402
-from station.sim.simulate import simulate, truth_path  # noqa: E402
+from station.sim.simulate import is_current, simulate, truth_path  # noqa: E402
 
 FPS = 30
 SCENARIO, SEED = "all-faults", 41
@@ -71,7 +71,7 @@ def bench_recording() -> Path:
     folder = ROOT / "data" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"latency-{SCENARIO}-{SEED}-{FPS}fps.db3"
-    if not path.exists() or not truth_path(path).exists():
+    if not is_current(path):
         print(f"simulating {path.name} (once)...", flush=True)
         simulate(build_scene(SCENARIO, SEED, fps=FPS), path)
     return path

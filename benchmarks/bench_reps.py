@@ -28,7 +28,7 @@ from station.analyze import analyze_frames  # noqa: E402
 from station.camera import open_recording  # noqa: E402
 from station.faults import FAULT_NAMES  # noqa: E402
 from station.sim.scenarios import build_scene  # noqa: E402
-from station.sim.simulate import simulate, truth_path  # noqa: E402
+from station.sim.simulate import is_current, simulate  # noqa: E402
 
 IDLE = [("idle-standing", 21), ("idle-walk-through", 22), ("idle-spotter", 23), ("empty", 24)]
 REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE}
@@ -55,7 +55,7 @@ def precision_recall(true_positive, false_positive, false_negative):
 
 def speed(folder: Path) -> tuple[float, float]:
     path = folder / "speed-good-set-30fps.db3"
-    if not path.exists() or not truth_path(path).exists():
+    if not is_current(path):
         simulate(build_scene("good-set", 31, fps=30), path)
     with open_recording(path) as source:
         frames = list(source)

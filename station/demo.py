@@ -20,7 +20,7 @@ from pathlib import Path
 
 from station.errors import WallHingeError
 from station.sim.scenarios import build_scene
-from station.sim.simulate import simulate, truth_path
+from station.sim.simulate import is_current, simulate
 
 # Whose sessions the demo replays: (patient code, display name, scenario, seed).
 DEMO_SESSIONS = (
@@ -33,7 +33,7 @@ DEMO_USER = "demo"
 
 def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
     recording = folder / f"{scenario}-{seed}.db3"
-    if recording.is_file() and truth_path(recording).is_file():
+    if is_current(recording):
         return recording
     folder.mkdir(parents=True, exist_ok=True)
     spec = build_scene(scenario, seed)

@@ -19,6 +19,8 @@ WALK_SPEED_M_S = 1.0
 STRIDE_M = 1.3  # one gait cycle (two steps)
 TURN_S = 1.2  # turning to face away from the wall and stepping back into place
 TOUCH_PRESS_M = 0.003  # how far the hips push into the wall (soft tissue) on a touching rep
+NO_TOUCH_MIN_SHARE = 0.5  # a rep short of the wall hinges at least this share of the way to touching
+NO_TOUCH_CLOSEST_M = 0.045  # ... but stays at least this far off the wall (well past the 20 mm tolerance)
 
 
 def ease(u):
@@ -65,7 +67,7 @@ def plan_rep(rng: np.random.Generator, faults=(), *, slow: bool = False) -> RepP
         knee_standing_deg=rng.uniform(2.0, 7.0),
         knee_bottom_deg=rng.uniform(58.0, 85.0) if "squat" in faults else rng.uniform(8.0, 24.0),
         spine_bottom_deg=rng.uniform(24.0, 36.0) if "rounded_back" in faults else rng.uniform(0.0, 5.0),
-        target_gap_m=rng.uniform(0.045, 0.12) if "no_touch" in faults else None,
+        target_gap_m=rng.uniform(NO_TOUCH_CLOSEST_M, 0.12) if "no_touch" in faults else None,
         return_hip_deg=rng.uniform(18.0, 28.0) if "incomplete_return" in faults else 0.0,
         faults=tuple(faults),
     )
@@ -88,8 +90,13 @@ def _bottom_hip_flexion(shape: BodyShape, base: Posture, rep: RepPlan) -> float:
     horizontal; bisection finds where it meets the target. If the target is
     out of reach the deepest reachable hinge is used (the rep then misses the
     wall, as a real person's would).
+
+    A rep that stops short of the wall is still a hinge: at least
+    :data:`NO_TOUCH_MIN_SHARE` of the way (in hip flexion) to where the hips
+    would touch, though never nearer than :data:`NO_TOUCH_CLOSEST_M`. Without
+    that floor, a stand-off barely wider than the target gave "reps" of 2
+    degrees of lean and 1-2 cm of hip travel: a weight shift, not a rep.
     """
-    target = -TOUCH_PRESS_M if rep.target_gap_m is None else rep.target_gap_m
     bottom = replace(base, knee_flexion_deg=(rep.knee_bottom_deg,) * 2, spine_flexion_deg=rep.spine_bottom_deg)
 
     def gap(hip_deg):
@@ -100,18 +107,26 @@ def _bottom_hip_flexion(shape: BodyShape, base: Posture, rep: RepPlan) -> float:
     candidates = np.linspace(0.0, 95.0, 12)
     gaps = np.array([gap(c) for c in candidates])
     deepest = int(np.argmin(gaps))
-    if gaps[deepest] > target:
-        return float(candidates[deepest])
-    if gaps[0] <= target:
-        return 0.0
-    low, high = 0.0, float(candidates[deepest])
-    for _ in range(16):  # to within 0.002 degrees
-        middle = 0.5 * (low + high)
-        if gap(middle) > target:
-            low = middle
-        else:
-            high = middle
-    return high
+
+    def reaching(target):
+        """The shallowest hinge whose gap is at most ``target`` (m), or the deepest there is."""
+        if gaps[deepest] > target:
+            return float(candidates[deepest])
+        if gaps[0] <= target:
+            return 0.0
+        low, high = 0.0, float(candidates[deepest])
+        for _ in range(16):  # to within 0.002 degrees
+            middle = 0.5 * (low + high)
+            if gap(middle) > target:
+                low = middle
+            else:
+                high = middle
+        return high
+
+    if rep.target_gap_m is None:
+        return reaching(-TOUCH_PRESS_M)
+    floor = min(NO_TOUCH_MIN_SHARE * reaching(-TOUCH_PRESS_M), reaching(NO_TOUCH_CLOSEST_M))
+    return max(reaching(rep.target_gap_m), floor)
 
 
 def spot_range_m(shape: BodyShape) -> tuple[float, float]:

@@ -30,10 +30,26 @@ _VIEW_CHECK_JOINTS = ("head", "c7", "shoulder_centre", "hip_centre", "left_knee"
                       "left_ankle", "right_ankle")
 
 
+# Bump when a change to the simulator alters what a scene records: recordings
+# cached by an older version (benchmarks, the demo) are then made again.
+SIMULATOR_VERSION = 2
+
+
 def truth_path(recording) -> Path:
     """Where a recording's ground truth lives: ``NAME.truth.json`` beside ``NAME.db3``."""
     recording = Path(recording)
     return recording.with_name(recording.stem + ".truth.json")
+
+
+def is_current(recording) -> bool:
+    """Whether ``recording`` and its truth exist and this simulator version made them."""
+    truth = truth_path(recording)
+    if not (Path(recording).is_file() and truth.is_file()):
+        return False
+    try:
+        return json.loads(truth.read_text()).get("simulator_version") == SIMULATOR_VERSION
+    except (OSError, ValueError):
+        return False  # unreadable or cut short: make it again
 
 
 class SceneRenderer:
@@ -147,6 +163,7 @@ def _scene_truth(spec: SceneSpec, scene: SceneRenderer) -> dict:
     intrinsics = scene.intrinsics
     patient = spec.patient
     return {
+        "simulator_version": SIMULATOR_VERSION,
         "scenario": spec.scenario, "seed": spec.seed, "camera_model": spec.camera_model,
         "width": spec.width, "height": spec.height, "fps": spec.fps, "duration_s": spec.duration_s,
         "empty_opening_s": EMPTY_OPENING_S,
