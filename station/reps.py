@@ -18,17 +18,21 @@ or leave the trunk's outline.
   along the wall all steady), then following only slow drift. No rep starts
   before there is one, so walking in and turning round never count.
 - *Start*: the trunk leans ``enter_deg`` past the lowest it was since the last
-  rep (hysteresis: a sway or a weight shift never gets that far). The rep's
-  start is looked up afterwards: the last frame the trunk was still at that
-  lowest level, i.e. when the descent began. The lean must get there
+  rep, or past the standing baseline if that is higher (hysteresis: a sway or
+  a weight shift never gets that far). The rep's start is looked up
+  afterwards: the last frame the trunk was still at that level, i.e. when the
+  descent began. The lean must get there
   continuously: a jump faster than a body can move (``max_rate_deg_s``) is
   a measurement losing the trunk, as when someone turns round, not a rep.
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
-  the rep's deepest (and, for a rep that touched, whose gap is at the wall);
-  the first is the bottom, the last ends the hold. The start is also looked
-  up in the wall gap (the hips starting back), as a shallow hinge from a
-  short stand-off moves the hips far more than the trunk.
+  the rep's deepest (and, for a rep that touched, whose gap is at the wall)
+  are the hold; the last ends it. A descent slows into the bottom, so the
+  band's first frame comes early; the bottom is where the lean is 90% of the
+  way down, plus the last tenth's share of a smooth movement
+  (:data:`FINAL_TENTH_SHARE`). The start is also looked up in the wall gap
+  (the hips starting back), as a shallow hinge from a short stand-off moves
+  the hips far more than the trunk.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
@@ -60,8 +64,9 @@ class RepSettings:
     ----------
     enter_deg : float
         Lean past the lowest trunk angle since the last rep that starts a rep
-        (degrees). Standing sway stays within a few degrees; a hinge from a
-        10 cm stand-off reaches the wall at about 20 degrees of lean.
+        (degrees). Standing sway and shifting weight from foot to foot stay
+        within a few degrees (no rep on the idle recordings down to 6); a
+        hinge that stops 5-12 cm short of the wall leans 9-18 degrees.
     start_band_deg : float
         A frame within this of that lowest angle is still before the descent
         (degrees); a still moment, too, ends within this of where it began.
@@ -100,7 +105,7 @@ class RepSettings:
         (degrees per second): dropping 60 degrees in 0.3 s peaks near 300.
     """
 
-    enter_deg: float = 10.0
+    enter_deg: float = 7.0
     start_band_deg: float = 1.0
     start_band_mm: float = 6.0
     gap_lead_s: float = 1.0
@@ -198,6 +203,11 @@ class RepDone:
     t_s: float
     rep: Rep
 
+
+# A smooth movement (bell-shaped speed, as people move) covers its last tenth
+# in about 0.26 (cosine) to 0.33 (minimum jerk) of the time it took to cover
+# the first nine tenths.
+FINAL_TENTH_SHARE = 0.3
 
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
@@ -300,13 +310,17 @@ class RepDetector:
             self._since_rep.pop(0)
         if self._baseline is None:
             return
-        lowest = min(frame[1] for frame in self._since_rep)
-        if trunk - lowest < settings.enter_deg:
+        # The level a descent begins from: the lowest lean since the last rep,
+        # but never below the standing baseline (readings from before the
+        # patient had turned round, say, are not a posture to lean from).
+        level = max(min(frame[1] for frame in self._since_rep), self._baseline)
+        if trunk - level < settings.enter_deg:
             return
-        start = max(t for t, angle, _ in self._since_rep if angle <= lowest + settings.start_band_deg)
+        start = max((t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg),
+                    default=self._since_rep[0][0])
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
-        self._rep = {"start": start, "frames": [], "peak": relative, "ascending": False,
+        self._rep = {"start": start, "start_level": level, "frames": [], "peak": relative, "ascending": False,
                      "return": relative, "return_t": t_s, "touched": False, "announced": False}
 
     def _gap_start(self, trunk_start_s: float) -> float:
@@ -410,7 +424,15 @@ class RepDetector:
         returned = rep["return"] if returned is None else returned
         min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
-        bottom_s, hold_end_s = float(times[bottom[0]]), float(times[bottom[-1]])
+        hold_end_s = float(times[bottom[-1]])
+        # A descent slows into the bottom: the band's first frame comes early
+        # by the time the last degrees take. Find where the lean is 90% of the
+        # way from standing to the hold's level, then add the last stretch a
+        # smooth movement takes (the slowing-down mirrors the speeding-up).
+        plateau = float(np.nanmedian(trunks[bottom]))
+        nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
+        t90 = float(times[np.argmax(trunks >= nine_tenths)])  # half the hold is above the plateau: found
+        bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - rep["start"]), hold_end_s)
         touched = min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm
         if min_gap is not None:
             # At the bottom the gap is flat at its closest while the trunk may

@@ -24,13 +24,20 @@ def ramp(start, end, seconds):
     return list(np.linspace(start, end, count, endpoint=False))
 
 
+def smooth(start, end, seconds):
+    """A movement from start to end over ``seconds`` (end excluded) as a person makes it: slow, fast, slow."""
+    count = int(round(seconds * FPS))
+    share = 0.5 - 0.5 * np.cos(np.pi * np.arange(count) / count)
+    return list(start + share * (end - start))
+
+
 def hinge(*, descent_s=1.5, hold_s=0.5, ascent_s=1.5, peak_deg=60.0, bottom_gap_mm=0.0, return_deg=STANDING_DEG,
           start_deg=STANDING_DEG, knee_deg=12.0, spine_deg=None):
     """One rep as (trunk, gap, knee, spine) per frame: down, hold, up."""
     def gap_for(trunk):
         share = (trunk - STANDING_DEG) / (peak_deg - STANDING_DEG)
         return STANDING_GAP_MM + share * (bottom_gap_mm - STANDING_GAP_MM)
-    trunks = ramp(start_deg, peak_deg, descent_s) + [peak_deg] * int(round(hold_s * FPS)) + ramp(peak_deg, return_deg, ascent_s)
+    trunks = smooth(start_deg, peak_deg, descent_s) + [peak_deg] * int(round(hold_s * FPS)) + smooth(peak_deg, return_deg, ascent_s)
     frames = []
     for trunk in trunks:
         share = (trunk - STANDING_DEG) / (peak_deg - STANDING_DEG)
@@ -65,13 +72,23 @@ def test_one_clean_rep_is_found_with_its_timing_and_no_fault():
     assert [type(e).__name__ for _, e in events] == ["PatientArrived", "RepStarted", "Touched", "RepDone"]
     (rep,) = detector.reps
     assert rep.faults == () and rep.score == 100 and rep.touched
-    assert rep.start_s == pytest.approx(2.0, abs=0.1)
+    # The first degree of a smooth descent takes a tenth of a second or so.
+    assert rep.start_s == pytest.approx(2.0, abs=0.15)
     assert rep.bottom_s == pytest.approx(3.5, abs=0.1)
     assert rep.descent_s == pytest.approx(1.5, abs=0.15)
     assert rep.hold_s == pytest.approx(0.5, abs=0.15)
     assert rep.peak_trunk_angle_deg == pytest.approx(60.0, abs=0.5)
     assert rep.peak_knee_flexion_deg == pytest.approx(12.0, abs=0.5)
     assert rep.min_wall_gap_mm == pytest.approx(0.0, abs=0.5)
+
+
+def test_a_lean_reading_below_standing_before_the_rep_does_not_start_it_early():
+    # Turning round at the spot, the trunk reads far below standing, then settles.
+    turning = [frame(trunk, STANDING_GAP_MM) for trunk in smooth(-25.0, STANDING_DEG, 0.6)]
+    detector, _ = run(turning + standing(1.4) + hinge() + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.start_s == pytest.approx(2.0, abs=0.15)
+    assert rep.descent_s == pytest.approx(1.5, abs=0.15)
 
 
 def test_touch_is_reported_within_two_frames_of_the_gap_reaching_the_tolerance():
