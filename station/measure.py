@@ -88,12 +88,13 @@ class Measures:
     ``None`` means the frame does not show enough to measure that.
     ``position_x_m`` is where the patient is along the wall (m, mean of their
     points' x), so a caller can tell standing still from walking along it.
-    ``spine_flexion_deg`` is always ``None`` for now: from the side mount,
-    every back-line bend tried (lower against upper trunk axis, back-contour
-    sagitta and end tangents) changed by tens of degrees with the trunk
-    angle alone, against the truth's 15-degree fault threshold, so a number
-    would mislead a clinician. The field stays so the contract and the
-    faults keep their shape when a method that holds is found.
+    ``spine_flexion_deg`` is always ``None`` for now. From the side mount the
+    near arm, hands on the hips as the drill asks (or holding the stick),
+    hides the back from pelvis to shoulders; what stays in view (chest and
+    belly, the pelvis's outline) does not tell a rounded back from a good
+    hinge, even given the simulator's own labels of which pixel is which
+    body part. A number would mislead a clinician. The field stays so the
+    contract and the faults keep their shape when a view of the back exists.
     """
 
     present: bool

@@ -21,9 +21,9 @@ or leave the trunk's outline.
   rep, or past the standing baseline if that is higher (hysteresis: a sway or
   a weight shift never gets that far). The rep's start is looked up
   afterwards: the last frame the trunk was still at that level, i.e. when the
-  descent began. The lean must get there
-  continuously: a jump faster than a body can move (``max_rate_deg_s``) is
-  a measurement losing the trunk, as when someone turns round, not a rep.
+  descent began. The lean must get there continuously: a jump faster than a
+  body can move (``max_rate_deg_s``) is a measurement losing the trunk, as
+  when someone turns round, not a rep.
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
   the rep's deepest (and, for a rep that touched, whose gap is at the wall)
@@ -66,10 +66,11 @@ class RepSettings:
         Lean past the lowest trunk angle since the last rep that starts a rep
         (degrees). Standing sway and shifting weight from foot to foot stay
         within a few degrees (no rep on the idle recordings down to 6); a
-        hinge that stops 5-12 cm short of the wall leans 9-18 degrees.
+        hinge that stops 5-12 cm short of the wall may lean only 9 past standing.
     start_band_deg : float
-        A frame within this of that lowest angle is still before the descent
-        (degrees); a still moment, too, ends within this of where it began.
+        A frame within this of the level a rep leans from is still before the
+        descent (degrees); a still moment, too, ends within this of where it
+        began.
     start_band_mm : float
         ... or whose wall gap is within this of its resting level (mm).
     gap_lead_s : float
@@ -316,8 +317,7 @@ class RepDetector:
         level = max(min(frame[1] for frame in self._since_rep), self._baseline)
         if trunk - level < settings.enter_deg:
             return
-        start = max((t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg),
-                    default=self._since_rep[0][0])
+        start = max(t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg)
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
         self._rep = {"start": start, "start_level": level, "frames": [], "peak": relative, "ascending": False,
