@@ -52,10 +52,10 @@ def calibration_for(empty_frames, intrinsics, exact_pose=None):
     return calibration if exact_pose is None else dataclasses.replace(calibration, camera_pose=exact_pose)
 
 
-def measure_or_absent(measurer, depth):
+def measure_or_absent(measurer, depth, t_s=None):
     """An unusable frame (no depth at all) counts as nobody there, as in the live loop."""
     try:
-        return measurer.measure(depth)
+        return measurer.measure(depth, t_s)
     except FrameError:
         return ABSENT
 
@@ -77,7 +77,7 @@ def main():
         exact_pose = Pose.from_matrix(truth["camera_pose_in_room"]) if args.exact_pose else None
         measurer = Measurer(calibration_for(empty, Intrinsics(**truth["intrinsics"]), exact_pose))
         started = time.perf_counter()
-        results = [measure_or_absent(measurer, f.depth) for f in frames]
+        results = [measure_or_absent(measurer, f.depth, f.timestamp_s) for f in frames]
         per_frame_ms = (time.perf_counter() - started) / len(frames) * 1000
         before = {measure: len(values) for measure, values in errors.items()}
         for result, expected in zip(results, truth["frames"]):

@@ -92,7 +92,7 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     last_s = 0.0
     for frame in itertools.chain(opening, frames):
         try:
-            measures = measurer.measure(frame.depth)
+            measures = measurer.measure(frame.depth, frame.timestamp_s)
         except FrameError:
             # A frame with no depth at all (covered lens, dropout) shows nobody.
             measures = ABSENT

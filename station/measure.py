@@ -32,6 +32,7 @@ import numpy as np
 from scipy import ndimage
 
 from station.errors import WallHingeError
+from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -44,9 +45,26 @@ PLAN_Z_RANGE_M = (0.0, 2.0)
 # between two people, which would otherwise bridge them into one blob.
 PLAN_MIN_POINTS = 3
 PLAN_REFERENCE_FOCAL_PX = 212.0
-# How far from the drill spot (x = 0) a person's blob may be centred and
-# still be the patient.
+# How far from the drill spot (x = 0) a followed patient's feet may be and
+# still be at the drill (m): past it, they have walked off.
 DRILL_ZONE_HALF_WIDTH_M = 0.6
+# Where a person's feet must be for them to be chosen as the patient (m):
+# within this of the spot along the wall (the camera is aimed at it to a
+# few degrees), and nearer the wall than this (heels 10-30 cm from it).
+SPOT_HALF_WIDTH_M = 0.4
+SPOT_MAX_Z_M = 0.65
+# Points below this height (m) are a standing person's shanks and feet.
+FEET_HEIGHT_M = 0.35
+MIN_FEET_POINTS = 20
+# One person's two feet stand within this of each other along the wall
+# (m); feet further off are someone else's.
+OWN_FEET_SPREAD_M = 0.3
+# Feet are sought among points this near the wall (m): people at the drill.
+FEET_MAX_Z_M = 1.0
+# Bins of the feet's spread along the wall (m), and a foot's half width in bins.
+FEET_BIN_M = 0.02
+FEET_HALF_WIDTH_BINS = 3
+MAX_PEOPLE = 6
 # A blob with at least this share of the biggest blob's points may be a
 # person (a patient seen past a closer clinician shows less of themselves).
 PERSON_SHARE = 0.3
@@ -75,6 +93,19 @@ ROW_WINDOW_HALF_M = 0.03
 # sees the body from in front of its side, so the rearmost point is hidden
 # behind the silhouette by about r (1 - cos(view angle to the wall)).
 BUTTOCK_RADIUS_M = 0.08
+
+
+# Hysteresis of the foreground (see Measurer._foreground_points): pixels this
+# many noise sigmas, and at least this much (m), nearer than the background
+# join an object seeded by at least MIN_SEED_PIXELS clearly nearer pixels.
+WEAK_NOISE_MULTIPLE = 2.0
+WEAK_MIN_STEP_M = 0.015
+MIN_SEED_PIXELS = 10
+# Objects are labelled on blocks of pixels about this many across the image.
+FOREGROUND_BLOCK_WIDTH_PX = 424
+# A patient already followed stays present with this much of them in view
+# (see the confidence in Measurer.measure); choosing one takes 0.5.
+FOLLOWED_MIN_CONFIDENCE = 0.25
 
 
 class FrameError(WallHingeError, ValueError):
@@ -149,16 +180,38 @@ class Measurer:
         self._foreground_below_m = np.where(background > 0,
                                             background - np.maximum(noise_multiple * noise, min_depth_step_m),
                                             np.inf).astype(np.float32)
+        self._weak_foreground_below_m = np.where(
+            background > 0, background - np.maximum(WEAK_NOISE_MULTIPLE * noise, WEAK_MIN_STEP_M), np.inf
+        ).astype(np.float32)
+        unit = float(calibration.depth_unit_m)
+        self._strong_below_units = self._threshold_units(self._foreground_below_m, unit)
+        self._weak_below_units = self._threshold_units(self._weak_foreground_below_m, unit)
+        block = max(1, int(round(intrinsics.width / FOREGROUND_BLOCK_WIDTH_PX)))
+        self._block_shape = (-(-intrinsics.height // block), -(-intrinsics.width // block))
+        self._block_count = self._block_shape[0] * self._block_shape[1]
+        rows, cols = np.divmod(np.arange(intrinsics.height * intrinsics.width), intrinsics.width)
+        self._block_of_pixel = ((rows // block) * self._block_shape[1] + cols // block).astype(np.intp)
+        self._tracker = PatientTracker()
+        self._clock_s = None
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._background = background
         self._width = intrinsics.width
         # Pixels searched either side of the rear edge: about 8 cm at 2 m.
         self._edge_window = max(4, int(round(0.08 * intrinsics.fx / 2.0)))
+        # A pair of feet at 2.5 m shows some 20 points at 424x240, more at finer modes.
+        self._min_feet_points = int(round(MIN_FEET_POINTS * intrinsics.fx * intrinsics.fy / PLAN_REFERENCE_FOCAL_PX ** 2))
+        self._feet_bins = int(np.ceil((PLAN_X_RANGE_M[1] - PLAN_X_RANGE_M[0]) / FEET_BIN_M))
         self._plan_min_points = max(PLAN_MIN_POINTS, int(round(
             PLAN_MIN_POINTS * intrinsics.fx * intrinsics.fy / PLAN_REFERENCE_FOCAL_PX ** 2)))
         self._plan_shape = (int(round((PLAN_X_RANGE_M[1] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M)),
                             int(round((PLAN_Z_RANGE_M[1] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M)))
+
+    @staticmethod
+    def _threshold_units(below_m: np.ndarray, unit_m: float) -> np.ndarray:
+        """Depth thresholds (m, inf for none) as uint16 depth units less one, for ``depth - 1 < threshold``."""
+        units = np.ceil(np.minimum(below_m, 65535 * unit_m) / unit_m)
+        return (np.clip(units, 1, 65535) - 1).astype(np.uint16)
 
     def _check(self, depth: np.ndarray) -> None:
         if not isinstance(depth, np.ndarray) or depth.ndim != 2 or depth.dtype != np.uint16:
@@ -169,45 +222,166 @@ class Measurer:
         if not depth.any():
             raise FrameError("the frame has no depth data at all: check that nothing covers the camera")
 
-    def patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Room points (N, 3) of the patient and their flat pixel indices; empty when nobody is there."""
+    def reset(self) -> None:
+        """Forget the patient being followed (a new recording, a new session)."""
+        self._tracker.reset()
+        self._clock_s = None
+
+    def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
+
+        Two thresholds (hysteresis): a pixel clearly nearer than the
+        background (``noise_multiple`` sigmas) seeds an object; a pixel only
+        a little nearer joins it when it touches such a seed in the image.
+        Where the body nears the wall, or the sensor is noisy far away, its
+        depth is within a few sigmas of the wall behind it: a single strict
+        threshold would cut the buttocks off the body there, and a loose one
+        alone would strew the wall's and floor's noise over the room.
+        """
         self._check(depth)
-        depth_m = depth.reshape(-1).astype(np.float32) * np.float32(self.calibration.depth_unit_m)
-        candidates = np.flatnonzero((depth_m > 0) & (depth_m < self._foreground_below_m))
+        flat = depth.reshape(-1)
+        # 0 < depth < threshold in one unsigned comparison (0 wraps to the top).
+        below = flat - np.uint16(1)
+        weak = below < self._weak_below_units
+        weak_pixels = np.flatnonzero(weak)
+        if weak_pixels.size == 0:
+            return np.empty((0, 3), np.float32), weak_pixels
+        # Objects are found on blocks of pixels (one pixel at 424x240, 2x2 at
+        # finer modes): the same objects, at a quarter of the cost.
+        blocks = self._block_of_pixel
+        labels, count = ndimage.label(np.bincount(blocks[weak_pixels], minlength=self._block_count)
+                                      .reshape(self._block_shape) > 0)
+        labels = labels.reshape(-1)
+        strong_pixels = np.flatnonzero(below < self._strong_below_units)
+        seeded = np.bincount(labels[blocks[strong_pixels]], minlength=count + 1) >= MIN_SEED_PIXELS
+        seeded[0] = False
+        candidates = weak_pixels[seeded[labels[blocks[weak_pixels]]]]
         if candidates.size == 0:
             return np.empty((0, 3), np.float32), candidates
-        points = self._origin + self._rays[candidates] * depth_m[candidates, np.newaxis]
+        depth_m = flat[candidates].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
+        points = self._origin + self._rays[candidates] * depth_m[:, np.newaxis]
         # Above the floor and in front of the wall by more than the noise, inside the plan.
         inside = ((points[:, 1] > 0.03) & (points[:, 2] > 0.0)
                   & (points[:, 0] > PLAN_X_RANGE_M[0]) & (points[:, 0] < PLAN_X_RANGE_M[1])
                   & (points[:, 2] < PLAN_Z_RANGE_M[1]))
-        points, candidates = points[inside], candidates[inside]
-        if len(points) == 0:
-            return points, candidates
+        return points[inside], candidates[inside]
+
+    def _plan_labels(self, points: np.ndarray):
+        """Connected blobs of ``points`` on the floor plan: each point's label (0: none), and how many blobs."""
         cells_x = ((points[:, 0] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         cells_z = ((points[:, 2] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         counts = np.bincount(cells_x * self._plan_shape[1] + cells_z, minlength=self._plan_shape[0] * self._plan_shape[1])
         occupied = ndimage.binary_dilation(counts.reshape(self._plan_shape) >= self._plan_min_points)
         labels, count = ndimage.label(occupied)
-        if count == 0:
-            return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        point_labels = labels[cells_x, cells_z]
-        sizes = np.bincount(point_labels, minlength=count + 1)
-        centre_x = np.bincount(point_labels, weights=points[:, 0], minlength=count + 1) / np.maximum(sizes, 1)
-        # The patient: of the person-sized blobs centred within the drill zone,
-        # the one nearest the drill wall. A spotter or the next participant
-        # stands further out, and may well look bigger to the camera.
-        eligible = (np.abs(centre_x) < DRILL_ZONE_HALF_WIDTH_M) & (np.arange(count + 1) > 0)
-        if not eligible.any():
-            return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        person_sized = np.flatnonzero(eligible & (sizes >= PERSON_SHARE * sizes[eligible].max()))
-        # One or two blobs at most: nearest the wall by their rearmost plan cell.
-        patient = min(person_sized, key=lambda label: cells_z[point_labels == label].min())
-        keep = point_labels == patient
-        return points[keep], candidates[keep]
+        return labels[cells_x, cells_z], count
 
-    def measure(self, depth: np.ndarray) -> Measures:
-        """The measures of one depth frame (uint16 in the calibration's depth units)."""
+    def _feet(self, points: np.ndarray):
+        """Where people stand along the wall: x, z (m) and point count of each pair of feet, or None.
+
+        The feet are sought on their own, among the points low enough to be
+        shanks and feet and near enough the wall to be at the drill: people
+        beside each other may touch higher up, but each stands on their own
+        feet. Peaks of the points' spread along the wall are feet; one
+        person's two feet are one peak (the higher), someone else's stand
+        more than :data:`OWN_FEET_SPREAD_M` off.
+        """
+        low = (points[:, 1] < FEET_HEIGHT_M) & (points[:, 2] < FEET_MAX_Z_M)
+        if np.count_nonzero(low) < self._min_feet_points:
+            return None
+        x, z = points[low, 0], points[low, 2]
+        bins = ((x - PLAN_X_RANGE_M[0]) / FEET_BIN_M).astype(np.intp)
+        counts = np.bincount(bins, minlength=self._feet_bins)[:self._feet_bins]
+        # Points within a foot's width of each place along the wall.
+        spread = np.convolve(counts, np.ones(2 * FEET_HALF_WIDTH_BINS + 1), mode="same")
+        spread_bins = int(round(OWN_FEET_SPREAD_M / FEET_BIN_M))
+        found = []
+        while len(found) < MAX_PEOPLE:
+            peak = int(np.argmax(spread))
+            if spread[peak] < self._min_feet_points:
+                break
+            found.append(peak)
+            spread[max(0, peak - spread_bins):peak + spread_bins + 1] = 0
+        if not found:
+            return None
+        feet_x = PLAN_X_RANGE_M[0] + (np.array(found) + 0.5) * FEET_BIN_M
+        near = np.abs(x[:, np.newaxis] - feet_x) < OWN_FEET_SPREAD_M / 2
+        feet_z = (z @ near) / np.maximum(near.sum(axis=0), 1)
+        return feet_x, feet_z, near.sum(axis=0)
+
+    @staticmethod
+    def _feet_at_spot(feet) -> float | None:
+        """Where along the wall (x, m) the feet of the person at the drill spot are: near x = 0 and the wall."""
+        x, z, _ = feet
+        at_spot = (np.abs(x) < SPOT_HALF_WIDTH_M) & (z < SPOT_MAX_Z_M)
+        if not at_spot.any():
+            return None
+        return float(x[at_spot][np.argmin(z[at_spot] + np.abs(x[at_spot]))])
+
+    @staticmethod
+    def _slab(feet_x: float, feet) -> tuple[float, float]:
+        """The patient's slab along the wall (x from, to; m): SLAB_HALF_WIDTH_M either side of their feet,
+        and never past halfway to someone else's feet."""
+        low, high = feet_x - SLAB_HALF_WIDTH_M, feet_x + SLAB_HALF_WIDTH_M
+        if feet is not None:
+            others = feet[0][np.abs(feet[0] - feet_x) > OWN_FEET_SPREAD_M]
+            halfway = 0.5 * (others + feet_x)
+            low = max([low, *halfway[others < feet_x]])
+            high = min([high, *halfway[others > feet_x]])
+        return low, high
+
+    def patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Room points (N, 3) of the patient and their flat pixel indices; empty when nobody is there.
+
+        The patient is the person who stands at the drill spot; once chosen,
+        they are followed (:mod:`station.tracking`). Only what stands in
+        their own slab of the room, :data:`SLAB_HALF_WIDTH_M` either side of
+        their feet along the wall, can be them: a clinician beside them, even
+        touching them, stands beyond it.
+        """
+        points, pixels = self._foreground_points(depth)
+        nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)
+        if len(points) == 0:
+            return nobody
+        track = self._tracker.track
+        feet = self._feet(points)
+        if track is not None:
+            feet_x = track.x_m
+        elif feet is not None:
+            feet_x = self._feet_at_spot(feet)
+        else:
+            feet_x = None
+        if feet_x is None:
+            return nobody
+        low, high = self._slab(feet_x, feet)
+        mine = (points[:, 0] > low) & (points[:, 0] < high) & (points[:, 2] < PATIENT_REACH_Z_M)
+        points, pixels = points[mine], pixels[mine]
+        if len(points) == 0:
+            return nobody
+        point_labels, count = self._plan_labels(points)
+        if count == 0:
+            return nobody
+        sizes = np.bincount(point_labels, minlength=count + 1)
+        sizes[0] = 0
+        rearmost_z = np.full(count + 1, np.inf)
+        rearmost_z[1:] = ndimage.minimum(points[:, 2], point_labels, np.arange(1, count + 1))
+        # Within the slab, the person-sized blob nearest the wall: someone
+        # passing in front of the patient stands further out.
+        candidates = np.flatnonzero(sizes >= max(1, PERSON_SHARE * sizes.max()))
+        keep = point_labels == candidates[np.argmin(rearmost_z[candidates])]
+        return points[keep], pixels[keep]
+
+    def measure(self, depth: np.ndarray, t_s: float | None = None) -> Measures:
+        """The measures of one depth frame (uint16 in the calibration's depth units) taken at ``t_s`` seconds.
+
+        Frames are measured in order: the patient chosen in one is followed
+        in the next (:mod:`station.tracking`). Without ``t_s``, frames are
+        taken as 1/30 s apart.
+        """
+        if t_s is None:
+            t_s = 0.0 if self._clock_s is None else self._clock_s + 1.0 / 30.0
+        self._clock_s = t_s
+        self._tracker.expire(t_s)
+        followed = self._tracker.track is not None
         points, pixels = self.patient_points(depth)
         if len(points) < 50:
             return ABSENT
@@ -217,12 +391,24 @@ class Measurer:
         # A standing or hinging adult shows at least ~0.25 m^2 of side and is
         # over a metre tall; less is a passer-by's edge or an object.
         confidence = float(np.clip(min(area_m2 / 0.35, (height_m - 0.6) / 0.6), 0.0, 1.0))
-        if confidence < 0.5:
+        # Choosing a patient takes a clear view of a person; keeping them,
+        # only some of them in view (a clinician may hide the rest).
+        if confidence < (FOLLOWED_MIN_CONFIDENCE if followed else 0.5):
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         # Below 0.3 of the top are the shanks and feet, either side of the
         # body's midline whatever the arms do.
         legs = points[:, 1] < 0.3 * height_m
-        legs_x = float(np.median(points[legs, 0] if np.count_nonzero(legs) > 20 else points[:, 0]))
+        feet_seen = np.count_nonzero(legs) > 20
+        legs_x = float(np.median(points[legs, 0] if feet_seen else points[:, 0]))
+        if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
+            self._tracker.reset()  # walked off the drill spot
+            return Measures(present=False, confidence=confidence, patient_pixels=len(points))
+        if feet_seen:
+            legs_z = float(np.median(points[legs, 2]))
+            if self._tracker.plausible(t_s, legs_x, legs_z):
+                self._tracker.seen(t_s, legs_x, legs_z)
+        else:
+            self._tracker.glimpsed(t_s)
         core = np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M
         core_points, core_pixels = points[core], pixels[core]
         profile = _profile(core_points[:, 1], core_points[:, 2], height_m)

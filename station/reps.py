@@ -38,8 +38,11 @@ or leave the trunk's outline.
   next rep (both an incomplete return, ending where it came back to).
 - A rep shorter than ``min_rep_s``, or one that never leans ``enter_deg``
   past standing, is noise; ``RepStarted`` is only announced once it has. A
-  rep in progress when the patient leaves for longer than ``max_absent_s``
-  is dropped, never guessed.
+  rep in progress when the patient is out of sight for longer than
+  ``max_absent_s`` counts if it was already on its way up (its return as it
+  was when last seen), and is otherwise dropped, never guessed. A shorter
+  gap (someone walking between the camera and the patient) neither loses
+  nor splits a rep.
 
 Times are seconds on the frame clock; lengths mm; angles degrees.
 """
@@ -90,7 +93,9 @@ class RepSettings:
         Shorter than this from start to end is not a rep (s); the quickest
         real rep (0.5 s down, no hold, 0.6 s up) takes longer.
     max_absent_s : float
-        Out of view longer than this means the patient left (s).
+        Out of view longer than this means the patient left (s): someone
+        walking past between the camera and the patient hides them for up
+        to about a second.
     baseline_s : float
         Still standing this long sets the standing baseline (s): a patient
         settling at the wall stands at least this long before the first rep.
@@ -116,7 +121,7 @@ class RepSettings:
     stall_s: float = 1.5
     rise_again_deg: float = 6.0
     min_rep_s: float = 0.8
-    max_absent_s: float = 0.5
+    max_absent_s: float = 1.2
     baseline_s: float = 0.5
     baseline_spread_deg: float = 8.0
     baseline_spread_mm: float = 60.0
@@ -262,6 +267,11 @@ class RepDetector:
         events = []
         if not measures.present:
             if self._present and t_s - self._last_seen_s > self.settings.max_absent_s:
+                # Lost on the way up: the rep counts, with its return as it was
+                # when last seen (as at the end of a set).
+                rep = self._rep
+                if rep is not None and rep["ascending"]:
+                    self._close(rep["return_t"], t_s, events)
                 events.append(PatientLeft(self._last_seen_s))
                 self._forget_patient()
             return events

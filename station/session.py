@@ -834,7 +834,7 @@ class _CameraLoop:
 
     def _measure(self, t: float, frame):
         try:
-            measures = self._measurer.measure(frame.depth)
+            measures = self._measurer.measure(frame.depth, t)
         except FrameError:
             measures = ABSENT  # no depth at all (covered lens, dropout): nobody is seen
         for event in self._detector.update(t, measures):

@@ -123,6 +123,23 @@ def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     assert median_of(alone, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
+def test_a_clinician_waiting_beside_the_spot_is_never_taken_for_the_patient():
+    # Half a metre along the wall from the spot, near the wall, facing the
+    # patient: there before the patient comes, and close beside them after.
+    scene = Scene()
+    clinician = (BodyShape(1.80, 0.9, 0.0), Posture(x_m=0.5, z_m=SPOT_Z + 0.05, yaw_deg=-90, arms="sides"))
+    waiting = scene.measurer.measure(scene.frame([(LABEL_OTHER_PERSON, pose_body(*clinician))]), 0.0)
+    assert not waiting.present
+    posture = Posture(z_m=SPOT_Z, hip_flexion_deg=50, knee_flexion_deg=(12, 12))
+    body = pose_body(SHAPE, posture)
+    people = [(LABEL_PATIENT, body), (LABEL_OTHER_PERSON, pose_body(*clinician))]
+    results = [scene.measurer.measure(scene.frame(people), 0.1 + i / 30) for i in range(5)]
+    assert all(r.present for r in results)
+    assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=6.0)
+    assert median_of(results, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
+    assert all(abs(r.position_x_m) < 0.2 for r in results)
+
+
 def test_nobody_there_is_not_present(scene):
     result = scene.measurer.measure(scene.frame([]))
     assert not result.present and result.wall_gap_mm is None and result.trunk_angle_deg is None

@@ -179,10 +179,31 @@ def test_without_a_still_moment_there_is_no_baseline_and_no_rep():
 
 
 def test_leaving_mid_rep_drops_it_and_says_the_patient_left():
-    frames = standing(2.0) + hinge()[:50] + [ABSENT] * 30
+    frames = standing(2.0) + hinge()[:50] + [ABSENT] * 45
     detector, events = run(frames)
     assert detector.reps == []
     assert len(of_type(events, PatientArrived)) == 1 and len(of_type(events, PatientLeft)) == 1
+
+
+@pytest.mark.parametrize("hidden_from", [20, 45, 75], ids=["descent", "bottom", "ascent"])
+def test_a_second_out_of_sight_neither_loses_nor_splits_a_rep(hidden_from):
+    # Someone walks between the camera and the patient: a second with nobody seen.
+    rep = hinge()
+    rep[hidden_from:hidden_from + 30] = [ABSENT] * 30
+    detector, events = run(standing(2.0) + rep + standing(2.0))
+    (done,) = detector.reps
+    assert done.faults == () and done.peak_trunk_angle_deg == pytest.approx(60.0, abs=1.0)
+    assert of_type(events, PatientLeft) == []
+
+
+def test_a_rep_on_its_way_up_when_the_patient_is_lost_counts():
+    frames = standing(2.0) + hinge()[:80] + [ABSENT] * 60
+    detector, events = run(frames, finish=False)
+    (rep,) = detector.reps
+    assert rep.peak_trunk_angle_deg == pytest.approx(60.0, abs=1.0)
+    (done_t, _), = of_type(events, RepDone)
+    (left_t, _), = of_type(events, PatientLeft)
+    assert done_t <= left_t
 
 
 def test_a_rep_on_its_way_up_when_the_set_ends_counts_with_its_return_as_it_was():

@@ -1,0 +1,85 @@
+"""Following the patient from frame to frame: where they stand on the floor plan.
+
+During the drill the feet stay planted, so where the patient stands (the
+middle of their lower legs on the floor plan: x along the wall, z out from
+it) is the steadiest thing a depth camera sees of them. The patient is
+chosen once, as the person who comes to the drill spot; afterwards only what
+lies in their own slab of the room (:data:`SLAB_HALF_WIDTH_M` either side
+of their feet along the wall) can be them, so a clinician beside them, even
+touching or leaning in, is never taken for them, and the patient stays
+chosen while part of them is hidden. The track follows them as they walk in
+or out, and is dropped when nothing of them has been seen for
+:data:`MEMORY_S`, or when they walk off the drill spot.
+
+Pure state on numbers: no I/O, no numpy arrays kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A person doing the drill keeps every part that matters within this of
+# their feet along the wall (metres): the pelvis is 0.3-0.45 m across, and
+# elbows of hands set on the hips reach about 0.3 m out. A second person
+# half a metre away stands beyond it.
+SLAB_HALF_WIDTH_M = 0.32
+# How far beyond the drill wall a patient's body reaches at the deepest
+# hinge (metres): a 2 m person's head, leaning 80 degrees from hips at the
+# wall. Anyone further out is someone else.
+PATIENT_REACH_Z_M = 1.25
+# Forget the patient after this long with nothing of them seen (seconds):
+# longer than an occlusion the rep detector rides through.
+MEMORY_S = 2.0
+# The feet move at walking speed at most (metres per second), and a reading
+# may be off by the legs' own width.
+FEET_SPEED_M_S = 1.5
+FEET_SLACK_M = 0.12
+
+
+@dataclass(frozen=True)
+class Track:
+    """Where the patient stands: feet ``x_m`` along the wall, ``z_m`` out from it (metres), seen at ``t_s``."""
+
+    x_m: float
+    z_m: float
+    t_s: float
+
+
+class PatientTracker:
+    """Keeps the patient chosen from frame to frame.
+
+    ``track`` is None until a patient is chosen. ``seen(t_s, x, z)`` moves
+    it to where their feet were measured, if that is a step they could have
+    taken; ``expire(t_s)`` drops it once they have been out of sight for
+    :data:`MEMORY_S`.
+    """
+
+    def __init__(self, *, memory_s: float = MEMORY_S):
+        if not memory_s > 0:
+            raise ValueError("memory_s must be a positive number of seconds")
+        self.memory_s = memory_s
+        self.track: Track | None = None
+
+    def reset(self) -> None:
+        self.track = None
+
+    def expire(self, t_s: float) -> None:
+        """Forget the patient when nothing of them was seen for ``memory_s``, or the clock went back."""
+        if self.track is not None and not (0.0 <= t_s - self.track.t_s <= self.memory_s):
+            self.track = None
+
+    def plausible(self, t_s: float, x_m: float, z_m: float) -> bool:
+        """Whether feet at (x, z) can be the tracked patient's, given how far they could have walked."""
+        if self.track is None:
+            return True
+        reach = FEET_SLACK_M + FEET_SPEED_M_S * max(0.0, t_s - self.track.t_s)
+        return abs(x_m - self.track.x_m) <= reach and abs(z_m - self.track.z_m) <= reach
+
+    def seen(self, t_s: float, x_m: float, z_m: float) -> None:
+        """The patient's feet were measured at (x, z): follow them there."""
+        self.track = Track(float(x_m), float(z_m), float(t_s))
+
+    def glimpsed(self, t_s: float) -> None:
+        """Part of the patient was seen, but not their feet: they are still here, where they were."""
+        if self.track is not None:
+            self.track = Track(self.track.x_m, self.track.z_m, float(t_s))

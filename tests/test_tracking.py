@@ -1,0 +1,42 @@
+"""Following the patient on the floor plan: pure state, hand-built steps."""
+
+import pytest
+
+from station.tracking import FEET_SLACK_M, MEMORY_S, PatientTracker
+
+
+def test_nobody_is_followed_until_seen_and_then_where_they_stand():
+    tracker = PatientTracker()
+    assert tracker.track is None and tracker.plausible(0.0, 5.0, 5.0)
+    tracker.seen(1.0, 0.1, 0.3)
+    assert (tracker.track.x_m, tracker.track.z_m, tracker.track.t_s) == (0.1, 0.3, 1.0)
+
+
+def test_feet_cannot_jump_further_than_a_walk():
+    tracker = PatientTracker()
+    tracker.seen(0.0, 0.0, 0.3)
+    assert tracker.plausible(1 / 30, FEET_SLACK_M, 0.3)
+    assert not tracker.plausible(1 / 30, 0.5, 0.3)  # someone else's feet, half a metre off
+    assert tracker.plausible(1.0, 0.5, 0.3)  # ... or theirs after a second's walk
+
+
+def test_the_patient_is_forgotten_after_the_memory_and_kept_while_glimpsed():
+    tracker = PatientTracker()
+    tracker.seen(0.0, 0.0, 0.3)
+    tracker.glimpsed(1.5)  # part of them seen, the feet hidden
+    tracker.expire(1.5 + MEMORY_S - 0.01)
+    assert tracker.track is not None and tracker.track.x_m == 0.0
+    tracker.expire(1.5 + MEMORY_S + 0.01)
+    assert tracker.track is None
+
+
+def test_a_clock_going_back_forgets_the_patient():
+    tracker = PatientTracker()
+    tracker.seen(5.0, 0.0, 0.3)
+    tracker.expire(1.0)
+    assert tracker.track is None
+
+
+def test_a_memory_must_be_positive():
+    with pytest.raises(ValueError, match="memory_s"):
+        PatientTracker(memory_s=0.0)
