@@ -171,7 +171,8 @@ class Performance:
     stay_s : float
         Extra standing time after the set, before leaving or the end.
     arms : str
-        "hips", "stick" or "sides".
+        One of :data:`station.sim.body.ARM_STYLES` (hips, stick, sides, crossed,
+        kettlebell_chest, kettlebell_hanging).
     spot_x_m : float
         Where along the wall they stand (0 is the drill spot).
     facing_yaw_deg : float
