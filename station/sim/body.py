@@ -48,6 +48,7 @@ PART_LABELS = {
     "pelvis": 1, "buttock": 2, "abdomen": 3, "thorax": 4, "head": 5, "neck": 6, "thigh": 7,
     "shank": 8, "foot": 9, "upper_arm": 10, "forearm": 11, "hand": 12, "stick": 13, "load": 14,
 }
+MAX_BUILD = 1.3  # obese: the stress set's heavy end (the drill's population is 0-1)
 # What a person can do with their arms (Posture.arms).
 ARM_STYLES = ("hips", "stick", "sides", "crossed", "kettlebell_chest", "kettlebell_hanging")
 KETTLEBELL_RADIUS_M = 0.10  # the bell of a 8-16 kg kettlebell is about 0.2 m across
@@ -65,7 +66,9 @@ class BodyShape:
     height_m : float
         Standing height, 1.5 to 1.9 m in the drill's population.
     build : float
-        0 slim to 1 heavy; scales girths (0.85 to 1.35 times average).
+        0 slim to 1 heavy, scaling girths 0.85 to 1.35 times average; up to
+        :data:`MAX_BUILD` for an obese body (girth 1.5 times, and a belly
+        that grows faster than the rest).
     kyphosis_deg : float
         Rounded upper back at rest, 0 (none) to 35 degrees of extra thoracic
         flexion; the person's baseline, not a fault.
@@ -78,14 +81,19 @@ class BodyShape:
     def __post_init__(self):
         if not 1.2 <= self.height_m <= 2.1:
             raise ValueError(f"height_m must be 1.2-2.1 m, not {self.height_m}")
-        if not 0.0 <= self.build <= 1.0:
-            raise ValueError(f"build must be 0-1, not {self.build}")
+        if not 0.0 <= self.build <= MAX_BUILD:
+            raise ValueError(f"build must be 0-{MAX_BUILD}, not {self.build}")
         if not 0.0 <= self.kyphosis_deg <= 45.0:
             raise ValueError(f"kyphosis_deg must be 0-45, not {self.kyphosis_deg}")
 
     @property
+    def belly(self) -> float:
+        """Extra forward growth of the abdomen past the heavy end of the drill's population (1 = none)."""
+        return 1.0 + 0.6 * max(0.0, self.build - 1.0)
+
+    @property
     def mass_kg(self) -> float:
-        """Body mass: a body-mass index of 19 (slim) to 32 (heavy) at this height."""
+        """Body mass: a body-mass index of 19 (slim) to 32 (heavy), 36 at the obese end, at this height."""
         return (19.0 + 13.0 * self.build) * self.height_m**2
 
     @property
@@ -463,8 +471,9 @@ def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str,
         centre = hip_centre + pelvis_frame @ [sign * 0.036 * h * g, -0.012 * h, -0.030 * h * g]
         parts.append(("buttock", Ellipsoid(centre, pelvis_frame, np.array([0.050, 0.058, 0.046]) * h * g)))
     lumbar_frame = frame(joints["lumbar_dir"])
-    parts.append(("abdomen", Ellipsoid(0.5 * (joints["sacrum"] + joints["t12"]) + lumbar_frame @ [0.0, 0.0, 0.045 * h * g],
-                                       lumbar_frame, np.array([0.090 * h * g, 0.075 * h, 0.062 * h * g]))))
+    belly = shape.belly
+    parts.append(("abdomen", Ellipsoid(0.5 * (joints["sacrum"] + joints["t12"]) + lumbar_frame @ [0.0, 0.0, 0.045 * h * g * belly],
+                                       lumbar_frame, np.array([0.090 * h * g, 0.075 * h, 0.062 * h * g * belly]))))
     for name, a, b in (("lower_thorax_dir", "t12", "t7"), ("upper_thorax_dir", "t7", "c7")):
         thorax_frame = frame(joints[name])
         parts.append(("thorax", Ellipsoid(0.5 * (joints[a] + joints[b]) + thorax_frame @ [0.0, 0.0, 0.058 * h * min(g, 1.1)],
