@@ -145,6 +145,8 @@ def test_inspect_garbage_is_one_error_line(tmp_path):
     (["--scenario", "no-such-scenario"], "no-such-scenario"),
     (["--reps", "0"], "reps"),
     (["--resolution", "100x100"], "100x100"),
+    (["--scenario", "stress", "--seed", "5"], "stress seeds"),
+    (["--scenario", "stress", "--seed", "100", "--fps", "15"], "--fps"),
 ])
 def test_simulate_bad_option_is_one_error_line(tmp_path, options, mentions):
     out = tmp_path / "bad.db3"
