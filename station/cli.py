@@ -34,19 +34,30 @@ def _positive_int(text: str) -> int:
 def _simulate(args) -> int:
     from station.sim.scenarios import SCENARIOS, build_scene
     from station.sim.simulate import simulate, truth_path
+    from station.sim.stress import CHECK_SEEDS, TUNE_SEEDS, stress_scene
 
     if args.list:
         for name, scenario in SCENARIOS.items():
             print(f"{name:20} {scenario.description}")
+        print(f"{'stress':20} the whole envelope, everything drawn by the seed: tuning seeds "
+              f"{TUNE_SEEDS[0]}-{TUNE_SEEDS[-1]}, check seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
         return 0
     if args.output is None:
         raise WallHingeError("say where to write the recording, e.g. wallhinge simulate session.db3")
-    width, height = args.resolution
     try:
-        spec = build_scene(args.scenario, args.seed, width=width, height=height, fps=args.fps,
-                           side=args.side, camera_model=args.camera, reps=args.reps)
+        if args.scenario == "stress":
+            chosen = [f"--{name}" for name in ("resolution", "fps", "side", "camera", "reps")
+                      if getattr(args, name) is not None]
+            if chosen:
+                raise ValueError(f"a stress scene draws everything from its seed; drop {', '.join(chosen)}")
+            spec = stress_scene(args.seed)
+        else:
+            width, height = args.resolution or (424, 240)
+            spec = build_scene(args.scenario, args.seed, width=width, height=height, fps=args.fps or 30,
+                               side=args.side, camera_model=args.camera, reps=args.reps)
     except ValueError as error:
         raise WallHingeError(str(error)) from None
+    width, height = spec.width, spec.height
     output = Path(args.output)
     started = time.monotonic()
 
@@ -305,9 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("output", nargs="?", help="recording to write (.db3); ground truth goes beside it")
     simulate.add_argument("--scenario", default="good-set", help="named scenario (see --list)")
     simulate.add_argument("--seed", type=int, default=0, help="random seed: same seed, same recording")
-    simulate.add_argument("--resolution", type=_resolution, default=(424, 240),
+    simulate.add_argument("--resolution", type=_resolution,
                           help="depth resolution: 424x240, 640x480 or 848x480 (default 424x240)")
-    simulate.add_argument("--fps", type=int, default=30, choices=(15, 30), help="frame rate (default 30)")
+    simulate.add_argument("--fps", type=int, choices=(15, 30), help="frame rate (default 30)")
     simulate.add_argument("--side", type=int, choices=(-1, 1), help="camera at -x (-1) or +x (+1) of the spot")
     simulate.add_argument("--camera", choices=("D435", "D455"), help="camera model (default: drawn by the seed)")
     simulate.add_argument("--reps", type=int, help="number of reps (the scenario's pattern repeated or cut)")

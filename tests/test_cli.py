@@ -69,7 +69,7 @@ def test_simulate_list_names_every_scenario(capsys):
     out = capsys.readouterr().out
     listed = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert {"good-set", "all-faults", "empty"} <= listed
-    assert listed == set(SCENARIOS)
+    assert listed == set(SCENARIOS) | {"stress"}
     for line in out.splitlines():
         assert len(line.split()) > 1, f"scenario without a description: {line!r}"
 
@@ -145,6 +145,8 @@ def test_inspect_garbage_is_one_error_line(tmp_path):
     (["--scenario", "no-such-scenario"], "no-such-scenario"),
     (["--reps", "0"], "reps"),
     (["--resolution", "100x100"], "100x100"),
+    (["--scenario", "stress", "--seed", "5"], "stress seeds"),
+    (["--scenario", "stress", "--seed", "100", "--fps", "15"], "--fps"),
 ])
 def test_simulate_bad_option_is_one_error_line(tmp_path, options, mentions):
     out = tmp_path / "bad.db3"
