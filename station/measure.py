@@ -26,6 +26,7 @@ thresholds, the plan grid) is computed once in :class:`Measurer`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,8 +102,10 @@ BUTTOCK_RADIUS_M = 0.08
 WEAK_NOISE_MULTIPLE = 2.0
 WEAK_MIN_STEP_M = 0.015
 MIN_SEED_PIXELS = 10
-# Objects are labelled on blocks of pixels about this many across the image.
-FOREGROUND_BLOCK_WIDTH_PX = 424
+# Frames wider than this are measured on every other pixel (px): 640x480
+# and 848x480 as 320x240 and 424x240. The measures hold at 424x240, and a
+# Pi keeps 30 fps in every mode.
+MEASURE_WIDTH_PX = 424
 # A patient already followed stays present with this much of them in view
 # (see the confidence in Measurer.measure); choosing one takes 0.5.
 FOLLOWED_MIN_CONFIDENCE = 0.25
@@ -169,12 +172,18 @@ class Measurer:
         if min_depth_step_m <= 0 or noise_multiple <= 0:
             raise ValueError("min_depth_step_m and noise_multiple must be positive")
         self.calibration = calibration
-        intrinsics = calibration.intrinsics
-        self.shape = (intrinsics.height, intrinsics.width)
+        full = calibration.intrinsics
+        self.shape = (full.height, full.width)
+        # Finer depth modes are measured on every other pixel (see MEASURE_WIDTH_PX):
+        # sampling pixel 2u of the frame as pixel u halves focal length and principal point.
+        stride = self._stride = max(1, int(round(full.width / MEASURE_WIDTH_PX)))
+        intrinsics = self._intrinsics = dataclasses.replace(
+            full, width=-(-full.width // stride), height=-(-full.height // stride),
+            fx=full.fx / stride, fy=full.fy / stride, ppx=full.ppx / stride, ppy=full.ppy / stride)
         self._origin = calibration.camera_pose.translation.astype(np.float32)
-        self._rays = np.asarray(calibration.rays_room(), np.float32).reshape(-1, 3)
-        background = np.asarray(calibration.background_m, np.float32).reshape(-1)
-        noise = np.asarray(calibration.background_noise_m, np.float32).reshape(-1)
+        self._rays = np.ascontiguousarray(calibration.rays_room()[::stride, ::stride], np.float32).reshape(-1, 3)
+        background = np.asarray(calibration.background_m, np.float32)[::stride, ::stride].reshape(-1)
+        noise = np.asarray(calibration.background_noise_m, np.float32)[::stride, ::stride].reshape(-1)
         # A pixel is foreground when nearer than this depth (metres); where the
         # empty scene had no data, anything valid is a candidate.
         self._foreground_below_m = np.where(background > 0,
@@ -186,11 +195,6 @@ class Measurer:
         unit = float(calibration.depth_unit_m)
         self._strong_below_units = self._threshold_units(self._foreground_below_m, unit)
         self._weak_below_units = self._threshold_units(self._weak_foreground_below_m, unit)
-        block = max(1, int(round(intrinsics.width / FOREGROUND_BLOCK_WIDTH_PX)))
-        self._block_shape = (-(-intrinsics.height // block), -(-intrinsics.width // block))
-        self._block_count = self._block_shape[0] * self._block_shape[1]
-        rows, cols = np.divmod(np.arange(intrinsics.height * intrinsics.width), intrinsics.width)
-        self._block_of_pixel = ((rows // block) * self._block_shape[1] + cols // block).astype(np.intp)
         self._tracker = PatientTracker()
         self._clock_s = None
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
@@ -238,24 +242,17 @@ class Measurer:
         threshold would cut the buttocks off the body there, and a loose one
         alone would strew the wall's and floor's noise over the room.
         """
-        self._check(depth)
         flat = depth.reshape(-1)
         # 0 < depth < threshold in one unsigned comparison (0 wraps to the top).
         below = flat - np.uint16(1)
         weak = below < self._weak_below_units
-        weak_pixels = np.flatnonzero(weak)
-        if weak_pixels.size == 0:
-            return np.empty((0, 3), np.float32), weak_pixels
-        # Objects are found on blocks of pixels (one pixel at 424x240, 2x2 at
-        # finer modes): the same objects, at a quarter of the cost.
-        blocks = self._block_of_pixel
-        labels, count = ndimage.label(np.bincount(blocks[weak_pixels], minlength=self._block_count)
-                                      .reshape(self._block_shape) > 0)
+        if not weak.any():
+            return np.empty((0, 3), np.float32), np.empty(0, np.intp)
+        labels, count = ndimage.label(weak.reshape(self._intrinsics.height, self._intrinsics.width))
         labels = labels.reshape(-1)
-        strong_pixels = np.flatnonzero(below < self._strong_below_units)
-        seeded = np.bincount(labels[blocks[strong_pixels]], minlength=count + 1) >= MIN_SEED_PIXELS
+        seeded = np.bincount(labels[below < self._strong_below_units], minlength=count + 1) >= MIN_SEED_PIXELS
         seeded[0] = False
-        candidates = weak_pixels[seeded[labels[blocks[weak_pixels]]]]
+        candidates = np.flatnonzero(seeded[labels])
         if candidates.size == 0:
             return np.empty((0, 3), np.float32), candidates
         depth_m = flat[candidates].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
@@ -329,8 +326,13 @@ class Measurer:
             high = min([high, *halfway[others > feet_x]])
         return low, high
 
+    def _sampled(self, depth: np.ndarray) -> np.ndarray:
+        """The frame, checked, as measured: every other pixel of the finer modes (see MEASURE_WIDTH_PX)."""
+        self._check(depth)
+        return depth if self._stride == 1 else depth[::self._stride, ::self._stride]
+
     def patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Room points (N, 3) of the patient and their flat pixel indices; empty when nobody is there.
+        """Room points (N, 3) of the patient, and their flat pixel indices in the sampled frame; empty when nobody is there.
 
         The patient is the person who stands at the drill spot; once chosen,
         they are followed (:mod:`station.tracking`). Only what stands in
@@ -338,6 +340,9 @@ class Measurer:
         their feet along the wall, can be them: a clinician beside them, even
         touching them, stands beyond it.
         """
+        return self._patient_points(self._sampled(depth))
+
+    def _patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         points, pixels = self._foreground_points(depth)
         nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)
         if len(points) == 0:
@@ -382,7 +387,8 @@ class Measurer:
         self._clock_s = t_s
         self._tracker.expire(t_s)
         followed = self._tracker.track is not None
-        points, pixels = self.patient_points(depth)
+        depth = self._sampled(depth)
+        points, pixels = self._patient_points(depth)
         if len(points) < 50:
             return ABSENT
         depth_m = depth.reshape(-1)[pixels].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
@@ -472,7 +478,7 @@ class Measurer:
         # inside the outline, where a surface of radius r curving away has
         # fallen back sqrt(2 r s pitch): on average the tangent point is
         # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
-        pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self.calibration.intrinsics.fx)
+        pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self._intrinsics.fx)
         edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
         found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
         edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
