@@ -153,6 +153,20 @@ def _principal_angle_deg(y: np.ndarray, z: np.ndarray) -> float:
     return float(np.degrees(angle))
 
 
+def _trunk_angle_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) -> float:
+    """The trunk's angle from vertical (degrees, + leaning away from the wall) from the points above the hips.
+
+    The principal axis gives the line, up to a half turn; the trunk points
+    from the hips (``hip_y`` high, ``rear_z`` from the wall at the buttocks)
+    toward the body above them, which sets the half. Past horizontal (a
+    stoop) the angle goes beyond 90 degrees rather than wrapping to -90.
+    """
+    axis = _principal_angle_deg(y, z)
+    toward = np.degrees(np.arctan2(z.mean() - rear_z, y.mean() - hip_y))
+    # Of the axis and its reverse, the one nearer the direction from the hips to the trunk.
+    return float(axis + 180.0 * np.round((toward - axis) / 180.0))
+
+
 class Measurer:
     """Measures frames for one calibration.
 
@@ -415,6 +429,10 @@ class Measurer:
                 self._tracker.seen(t_s, legs_x, legs_z)
         else:
             self._tracker.glimpsed(t_s)
+        if not self._tracker.settled(t_s):
+            # Walking in, turning round, stepping into place, or walking off.
+            return Measures(present=False, confidence=confidence, patient_pixels=len(points),
+                            position_x_m=float(points[:, 0].mean()))
         core = np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M
         core_points, core_pixels = points[core], pixels[core]
         profile = _profile(core_points[:, 1], core_points[:, 2], height_m)
@@ -429,7 +447,9 @@ class Measurer:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
         above = y > hip_y
-        trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
+        trunk = None
+        if np.count_nonzero(above) > 30:
+            trunk = _trunk_angle_deg(y[above], z[above], hip_y, gap_mm / 1000.0)
         knee = _knee_flexion_deg(y, z, hip_y)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))

@@ -11,12 +11,18 @@ chosen while part of them is hidden. The track follows them as they walk in
 or out, and is dropped when nothing of them has been seen for
 :data:`MEMORY_S`, or when they walk off the drill spot.
 
-Pure state on numbers: no I/O, no numpy arrays kept.
+The patient is at the drill while their feet stay put: from
+:data:`SETTLE_S` after they stop moving (walking in, turning round and
+stepping back into place) until their feet move off again.
+
+Pure state on numbers: no I/O, no arrays kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 # A person doing the drill keeps every part that matters within this of
 # their feet along the wall (metres): the pelvis is 0.3-0.45 m across, and
@@ -34,15 +40,27 @@ MEMORY_S = 2.0
 # may be off by the legs' own width.
 FEET_SPEED_M_S = 1.5
 FEET_SLACK_M = 0.12
+# Feet "stay put" within this of where they stopped (m): the shanks tilt
+# as the knees bend in a rep, which moves their middle a few centimetres.
+STILL_RADIUS_M = 0.2
+# Standing put this long (s) after moving makes someone the one at the drill.
+SETTLE_S = 0.4
 
 
 @dataclass(frozen=True)
 class Track:
-    """Where the patient stands: feet ``x_m`` along the wall, ``z_m`` out from it (metres), seen at ``t_s``."""
+    """Where the patient stands: feet ``x_m`` along the wall, ``z_m`` out from it (metres), seen at ``t_s``.
+
+    Their feet have stayed within :data:`STILL_RADIUS_M` of
+    (``still_x_m``, ``still_z_m``) since ``still_since_s``.
+    """
 
     x_m: float
     z_m: float
     t_s: float
+    still_x_m: float
+    still_z_m: float
+    still_since_s: float
 
 
 class PatientTracker:
@@ -77,9 +95,18 @@ class PatientTracker:
 
     def seen(self, t_s: float, x_m: float, z_m: float) -> None:
         """The patient's feet were measured at (x, z): follow them there."""
-        self.track = Track(float(x_m), float(z_m), float(t_s))
+        x_m, z_m, t_s = float(x_m), float(z_m), float(t_s)
+        track = self.track
+        if track is not None and np.hypot(x_m - track.still_x_m, z_m - track.still_z_m) <= STILL_RADIUS_M:
+            self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s)
+        else:
+            self.track = Track(x_m, z_m, t_s, x_m, z_m, t_s)
 
     def glimpsed(self, t_s: float) -> None:
         """Part of the patient was seen, but not their feet: they are still here, where they were."""
         if self.track is not None:
-            self.track = Track(self.track.x_m, self.track.z_m, float(t_s))
+            self.track = replace(self.track, t_s=float(t_s))
+
+    def settled(self, t_s: float) -> bool:
+        """Whether the patient is at the drill: their feet have stayed put for :data:`SETTLE_S` by ``t_s``."""
+        return self.track is not None and t_s - self.track.still_since_s >= SETTLE_S

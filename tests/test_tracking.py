@@ -2,7 +2,7 @@
 
 import pytest
 
-from station.tracking import FEET_SLACK_M, MEMORY_S, PatientTracker
+from station.tracking import FEET_SLACK_M, MEMORY_S, SETTLE_S, STILL_RADIUS_M, PatientTracker
 
 
 def test_nobody_is_followed_until_seen_and_then_where_they_stand():
@@ -40,3 +40,23 @@ def test_a_clock_going_back_forgets_the_patient():
 def test_a_memory_must_be_positive():
     with pytest.raises(ValueError, match="memory_s"):
         PatientTracker(memory_s=0.0)
+
+
+def test_someone_is_at_the_drill_once_their_feet_stay_put():
+    tracker = PatientTracker()
+    # Walking in along the wall at 1 m/s, then standing put.
+    for step in range(10):
+        tracker.seen(step / 10, -1.0 + step / 10, 0.6)
+        assert not tracker.settled(step / 10)
+    for step in range(10, 20):
+        tracker.seen(step / 10, 0.0, 0.3 + 0.01 * (step % 2))
+    assert tracker.settled(1.9) and not tracker.settled(1.0 + SETTLE_S - 0.05)
+
+
+def test_stepping_off_ends_being_at_the_drill():
+    tracker = PatientTracker()
+    tracker.seen(0.0, 0.0, 0.3)
+    tracker.seen(1.0, 0.05, 0.35)  # the shanks tilt in a rep: still put
+    assert tracker.settled(1.0)
+    tracker.seen(1.3, 0.0, 0.3 + STILL_RADIUS_M + 0.05)  # stepping out into the room
+    assert not tracker.settled(1.3)
