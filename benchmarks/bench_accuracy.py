@@ -92,6 +92,23 @@ def scene_line(truth) -> str:
             f"y{mount['yaw_toward_wall_deg']:.0f}; {truth['width']}x{truth['height']}@{truth['fps']}; 2nd: {second}")
 
 
+def cached(name, seed, folder=FOLDER) -> bool:
+    """Whether (name, seed)'s recording is already made by this simulator (and stress generator) version."""
+    stem = f"stress-v{STRESS_VERSION}-{seed}" if name == "stress" else f"{name}-{seed}"
+    return is_current(folder / f"{stem}.db3")
+
+
+def chosen(recordings, cached_only: bool) -> list:
+    """The set's (name, seed) pairs, only those already made with ``cached_only`` (saying what is left out)."""
+    if not cached_only:
+        return list(recordings)
+    kept = [(name, seed) for name, seed in recordings if cached(name, seed)]
+    if len(kept) < len(recordings):
+        left = [f"{name}-{seed}" for name, seed in recordings if (name, seed) not in kept]
+        print(f"--cached-only: {len(kept)} of {len(recordings)} recordings; not yet made: {', '.join(left)}\n")
+    return kept
+
+
 def run_parallel(function, items, jobs):
     """``function`` over ``items``, in ``jobs`` processes when more than one (results in order)."""
     if jobs <= 1:
@@ -163,9 +180,10 @@ def main():
     parser.add_argument("--set", choices=SETS, default="quick")
     parser.add_argument("--exact-pose", action="store_true", help="use the simulator's camera pose")
     parser.add_argument("--jobs", type=int, default=1, help="recordings measured in parallel processes (default 1)")
+    parser.add_argument("--cached-only", action="store_true", help="only the recordings already made")
     args = parser.parse_args()
     FOLDER.mkdir(parents=True, exist_ok=True)
-    items = [(name, seed, args.exact_pose) for name, seed in SETS[args.set]]
+    items = [(name, seed, args.exact_pose) for name, seed in chosen(SETS[args.set], args.cached_only)]
     runs = run_parallel(evaluate, items, args.jobs)
     print(f"{'recording':18} {'ms/fr':>5} {'present':>7}  {'rep gap mm':>11} {'rep trunk':>11} {'rep knee':>11}  "
           "scene   (per rep: median/p95 absolute error)")

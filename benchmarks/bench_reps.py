@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_accuracy import FOLDER, SETS, recording, run_parallel, scene_line  # noqa: E402
+from benchmarks.bench_accuracy import FOLDER, SETS, chosen, recording, run_parallel, scene_line  # noqa: E402
 from station.analyze import analyze_frames  # noqa: E402
 from station.camera import open_recording  # noqa: E402
 from station.faults import FAULT_NAMES  # noqa: E402
@@ -108,9 +108,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=REP_SETS, default="quick")
     parser.add_argument("--jobs", type=int, default=1, help="recordings analysed in parallel processes (default 1)")
+    parser.add_argument("--cached-only", action="store_true", help="only the recordings already made")
+    parser.add_argument("--no-speed", action="store_true", help="skip the analysis speed run")
     args = parser.parse_args()
     FOLDER.mkdir(parents=True, exist_ok=True)
-    runs = run_parallel(evaluate, REP_SETS[args.set], args.jobs)
+    runs = run_parallel(evaluate, chosen(REP_SETS[args.set], args.cached_only), args.jobs)
     for run in runs:
         print(f"{run['name']}-{run['seed']:<{17 - len(run['name'])}} reps {run['found']:2d} of {run['true']:2d}  "
               f"phantom {run['phantoms']} missed {run['missed']}  {run['scene']}"
@@ -135,6 +137,8 @@ def main():
         values = np.abs(np.concatenate([run["timing"][key] for run in runs] + [[]]))
         if values.size:
             print(f"{key:10} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
+    if args.no_speed:
+        return
     times_real, per_frame_ms = speed(FOLDER)
     print(f"\nanalysis speed, 424x240 at 30 fps: {times_real:.1f} x real time ({per_frame_ms:.2f} ms per frame, "
           "reading the recording not counted)")
