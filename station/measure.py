@@ -46,14 +46,16 @@ PLAN_Z_RANGE_M = (0.0, 2.0)
 # between two people, which would otherwise bridge them into one blob.
 PLAN_MIN_POINTS = 3
 PLAN_REFERENCE_FOCAL_PX = 212.0
-# How far from the drill spot (x = 0) a followed patient's feet may be and
-# still be at the drill (m): past it, they have walked off.
-DRILL_ZONE_HALF_WIDTH_M = 0.6
 # Where a person's feet must be for them to be chosen as the patient (m):
-# within this of the spot along the wall (the camera is aimed at it to a
-# few degrees), and nearer the wall than this (heels 10-30 cm from it).
-SPOT_HALF_WIDTH_M = 0.4
+# within this of x = 0 along the wall, and nearer the wall than this (heels
+# 10-30 cm from it). The calibration puts x = 0 opposite a point 2 m along
+# the camera's axis, while the spot is 1.5-2.5 m away and aimed at within a
+# few degrees: the spot lies within about 0.6 m of x = 0.
+SPOT_HALF_WIDTH_M = 0.75
 SPOT_MAX_Z_M = 0.65
+# How far from x = 0 a followed patient's feet may be and still be at the
+# drill (m): past it, they have walked off.
+DRILL_ZONE_HALF_WIDTH_M = 0.9
 # Points below this height (m) are a standing person's shanks and feet.
 FEET_HEIGHT_M = 0.35
 MIN_FEET_POINTS = 20
@@ -90,6 +92,11 @@ GAP_BAND_HALF_M = 0.08
 # the buttocks' vertical curve (radius about 0.1 m) rises under 5 mm over
 # it, while the median sets aside rows a stray pixel or noise threw off.
 ROW_WINDOW_HALF_M = 0.03
+# What _rear_edge_gap_m says when the buttocks' rear edge is hidden.
+HIDDEN = object()
+# Past the buttocks' rear edge an image row shows the wall: on average no
+# more than this nearer than the empty scene (m), or the edge is hidden.
+WALL_SIDE_MAX_M = 0.03
 # Typical radius of the buttocks' horizontal cross-section (m). The camera
 # sees the body from in front of its side, so the rearmost point is hidden
 # behind the silhouette by about r (1 - cos(view angle to the wall)).
@@ -442,20 +449,23 @@ class Measurer:
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
+        rear_z = gap_mm / 1000.0  # the rear bulge of what is in view
         edge_gap_m = self._rear_edge_gap_m(depth, core_points, core_pixels, hip_y)
-        if edge_gap_m is not None:
+        if edge_gap_m is HIDDEN:
+            gap_mm = None  # someone in front of the patient hides where the buttocks end
+        elif edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
         above = y > hip_y
         trunk = None
         if np.count_nonzero(above) > 30:
-            trunk = _trunk_angle_deg(y[above], z[above], hip_y, gap_mm / 1000.0)
+            trunk = _trunk_angle_deg(y[above], z[above], hip_y, rear_z)
         knee = _knee_flexion_deg(y, z, hip_y)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
-        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them.
+        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
 
         Along each row the body is nearer than the background and the wall
         behind it is not. Fitting where (background - depth) falls to zero,
@@ -484,9 +494,9 @@ class Measurer:
         background = self._background[flat]
         valid = inside & (depth_m > 0) & (background > 0)
         difference = np.where(valid, background - depth_m, 0.0)
-        edge, step = _ramp_edges(difference, valid)
+        edge, step, hidden = _ramp_edges(difference, valid)
         if np.count_nonzero(np.isfinite(edge)) < 3:
-            return None
+            return HIDDEN if np.count_nonzero(hidden) >= 3 else None
         # The rear edge lies between two pixels; its ray is their rays' mean,
         # and the body there is ``step`` nearer than the wall behind it.
         rows_index = np.arange(len(edge))
@@ -542,6 +552,9 @@ def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
         Index of the first wall-side pixel, NaN where no edge was found.
     step : ndarray (rows,)
         The fitted step ``c`` (metres, at least 0).
+    hidden : ndarray (rows,) of bool
+        Rows whose best edge has something nearer than the wall beyond it
+        (:data:`WALL_SIDE_MAX_M`): the body's end is hidden there.
     """
     rows, width = difference.shape
     k = np.arange(width, dtype=np.float64)
@@ -572,10 +585,17 @@ def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
     cost = np.where(enough, cost, np.inf)
     best = np.argmin(cost, axis=1)
     rows_index = np.arange(rows)
-    found = np.isfinite(cost[rows_index, best])
+    # Past the edge the row must show the wall: something nearer there (a
+    # person in front of the patient) hides where the body really ends.
+    beyond = n[:, -1] - n[rows_index, best]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wall_side_m = (sd[:, -1] - sd[rows_index, best]) / beyond
+    fitted = np.isfinite(cost[rows_index, best])
+    hidden = fitted & ~(wall_side_m < WALL_SIDE_MAX_M)
+    found = fitted & ~hidden
     edge = np.where(found, best.astype(np.float64), np.nan)
     step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
-    return edge, step
+    return edge, step, hidden
 
 
 def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: int):

@@ -455,8 +455,10 @@ class RepDetector:
         descent_s = bottom_s - rep["start"]
         peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
         peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
-        # Never seen near the wall counts as never touching it.
-        figures = dict(min_wall_gap_mm=float("inf") if min_gap is None else min_gap,
+        # A gap never measured in the whole rep (someone in front of the
+        # patient hid the buttocks throughout) is no evidence of a missed
+        # touch: the touch is not judged, never guessed.
+        figures = dict(min_wall_gap_mm=-np.inf if min_gap is None else min_gap,
                        descent_s=descent_s, return_trunk_angle_deg=returned)
         faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
                             peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,

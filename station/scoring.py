@@ -41,8 +41,7 @@ def score_rep(*, faults, min_wall_gap_mm: float, peak_knee_flexion_deg: float | 
         "squat": lambda: f"knees bent to {peak_knee_flexion_deg:.0f} degrees (limit {thresholds.max_knee_flexion_deg:g})",
         "rounded_back": lambda: (f"back rounded {peak_spine_flexion_deg:.0f} degrees past standing "
                                  f"(limit {thresholds.max_spine_flexion_deg:g})"),
-        "no_touch": lambda: ("never seen near the wall" if min_wall_gap_mm == float("inf") else
-                             f"closest to the wall {min_wall_gap_mm:.0f} mm "
+        "no_touch": lambda: (f"closest to the wall {min_wall_gap_mm:.0f} mm "
                              f"(touch within {thresholds.touch_tolerance_mm:g} mm)"),
         "too_fast": lambda: f"down in {descent_s:.1f} s (at least {thresholds.min_descent_s:g} s)",
         "incomplete_return": lambda: (f"came back only to {return_trunk_angle_deg:.0f} degrees from standing "

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import FrameError, Measurer
+from station.measure import FrameError, Measurer, _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
 from station.sim.scene import ROOM, CameraMount, d400_intrinsics
@@ -126,18 +126,23 @@ def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     assert median_of(alone, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
-def test_a_clinician_waiting_beside_the_spot_is_never_taken_for_the_patient():
-    # Half a metre along the wall from the spot, near the wall, facing the
-    # patient: there before the patient comes, and close beside them after.
+def test_a_clinician_beside_the_patient_is_never_taken_for_them():
+    # Waiting a metre along the wall from the spot, then, once the patient
+    # is in place, stepping up to half a metre beside them (near the wall,
+    # facing them, a heavy build whose side comes within 0.3 m of theirs).
     scene = Scene()
-    clinician = (BodyShape(1.80, 0.9, 0.0), Posture(x_m=0.5, z_m=SPOT_Z + 0.05, yaw_deg=-90, arms="sides"))
-    waiting = [scene.measurer.measure(scene.frame([(LABEL_OTHER_PERSON, pose_body(*clinician))]), t)
-               for t in (0.0, 0.5, 1.0)]
-    assert not any(result.present for result in waiting)
+    waiting = (BodyShape(1.80, 0.9, 0.0), Posture(x_m=1.0, z_m=SPOT_Z + 0.05, yaw_deg=-90, arms="sides"))
+    alone = [scene.measurer.measure(scene.frame([(LABEL_OTHER_PERSON, pose_body(*waiting))]), t)
+             for t in (0.0, 0.5, 1.0)]
+    assert not any(result.present for result in alone)
     posture = Posture(z_m=SPOT_Z, hip_flexion_deg=50, knee_flexion_deg=(12, 12))
     body = pose_body(SHAPE, posture)
-    people = [(LABEL_PATIENT, body), (LABEL_OTHER_PERSON, pose_body(*clinician))]
-    results = [scene.measurer.measure(scene.frame(people), t) for t in (1.1, 1.6, 1.65, 1.7)][1:]
+    people = [(LABEL_PATIENT, body), (LABEL_OTHER_PERSON, pose_body(*waiting))]
+    for t in (1.1, 1.6):
+        scene.measurer.measure(scene.frame(people), t)
+    beside = (waiting[0], dataclasses.replace(waiting[1], x_m=0.5))
+    people = [(LABEL_PATIENT, body), (LABEL_OTHER_PERSON, pose_body(*beside))]
+    results = [scene.measurer.measure(scene.frame(people), t) for t in (2.0, 2.03, 2.07)]
     assert all(r.present for r in results)
     assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=6.0)
     assert median_of(results, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
@@ -170,3 +175,14 @@ def test_a_stoop_past_horizontal_reads_past_90_degrees_not_wrapped_to_minus_90(s
     body, results = scene.measure_posture(Posture(z_m=SPOT_Z, hip_flexion_deg=90, knee_flexion_deg=(20, 20)))
     assert body.trunk_angle_deg() > 95.0
     assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=10.0)
+
+
+
+def test_a_rear_edge_with_someone_nearer_beyond_it_is_hidden_not_found():
+    # One image row each, body side first: the body's depth below the wall
+    # ramps to 0 at pixel 8; beyond, the wall (0) or a person in front (0.6 m nearer).
+    ramp = np.concatenate([np.linspace(0.3, 0.02, 8), np.zeros(8)])
+    occluded = np.concatenate([np.linspace(0.3, 0.02, 8), np.full(8, 0.6)])
+    edge, _, hidden = _ramp_edges(np.stack([ramp, occluded]), np.ones((2, 16), bool))
+    assert edge[0] == pytest.approx(8, abs=1) and not hidden[0]
+    assert np.isnan(edge[1]) and hidden[1]

@@ -196,6 +196,15 @@ def test_a_second_out_of_sight_neither_loses_nor_splits_a_rep(hidden_from):
     assert of_type(events, PatientLeft) == []
 
 
+def test_a_rep_whose_buttocks_were_hidden_throughout_is_not_called_no_touch():
+    # Someone stood between the camera and the patient's hips the whole rep.
+    hidden = [frame(m.trunk_angle_deg, None) for m in hinge()]
+    detector, _ = run(standing(2.0) + hidden + standing(2.0, gap=None))
+    (rep,) = detector.reps
+    assert rep.min_wall_gap_mm is None and not rep.touched
+    assert "no_touch" not in rep.faults and rep.score == 100
+
+
 def test_a_rep_on_its_way_up_when_the_patient_is_lost_counts():
     frames = standing(2.0) + hinge()[:80] + [ABSENT] * 60
     detector, events = run(frames, finish=False)

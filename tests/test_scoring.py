@@ -40,11 +40,6 @@ def test_the_score_never_goes_below_zero():
     assert score == max(0, 100 - sum(FAULT_POINTS.values())) and len(lost) == 5
 
 
-def test_never_seen_near_the_wall_is_said_so():
-    _, lost = score_rep(faults=["no_touch"], **dict(FIGURES, min_wall_gap_mm=float("inf")))
-    assert lost[0]["why"] == "never seen near the wall"
-
-
 def rep(faults=(), trunk=60.0):
     return SimpleNamespace(faults=tuple(faults), peak_trunk_angle_deg=trunk)
 
