@@ -59,6 +59,9 @@ DRILL_ZONE_HALF_WIDTH_M = 0.9
 # Points below this height (m) are a standing person's shanks and feet.
 FEET_HEIGHT_M = 0.35
 MIN_FEET_POINTS = 20
+# Leaning further than this (degrees from vertical) is a hinge: whoever does
+# it at the drill spot is the patient (see Measurer._hinging_other).
+HINGE_LEAN_DEG = 30.0
 # One person's two feet stand within this of each other along the wall
 # (m); feet further off are someone else's.
 OWN_FEET_SPREAD_M = 0.3
@@ -365,11 +368,12 @@ class Measurer:
 
     def _patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         points, pixels = self._foreground_points(depth)
+        self._frame_points, self._frame_pixels, self._frame_feet = points, pixels, None
         nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)
         if len(points) == 0:
             return nobody
         track = self._tracker.track
-        feet = self._feet(points)
+        feet = self._frame_feet = self._feet(points)
         if track is not None:
             feet_x = track.x_m
         elif feet is not None:
@@ -378,6 +382,11 @@ class Measurer:
             feet_x = None
         if feet_x is None:
             return nobody
+        return self._person_at(feet_x, points, pixels, feet)
+
+    def _person_at(self, feet_x: float, points: np.ndarray, pixels: np.ndarray, feet):
+        """The points (and pixels) of the person whose feet are at ``feet_x`` along the wall: in their slab, nearest the wall."""
+        nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)
         low, high = self._slab(feet_x, feet)
         mine = (points[:, 0] > low) & (points[:, 0] < high) & (points[:, 2] < PATIENT_REACH_Z_M)
         points, pixels = points[mine], pixels[mine]
@@ -395,6 +404,28 @@ class Measurer:
         candidates = np.flatnonzero(sizes >= max(1, PERSON_SHARE * sizes.max()))
         keep = point_labels == candidates[np.argmin(rearmost_z[candidates])]
         return points[keep], pixels[keep]
+
+    def _hinging_other(self):
+        """Feet (x, z; m) of someone else at the drill spot who is leaning like a hinge, or None.
+
+        Before the followed person has hinged, whoever else stands at the
+        spot and hinges is the patient: a clinician may have stood there
+        first while the patient was still stepping into place.
+        """
+        track, feet = self._tracker.track, self._frame_feet
+        if track is None or feet is None:
+            return None
+        for x, z in zip(feet[0], feet[1]):
+            if abs(x - track.x_m) <= OWN_FEET_SPREAD_M or abs(x) >= SPOT_HALF_WIDTH_M or z >= SPOT_MAX_Z_M:
+                continue
+            points, _ = self._person_at(float(x), self._frame_points, self._frame_pixels, feet)
+            if len(points) < 50:
+                continue
+            top = np.percentile(points[:, 1], 99.5)
+            upper = points[:, 1] > HIP_SHARE_OF_TOP[1] * top
+            if np.count_nonzero(upper) > 30 and _principal_angle_deg(points[upper, 1], points[upper, 2]) > HINGE_LEAN_DEG:
+                return float(x), float(z)
+        return None
 
     def measure(self, depth: np.ndarray, t_s: float | None = None) -> Measures:
         """The measures of one depth frame (uint16 in the calibration's depth units) taken at ``t_s`` seconds.
@@ -460,6 +491,12 @@ class Measurer:
         trunk = None
         if np.count_nonzero(above) > 30:
             trunk = _trunk_angle_deg(y[above], z[above], hip_y, rear_z)
+        if not self._tracker.hinged:
+            if trunk is not None and trunk > HINGE_LEAN_DEG:
+                self._tracker.hinged = True  # the one doing the drill: theirs for good
+            elif (other := self._hinging_other()) is not None:
+                self._tracker.switch(t_s, *other)
+                return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))

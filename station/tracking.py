@@ -77,14 +77,25 @@ class PatientTracker:
             raise ValueError("memory_s must be a positive number of seconds")
         self.memory_s = memory_s
         self.track: Track | None = None
+        # Whether the followed person has hinged: until then someone else at
+        # the spot who hinges is the patient (see switch).
+        self.hinged = False
 
     def reset(self) -> None:
         self.track = None
+        self.hinged = False
 
     def expire(self, t_s: float) -> None:
         """Forget the patient when nothing of them was seen for ``memory_s``, or the clock went back."""
         if self.track is not None and not (0.0 <= t_s - self.track.t_s <= self.memory_s):
-            self.track = None
+            self.reset()
+
+    def switch(self, t_s: float, x_m: float, z_m: float) -> None:
+        """Follow someone else, already standing put at (x, z) and hinging: they are the patient."""
+        t_s = float(t_s)
+        # They have stood put for a while (how long is not known): at the drill now.
+        self.track = Track(float(x_m), float(z_m), t_s, float(x_m), float(z_m), t_s - 2 * SETTLE_S)
+        self.hinged = True
 
     def plausible(self, t_s: float, x_m: float, z_m: float) -> bool:
         """Whether feet at (x, z) can be the tracked patient's, given how far they could have walked."""

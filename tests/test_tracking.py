@@ -60,3 +60,12 @@ def test_stepping_off_ends_being_at_the_drill():
     assert tracker.settled(1.0)
     tracker.seen(1.3, 0.0, 0.3 + STILL_RADIUS_M + 0.05)  # stepping out into the room
     assert not tracker.settled(1.3)
+
+
+def test_switching_to_someone_hinging_makes_them_the_patient_at_once_and_for_good():
+    tracker = PatientTracker()
+    tracker.seen(0.0, -0.3, 0.3)
+    tracker.switch(2.0, 0.3, 0.35)
+    assert tracker.track.x_m == 0.3 and tracker.settled(2.0) and tracker.hinged
+    tracker.reset()
+    assert tracker.track is None and not tracker.hinged
