@@ -113,6 +113,7 @@ from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
 from station.measure import ABSENT, FrameError, Measurer
+from station.patient_targets import limits_record, patient_limits, patient_targets
 from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
 from station.settings import Settings
@@ -374,9 +375,11 @@ class _Notifier:
 class _StoreWorker:
     """Owns the store's connection on its own thread; the camera thread only puts work on its queue."""
 
-    def __init__(self, path: Path, live: _LiveWorker):
+    def __init__(self, path: Path, live: _LiveWorker, on_targets: Callable[[int | None, dict | None], None] | None = None):
         self._path = path
         self._live = live
+        # Called (on this thread) with a participant's targets as the store has them, when they are assigned.
+        self._on_targets = on_targets or (lambda patient_id, targets: None)
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._opened = threading.Event()
         self._open_error: BaseException | None = None
@@ -516,6 +519,7 @@ class _StoreWorker:
                                                   patient_id=fields["patient_id"], started=fields["started"])
             self.session_ids.append(self.session_id)
             self._set_ids = {}
+            self._send_targets(store, fields["patient_id"])
             if kind == "switch_session":
                 self._live.event({**fields["event"], "session_id": self.session_id})
             return self.session_id
@@ -538,11 +542,16 @@ class _StoreWorker:
             return None
         if kind == "assign":
             store.update_session(self.session_id, patient_id=fields["patient_id"])
+            self._send_targets(store, fields["patient_id"])
             return None
         if kind == "end_session":
             store.end_session(self.session_id, ended=fields["ended"])
             return None
         raise ValueError(f"unknown store work {kind!r}")
+
+    def _send_targets(self, store, patient_id: int | None) -> None:
+        """The participant's targets to the camera thread (None for a guest: the station's)."""
+        self._on_targets(patient_id, None if patient_id is None else store.get_targets(patient_id))
 
 
 # --- the camera thread --------------------------------------------------------------------------
@@ -584,8 +593,12 @@ class _CameraLoop:
         # Measurement
         self._phase = "starting"  # starting, opening, moved, measuring
         self._measurer: Measurer | None = None
-        self._detector = RepDetector(settings.thresholds, settings.reps)
-        self._progress = SetProgress(settings.targets)
+        # The limits and targets the reps are judged with: the station's for a guest,
+        # the participant's own once the store has sent them (see _use_targets).
+        self._limits = settings.thresholds
+        self._targets = settings.targets
+        self._detector = RepDetector(self._limits, settings.reps)
+        self._progress = SetProgress(self._targets)
         self._opening: list = []
         self._next_moved_check = 0.0
         self._moved_clear = 0
@@ -891,7 +904,8 @@ class _CameraLoop:
         owner.reps += 1
         record = rep.as_dict()
         record.update({name: getattr(rep, name) for name in _REP_FLOATS})
-        record.update(index=owner.reps, good=is_good_rep(rep, self.settings.targets))
+        record.update(index=owner.reps, good=is_good_rep(rep, self._targets),
+                      limits=limits_record(self._detector.thresholds, self._targets.target_trunk_angle_deg))
         self._store.post("add_rep", number=owner.number, rep=record, series=rep.series, recorded=_now())
         self.summary.reps.append({**record, "set_number": owner.number})
         self._lamp("rep_done", list(rep.faults))
@@ -940,6 +954,9 @@ class _CameraLoop:
             self._command(*command)
 
     def _command(self, kind: str, details: dict | None = None) -> None:
+        if kind == "targets":
+            self._use_targets(details["patient_id"], details["targets"])
+            return
         if kind == "web":
             name = details.get("command")
             if name == "assign" or (name == "start" and details.get("patient_id") is not None):
@@ -971,6 +988,27 @@ class _CameraLoop:
                 self._publish_session("running")
             self._base_lamps()
 
+    def _use_targets(self, patient_id: int | None, targets: dict | None) -> None:
+        """Judge the reps from now on with this participant's limits and targets (if they are still up)."""
+        if patient_id != self._patient_id:
+            return  # someone else was assigned meanwhile: their targets are on their way
+        try:
+            limits = patient_limits(targets, self.settings.thresholds)
+            chosen = patient_targets(targets, self.settings.targets)
+        except ValueError as error:  # the store checks targets, so only a damaged row gets here
+            log.error("patient %s's targets cannot be used (%s): the station's are used instead", patient_id, error)
+            limits, chosen = self.settings.thresholds, self.settings.targets
+        self._limits, self._targets = limits, chosen
+        self._detector.thresholds = limits
+        self._progress.targets = chosen
+        log.info("judging %s with %s", "a guest" if patient_id is None else f"patient {patient_id}", limits)
+        self._publish_session(self._session_state())
+
+    def _session_state(self) -> str:
+        if self._set is None:
+            return "idle"
+        return "paused" if self._set.state == "paused" else "running"
+
     def _assign(self, patient_id: int | None) -> None:
         """Who is at the wall: this session's patient, or (after sets) a new session for the next one."""
         if patient_id == self._patient_id:
@@ -986,7 +1024,7 @@ class _CameraLoop:
             self._end_set("the next participant is up")
         self._rep_owner = None  # a rep under way belongs to nobody's set now
         self._patient_id, self._session_sets = patient_id, 0
-        self._progress = SetProgress(self.settings.targets)
+        self._progress = SetProgress(self._targets)
         log.info("the next participant (patient %s): a new session", patient_id)
         self._store.post("switch_session", source=self.summary.source, calibration_document=self._calibration_document,
                          patient_id=patient_id, started=_now(), event=self._session_event("idle"))
@@ -1017,7 +1055,8 @@ class _CameraLoop:
                 "patient_id": self._patient_id, "set_number": current.number if current else None,
                 "reps_in_set": current.reps if current else 0,
                 "good_reps_in_set": current.good_reps if current else 0,
-                "reps_per_set": self.settings.targets.reps_per_set,
+                "reps_per_set": self._targets.reps_per_set, "sets": self._targets.sets,
+                "touch_tolerance_mm": self._limits.touch_tolerance_mm,
                 "completed_sets": self._progress.completed_sets, "source": self.summary.source}
 
     def _snapshot(self, t: float, measures) -> None:
@@ -1156,7 +1195,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     commands: queue.SimpleQueue = queue.SimpleQueue()
     notifier = _Notifier()
     live = _LiveWorker(publisher, feedback, commands)
-    store = _StoreWorker(station.database_path, live)
+    store = _StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
+        ("targets", {"patient_id": patient_id, "targets": targets})))
     loop = None
     try:
         if running_on_mock_pins(pin_factory):

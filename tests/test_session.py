@@ -556,6 +556,39 @@ def test_each_participant_gets_their_own_session(recording, tmp_path):
     assert [event["patient_id"] for event in dashboard.of("session")][-1] == ben
 
 
+def test_each_participant_is_judged_with_their_own_targets(recording, analysis, tmp_path):
+    """Ann's clinician set a knee limit of 1 degree and a 35 mm touch: her rep is a squat, judged so and
+    stored with those limits; Ben has no targets set, so the station's limits judge his rep."""
+    settings = make_settings(tmp_path)
+    with open_store(settings.station.database_path) as store:
+        ann = store.add_patient(code="A-1", display_name="Ann")
+        ben = store.add_patient(code="B-2", display_name="Ben")
+        store.set_targets(ann, max_knee_flexion_deg=1, touch_tolerance_mm=35, reps_per_set=5)
+    dashboard = Dashboard()
+    actions = {3.0: lambda: dashboard.command("assign", patient_id=ann),
+               12.0: lambda: dashboard.command("assign", patient_id=ben)}
+    run_session(settings, source=Openers(lambda: Scripted(recording, actions=actions)),
+                publisher=dashboard, pin_factory=new_factory())
+    assert "squat" not in analysis.reps[0].faults and "squat" not in analysis.reps[1].faults
+    reps = [rep for event in dashboard.of("rep") for rep in [event["rep"]]]
+    saved = {}
+    with open_store(settings.station.database_path) as store:
+        for session in store.recent_activity():
+            saved[session["patient_id"]] = store.session_reps(session["id"])
+    [anns], [bens] = saved[ann], saved[ben]
+    assert "squat" in anns["faults"] and anns["limits"]["max_knee_flexion_deg"] == 1
+    assert anns["limits"]["touch_tolerance_mm"] == 35
+    assert "squat" not in bens["faults"]
+    assert bens["limits"]["max_knee_flexion_deg"] == settings.thresholds.max_knee_flexion_deg
+    assert bens["limits"]["touch_tolerance_mm"] == settings.thresholds.touch_tolerance_mm
+    assert [rep["faults"] for rep in reps] == [anns["faults"], bens["faults"]]
+    # The kiosk hears each participant's set size and touch tolerance.
+    by_patient = {event["patient_id"]: event for event in dashboard.of("session")}
+    assert (by_patient[ann]["reps_per_set"], by_patient[ann]["touch_tolerance_mm"]) == (5, 35)
+    assert (by_patient[ben]["reps_per_set"], by_patient[ben]["touch_tolerance_mm"]) == (
+        settings.targets.reps_per_set, settings.thresholds.touch_tolerance_mm)
+
+
 def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_path, caplog):
     """Another program holds the database's write lock for 6 s from 5 s into the recording (the store
     waits 5 s, then retries every second): the frames go on, and both reps are stored once it lets go."""
