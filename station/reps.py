@@ -36,6 +36,14 @@ or leave the trunk's outline.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
+- *Return*: after a full return the rep is told at once (``RepDone``), but the
+  trunk goes on coming up past the threshold: it is followed until it makes
+  no new low for :data:`SETTLE_S` (at most :data:`SETTLE_MAX_S`, or until the
+  next rep starts or the patient leaves), and ``RepReturned`` then says how
+  close to standing it came back; the rep in ``reps`` is updated with it.
+- *Cut*: a rep on its way up when the frames stop (the end of the session or
+  the recording, a lost camera) counts with what was measured; its return
+  was not seen, so it is None and never an incomplete return.
 - A rep shorter than ``min_rep_s``, or one that never leans ``enter_deg``
   past standing, is noise; ``RepStarted`` is only announced once it has. A
   rep in progress when the patient leaves for longer than ``max_absent_s``
@@ -47,7 +55,7 @@ Times are seconds on the frame clock; lengths mm; angles degrees.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -152,7 +160,7 @@ class Rep:
     descent_s: float
     hold_s: float
     ascent_s: float
-    return_trunk_angle_deg: float
+    return_trunk_angle_deg: float | None  # None: cut before the patient stood back up
     faults: tuple[str, ...]
     score: int
     lost_points: tuple[dict, ...]
@@ -205,10 +213,24 @@ class RepDone:
     rep: Rep
 
 
+@dataclass(frozen=True)
+class RepReturned:
+    """After a full return: how close to standing rep ``index`` came back (degrees past the baseline)."""
+
+    t_s: float
+    index: int
+    return_trunk_angle_deg: float
+
+
 # A smooth movement (bell-shaped speed, as people move) covers its last tenth
 # in about 0.26 (cosine) to 0.33 (minimum jerk) of the time it took to cover
 # the first nine tenths.
 FINAL_TENTH_SHARE = 0.3
+
+# After a full return, the trunk is followed until it makes no new low for this
+# long (s), or at most this long (s); see the module's docs.
+SETTLE_S = 0.3
+SETTLE_MAX_S = 1.5
 
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
@@ -237,6 +259,7 @@ class RepDetector:
         self._present = False
         self._last_seen_s = None
         self._baseline = None
+        self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
         self._reset_standing()
 
     # -- state ------------------------------------------------------------------
@@ -262,6 +285,7 @@ class RepDetector:
         events = []
         if not measures.present:
             if self._present and t_s - self._last_seen_s > self.settings.max_absent_s:
+                self._returned(t_s, events)
                 events.append(PatientLeft(self._last_seen_s))
                 self._forget_patient()
             return events
@@ -281,8 +305,12 @@ class RepDetector:
         # A running median of the last n frames shows the body as it was at
         # the window's middle frame: rep times use that, events the frame now.
         sample_s = self._times[-(len(self._recent["trunk"]) + 1) // 2]
+        if self._settling is not None and self._baseline is not None:
+            self._settle(sample_s, t_s, trunk - self._baseline, events)
         if self._rep is None:
             self._standing(sample_s, t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
+            if self._rep is not None:
+                self._returned(t_s, events)  # the next rep began: the last one came back as far as it got
         if self._rep is not None:
             self._in_rep(sample_s, t_s, trunk, smoothed, events)
         return events
@@ -290,13 +318,42 @@ class RepDetector:
     def finish(self, t_s: float) -> list:
         """End of the recording or the set: a rep already on its way up counts, with its return as it was."""
         events = []
+        self._returned(t_s, events)
         rep = self._rep
         if rep is not None and rep["ascending"]:
-            self._close(rep["return_t"], t_s, events)
+            self._close(rep["return_t"], t_s, events, cut=True)
         self._forget_patient()
         return events
 
+    def settle(self, t_s: float) -> list:
+        """Tell now how close to standing the last rep came back, if it is still being followed.
+
+        For the live session before it changes whose reps these are (the
+        next participant): the return belongs with the rep's own set.
+        """
+        events = []
+        self._returned(t_s, events)
+        return events
+
     # -- the machine ------------------------------------------------------------
+
+    def _settle(self, t_s, now_s, relative, events):
+        """Follow the trunk after a full return to where it stops coming back."""
+        settling = self._settling
+        if relative < settling["low"]:
+            settling.update(low=relative, low_t=t_s)
+        if t_s - settling["low_t"] >= SETTLE_S or t_s - settling["since"] >= SETTLE_MAX_S:
+            self._returned(now_s, events)
+
+    def _returned(self, now_s, events):
+        """Tell how close to standing the last rep came back, and keep it in ``reps``."""
+        settling, self._settling = self._settling, None
+        if settling is None:
+            return
+        low = float(settling["low"])
+        position = settling["index"] - 1
+        self.reps[position] = replace(self.reps[position], return_trunk_angle_deg=low)
+        events.append(RepReturned(now_s, settling["index"], low))
 
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
@@ -398,6 +455,8 @@ class RepDetector:
             return
         if relative <= self.thresholds.upright_angle_deg:
             self._close(t_s, now_s, events, returned=relative)
+            if self.reps and self.reps[-1].end_s == t_s:  # a rep (not noise): follow its return
+                self._settling = {"index": self.reps[-1].index, "low": relative, "low_t": t_s, "since": t_s}
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
         elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:
@@ -408,7 +467,7 @@ class RepDetector:
             self._close(end, now_s, events)
             self._since_rep = tail
 
-    def _close(self, end_s, now_s, events, returned=None):
+    def _close(self, end_s, now_s, events, returned=None, cut=False):
         rep = self._rep
         frames = [frame for frame in rep["frames"] if frame[0] <= end_s]
         self._rep = None
@@ -421,7 +480,7 @@ class RepDetector:
         times = np.array([frame[0] for frame in frames])
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
         gaps, trunks, knees, spines = columns
-        returned = rep["return"] if returned is None else returned
+        returned = None if cut else rep["return"] if returned is None else returned
         min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
         hold_end_s = float(times[bottom[-1]])
@@ -447,7 +506,7 @@ class RepDetector:
         peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
         # Never seen near the wall counts as never touching it.
         figures = dict(min_wall_gap_mm=float("inf") if min_gap is None else min_gap,
-                       descent_s=descent_s, return_trunk_angle_deg=returned)
+                       descent_s=descent_s, return_trunk_angle_deg=-np.inf if returned is None else returned)
         faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
                             peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,
                             thresholds=self.thresholds, **figures)

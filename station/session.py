@@ -114,7 +114,7 @@ from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
 from station.measure import ABSENT, FrameError, Measurer
 from station.patient_targets import limits_record, patient_limits, patient_targets
-from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepStarted, Touched
+from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
 from station.settings import Settings
 from station.store import ConflictError, NotFoundError, StoreError, open_store
@@ -535,6 +535,11 @@ class _StoreWorker:
             self._live.event({"type": "rep_saved", "session_id": self.session_id, "set_number": fields["number"],
                               "index": fields["rep"]["index"], "rep_id": rep_id})
             return rep_id
+        if kind == "rep_return":
+            set_id = self._set_ids.get(fields["number"])
+            if set_id is not None:
+                store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"])
+            return None
         if kind == "end_set":
             set_id = self._set_ids.get(fields["number"])
             if set_id is not None:
@@ -617,6 +622,7 @@ class _CameraLoop:
         self._present = False
         self._set: _Set | None = None
         self._rep_owner: tuple[int, _Set | None] | None = None  # (detector index, set it counts in)
+        self._stored_rep: tuple | None = None  # (detector index, set number, index in set, summary row)
         self._set_needs_patient = False
 
     # -- control from other threads
@@ -870,6 +876,8 @@ class _CameraLoop:
                               "counted": counts})
         elif isinstance(event, RepDone):
             self._rep_done(event)
+        elif isinstance(event, RepReturned):
+            self._rep_returned(event)
         elif isinstance(event, RepStarted):
             if self._set is None and self._present:
                 self._start_set("a rep began")
@@ -908,6 +916,7 @@ class _CameraLoop:
                       limits=limits_record(self._detector.thresholds, self._targets.target_trunk_angle_deg))
         self._store.post("add_rep", number=owner.number, rep=record, series=rep.series, recorded=_now())
         self.summary.reps.append({**record, "set_number": owner.number})
+        self._stored_rep = (rep.index, owner.number, owner.reps, self.summary.reps[-1])
         self._lamp("rep_done", list(rep.faults))
         shown = rep.as_dict()
         shown["index"] = owner.reps
@@ -923,7 +932,17 @@ class _CameraLoop:
                                   "ready_to_progress": self._progress.ready_to_progress})
                 self._end_set("complete")
             else:
-                self._publish_session("running")
+                self._publish_session(self._session_state())
+
+    def _rep_returned(self, event: RepReturned) -> None:
+        """How close to standing the last stored rep came back: into the store with it."""
+        if self._stored_rep is None or self._stored_rep[0] != event.index:
+            return  # a rep that was not stored (no set running)
+        _, number, index, row = self._stored_rep
+        self._stored_rep = None
+        row["return_trunk_angle_deg"] = event.return_trunk_angle_deg
+        self._store.post("rep_return", number=number, index=index,
+                         return_trunk_angle_deg=event.return_trunk_angle_deg)
 
     # -- sets
 
@@ -1020,6 +1039,9 @@ class _CameraLoop:
                 log.info("the session's patient: %s", patient_id)
                 self._publish_session("idle")
             return
+        if self._last_t is not None:
+            for event in self._detector.settle(self._last_t):  # the last rep's return, with its own set
+                self._on_event(event)
         if self._set is not None:
             self._end_set("the next participant is up")
         self._rep_owner = None  # a rep under way belongs to nobody's set now

@@ -1016,6 +1016,25 @@ class Store:
             raise ValueError(f"the rep was refused by the store: {error}") from None
         return rep_id
 
+    def set_rep_return(self, set_id: int, index: int, return_trunk_angle_deg: float) -> None:
+        """Record how close to standing rep ``index`` of a set came back (degrees past standing).
+
+        The live station stores a rep the moment it ends and learns this a
+        moment later, once the patient has stopped coming up (see
+        :class:`station.reps.RepReturned`).
+
+        Raises
+        ------
+        NotFoundError
+            The set has no such rep.
+        """
+        value = _number(return_trunk_angle_deg, "return_trunk_angle_deg")
+        with self._write() as db:
+            changed = db.execute("UPDATE reps SET return_trunk_angle_deg = ? WHERE set_id = ? AND index_in_set = ?",
+                                 (value, set_id, _count(index, "index"))).rowcount
+        if not changed:
+            raise NotFoundError(f"set {set_id} has no rep {index}")
+
     @staticmethod
     def _rep_values(rep: Mapping, recorded) -> tuple[tuple, list[str]]:
         missing = [name for name in _REP_REQUIRED if name not in rep]

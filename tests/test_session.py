@@ -171,6 +171,8 @@ def test_the_reps_stored_are_those_analyze_reports(replayed, analysis):
         for name in ("start_s", "bottom_s", "end_s", "descent_s", "hold_s", "ascent_s", "min_wall_gap_mm",
                      "peak_trunk_angle_deg", "peak_knee_flexion_deg", "return_trunk_angle_deg"):
             assert saved[name] == pytest.approx(getattr(expected, name), abs=1e-6), name
+        if not expected.faults:  # where they stood back up to (truth about 0), never the 10-degree threshold
+            assert abs(saved["return_trunk_angle_deg"]) < 4.0
         for name, values in expected.series.items():
             np.testing.assert_allclose(saved["series"][name], values, rtol=1e-6, atol=1e-4, err_msg=name)
 
@@ -587,6 +589,30 @@ def test_each_participant_is_judged_with_their_own_targets(recording, analysis, 
     assert (by_patient[ann]["reps_per_set"], by_patient[ann]["touch_tolerance_mm"]) == (5, 35)
     assert (by_patient[ben]["reps_per_set"], by_patient[ben]["touch_tolerance_mm"]) == (
         settings.targets.reps_per_set, settings.thresholds.touch_tolerance_mm)
+
+
+def test_stopping_while_the_patient_stands_up_stores_the_rep_as_measured(recording, analysis, tmp_path):
+    """Ctrl-C on the way up of the first rep: the rep is kept with what was measured, its return not seen,
+    never an invented incomplete_return."""
+    settings = make_settings(tmp_path)
+    first = analysis.reps[0]
+    assert first.faults == () and first.score == 100
+    stop = threading.Event()
+
+    def ctrl_c():
+        stop.set()
+        time.sleep(0.6)  # the camera thread is held here until the main thread has stopped the loop
+
+    # On the way up, 0.2 s before the trunk is back within 10 degrees of standing.
+    on_the_way_up = first.end_s - 0.2
+    summary = run_session(settings, source=Openers(lambda: Scripted(recording, actions={on_the_way_up: ctrl_c})),
+                          pin_factory=new_factory(), stop_event=stop)
+    assert summary.ended_by == "stop"
+    _, _, reps = stored(settings, summary.session_id)
+    (cut,) = reps
+    assert cut["faults"] == [] and cut["score"] == 100
+    assert cut["return_trunk_angle_deg"] is None  # not seen: the page says the session ended first
+    assert cut["peak_trunk_angle_deg"] == pytest.approx(first.peak_trunk_angle_deg, abs=0.5)
 
 
 def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_path, caplog):
