@@ -232,6 +232,9 @@ FINAL_TENTH_SHARE = 0.3
 SETTLE_S = 0.3
 SETTLE_MAX_S = 1.5
 
+# Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
+LEAD_FRAMES = 450
+
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
 
@@ -260,6 +263,9 @@ class RepDetector:
         self._last_seen_s = None
         self._baseline = None
         self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
+        # The last few seconds of smoothed frames while standing, (t_s, gap, trunk, knee, spine): a rep is
+        # recognised some frames after it began, and its series must show it from its start.
+        self._lead = deque(maxlen=LEAD_FRAMES)
         self._reset_standing()
 
     # -- state ------------------------------------------------------------------
@@ -273,6 +279,7 @@ class RepDetector:
     def _forget_patient(self):
         self._present = False
         self._baseline = None
+        self._lead.clear()
         for values in self._recent.values():
             values.clear()
         self._times.clear()
@@ -308,6 +315,7 @@ class RepDetector:
         if self._settling is not None and self._baseline is not None:
             self._settle(sample_s, t_s, trunk - self._baseline, events)
         if self._rep is None:
+            self._lead.append((sample_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
             self._standing(sample_s, t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
             if self._rep is not None:
                 self._returned(t_s, events)  # the next rep began: the last one came back as far as it got
@@ -377,7 +385,9 @@ class RepDetector:
         start = max(t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg)
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
-        self._rep = {"start": start, "start_level": level, "frames": [], "peak": relative, "ascending": False,
+        lead_in = [frame for frame in self._lead if start <= frame[0] < t_s]
+        self._rep = {"start": start, "start_level": level, "frames": [], "lead_in": lead_in, "peak": relative,
+                     "ascending": False,
                      "return": relative, "return_t": t_s, "touched": False, "announced": False}
 
     def _gap_start(self, trunk_start_s: float) -> float:
@@ -512,12 +522,15 @@ class RepDetector:
                             thresholds=self.thresholds, **figures)
         score, lost = score_rep(faults=faults, peak_knee_flexion_deg=peak_knee, peak_spine_flexion_deg=peak_spine,
                                 thresholds=self.thresholds, **figures)
+        # The series from the rep's start: the frames before it was recognised, then its own.
+        shown = rep["lead_in"] + frames
+        series_columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in shown]) for i in range(4)]
         done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
                    min_wall_gap_mm=min_gap, touched=touched,
                    peak_trunk_angle_deg=float(np.nanmax(trunks)), peak_knee_flexion_deg=peak_knee,
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
                    ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
                    score=score, lost_points=tuple(lost),
-                   series={"t_s": times, "wall_gap_mm": gaps, "trunk_angle_deg": trunks, "knee_flexion_deg": knees})
+                   series=dict(zip(("t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"), series_columns)))
         self.reps.append(done)
         events.append(RepDone(now_s, done))

@@ -272,3 +272,16 @@ def test_a_patient_walking_off_right_after_standing_up_keeps_the_rep_and_its_ret
     kinds = [type(event).__name__ for _, event in events]
     assert kinds.index("RepReturned") < kinds.index("PatientLeft")
     assert rep.return_trunk_angle_deg == pytest.approx(0.0, abs=1.5)
+
+
+@pytest.mark.parametrize("descent_s", [1.5, 3.0])
+def test_a_rep_s_series_begins_at_its_start_standing(descent_s):
+    """The rep is recognised a few degrees into the descent; its series (sparkline, replay) still starts at its
+    start, standing, not part way down."""
+    detector, _ = run(standing(2.0) + hinge(descent_s=descent_s) + standing(2.0))
+    (rep,) = detector.reps
+    t = rep.series["t_s"]
+    assert t[0] == pytest.approx(rep.start_s, abs=1e-9)
+    assert rep.series["trunk_angle_deg"][0] == pytest.approx(STANDING_DEG, abs=1.0)
+    assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(rep.end_s, abs=1e-9)
+    assert len(t) == len(rep.series["knee_flexion_deg"]) == len(rep.series["wall_gap_mm"])

@@ -87,6 +87,18 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, 
         assert frames.input_value() == frames.get_attribute("max")  # it played to the last frame
         assert page.locator("[data-part=trunk]").get_attribute("x2") != bottom  # and stood back up
         assert "Frame" in page.locator("#replay-readout").inner_text()
+        # Through the whole rep, the figure's head never covers the readout (the knee and touch labels too).
+        last = int(frames.get_attribute("max"))
+        for index in sorted({0, last // 4, last // 2, 3 * last // 4, last}):
+            frames.fill(str(index))
+            head = page.locator("[data-part=head]").bounding_box()
+            for name in ("time-text", "gap-text", "trunk-text", "knee-text", "touch-text"):
+                label = page.locator(f"[data-part={name}]").bounding_box()
+                if label is None or label["width"] == 0:
+                    continue  # an empty label ("touching" when not touching)
+                apart = (head["x"] + head["width"] <= label["x"] or label["x"] + label["width"] <= head["x"]
+                         or head["y"] + head["height"] <= label["y"] or label["y"] + label["height"] <= head["y"])
+                assert apart, f"the head covers {name} at frame {index}"
         assert errors == []
     finally:
         context.close()
