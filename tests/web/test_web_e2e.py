@@ -8,6 +8,8 @@ the project's pictures).
 """
 
 
+import re
+
 import pytest
 
 from station.store import open_store
@@ -161,6 +163,51 @@ def test_the_report_prints_on_one_page(browser, site, tmp_path):
         page.goto(f"{served.url}/sessions/{ids['session']}/report")
         pdf = page.pdf(format="A4")
         assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times(browser, site, shots):
+    """In a browser whose language prefers 12-hour times: the lamps in words, the patient's name from their id,
+    one log line per change of state (not per rep), and the back not vouched for when it was not measured."""
+    served, ids = site
+    feed = served.app.extensions["wallhinge_live"]
+    errors = []
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, timezone_id="America/New_York",
+                                  locale="en-US")
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        _log_in(page, served.url)
+        page.goto(f"{served.url}/live/")
+        page.wait_for_selector("#connection.up")
+        running = {"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
+                   "set_number": 1, "reps_in_set": 0, "good_reps_in_set": 0, "reps_per_set": 12}
+        feed.publish(running)
+        page.wait_for_selector("#station-state:has-text('Margaret B.')")
+        assert "patient " + str(ids["patient"]) not in page.locator("#station-state").inner_text()
+        for k in (1, 2):
+            feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                          "rep": {"index": k, "score": 100, "faults": [], "min_wall_gap_mm": 4.0,
+                                  "peak_trunk_angle_deg": 50.0, "peak_knee_flexion_deg": 12.0,
+                                  "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []},
+                          "lights": {"pattern": "good_rep", "colour": "green", "blinking": False,
+                                     "lamps": {"red": 0, "amber": 0, "green": 1.0}, "sound": False}})
+            feed.publish({**running, "reps_in_set": k, "good_reps_in_set": k})
+        page.wait_for_selector("#station-state:has-text('2 of 12 good')")
+        assert page.locator("#lights-words").inner_text().startswith("Good rep")
+        assert "good_rep" not in page.locator("body").inner_text()
+        assert "Back not checked" in page.locator("#rep-body").inner_text()
+        assert "No fault seen" in page.locator("#rep-body").inner_text()
+        log = page.locator("#event-log li").all_inner_texts()
+        assert sum("Running" in line for line in log) == 1, log  # not once more after every rep
+        assert all(re.match(r"^\d\d:\d\d:\d\d · ", line) for line in log), log
+        assert not any("AM" in line or "PM" in line for line in log), log
+        feed.publish({"type": "session", "state": "idle", "session_id": ids["session"] + 100, "patient_id": None,
+                      "set_number": None})
+        page.wait_for_selector("#station-state:has-text('Guest')")
+        page.screenshot(path=shots / "live-words-landscape.png")
         assert errors == []
     finally:
         context.close()
