@@ -108,7 +108,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from station import systemd_notify
 from station.analyze import OPENING_S, calibrate_from_opening, frame_record
-from station.calibration import CalibrationError, camera_moved, load_calibration, save_calibration
+from station.calibration import CalibrationError, calibration_json, camera_moved, load_calibration, save_calibration
 from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
@@ -817,6 +817,8 @@ class _CameraLoop:
         self.summary.calibration = f"opening of {self._label}"
         if not self._replay:
             self._save_calibration(calibration)
+        else:  # not a file for the next start, but the store keeps it with the session, as the dashboard shows
+            self._calibration_document = calibration_json(calibration)
         opening, self._opening = self._opening, []
         self._start_measuring()
         for ft, f in opening:  # as analyze does: the opening's frames are measured too

@@ -177,6 +177,16 @@ def test_the_reps_stored_are_those_analyze_reports(replayed, analysis):
             np.testing.assert_allclose(saved["series"][name], values, rtol=1e-6, atol=1e-4, err_msg=name)
 
 
+def test_a_replay_keeps_the_calibration_it_made_with_its_session(replayed):
+    """The dashboard's calibration page shows the calibration the station made at the start, replay or not."""
+    session, _, _ = replayed["stored"]
+    assert session["calibration_id"] is not None
+    with open_store(replayed["settings"].station.database_path) as store:
+        latest = store.latest_calibration()
+    assert latest["id"] == session["calibration_id"] and latest["floor_rms_mm"] > 0
+    assert not replayed["settings"].station.calibration_path.exists()  # a replay's room is not this room
+
+
 def test_the_session_and_its_set_end_in_the_store(replayed, recording):
     summary = replayed["summary"]
     session, sets, reps = replayed["stored"]

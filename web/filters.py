@@ -67,11 +67,9 @@ def fault_label(name: str) -> str:
 def source_words(source: str | None) -> str:
     """Where a session's frames came from, for a clinician: the camera, or a replayed recording (no file paths)."""
     text = str(source or "")
-    if text.startswith("recording"):
+    if text.startswith("recording") or text.startswith("opening of recording"):
         return "replayed from a recording"
-    if text.startswith("camera"):
-        return "live camera"
-    return "source unknown" if not text else text
+    return text or "source unknown"
 
 
 def back_checked(rep) -> bool:
