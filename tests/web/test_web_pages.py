@@ -375,3 +375,9 @@ def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
     assert "Slowest allowed descent" not in page and "quicker than this" not in page
     assert "Shortest allowed descent" in page and "Going down in less time than this is too fast" in page
     assert "Applies only to reps whose back was measured" in page
+
+
+def test_the_log_in_page_speaks_to_clinicians_not_developers(client, account):
+    page = " ".join(text(client.get("/auth/login")).split())
+    assert "flask" not in page and "set-password" not in page
+    assert "ask whoever looks after the station" in page
