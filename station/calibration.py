@@ -1,6 +1,6 @@
 """Calibration: the room frame from a capture of the empty scene.
 
-Every measure is taken in the room frame of ``../shared/domain.md`` (x along
+Every measure is taken in the room frame of ``docs/drill.md`` (x along
 the drill wall, y up with the floor at y = 0, z out of the drill wall into the
 room with the wall surface at z = 0). :func:`calibrate` finds it from about
 two seconds of depth frames of the empty scene:
@@ -184,7 +184,7 @@ class Calibration:
     intrinsics : Intrinsics
         Of the depth stream it was made with.
     camera_pose : Pose
-        Camera frame to room frame (``../shared/domain.md``), metres.
+        Camera frame to room frame (``docs/drill.md``), metres.
     depth_unit_m : float
         Metres per depth unit of the stream.
     background_m : ndarray, shape (H, W), float32

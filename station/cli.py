@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wallhinge",
         description="Wall Hinge Station: depth-camera feedback for the wall-touch hip-hinge drill.",
+        epilog="The drill, its faults, the measures and the JSON of 'analyze --json': docs/drill.md "
+               "in the station's repository.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -341,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="find the reps in a recording, their faults and scores")
     analyze.add_argument("recording", help="a .db3 or .bag recording that opens with the empty scene")
     analyze.add_argument("--calibration", help="a calibration file (wallhinge calibrate) instead of the opening")
-    analyze.add_argument("--json", action="store_true", help="print the JSON of ../shared/domain.md instead of a table")
+    analyze.add_argument("--json", action="store_true", help="print JSON instead of a table (its keys: docs/drill.md)")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
 

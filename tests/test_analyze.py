@@ -1,4 +1,4 @@
-"""``wallhinge analyze``: a recording to the JSON contract of ../shared/domain.md."""
+"""``wallhinge analyze``: a recording to the JSON contract of docs/drill.md."""
 
 import dataclasses
 import json

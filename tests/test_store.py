@@ -18,7 +18,7 @@ from station.store import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SERIES_NA
 
 UTC = dt.timezone.utc
 
-# The domain's example rep (../shared/domain.md, the analyze contract).
+# The domain's example rep (docs/drill.md, the analyze contract).
 CONTRACT_REP = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_wall_gap_mm": 6.0, "touched": True,
                 "peak_trunk_angle_deg": 52.3, "peak_knee_flexion_deg": 18.0, "descent_s": 1.9, "hold_s": 0.4,
                 "ascent_s": 1.8, "faults": [], "score": 94}

@@ -48,7 +48,7 @@ PART_LABELS = {
     "pelvis": 1, "buttock": 2, "abdomen": 3, "thorax": 4, "head": 5, "neck": 6, "thigh": 7,
     "shank": 8, "foot": 9, "upper_arm": 10, "forearm": 11, "hand": 12, "stick": 13,
 }
-# Parts whose surface counts for the wall gap (domain.md: "pelvis and buttocks").
+# Parts whose surface counts for the wall gap (docs/drill.md: "pelvis and buttocks").
 WALL_GAP_PARTS = ("pelvis", "buttock")
 
 
@@ -136,7 +136,7 @@ class Body:
     joints: dict[str, np.ndarray]
     primitives: list[tuple[str, object]] = field(default_factory=list)
 
-    # -- ground truth, exactly as ../shared/domain.md defines each measure --
+    # -- ground truth, exactly as docs/drill.md defines each measure --
     def wall_gap_m(self) -> float:
         """Shortest distance from the wall plane (z = 0) to the pelvis and buttocks; 0 on contact."""
         nearest = min(p.min_along(np.array([0.0, 0.0, 1.0])) for part, p in self.primitives
