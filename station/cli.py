@@ -218,7 +218,8 @@ def _demo(args) -> int:
 
     logger, handler = _session_log_on_stderr()
     try:
-        return run_demo(data_dir=Path(args.data_dir), port=args.port, real_time=not args.fast, rounds=args.rounds)
+        return run_demo(data_dir=Path(args.data_dir), port=args.port, real_time=not args.fast, rounds=args.rounds,
+                        loop=args.loop, keep_serving=True)
     finally:
         logger.removeHandler(handler)
 
@@ -290,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "(default data/demo)")
     demo.add_argument("--port", type=_positive_int, default=8080, help="the dashboard's port (default 8080)")
     demo.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
-    demo.add_argument("--rounds", type=_positive_int, help="stop after this many sessions (default: until Ctrl-C)")
+    demo.add_argument("--rounds", type=_positive_int, help="stop after this many sessions (default: each patient once)")
+    demo.add_argument("--loop", action="store_true", help="replay the patients again and again until Ctrl-C")
     demo.set_defaults(run=_demo)
 
     run = commands.add_parser("run", help="run the station: camera, lamps and buzzer, sets and reps into the store")

@@ -1107,10 +1107,15 @@ class _CameraLoop:
 
 # --- wiring it together -----------------------------------------------------------------------
 
-def _existing_calibration(path: Path):
-    """The calibration file if it can be read; None (and why, logged) if not."""
+def _existing_calibration(path: Path, *, replay: bool = False):
+    """The calibration file if it can be read; None (and why, logged) if not.
+
+    No file is the normal first start (and the normal replay, which calibrates
+    from the recording's own opening): said plainly, not as a problem.
+    """
     if not path.exists():
-        log.info("no calibration file at %s", path)
+        if not replay:
+            log.info("no saved calibration yet (%s): the station calibrates from the empty room now", path)
         return None
     try:
         return load_calibration(path)
@@ -1211,7 +1216,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         station.data_path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"cannot make the data folder {station.data_path}: {error.strerror or error}") from None
-    calibration = _existing_calibration(station.calibration_path)
+    calibration = _existing_calibration(station.calibration_path, replay=is_replay)
     if calibration is not None:
         summary.calibration = f"file {station.calibration_path}"
 
