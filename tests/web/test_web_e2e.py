@@ -71,6 +71,8 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, 
         page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
         assert page.locator("h2:has-text('Set 2')").is_visible()
         assert page.locator("td .badge:has-text('Squat')").count() == 2
+        assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
+        assert page.locator("td .badge:text-is('No fault')").count() == 0
         page.screenshot(path=shots / f"session-{size}.png")
 
         page.click("a[aria-label='Rep 4 of set 1: details and replay']")
@@ -154,13 +156,18 @@ def test_the_live_page_follows_the_station_and_sends_commands(browser, site, sho
         context.close()
 
 
-def test_the_report_prints_on_one_page(browser, site, tmp_path):
+def test_the_report_prints_on_one_page(browser, site, tmp_path, shots):
     served, ids = site
     errors = []
     context, page = _page(browser, "landscape", errors)
     try:
         _log_in(page, served.url)
         page.goto(f"{served.url}/sessions/{ids['session']}/report")
+        page.screenshot(path=shots / "report-landscape.png", full_page=True)
+        body = page.locator("body").inner_text()
+        # The back is not measured on these reps: the report says so and prints no back-rounding limit.
+        assert "back rounding ≤" not in body and "Back rounding not checked" in body
+        assert "back not checked" in body and "camera 123456" in body
         pdf = page.pdf(format="A4")
         assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
         assert errors == []
