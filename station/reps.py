@@ -231,6 +231,9 @@ FINAL_TENTH_SHARE = 0.3
 # long (s), or at most this long (s); see the module's docs.
 SETTLE_S = 0.3
 SETTLE_MAX_S = 1.5
+# Readings within this of the lowest count as where the trunk settled (degrees): above the smoothed
+# trunk's frame-to-frame noise.
+SETTLED_BAND_DEG = 2.0
 
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
@@ -348,6 +351,7 @@ class RepDetector:
     def _settle(self, t_s, now_s, relative, events):
         """Follow the trunk after a full return to where it stops coming back."""
         settling = self._settling
+        settling["values"].append(relative)
         if relative < settling["low"]:
             settling.update(low=relative, low_t=t_s)
         if t_s - settling["low_t"] >= SETTLE_S or t_s - settling["since"] >= SETTLE_MAX_S:
@@ -358,7 +362,10 @@ class RepDetector:
         settling, self._settling = self._settling, None
         if settling is None:
             return
-        low = float(settling["low"])
+        # Where the trunk settled: the median of the readings near the lowest, so one noisy low frame does
+        # not pull it down (nor the start of a next rep's descent up).
+        near = [value for value in settling["values"] if value <= settling["low"] + SETTLED_BAND_DEG]
+        low = float(np.median(near))
         position = settling["index"] - 1
         self.reps[position] = replace(self.reps[position], return_trunk_angle_deg=low)
         events.append(RepReturned(now_s, settling["index"], low))
@@ -466,7 +473,8 @@ class RepDetector:
         if relative <= self.thresholds.upright_angle_deg:
             self._close(t_s, now_s, events, returned=relative)
             if self.reps and self.reps[-1].end_s == t_s:  # a rep (not noise): follow its return
-                self._settling = {"index": self.reps[-1].index, "low": relative, "low_t": t_s, "since": t_s}
+                self._settling = {"index": self.reps[-1].index, "low": relative, "low_t": t_s, "since": t_s,
+                                  "values": [relative]}
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
         elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:

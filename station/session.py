@@ -1022,7 +1022,10 @@ class _CameraLoop:
         self._limits, self._targets = limits, chosen
         self._detector.thresholds = limits
         self._progress.targets = chosen
-        log.info("judging %s with %s", "a guest" if patient_id is None else f"patient {patient_id}", limits)
+        log.info("%s: touch within %g mm, knee bend up to %g°, down in at least %g s, back within %g° of standing, "
+                 "%d good reps a set", "a guest, the station's limits" if patient_id is None
+                 else f"patient {patient_id}'s limits", limits.touch_tolerance_mm, limits.max_knee_flexion_deg,
+                 limits.min_descent_s, limits.upright_angle_deg, chosen.reps_per_set)
         self._publish_session(self._session_state())
 
     def _session_state(self) -> str:
