@@ -484,6 +484,7 @@ class RepDetector:
             tail = [(t, angle, gap) for t, gap, angle, _, _ in rep["frames"] if t >= end]
             self._close(end, now_s, events)
             self._since_rep = tail
+            self._lead.extend(frame for frame in rep["frames"] if frame[0] >= end)  # the next rep's lead-in
 
     def _close(self, end_s, now_s, events, returned=None, cut=False):
         rep = self._rep

@@ -285,3 +285,16 @@ def test_a_rep_s_series_begins_at_its_start_standing(descent_s):
     assert rep.series["trunk_angle_deg"][0] == pytest.approx(STANDING_DEG, abs=1.0)
     assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(rep.end_s, abs=1e-9)
     assert len(t) == len(rep.series["knee_flexion_deg"]) == len(rep.series["wall_gap_mm"])
+
+
+def test_a_rep_right_after_an_incomplete_return_has_its_series_from_its_start():
+    """Rep 2 begins from the height rep 1 stalled at: its series starts there too, not part way down."""
+    stalled = 35.0
+    # Down again after half a second, before a stall would end rep 1: the new descent ends it.
+    frames = (standing(2.0) + hinge(return_deg=stalled) + standing(0.5, trunk=stalled)
+              + hinge(start_deg=stalled, return_deg=STANDING_DEG) + standing(2.0))
+    detector, _ = run(frames)
+    first, second = detector.reps
+    assert "incomplete_return" in first.faults
+    assert second.series["t_s"][0] == pytest.approx(second.start_s, abs=1e-9)
+    assert second.series["trunk_angle_deg"][0] == pytest.approx(stalled, abs=1.5)
