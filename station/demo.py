@@ -31,6 +31,9 @@ DEMO_SESSIONS = (
     ("WH-0003", "Ines M.", "kyphosis", 11),
 )
 DEMO_USER = "demo"
+# Between two patients (in real time), as between turns in a class: long enough for the kiosk's
+# set card to be read before the next patient is called up (s).
+TURN_GAP_S = 10.0
 
 
 def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
@@ -134,6 +137,8 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
                  "Ctrl-C stops.\n"), file=out, flush=True)
         played = 0
         while rounds is None or played < rounds:
+            if played and real_time and stop.wait(TURN_GAP_S):
+                break
             index = played % len(recordings)
             code, name, scenario, _ = DEMO_SESSIONS[index]
             print(f"Replaying {name} ({code}): {scenario}", file=out, flush=True)

@@ -79,9 +79,12 @@ _LEAN_WORDS = ((10.0, "Upright"), (35.0, "Hinging"), (math.inf, "Hinged"))
 _STANDING_GAP_MM, _STANDING_GAP_RANGE = 250.0, (80.0, 500.0)
 # Below this trunk angle a frame counts as standing, for the standing gap (degrees).
 _UPRIGHT_DEG = 10.0
-# Snapshots in a row standing upright (about 10 a second) before the lean gauge shows: while a
-# patient walks in and turns round, the side-on trunk measure means nothing.
+# Snapshots in a row (about 10 a second) in which the patient stands still, before the lean gauge
+# shows: while they walk in and turn round, the side-on trunk measure means nothing. Still: the
+# trunk within this many degrees and the hips within this many mm across them (a kyphotic patient
+# may stand at 15 degrees, so no absolute angle is asked for).
 _SETTLED_FRAMES = 3
+_STILL_DEG, _STILL_MM = 4.0, 40.0
 
 
 def kiosk_name(display_name: str) -> str:
@@ -188,7 +191,8 @@ class KioskView:
         self._session_id: object = None
         self._summary: dict | None = None
         self._summary_set: tuple | None = None
-        self._upright_frames = 0  # frames in a row standing upright at the wall since the patient arrived
+        self._still: list[tuple[float, float]] = []  # the last (trunk, gap) while present, until settled
+        self._settled = False  # the patient has stood still at the wall since arriving
         self._summary_until = -math.inf
         self._touch_until = -math.inf
         self._standing_gap = _STANDING_GAP_MM
@@ -249,7 +253,7 @@ class KioskView:
         if isinstance(event.get("present"), bool):
             self._present = event["present"]
             if not self._present:
-                self._upright_frames = 0
+                self._still, self._settled = [], False
 
     def _on_lights(self, event: dict, now: float, out: list) -> None:
         if isinstance(event.get("lights"), dict):
@@ -350,15 +354,17 @@ class KioskView:
             self._present = present
         gap = _number(event.get("wall_gap_mm"))
         trunk = _number(event.get("trunk_angle_deg"))
-        upright = bool(present) and gap is not None and trunk is not None and abs(trunk) < _UPRIGHT_DEG
-        if upright:
+        if present and gap is not None and trunk is not None and abs(trunk) < _UPRIGHT_DEG:
             low, high = _STANDING_GAP_RANGE
             self._standing_gap = min(high, max(low, 0.9 * self._standing_gap + 0.1 * gap))
         if not present:
-            self._upright_frames = 0
-        elif self._upright_frames < _SETTLED_FRAMES:
-            self._upright_frames = self._upright_frames + 1 if upright else 0
-        settled = self._upright_frames >= _SETTLED_FRAMES
+            self._still, self._settled = [], False
+        elif not self._settled:
+            self._still = ([*self._still, (trunk, gap)] if trunk is not None and gap is not None else [])[-_SETTLED_FRAMES:]
+            trunks, gaps = [item[0] for item in self._still], [item[1] for item in self._still]
+            self._settled = (len(self._still) == _SETTLED_FRAMES and max(trunks) - min(trunks) < _STILL_DEG
+                             and max(gaps) - min(gaps) < _STILL_MM)
+        settled = self._settled
         at_wall = bool(present) and gap is not None and gap <= self._tolerance
         # A touch seen between two snapshots still lights the wall for a moment; the bar itself shows the gap now.
         touching = at_wall or now < self._touch_until

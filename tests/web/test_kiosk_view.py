@@ -271,12 +271,14 @@ def test_the_summary_never_praises_a_back_that_was_not_measured():
 
 def test_the_lean_gauge_waits_until_the_patient_stands_at_the_wall():
     feed = Feed().play(0.0, session("running", 1), {"type": "patient", "present": True, "t_s": 0.0})
-    feed.play(0.1, frame(400.0, 74.0))  # walking in, side-on: the trunk measure means nothing yet
-    walking = feed.last("frame")
-    assert walking["lean"] is None and walking["trunk_deg"] is None
-    for k in range(3):
-        feed.play(0.2 + 0.1 * k, frame(150.0, 4.0))
-    feed.play(0.6, frame(100.0, 40.0))
+    for k, (gap, trunk) in enumerate([(400.0, 74.0), (330.0, 20.0), (260.0, 60.0)]):
+        feed.play(0.1 * k, frame(gap, trunk))  # walking in, side-on: the trunk measure means nothing yet
+        walking = feed.last("frame")
+        assert walking["lean"] is None and walking["trunk_deg"] is None
+    for k in range(3):  # standing still at the wall, with a rounded upper back (16 degrees is their upright)
+        feed.play(0.4 + 0.1 * k, frame(150.0 + k, 16.0 + 0.5 * k))
+    assert (feed.last("frame")["lean"], feed.last("frame")["trunk_deg"]) == ("Hinging", 17)
+    feed.play(0.8, frame(100.0, 40.0))
     assert (feed.last("frame")["lean"], feed.last("frame")["trunk_deg"]) == ("Hinged", 40)
 
 
