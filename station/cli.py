@@ -189,10 +189,13 @@ def _print_rep_table(analysis) -> None:
         knee = "-" if rep.peak_knee_flexion_deg is None else f"{rep.peak_knee_flexion_deg:.0f}"
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
               f"{'yes' if rep.touched else 'no':>5} {rep.peak_trunk_angle_deg:6.0f} {knee:>5} {rep.descent_s:6.2f} "
-              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}")
+              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}"
+              + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked"))
     good = sum(not rep.faults for rep in analysis.reps)
-    print(f"{len(analysis.reps)} reps, {good} without faults; mean score "
-          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}")
+    unchecked = sum(rep.peak_spine_flexion_deg is None for rep in analysis.reps)
+    print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "
+          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}"
+          + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
 
 
 def _backup(args) -> int:
