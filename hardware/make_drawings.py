@@ -301,7 +301,7 @@ def wiring_diagram(pins: PinMap) -> Image.Image:
 
 # --- mount drawing -------------------------------------------------------------------------------
 
-# The reference mount of ../shared/domain.md.
+# The reference mount of docs/drill.md.
 DISTANCE_M = (1.5, 2.5)
 YAW_DEG = (10.0, 35.0)
 HEIGHT_M = (0.7, 1.3)

@@ -1,6 +1,6 @@
 """Calibration: the room frame from a capture of the empty scene.
 
-Every measure is taken in the room frame of ``../shared/domain.md`` (x along
+Every measure is taken in the room frame of ``docs/drill.md`` (x along
 the drill wall, y up with the floor at y = 0, z out of the drill wall into the
 room with the wall surface at z = 0). :func:`calibrate` finds it from about
 two seconds of depth frames of the empty scene:
@@ -184,7 +184,7 @@ class Calibration:
     intrinsics : Intrinsics
         Of the depth stream it was made with.
     camera_pose : Pose
-        Camera frame to room frame (``../shared/domain.md``), metres.
+        Camera frame to room frame (``docs/drill.md``), metres.
     depth_unit_m : float
         Metres per depth unit of the stream.
     background_m : ndarray, shape (H, W), float32
@@ -995,6 +995,14 @@ def save_calibration(calibration: Calibration, path) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise CalibrationError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:
+        path.write_text(calibration_json(calibration))
+    except OSError as error:
+        raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def calibration_json(calibration: Calibration) -> str:
+    """The JSON text :func:`save_calibration` writes (the station's store keeps it with each session)."""
     unit = calibration.depth_unit_m
     rotation = calibration.camera_pose.rotation
     translation = calibration.camera_pose.translation
@@ -1024,10 +1032,7 @@ def save_calibration(calibration: Calibration, path) -> None:
         "background_noise_m": {**_encode_image(noise_half_units, _MAD_TO_SIGMA * unit / 2.0),
                                "note": "unit_m includes 1.4826 (MAD to sigma)"},
     }
-    try:
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    except OSError as error:
-        raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
+    return json.dumps(document, indent=2) + "\n"
 
 
 _FIELDS = {"format", "version", "source", "created", "frames_used", "depth_unit_m", "intrinsics",

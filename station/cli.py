@@ -200,10 +200,13 @@ def _print_rep_table(analysis) -> None:
         knee = "-" if rep.peak_knee_flexion_deg is None else f"{rep.peak_knee_flexion_deg:.0f}"
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
               f"{'yes' if rep.touched else 'no':>5} {rep.peak_trunk_angle_deg:6.0f} {knee:>5} {rep.descent_s:6.2f} "
-              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}")
+              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}"
+              + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked"))
     good = sum(not rep.faults for rep in analysis.reps)
-    print(f"{len(analysis.reps)} reps, {good} without faults; mean score "
-          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}")
+    unchecked = sum(rep.peak_spine_flexion_deg is None for rep in analysis.reps)
+    print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "
+          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}"
+          + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
 
 
 def _backup(args) -> int:
@@ -229,7 +232,8 @@ def _demo(args) -> int:
 
     logger, handler = _session_log_on_stderr()
     try:
-        return run_demo(data_dir=Path(args.data_dir), port=args.port, real_time=not args.fast, rounds=args.rounds)
+        return run_demo(data_dir=Path(args.data_dir), port=args.port, real_time=not args.fast, rounds=args.rounds,
+                        loop=args.loop, keep_serving=True)
     finally:
         logger.removeHandler(handler)
 
@@ -291,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wallhinge",
         description="Wall Hinge Station: depth-camera feedback for the wall-touch hip-hinge drill.",
+        epilog="The drill, its faults, the measures and the JSON of 'analyze --json': docs/drill.md "
+               "in the station's repository.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -299,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "(default data/demo)")
     demo.add_argument("--port", type=_positive_int, default=8080, help="the dashboard's port (default 8080)")
     demo.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
-    demo.add_argument("--rounds", type=_positive_int, help="stop after this many sessions (default: until Ctrl-C)")
+    demo.add_argument("--rounds", type=_positive_int, help="stop after this many sessions (default: each patient once)")
+    demo.add_argument("--loop", action="store_true", help="replay the patients again and again until Ctrl-C")
     demo.set_defaults(run=_demo)
 
     run = commands.add_parser("run", help="run the station: camera, lamps and buzzer, sets and reps into the store")
@@ -352,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="find the reps in a recording, their faults and scores")
     analyze.add_argument("recording", help="a .db3 or .bag recording that opens with the empty scene")
     analyze.add_argument("--calibration", help="a calibration file (wallhinge calibrate) instead of the opening")
-    analyze.add_argument("--json", action="store_true", help="print the JSON of ../shared/domain.md instead of a table")
+    analyze.add_argument("--json", action="store_true", help="print JSON instead of a table (its keys: docs/drill.md)")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
 

@@ -1,11 +1,13 @@
 """The demo: the whole station on a simulated camera, mock pins, SQLite and the dashboard on localhost.
 
-It simulates three patients' sessions once (kept in the data folder), then
-runs the station exactly as ``wallhinge run`` does, replaying them one after
-the other in real time through ``rs.pipeline`` as a live camera would
+It simulates three patients' sessions once (kept in the data folder's
+``recordings``, about 200 MB, for the next start), then runs the station
+exactly as ``wallhinge run`` does, replaying them one after the other (once
+each; ``loop`` for ever) in real time through ``rs.pipeline`` as a live camera would
 deliver them: measurement, reps, gpiozero feedback on mock pins (the
 dashboard's live page and the kiosk show them as virtual lights), each rep
-stored in SQLite, and the dashboard and kiosk served on localhost. A demo
+stored in SQLite, and the dashboard and kiosk served on localhost. Every start begins with a fresh
+demo database, so what the dashboard shows is this run's. A demo
 clinician account gets a fresh made-up password on every start, printed
 once; there is no default password anywhere.
 """
@@ -29,6 +31,9 @@ DEMO_SESSIONS = (
     ("WH-0003", "Ines M.", "kyphosis", 11),
 )
 DEMO_USER = "demo"
+# Between two patients (in real time), as between turns in a class: long enough for the kiosk's
+# set card to be read before the next patient is called up (s).
+TURN_GAP_S = 10.0
 
 
 def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
@@ -51,6 +56,25 @@ def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
     return recording
 
 
+def _fresh_database(path: Path) -> None:
+    """Remove the last demo's database, so this run starts afresh; refuse one that is not the demo's."""
+    from station.store import StoreError, open_store
+
+    if not path.exists():
+        return
+    try:
+        with open_store(path) as store:
+            clinicians = {account["username"] for account in store.list_clinicians()}
+            codes = {patient["code"] for patient in store.list_patients(include_archived=True)}
+    except StoreError as error:
+        raise WallHingeError(f"{path} is not a demo database ({error}): choose another --data-dir") from None
+    if not clinicians <= {DEMO_USER} or not codes <= {code for code, _, _, _ in DEMO_SESSIONS}:
+        raise WallHingeError(f"{path} holds more than the demo's accounts and patients: the demo starts with a "
+                             "fresh database and will not delete this one; choose another --data-dir")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def _prepare_store(settings, app) -> tuple[str, list[int]]:
     """The demo clinician (a new password each start) and the demo patients; (password, patient ids)."""
     from station.store import open_store
@@ -71,8 +95,14 @@ def _prepare_store(settings, app) -> tuple[str, list[int]]:
 
 
 def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds: int | None = None,
-             out=sys.stdout) -> int:
-    """Run the demo until Ctrl-C (or ``rounds`` sessions); returns the exit status."""
+             loop: bool = False, keep_serving: bool = False, out=sys.stdout) -> int:
+    """Replay each demo patient once (``rounds`` sessions; ``loop``: until Ctrl-C); returns the exit status.
+
+    With ``keep_serving`` the dashboard and kiosk stay up after the last
+    session, until Ctrl-C, for the sessions to be looked at.
+    """
+    if rounds is None and not loop:
+        rounds = len(DEMO_SESSIONS)
     # Off a Raspberry Pi the lamps, buzzer and button are gpiozero's mock pins,
     # with PWM so the lamps can glow and the buzzer play tones.
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
@@ -86,6 +116,8 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
                   for _, _, scenario, seed in DEMO_SESSIONS]
     settings = load_settings(None, overrides={"station": {"data_dir": str(data_dir), "web_host": "127.0.0.1",
                                                           "web_port": port}})
+    _fresh_database(settings.station.database_path)
+    recorded_mb = sum(path.stat().st_size for path in recordings) / 1e6
     try:
         dashboard = StationDashboard(settings)
     except OSError as error:
@@ -98,10 +130,15 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
               f"  Dashboard: {dashboard.url}  (user {DEMO_USER}, password {password})\n"
               f"  Live session with the virtual lights: {dashboard.url}live/\n"
               f"  Kiosk for group classes: {dashboard.url}kiosk\n"
-              f"  Database: {settings.station.database_path}\n"
-              "Ctrl-C stops.\n", file=out, flush=True)
+              f"  Database: {settings.station.database_path} (made afresh on every start)\n"
+              f"  Recordings: {data_dir / 'recordings'} ({recorded_mb:.0f} MB, kept for the next start)\n"
+              + ("Replaying the patients until Ctrl-C.\n" if rounds is None else
+                 f"Replaying {rounds} session{'s' if rounds != 1 else ''} (--loop: again and again); "
+                 "Ctrl-C stops.\n"), file=out, flush=True)
         played = 0
         while rounds is None or played < rounds:
+            if played and real_time and stop.wait(TURN_GAP_S):
+                break
             index = played % len(recordings)
             code, name, scenario, _ = DEMO_SESSIONS[index]
             print(f"Replaying {name} ({code}): {scenario}", file=out, flush=True)
@@ -113,5 +150,12 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
                   file=out, flush=True)
             played += 1
             if summary.ended_by != "end of recording":
-                break
+                return 0  # stopped: Ctrl-C or SIGTERM
+        if keep_serving:
+            print("The demo's sessions are done; the dashboard and the kiosk stay up for you to look at them. "
+                  "Ctrl-C stops.", file=out, flush=True)
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
     return 0

@@ -1,4 +1,4 @@
-"""The drill's faults and their thresholds, as ``../shared/domain.md`` names them.
+"""The drill's faults and their thresholds, as ``docs/drill.md`` names them.
 
 One place for both the simulator's ground truth and the station's rep
 scoring, so a fault means the same thing wherever it is decided.

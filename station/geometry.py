@@ -5,7 +5,7 @@ Conventions
 Camera frame: RealSense's, +x right, +y down, +z forward along the optical
 axis, in metres. Depth pixels hold Z-depth (the z coordinate), not range.
 
-Room frame (``../shared/domain.md``): x along the drill wall, y up with the
+Room frame (``docs/drill.md``): x along the drill wall, y up with the
 floor at y = 0, z out of the drill wall into the room with the wall surface at
 z = 0, in metres.
 """

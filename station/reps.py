@@ -36,6 +36,14 @@ or leave the trunk's outline.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
+- *Return*: after a full return the rep is told at once (``RepDone``), but the
+  trunk goes on coming up past the threshold: it is followed until it makes
+  no new low for :data:`SETTLE_S` (at most :data:`SETTLE_MAX_S`, or until the
+  next rep starts or the patient leaves), and ``RepReturned`` then says how
+  close to standing it came back; the rep in ``reps`` is updated with it.
+- *Cut*: a rep on its way up when the frames stop (the end of the session or
+  the recording, a lost camera) counts with what was measured; its return
+  was not seen, so it is None and never an incomplete return.
 - A rep shorter than ``min_rep_s``, or one that never leans ``enter_deg``
   past standing, is noise; ``RepStarted`` is only announced once it has. A
   rep in progress when the patient is out of sight for longer than
@@ -50,7 +58,7 @@ Times are seconds on the frame clock; lengths mm; angles degrees.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -157,7 +165,7 @@ class Rep:
     descent_s: float
     hold_s: float
     ascent_s: float
-    return_trunk_angle_deg: float
+    return_trunk_angle_deg: float | None  # None: cut before the patient stood back up
     faults: tuple[str, ...]
     score: int
     lost_points: tuple[dict, ...]
@@ -210,10 +218,30 @@ class RepDone:
     rep: Rep
 
 
+@dataclass(frozen=True)
+class RepReturned:
+    """After a full return: how close to standing rep ``index`` came back (degrees past the baseline)."""
+
+    t_s: float
+    index: int
+    return_trunk_angle_deg: float
+
+
 # A smooth movement (bell-shaped speed, as people move) covers its last tenth
 # in about 0.26 (cosine) to 0.33 (minimum jerk) of the time it took to cover
 # the first nine tenths.
 FINAL_TENTH_SHARE = 0.3
+
+# After a full return, the trunk is followed until it makes no new low for this
+# long (s), or at most this long (s); see the module's docs.
+SETTLE_S = 0.3
+SETTLE_MAX_S = 1.5
+# Readings within this of the lowest count as where the trunk settled (degrees): above the smoothed
+# trunk's frame-to-frame noise.
+SETTLED_BAND_DEG = 2.0
+
+# Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
+LEAD_FRAMES = 450
 
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
@@ -242,6 +270,10 @@ class RepDetector:
         self._present = False
         self._last_seen_s = None
         self._baseline = None
+        self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
+        # The last few seconds of smoothed frames while standing, (t_s, gap, trunk, knee, spine): a rep is
+        # recognised some frames after it began, and its series must show it from its start.
+        self._lead = deque(maxlen=LEAD_FRAMES)
         self._reset_standing()
 
     # -- state ------------------------------------------------------------------
@@ -255,6 +287,7 @@ class RepDetector:
     def _forget_patient(self):
         self._present = False
         self._baseline = None
+        self._lead.clear()
         for values in self._recent.values():
             values.clear()
         self._times.clear()
@@ -267,11 +300,12 @@ class RepDetector:
         events = []
         if not measures.present:
             if self._present and t_s - self._last_seen_s > self.settings.max_absent_s:
-                # Lost on the way up: the rep counts, with its return as it was
-                # when last seen (as at the end of a set).
+                self._returned(t_s, events)
+                # Lost on the way up: the rep counts with what was measured,
+                # its return unseen (as when the frames stop).
                 rep = self._rep
                 if rep is not None and rep["ascending"]:
-                    self._close(rep["return_t"], t_s, events)
+                    self._close(rep["return_t"], t_s, events, cut=True)
                 events.append(PatientLeft(self._last_seen_s))
                 self._forget_patient()
             return events
@@ -291,8 +325,13 @@ class RepDetector:
         # A running median of the last n frames shows the body as it was at
         # the window's middle frame: rep times use that, events the frame now.
         sample_s = self._times[-(len(self._recent["trunk"]) + 1) // 2]
+        if self._settling is not None and self._baseline is not None:
+            self._settle(sample_s, t_s, trunk - self._baseline, events)
         if self._rep is None:
+            self._lead.append((sample_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
             self._standing(sample_s, t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
+            if self._rep is not None:
+                self._returned(t_s, events)  # the next rep began: the last one came back as far as it got
         if self._rep is not None:
             self._in_rep(sample_s, t_s, trunk, smoothed, events)
         return events
@@ -300,13 +339,46 @@ class RepDetector:
     def finish(self, t_s: float) -> list:
         """End of the recording or the set: a rep already on its way up counts, with its return as it was."""
         events = []
+        self._returned(t_s, events)
         rep = self._rep
         if rep is not None and rep["ascending"]:
-            self._close(rep["return_t"], t_s, events)
+            self._close(rep["return_t"], t_s, events, cut=True)
         self._forget_patient()
         return events
 
+    def settle(self, t_s: float) -> list:
+        """Tell now how close to standing the last rep came back, if it is still being followed.
+
+        For the live session before it changes whose reps these are (the
+        next participant): the return belongs with the rep's own set.
+        """
+        events = []
+        self._returned(t_s, events)
+        return events
+
     # -- the machine ------------------------------------------------------------
+
+    def _settle(self, t_s, now_s, relative, events):
+        """Follow the trunk after a full return to where it stops coming back."""
+        settling = self._settling
+        settling["values"].append(relative)
+        if relative < settling["low"]:
+            settling.update(low=relative, low_t=t_s)
+        if t_s - settling["low_t"] >= SETTLE_S or t_s - settling["since"] >= SETTLE_MAX_S:
+            self._returned(now_s, events)
+
+    def _returned(self, now_s, events):
+        """Tell how close to standing the last rep came back, and keep it in ``reps``."""
+        settling, self._settling = self._settling, None
+        if settling is None:
+            return
+        # Where the trunk settled: the median of the readings near the lowest, so one noisy low frame does
+        # not pull it down (nor the start of a next rep's descent up).
+        near = [value for value in settling["values"] if value <= settling["low"] + SETTLED_BAND_DEG]
+        low = float(np.median(near))
+        position = settling["index"] - 1
+        self.reps[position] = replace(self.reps[position], return_trunk_angle_deg=low)
+        events.append(RepReturned(now_s, settling["index"], low))
 
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
@@ -330,7 +402,9 @@ class RepDetector:
         start = max(t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg)
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
-        self._rep = {"start": start, "start_level": level, "frames": [], "peak": relative, "ascending": False,
+        lead_in = [frame for frame in self._lead if start <= frame[0] < t_s]
+        self._rep = {"start": start, "start_level": level, "frames": [], "lead_in": lead_in, "peak": relative,
+                     "ascending": False,
                      "return": relative, "return_t": t_s, "touched": False, "announced": False}
 
     def _gap_start(self, trunk_start_s: float) -> float:
@@ -408,6 +482,9 @@ class RepDetector:
             return
         if relative <= self.thresholds.upright_angle_deg:
             self._close(t_s, now_s, events, returned=relative)
+            if self.reps and self.reps[-1].end_s == t_s:  # a rep (not noise): follow its return
+                self._settling = {"index": self.reps[-1].index, "low": relative, "low_t": t_s, "since": t_s,
+                                  "values": [relative]}
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
         elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:
@@ -417,8 +494,9 @@ class RepDetector:
             tail = [(t, angle, gap) for t, gap, angle, _, _ in rep["frames"] if t >= end]
             self._close(end, now_s, events)
             self._since_rep = tail
+            self._lead.extend(frame for frame in rep["frames"] if frame[0] >= end)  # the next rep's lead-in
 
-    def _close(self, end_s, now_s, events, returned=None):
+    def _close(self, end_s, now_s, events, returned=None, cut=False):
         rep = self._rep
         frames = [frame for frame in rep["frames"] if frame[0] <= end_s]
         self._rep = None
@@ -431,7 +509,7 @@ class RepDetector:
         times = np.array([frame[0] for frame in frames])
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
         gaps, trunks, knees, spines = columns
-        returned = rep["return"] if returned is None else returned
+        returned = None if cut else rep["return"] if returned is None else returned
         min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
         hold_end_s = float(times[bottom[-1]])
@@ -459,18 +537,21 @@ class RepDetector:
         # patient hid the buttocks throughout) is no evidence of a missed
         # touch: the touch is not judged, never guessed.
         figures = dict(min_wall_gap_mm=-np.inf if min_gap is None else min_gap,
-                       descent_s=descent_s, return_trunk_angle_deg=returned)
+                       descent_s=descent_s, return_trunk_angle_deg=-np.inf if returned is None else returned)
         faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
                             peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,
                             thresholds=self.thresholds, **figures)
         score, lost = score_rep(faults=faults, peak_knee_flexion_deg=peak_knee, peak_spine_flexion_deg=peak_spine,
                                 thresholds=self.thresholds, **figures)
+        # The series from the rep's start: the frames before it was recognised, then its own.
+        shown = rep["lead_in"] + frames
+        series_columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in shown]) for i in range(4)]
         done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
                    min_wall_gap_mm=min_gap, touched=touched,
                    peak_trunk_angle_deg=float(np.nanmax(trunks)), peak_knee_flexion_deg=peak_knee,
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
                    ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
                    score=score, lost_points=tuple(lost),
-                   series={"t_s": times, "wall_gap_mm": gaps, "trunk_angle_deg": trunks, "knee_flexion_deg": knees})
+                   series=dict(zip(("t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"), series_columns)))
         self.reps.append(done)
         events.append(RepDone(now_s, done))

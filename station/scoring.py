@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from station.config import settings_from_table
 from station.faults import Thresholds
+from station.patient_targets import TARGET_DEFAULTS, check_target
 
 FAULT_POINTS = {"squat": 25, "rounded_back": 25, "no_touch": 20, "too_fast": 15, "incomplete_return": 15}
 
@@ -65,20 +66,16 @@ class Targets:
         The set the patient works towards (the sources: 3 sets of 12).
     """
 
-    standoff_mm: float = 100.0
-    target_trunk_angle_deg: float | None = None
-    reps_per_set: int = 12
-    sets: int = 3
+    standoff_mm: float = TARGET_DEFAULTS["standoff_mm"]
+    target_trunk_angle_deg: float | None = TARGET_DEFAULTS["target_trunk_angle_deg"]
+    reps_per_set: int = TARGET_DEFAULTS["reps_per_set"]
+    sets: int = TARGET_DEFAULTS["sets"]
 
     def __post_init__(self):
-        if not isinstance(self.standoff_mm, (int, float)) or not 0 < self.standoff_mm <= 600:
-            raise ValueError(f"standoff_mm must be 1-600 mm, not {self.standoff_mm!r}")
-        angle = self.target_trunk_angle_deg
-        if angle is not None and (not isinstance(angle, (int, float)) or not 10 <= angle <= 90):
-            raise ValueError(f"target_trunk_angle_deg must be 10-90 degrees or empty, not {angle!r}")
-        for name in ("reps_per_set", "sets"):
+        for name in ("standoff_mm", "target_trunk_angle_deg", "reps_per_set", "sets"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 50:
+            check_target(name, value)
+            if name in ("reps_per_set", "sets") and not isinstance(value, int):
                 raise ValueError(f"{name} must be a whole number from 1 to 50, not {value!r}")
 
     @classmethod

@@ -108,12 +108,13 @@ from typing import Any, Callable, Iterable, Protocol
 
 from station import systemd_notify
 from station.analyze import OPENING_S, calibrate_from_opening, frame_record
-from station.calibration import CalibrationError, camera_moved, load_calibration, save_calibration
+from station.calibration import CalibrationError, calibration_json, camera_moved, load_calibration, save_calibration
 from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
 from station.measure import ABSENT, FrameError, Measurer
-from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepStarted, Touched
+from station.patient_targets import limits_record, patient_limits, patient_targets
+from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
 from station.settings import Settings
 from station.store import ConflictError, NotFoundError, StoreError, open_store
@@ -374,9 +375,11 @@ class _Notifier:
 class _StoreWorker:
     """Owns the store's connection on its own thread; the camera thread only puts work on its queue."""
 
-    def __init__(self, path: Path, live: _LiveWorker):
+    def __init__(self, path: Path, live: _LiveWorker, on_targets: Callable[[int | None, dict | None], None] | None = None):
         self._path = path
         self._live = live
+        # Called (on this thread) with a participant's targets as the store has them, when they are assigned.
+        self._on_targets = on_targets or (lambda patient_id, targets: None)
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._opened = threading.Event()
         self._open_error: BaseException | None = None
@@ -516,6 +519,7 @@ class _StoreWorker:
                                                   patient_id=fields["patient_id"], started=fields["started"])
             self.session_ids.append(self.session_id)
             self._set_ids = {}
+            self._send_targets(store, fields["patient_id"])
             if kind == "switch_session":
                 self._live.event({**fields["event"], "session_id": self.session_id})
             return self.session_id
@@ -531,6 +535,11 @@ class _StoreWorker:
             self._live.event({"type": "rep_saved", "session_id": self.session_id, "set_number": fields["number"],
                               "index": fields["rep"]["index"], "rep_id": rep_id})
             return rep_id
+        if kind == "rep_return":
+            set_id = self._set_ids.get(fields["number"])
+            if set_id is not None:
+                store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"])
+            return None
         if kind == "end_set":
             set_id = self._set_ids.get(fields["number"])
             if set_id is not None:
@@ -538,11 +547,16 @@ class _StoreWorker:
             return None
         if kind == "assign":
             store.update_session(self.session_id, patient_id=fields["patient_id"])
+            self._send_targets(store, fields["patient_id"])
             return None
         if kind == "end_session":
             store.end_session(self.session_id, ended=fields["ended"])
             return None
         raise ValueError(f"unknown store work {kind!r}")
+
+    def _send_targets(self, store, patient_id: int | None) -> None:
+        """The participant's targets to the camera thread (None for a guest: the station's)."""
+        self._on_targets(patient_id, None if patient_id is None else store.get_targets(patient_id))
 
 
 # --- the camera thread --------------------------------------------------------------------------
@@ -584,8 +598,12 @@ class _CameraLoop:
         # Measurement
         self._phase = "starting"  # starting, opening, moved, measuring
         self._measurer: Measurer | None = None
-        self._detector = RepDetector(settings.thresholds, settings.reps)
-        self._progress = SetProgress(settings.targets)
+        # The limits and targets the reps are judged with: the station's for a guest,
+        # the participant's own once the store has sent them (see _use_targets).
+        self._limits = settings.thresholds
+        self._targets = settings.targets
+        self._detector = RepDetector(self._limits, settings.reps)
+        self._progress = SetProgress(self._targets)
         self._opening: list = []
         self._next_moved_check = 0.0
         self._moved_clear = 0
@@ -604,6 +622,7 @@ class _CameraLoop:
         self._present = False
         self._set: _Set | None = None
         self._rep_owner: tuple[int, _Set | None] | None = None  # (detector index, set it counts in)
+        self._stored_rep: tuple | None = None  # (detector index, set number, index in set, summary row)
         self._set_needs_patient = False
 
     # -- control from other threads
@@ -798,6 +817,8 @@ class _CameraLoop:
         self.summary.calibration = f"opening of {self._label}"
         if not self._replay:
             self._save_calibration(calibration)
+        else:  # not a file for the next start, but the store keeps it with the session, as the dashboard shows
+            self._calibration_document = calibration_json(calibration)
         opening, self._opening = self._opening, []
         self._start_measuring()
         for ft, f in opening:  # as analyze does: the opening's frames are measured too
@@ -857,6 +878,8 @@ class _CameraLoop:
                               "counted": counts})
         elif isinstance(event, RepDone):
             self._rep_done(event)
+        elif isinstance(event, RepReturned):
+            self._rep_returned(event)
         elif isinstance(event, RepStarted):
             if self._set is None and self._present:
                 self._start_set("a rep began")
@@ -891,9 +914,11 @@ class _CameraLoop:
         owner.reps += 1
         record = rep.as_dict()
         record.update({name: getattr(rep, name) for name in _REP_FLOATS})
-        record.update(index=owner.reps, good=is_good_rep(rep, self.settings.targets))
+        record.update(index=owner.reps, good=is_good_rep(rep, self._targets),
+                      limits=limits_record(self._detector.thresholds, self._targets.target_trunk_angle_deg))
         self._store.post("add_rep", number=owner.number, rep=record, series=rep.series, recorded=_now())
         self.summary.reps.append({**record, "set_number": owner.number})
+        self._stored_rep = (rep.index, owner.number, owner.reps, self.summary.reps[-1])
         self._lamp("rep_done", list(rep.faults))
         shown = rep.as_dict()
         shown["index"] = owner.reps
@@ -909,7 +934,17 @@ class _CameraLoop:
                                   "ready_to_progress": self._progress.ready_to_progress})
                 self._end_set("complete")
             else:
-                self._publish_session("running")
+                self._publish_session(self._session_state())
+
+    def _rep_returned(self, event: RepReturned) -> None:
+        """How close to standing the last stored rep came back: into the store with it."""
+        if self._stored_rep is None or self._stored_rep[0] != event.index:
+            return  # a rep that was not stored (no set running)
+        _, number, index, row = self._stored_rep
+        self._stored_rep = None
+        row["return_trunk_angle_deg"] = event.return_trunk_angle_deg
+        self._store.post("rep_return", number=number, index=index,
+                         return_trunk_angle_deg=event.return_trunk_angle_deg)
 
     # -- sets
 
@@ -940,6 +975,9 @@ class _CameraLoop:
             self._command(*command)
 
     def _command(self, kind: str, details: dict | None = None) -> None:
+        if kind == "targets":
+            self._use_targets(details["patient_id"], details["targets"])
+            return
         if kind == "web":
             name = details.get("command")
             if name == "assign" or (name == "start" and details.get("patient_id") is not None):
@@ -971,6 +1009,30 @@ class _CameraLoop:
                 self._publish_session("running")
             self._base_lamps()
 
+    def _use_targets(self, patient_id: int | None, targets: dict | None) -> None:
+        """Judge the reps from now on with this participant's limits and targets (if they are still up)."""
+        if patient_id != self._patient_id:
+            return  # someone else was assigned meanwhile: their targets are on their way
+        try:
+            limits = patient_limits(targets, self.settings.thresholds)
+            chosen = patient_targets(targets, self.settings.targets)
+        except ValueError as error:  # the store checks targets, so only a damaged row gets here
+            log.error("patient %s's targets cannot be used (%s): the station's are used instead", patient_id, error)
+            limits, chosen = self.settings.thresholds, self.settings.targets
+        self._limits, self._targets = limits, chosen
+        self._detector.thresholds = limits
+        self._progress.targets = chosen
+        log.info("%s: touch within %g mm, knee bend up to %g°, down in at least %g s, back within %g° of standing, "
+                 "%d good reps a set", "a guest, the station's limits" if patient_id is None
+                 else f"patient {patient_id}'s limits", limits.touch_tolerance_mm, limits.max_knee_flexion_deg,
+                 limits.min_descent_s, limits.upright_angle_deg, chosen.reps_per_set)
+        self._publish_session(self._session_state())
+
+    def _session_state(self) -> str:
+        if self._set is None:
+            return "idle"
+        return "paused" if self._set.state == "paused" else "running"
+
     def _assign(self, patient_id: int | None) -> None:
         """Who is at the wall: this session's patient, or (after sets) a new session for the next one."""
         if patient_id == self._patient_id:
@@ -982,11 +1044,14 @@ class _CameraLoop:
                 log.info("the session's patient: %s", patient_id)
                 self._publish_session("idle")
             return
+        if self._last_t is not None:
+            for event in self._detector.settle(self._last_t):  # the last rep's return, with its own set
+                self._on_event(event)
         if self._set is not None:
             self._end_set("the next participant is up")
         self._rep_owner = None  # a rep under way belongs to nobody's set now
         self._patient_id, self._session_sets = patient_id, 0
-        self._progress = SetProgress(self.settings.targets)
+        self._progress = SetProgress(self._targets)
         log.info("the next participant (patient %s): a new session", patient_id)
         self._store.post("switch_session", source=self.summary.source, calibration_document=self._calibration_document,
                          patient_id=patient_id, started=_now(), event=self._session_event("idle"))
@@ -1017,7 +1082,8 @@ class _CameraLoop:
                 "patient_id": self._patient_id, "set_number": current.number if current else None,
                 "reps_in_set": current.reps if current else 0,
                 "good_reps_in_set": current.good_reps if current else 0,
-                "reps_per_set": self.settings.targets.reps_per_set,
+                "reps_per_set": self._targets.reps_per_set, "sets": self._targets.sets,
+                "touch_tolerance_mm": self._limits.touch_tolerance_mm,
                 "completed_sets": self._progress.completed_sets, "source": self.summary.source}
 
     def _snapshot(self, t: float, measures) -> None:
@@ -1044,10 +1110,15 @@ class _CameraLoop:
 
 # --- wiring it together -----------------------------------------------------------------------
 
-def _existing_calibration(path: Path):
-    """The calibration file if it can be read; None (and why, logged) if not."""
+def _existing_calibration(path: Path, *, replay: bool = False):
+    """The calibration file if it can be read; None (and why, logged) if not.
+
+    No file is the normal first start (and the normal replay, which calibrates
+    from the recording's own opening): said plainly, not as a problem.
+    """
     if not path.exists():
-        log.info("no calibration file at %s", path)
+        if not replay:
+            log.info("no saved calibration yet (%s): the station calibrates from the empty room now", path)
         return None
     try:
         return load_calibration(path)
@@ -1148,7 +1219,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         station.data_path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"cannot make the data folder {station.data_path}: {error.strerror or error}") from None
-    calibration = _existing_calibration(station.calibration_path)
+    calibration = _existing_calibration(station.calibration_path, replay=is_replay)
     if calibration is not None:
         summary.calibration = f"file {station.calibration_path}"
 
@@ -1156,7 +1227,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     commands: queue.SimpleQueue = queue.SimpleQueue()
     notifier = _Notifier()
     live = _LiveWorker(publisher, feedback, commands)
-    store = _StoreWorker(station.database_path, live)
+    store = _StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
+        ("targets", {"patient_id": patient_id, "targets": targets})))
     loop = None
     try:
         if running_on_mock_pins(pin_factory):

@@ -65,6 +65,7 @@ import numpy as np
 
 from station.errors import WallHingeError
 from station.faults import FAULT_NAMES, Thresholds
+from station.patient_targets import TARGET_DEFAULTS, check_target, patient_limits
 
 __all__ = [
     "APPLICATION_ID", "MIGRATIONS", "PAGE_SIZE", "SCHEMA_VERSION", "SERIES_NAMES", "UNCHANGED",
@@ -214,6 +215,11 @@ MIGRATIONS: tuple[str, ...] = (
         trunk_angle_deg  BLOB NOT NULL CHECK (length(trunk_angle_deg) = 4 * frames),
         knee_flexion_deg BLOB NOT NULL CHECK (length(knee_flexion_deg) = 4 * frames)
     );
+    """,
+    # 2: each rep keeps the limits it was judged with (JSON of
+    # station.patient_targets.limits_record); NULL for reps stored before.
+    """
+    ALTER TABLE reps ADD COLUMN limits TEXT;
     """,
 )
 
@@ -405,8 +411,8 @@ def series_to_list(array, *, decimals: int = 3) -> list[float | None]:
 
 
 def thresholds_from_targets(targets: Mapping) -> Thresholds:
-    """The fault :class:`~station.faults.Thresholds` a targets dict asks for (None = default)."""
-    return Thresholds(**{name: targets[name] for name in _THRESHOLD_NAMES if targets.get(name) is not None})
+    """The fault :class:`~station.faults.Thresholds` a targets dict asks for (None = the drill's default)."""
+    return patient_limits(targets)
 
 
 # -- the store --------------------------------------------------------------------
@@ -416,8 +422,6 @@ _REP_MEASURES = ("min_wall_gap_mm", "peak_knee_flexion_deg")  # in the contract,
 _REP_OPTIONAL = ("peak_spine_flexion_deg", "return_trunk_angle_deg")  # may be left out
 _REP_REQUIRED = ("index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched", "peak_trunk_angle_deg",
                  "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s", "faults", "score")
-_TARGET_DEFAULTS = {"standoff_mm": 100.0, "target_trunk_angle_deg": None, "reps_per_set": 12, "sets": 3,
-                    **{name: None for name in _THRESHOLD_NAMES}}
 _PATIENT_COLUMNS = "p.id, p.code, p.display_name, p.created, p.archived"
 _SESSION_COLUMNS = ("s.id, s.patient_id, s.calibration_id, s.started, s.ended, s.interrupted, s.source, s.notes, "
                     "p.code AS patient_code, p.display_name AS patient_name")
@@ -694,7 +698,7 @@ class Store:
             self._require("patients", patient_id, "patient")
             row = self._one("SELECT * FROM targets WHERE patient_id = ?", (patient_id,))
         if row is None:
-            return {"patient_id": patient_id, **_TARGET_DEFAULTS, "updated": None}
+            return {"patient_id": patient_id, **TARGET_DEFAULTS, "updated": None}
         return dict(row)
 
     def set_targets(self, patient_id: int, *, standoff_mm: float = UNCHANGED,
@@ -705,10 +709,8 @@ class Store:
         """Change some of a patient's targets; return them all (as :meth:`get_targets`).
 
         Arguments left out keep their value; ``None`` puts a target back to
-        its default. Units and ranges: stand-off mm (up to 600), target
-        trunk angle degrees (10-90), ``reps_per_set`` and ``sets`` whole
-        numbers (1-50), as :class:`station.scoring.Targets`; every threshold
-        positive (mm, degrees, ``min_descent_s`` seconds).
+        its default. Units and ranges are those of
+        :data:`station.patient_targets.TARGET_FIELDS`.
 
         Raises
         ------
@@ -724,20 +726,7 @@ class Store:
         given = {name: value for name, value in arguments.items() if value is not UNCHANGED}
         checked = {}
         for name, value in given.items():
-            if value is None:
-                checked[name] = _TARGET_DEFAULTS[name]
-            elif name in ("reps_per_set", "sets"):
-                checked[name] = _count(value, name)
-                if checked[name] > 50:
-                    raise ValueError(f"{name} must be a whole number from 1 to 50, not {value!r}")
-            else:
-                checked[name] = _number(value, name, positive=True)
-        # The ranges of station.scoring.Targets.
-        if checked.get("standoff_mm") is not None and checked["standoff_mm"] > 600:
-            raise ValueError(f"standoff_mm must be 1-600 mm, not {standoff_mm!r}")
-        angle = checked.get("target_trunk_angle_deg")
-        if angle is not None and not 10 <= angle <= 90:
-            raise ValueError(f"target_trunk_angle_deg must be 10-90 degrees or empty, not {target_trunk_angle_deg!r}")
+            checked[name] = TARGET_DEFAULTS[name] if value is None else check_target(name, value)
         with self._write() as db:
             self._require("patients", patient_id, "patient")
             db.execute("INSERT INTO targets (patient_id) VALUES (?) ON CONFLICT (patient_id) DO NOTHING",
@@ -984,8 +973,10 @@ class Store:
             ``score`` (0-100); optionally ``peak_spine_flexion_deg`` and
             ``return_trunk_angle_deg`` (degrees from the standing posture;
             None or left out = not measured), ``good`` (default: no faults)
-            and ``lost_points`` (anything JSON can hold, e.g. the
-            ``{"fault", "points", "why"}`` of :func:`station.scoring.score_rep`).
+            ``lost_points`` (anything JSON can hold, e.g. the
+            ``{"fault", "points", "why"}`` of :func:`station.scoring.score_rep`)
+            and ``limits`` (the limits the rep was judged with, as
+            :func:`station.patient_targets.limits_record` makes them).
             Other keys are ignored.
         series : mapping, optional
             The rep's per-frame series: ``t_s`` (s), ``wall_gap_mm``,
@@ -1010,8 +1001,8 @@ class Store:
                 rep_id = db.execute(
                     "INSERT INTO reps (set_id, index_in_set, start_s, bottom_s, end_s, peak_trunk_angle_deg,"
                     " descent_s, hold_s, ascent_s, min_wall_gap_mm, peak_knee_flexion_deg, peak_spine_flexion_deg,"
-                    " return_trunk_angle_deg, touched, score, good, lost_points, recorded)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (set_id, *values)).lastrowid
+                    " return_trunk_angle_deg, touched, score, good, lost_points, recorded, limits)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (set_id, *values)).lastrowid
                 db.executemany("INSERT INTO rep_faults (rep_id, fault) VALUES (?, ?)",
                                [(rep_id, fault) for fault in faults])
                 if blobs is not None:
@@ -1024,6 +1015,25 @@ class Store:
                 raise ConflictError(f"set {set_id} already has a rep {values[0]}") from None
             raise ValueError(f"the rep was refused by the store: {error}") from None
         return rep_id
+
+    def set_rep_return(self, set_id: int, index: int, return_trunk_angle_deg: float) -> None:
+        """Record how close to standing rep ``index`` of a set came back (degrees past standing).
+
+        The live station stores a rep the moment it ends and learns this a
+        moment later, once the patient has stopped coming up (see
+        :class:`station.reps.RepReturned`).
+
+        Raises
+        ------
+        NotFoundError
+            The set has no such rep.
+        """
+        value = _number(return_trunk_angle_deg, "return_trunk_angle_deg")
+        with self._write() as db:
+            changed = db.execute("UPDATE reps SET return_trunk_angle_deg = ? WHERE set_id = ? AND index_in_set = ?",
+                                 (value, set_id, _count(index, "index"))).rowcount
+        if not changed:
+            raise NotFoundError(f"set {set_id} has no rep {index}")
 
     @staticmethod
     def _rep_values(rep: Mapping, recorded) -> tuple[tuple, list[str]]:
@@ -1051,7 +1061,7 @@ class Store:
         lost_text = None if lost is None else json.dumps(lost, ensure_ascii=False)
         measures = [_number(rep.get(name), name, optional=True) for name in (*_REP_MEASURES, *_REP_OPTIONAL)]
         values = (index, *numbers_, *measures, _flag(rep["touched"], "touched"), score, good, lost_text,
-                  _timestamp(recorded, "recorded"))
+                  _timestamp(recorded, "recorded"), _limits_text(rep.get("limits")))
         return values, list(faults)
 
     @staticmethod
@@ -1074,7 +1084,8 @@ class Store:
         ``score``, ``faults`` as a list in :data:`~station.faults.FAULT_NAMES`
         order) and ``id``, ``set_id``, ``set_number``, ``peak_spine_flexion_deg``
         and ``return_trunk_angle_deg`` (None if not measured), ``good``,
-        ``lost_points`` (as stored, None if none) and ``recorded``. With
+        ``lost_points`` (as stored, None if none), ``limits`` (the limits it
+        was judged with, None for a rep stored without them) and ``recorded``. With
         ``with_series``, ``series`` is a dict of float32 arrays (NaN where not
         measured) named as :data:`SERIES_NAMES`, or None if the rep has none.
         """
@@ -1084,7 +1095,7 @@ class Store:
         sql = ('SELECT r.id, r.set_id, st.number AS set_number, r.index_in_set AS "index", r.start_s, r.bottom_s,'
                " r.end_s, r.min_wall_gap_mm, r.touched, r.peak_trunk_angle_deg, r.peak_knee_flexion_deg,"
                " r.peak_spine_flexion_deg, r.return_trunk_angle_deg, r.descent_s, r.hold_s, r.ascent_s, r.score,"
-               " r.good, r.lost_points,"
+               " r.good, r.lost_points, r.limits,"
                " r.recorded, (SELECT group_concat(fault) FROM rep_faults WHERE rep_id = r.id) AS faults"
                f"{series_columns} FROM sets st JOIN reps r ON r.set_id = st.id{series_join}"
                " WHERE st.session_id = ? ORDER BY st.number, r.index_in_set")
@@ -1093,6 +1104,7 @@ class Store:
             rep = _row(row, ("touched", "good"))
             rep["faults"] = _fault_list(rep["faults"])
             rep["lost_points"] = None if rep["lost_points"] is None else json.loads(rep["lost_points"])
+            rep["limits"] = None if rep["limits"] is None else json.loads(rep["limits"])
             if with_series:
                 frames = rep.pop("frames")
                 blobs = [rep.pop(name) for name in SERIES_NAMES]
@@ -1162,6 +1174,24 @@ class Store:
                " FROM (SELECT * FROM sessions ORDER BY started DESC, id DESC LIMIT ?) s"
                " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY s.started DESC, s.id DESC")
         return [_row(row, ("interrupted",)) for row in self._db.execute(sql, (_count(limit, "limit"),))]
+
+
+def _limits_text(limits: Mapping | None) -> str | None:
+    """A rep's limits as stored: JSON of the fault limits by name (and the target lean), or None."""
+    if limits is None:
+        return None
+    if not isinstance(limits, Mapping):
+        raise ValueError(f"limits must be a mapping of limit names to numbers, not {limits!r}")
+    known = (*_THRESHOLD_NAMES, "target_trunk_angle_deg")
+    unknown = sorted(set(limits) - set(known))
+    if unknown:
+        raise ValueError(f"unknown limit {unknown[0]!r}; known: {', '.join(known)}")
+    missing = [name for name in _THRESHOLD_NAMES if name not in limits]
+    if missing:
+        raise ValueError(f"the rep's limits have no {missing[0]!r}")
+    checked = {name: _number(limits[name], name, positive=True, optional=name == "target_trunk_angle_deg")
+               for name in known if name in limits}
+    return json.dumps(checked)
 
 
 def _fault_list(joined: str | None) -> list[str]:

@@ -1,4 +1,4 @@
-"""``wallhinge analyze``: a recording to the JSON contract of ../shared/domain.md."""
+"""``wallhinge analyze``: a recording to the JSON contract of docs/drill.md."""
 
 import dataclasses
 import json
@@ -62,6 +62,9 @@ def test_table_lists_the_reps(short_recording):
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["rep", "start"]
     assert lines[-1].startswith("2 reps")
+    # The side mount does not measure the back: the table never vouches for it.
+    assert all(line.endswith("; back not checked") for line in lines[1:-1])
+    assert "rounded back not checked" in lines[-1]
 
 
 def test_a_saved_calibration_gives_the_same_reps(short_recording, frames, analysis, tmp_path):

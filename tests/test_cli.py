@@ -201,3 +201,19 @@ def test_command_as_a_process_exits_2_with_one_line(tmp_path):
     assert_one_error_line(result.stderr)
     assert str(missing) in result.stderr
     assert result.stdout == ""
+
+
+def test_the_drill_reference_is_in_the_repository_and_everything_points_there(capsys):
+    """A clone has no ../shared/: the help, the README and the code point to docs/drill.md, which exists."""
+    root = Path(__file__).resolve().parent.parent
+    reference = (root / "docs" / "drill.md").read_text()
+    for heading in ("## The five faults", "## The room frame", "## The measures", "## `wallhinge analyze`"):
+        assert heading in reference
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "docs/drill.md" in capsys.readouterr().out
+    assert "docs/drill.md" in (root / "README.md").read_text()
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split()
+    outside = [name for name in tracked if name.endswith((".py", ".md", ".toml", ".json"))
+               and "shared/" + "domain.md" in (root / name).read_text(errors="replace")]
+    assert outside == []

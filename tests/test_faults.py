@@ -1,4 +1,4 @@
-"""The drill's faults and thresholds (domain.md's table)."""
+"""The drill's faults and thresholds (docs/drill.md's table)."""
 
 import pytest
 

@@ -5,7 +5,8 @@ import pytest
 
 from station.faults import Thresholds
 from station.measure import ABSENT, Measures
-from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepSettings, RepStarted, Touched
+from station.reps import (SETTLE_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
+                          RepStarted, Touched)
 
 FPS = 30.0
 DT = 1.0 / FPS
@@ -69,7 +70,8 @@ def of_type(events, kind):
 
 def test_one_clean_rep_is_found_with_its_timing_and_no_fault():
     detector, events = run(standing(2.0) + hinge() + standing(2.0))
-    assert [type(e).__name__ for _, e in events] == ["PatientArrived", "RepStarted", "Touched", "RepDone"]
+    assert [type(e).__name__ for _, e in events] == ["PatientArrived", "RepStarted", "Touched", "RepDone",
+                                                     "RepReturned"]
     (rep,) = detector.reps
     assert rep.faults == () and rep.score == 100 and rep.touched
     # The first degree of a smooth descent takes a tenth of a second or so.
@@ -108,6 +110,32 @@ def test_the_rep_ends_the_moment_the_trunk_is_back_within_the_upright_angle():
     assert done_at == pytest.approx(back_at, abs=0.2)
     # The rep's times are the smoothed trunk's (the median window's middle frame); the event is now.
     assert 0.0 <= done_at - done.rep.end_s <= 3 * DT
+    # How far it came back is told once the trunk stops coming back: the ascent's end plus SETTLE_S.
+    (returned_at, returned), = of_type(events, RepReturned)
+    up_at = 2.0 + 1.5 + 0.5 + 1.5
+    assert returned.index == 1 and up_at <= returned_at <= up_at + SETTLE_S + 4 * DT
+
+
+@pytest.mark.parametrize("return_deg", [STANDING_DEG - 1.0, STANDING_DEG, STANDING_DEG + 2.0])
+def test_came_back_to_is_where_the_patient_stood_back_up_to_not_the_threshold(return_deg):
+    frames = standing(2.0) + hinge(return_deg=return_deg) + standing(2.0, trunk=return_deg)
+    detector, events = run(frames)
+    (rep,) = detector.reps
+    assert rep.return_trunk_angle_deg == pytest.approx(return_deg - STANDING_DEG, abs=0.3)
+    assert rep.faults == ()
+    (_, returned), = of_type(events, RepReturned)
+    assert returned.return_trunk_angle_deg == rep.return_trunk_angle_deg
+
+
+def test_a_rep_cut_on_its_way_up_is_kept_as_measured_without_an_invented_return():
+    """Ctrl-C (or the recording's end) while the patient stands up: no incomplete_return, full score."""
+    whole = standing(2.0) + hinge()
+    cut = whole[:-int(0.6 * FPS)]  # stopped 0.6 s before the trunk was back within 10 degrees
+    detector, events = run(cut)
+    (rep,) = detector.reps
+    assert rep.return_trunk_angle_deg is None and "incomplete_return" not in rep.faults
+    assert rep.score == 100 and rep.touched
+    assert rep.as_dict()["return_trunk_angle_deg"] is None
 
 
 @pytest.mark.parametrize("rep_options, fault", [
@@ -215,11 +243,18 @@ def test_a_rep_on_its_way_up_when_the_patient_is_lost_counts():
     assert done_t <= left_t
 
 
-def test_a_rep_on_its_way_up_when_the_set_ends_counts_with_its_return_as_it_was():
+def test_a_rep_on_its_way_up_when_the_set_ends_counts_and_its_return_is_not_guessed():
     frames = standing(2.0) + hinge(return_deg=35.0)
     detector, events = run(frames, finish=True)
     (rep,) = detector.reps
-    assert "incomplete_return" in rep.faults
+    assert "incomplete_return" not in rep.faults and rep.return_trunk_angle_deg is None
+
+
+def test_a_rep_that_stopped_coming_back_is_still_an_incomplete_return():
+    frames = standing(2.0) + hinge(return_deg=35.0) + standing(2.0, trunk=35.0)
+    detector, _ = run(frames)
+    assert "incomplete_return" in detector.reps[0].faults
+    assert detector.reps[0].return_trunk_angle_deg == pytest.approx(35.0 - STANDING_DEG, abs=1.0)
 
 
 def test_per_patient_thresholds_change_what_counts_as_a_touch():
@@ -258,3 +293,38 @@ def test_bad_rep_settings_are_refused_by_name(values):
 def test_unknown_rep_setting_is_refused():
     with pytest.raises(ValueError, match="unknown setting reps.enter"):
         RepSettings.from_dict({"enter": 10})
+
+
+def test_a_patient_walking_off_right_after_standing_up_keeps_the_rep_and_its_return():
+    frames = standing(2.0) + hinge() + standing(0.1) + [ABSENT] * 45
+    detector, events = run(frames, finish=False)
+    (rep,) = detector.reps
+    kinds = [type(event).__name__ for _, event in events]
+    assert kinds.index("RepReturned") < kinds.index("PatientLeft")
+    assert rep.return_trunk_angle_deg == pytest.approx(0.0, abs=1.5)
+
+
+@pytest.mark.parametrize("descent_s", [1.5, 3.0])
+def test_a_rep_s_series_begins_at_its_start_standing(descent_s):
+    """The rep is recognised a few degrees into the descent; its series (sparkline, replay) still starts at its
+    start, standing, not part way down."""
+    detector, _ = run(standing(2.0) + hinge(descent_s=descent_s) + standing(2.0))
+    (rep,) = detector.reps
+    t = rep.series["t_s"]
+    assert t[0] == pytest.approx(rep.start_s, abs=1e-9)
+    assert rep.series["trunk_angle_deg"][0] == pytest.approx(STANDING_DEG, abs=1.0)
+    assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(rep.end_s, abs=1e-9)
+    assert len(t) == len(rep.series["knee_flexion_deg"]) == len(rep.series["wall_gap_mm"])
+
+
+def test_a_rep_right_after_an_incomplete_return_has_its_series_from_its_start():
+    """Rep 2 begins from the height rep 1 stalled at: its series starts there too, not part way down."""
+    stalled = 35.0
+    # Down again after half a second, before a stall would end rep 1: the new descent ends it.
+    frames = (standing(2.0) + hinge(return_deg=stalled) + standing(0.5, trunk=stalled)
+              + hinge(start_deg=stalled, return_deg=STANDING_DEG) + standing(2.0))
+    detector, _ = run(frames)
+    first, second = detector.reps
+    assert "incomplete_return" in first.faults
+    assert second.series["t_s"][0] == pytest.approx(second.start_s, abs=1e-9)
+    assert second.series["trunk_angle_deg"][0] == pytest.approx(stalled, abs=1.5)

@@ -77,3 +77,22 @@ def test_targets_from_a_settings_table_refuse_unknown_names():
     assert Targets.from_dict({"reps_per_set": 10}).reps_per_set == 10
     with pytest.raises(ValueError, match="unknown setting targets.rep"):
         Targets.from_dict({"rep": 10})
+
+
+def test_a_patients_limits_are_their_own_where_set_and_the_stations_elsewhere():
+    from station.patient_targets import check_target, patient_limits, patient_targets
+
+    station = Thresholds(touch_tolerance_mm=25.0)
+    targets = {"standoff_mm": 200.0, "target_trunk_angle_deg": 45.0, "reps_per_set": 8, "sets": 2,
+               "touch_tolerance_mm": None, "max_knee_flexion_deg": 30.0, "max_spine_flexion_deg": None,
+               "min_descent_s": None, "upright_angle_deg": None}
+    assert patient_limits(targets, station) == Thresholds(touch_tolerance_mm=25.0, max_knee_flexion_deg=30.0)
+    assert patient_limits(None, station) == station  # a guest
+    assert patient_targets(targets, Targets()) == Targets(standoff_mm=200.0, target_trunk_angle_deg=45.0,
+                                                          reps_per_set=8, sets=2)
+    with pytest.raises(ValueError, match="touch_tolerance_mm must be a number from 1 to 200 mm or empty, not 500"):
+        check_target("touch_tolerance_mm", 500)
+    with pytest.raises(ValueError, match="standoff_mm must be a number from 1 to 600 mm, not empty"):
+        check_target("standoff_mm", None)
+    with pytest.raises(ValueError, match="unknown target 'speed'"):
+        check_target("speed", 1)

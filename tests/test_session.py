@@ -171,8 +171,20 @@ def test_the_reps_stored_are_those_analyze_reports(replayed, analysis):
         for name in ("start_s", "bottom_s", "end_s", "descent_s", "hold_s", "ascent_s", "min_wall_gap_mm",
                      "peak_trunk_angle_deg", "peak_knee_flexion_deg", "return_trunk_angle_deg"):
             assert saved[name] == pytest.approx(getattr(expected, name), abs=1e-6), name
+        if not expected.faults:  # where they stood back up to (truth about 0), never the 10-degree threshold
+            assert abs(saved["return_trunk_angle_deg"]) < 4.0
         for name, values in expected.series.items():
             np.testing.assert_allclose(saved["series"][name], values, rtol=1e-6, atol=1e-4, err_msg=name)
+
+
+def test_a_replay_keeps_the_calibration_it_made_with_its_session(replayed):
+    """The dashboard's calibration page shows the calibration the station made at the start, replay or not."""
+    session, _, _ = replayed["stored"]
+    assert session["calibration_id"] is not None
+    with open_store(replayed["settings"].station.database_path) as store:
+        latest = store.latest_calibration()
+    assert latest["id"] == session["calibration_id"] and latest["floor_rms_mm"] > 0
+    assert not replayed["settings"].station.calibration_path.exists()  # a replay's room is not this room
 
 
 def test_the_session_and_its_set_end_in_the_store(replayed, recording):
@@ -554,6 +566,63 @@ def test_each_participant_gets_their_own_session(recording, tmp_path):
     assert [(s["number"], s["reps"]) for s in second[1]] == [(1, 1)]
     assert first[0]["ended"] is not None and second[0]["ended"] is not None
     assert [event["patient_id"] for event in dashboard.of("session")][-1] == ben
+
+
+def test_each_participant_is_judged_with_their_own_targets(recording, analysis, tmp_path):
+    """Ann's clinician set a knee limit of 1 degree and a 35 mm touch: her rep is a squat, judged so and
+    stored with those limits; Ben has no targets set, so the station's limits judge his rep."""
+    settings = make_settings(tmp_path)
+    with open_store(settings.station.database_path) as store:
+        ann = store.add_patient(code="A-1", display_name="Ann")
+        ben = store.add_patient(code="B-2", display_name="Ben")
+        store.set_targets(ann, max_knee_flexion_deg=1, touch_tolerance_mm=35, reps_per_set=5)
+    dashboard = Dashboard()
+    actions = {3.0: lambda: dashboard.command("assign", patient_id=ann),
+               12.0: lambda: dashboard.command("assign", patient_id=ben)}
+    run_session(settings, source=Openers(lambda: Scripted(recording, actions=actions)),
+                publisher=dashboard, pin_factory=new_factory())
+    assert "squat" not in analysis.reps[0].faults and "squat" not in analysis.reps[1].faults
+    reps = [rep for event in dashboard.of("rep") for rep in [event["rep"]]]
+    saved = {}
+    with open_store(settings.station.database_path) as store:
+        for session in store.recent_activity():
+            saved[session["patient_id"]] = store.session_reps(session["id"])
+    [anns], [bens] = saved[ann], saved[ben]
+    assert "squat" in anns["faults"] and anns["limits"]["max_knee_flexion_deg"] == 1
+    assert anns["limits"]["touch_tolerance_mm"] == 35
+    assert "squat" not in bens["faults"]
+    assert bens["limits"]["max_knee_flexion_deg"] == settings.thresholds.max_knee_flexion_deg
+    assert bens["limits"]["touch_tolerance_mm"] == settings.thresholds.touch_tolerance_mm
+    assert [rep["faults"] for rep in reps] == [anns["faults"], bens["faults"]]
+    # The kiosk hears each participant's set size and touch tolerance.
+    by_patient = {event["patient_id"]: event for event in dashboard.of("session")}
+    assert (by_patient[ann]["reps_per_set"], by_patient[ann]["touch_tolerance_mm"]) == (5, 35)
+    assert (by_patient[ben]["reps_per_set"], by_patient[ben]["touch_tolerance_mm"]) == (
+        settings.targets.reps_per_set, settings.thresholds.touch_tolerance_mm)
+
+
+def test_stopping_while_the_patient_stands_up_stores_the_rep_as_measured(recording, analysis, tmp_path):
+    """Ctrl-C on the way up of the first rep: the rep is kept with what was measured, its return not seen,
+    never an invented incomplete_return."""
+    settings = make_settings(tmp_path)
+    first = analysis.reps[0]
+    assert first.faults == () and first.score == 100
+    stop = threading.Event()
+
+    def ctrl_c():
+        stop.set()
+        time.sleep(0.6)  # the camera thread is held here until the main thread has stopped the loop
+
+    # On the way up, 0.2 s before the trunk is back within 10 degrees of standing.
+    on_the_way_up = first.end_s - 0.2
+    summary = run_session(settings, source=Openers(lambda: Scripted(recording, actions={on_the_way_up: ctrl_c})),
+                          pin_factory=new_factory(), stop_event=stop)
+    assert summary.ended_by == "stop"
+    _, _, reps = stored(settings, summary.session_id)
+    (cut,) = reps
+    assert cut["faults"] == [] and cut["score"] == 100
+    assert cut["return_trunk_angle_deg"] is None  # not seen: the page says the session ended first
+    assert cut["peak_trunk_angle_deg"] == pytest.approx(first.peak_trunk_angle_deg, abs=0.5)
 
 
 def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_path, caplog):

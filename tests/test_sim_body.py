@@ -1,4 +1,4 @@
-"""The simulated body: anthropometry, balance, and ground truth that means what domain.md says."""
+"""The simulated body: anthropometry, balance, and ground truth that means what docs/drill.md says."""
 
 from dataclasses import replace
 

@@ -18,7 +18,7 @@ from station.store import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SERIES_NA
 
 UTC = dt.timezone.utc
 
-# The domain's example rep (../shared/domain.md, the analyze contract).
+# The domain's example rep (docs/drill.md, the analyze contract).
 CONTRACT_REP = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_wall_gap_mm": 6.0, "touched": True,
                 "peak_trunk_angle_deg": 52.3, "peak_knee_flexion_deg": 18.0, "descent_s": 1.9, "hold_s": 0.4,
                 "ascent_s": 1.8, "faults": [], "score": 94}
@@ -153,9 +153,10 @@ def test_a_failing_migration_step_changes_nothing(path, monkeypatch):
         ALTER TABLE no_such_table ADD COLUMN x;
     """
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, step))
-    with pytest.raises(StoreError, match="upgrading .* to schema version 2 failed .*nothing was changed"):
+    failing = len(MIGRATIONS) + 1
+    with pytest.raises(StoreError, match=f"upgrading .* to schema version {failing} failed .*nothing was changed"):
         open_store(path)
-    assert scalar(path, "PRAGMA user_version") == 1
+    assert scalar(path, "PRAGMA user_version") == failing - 1  # the steps before it stay applied
     assert scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'") == 0
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as opened:
@@ -299,16 +300,19 @@ def test_targets_default_until_set_and_none_restores_a_default(store):
 
 def test_bad_targets_are_refused_by_name_and_change_nothing(store):
     edna = store.add_patient(code="P-001", display_name="Edna W")
-    with pytest.raises(ValueError, match="min_descent_s must be positive"):
+    with pytest.raises(ValueError, match="min_descent_s must be a number from 0.1 to 10 s or empty, not 0"):
         store.set_targets(edna, standoff_mm=150, min_descent_s=0)
     with pytest.raises(ValueError, match="reps_per_set must be a whole number"):
         store.set_targets(edna, reps_per_set=2.5)
-    with pytest.raises(ValueError, match="target_trunk_angle_deg must be 10-90 degrees"):
+    with pytest.raises(ValueError, match="target_trunk_angle_deg must be a number from 10 to 90 ° or empty"):
         store.set_targets(edna, target_trunk_angle_deg=95)
-    with pytest.raises(ValueError, match="standoff_mm must be 1-600 mm"):
+    with pytest.raises(ValueError, match="standoff_mm must be a number from 1 to 600 mm"):
         store.set_targets(edna, standoff_mm=700)
     with pytest.raises(ValueError, match="sets must be a whole number from 1 to 50"):
         store.set_targets(edna, sets=51)
+    # The store holds the same ranges as the forms: a slip of the finger is refused here too.
+    with pytest.raises(ValueError, match="touch_tolerance_mm must be a number from 1 to 200 mm"):
+        store.set_targets(edna, touch_tolerance_mm=500)
     assert store.get_targets(edna)["updated"] is None
     with pytest.raises(NotFoundError, match="patient 999"):
         store.set_targets(999, sets=2)
@@ -686,3 +690,24 @@ def test_backup_and_restore_commands_round_trip_and_refuse_garbage(tmp_path):
     code, _, err = run(["restore", str(tmp_path / "garbage.db"), "--store", str(store_path)])
     assert code == 2
     assert_one_error_line(err)
+
+
+def test_a_rep_keeps_the_limits_it_was_judged_with(store):
+    edna = store.add_patient(code="P-001", display_name="Edna W")
+    session = store.start_session(source="camera 1", patient_id=edna)
+    set_id = store.start_set(session)
+    limits = {"touch_tolerance_mm": 30.0, "max_knee_flexion_deg": 35.0, "max_spine_flexion_deg": 15.0,
+              "min_descent_s": 1.2, "upright_angle_deg": 8.0, "target_trunk_angle_deg": None}
+    rep = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_wall_gap_mm": 25.0, "touched": True,
+           "peak_trunk_angle_deg": 52.3, "peak_knee_flexion_deg": 18.0, "descent_s": 1.9, "hold_s": 0.4,
+           "ascent_s": 1.8, "faults": [], "score": 100}
+    store.add_rep(set_id, {**rep, "limits": limits})
+    store.add_rep(set_id, {**rep, "index": 2})
+    first, second = store.session_reps(session)
+    assert first["limits"] == limits
+    assert second["limits"] is None  # stored without them: the dashboard says so
+    with pytest.raises(ValueError, match="the rep's limits have no 'upright_angle_deg'"):
+        store.add_rep(set_id, {**rep, "index": 3, "limits": {k: v for k, v in limits.items()
+                                                             if k != "upright_angle_deg"}})
+    with pytest.raises(ValueError, match="unknown limit 'speed'"):
+        store.add_rep(set_id, {**rep, "index": 3, "limits": {**limits, "speed": 1}})

@@ -51,8 +51,8 @@ def _finite(values) -> list[float]:
     return [float(v) for v in values if _present(v) and math.isfinite(float(v))]
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering ``lo``..``hi``, about ``count`` of them."""
+def nice_ticks(lo: float, hi: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Round tick values covering ``lo``..``hi``, about ``count`` of them; ``whole`` for counts (steps of 1 or more)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"tick range must be finite, not {lo!r}..{hi!r}")
     if hi < lo:
@@ -62,6 +62,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if whole:
+        step = max(1, math.ceil(step))  # a count has no quarter reps (2.5 rounds up to 3: still whole)
     start = math.floor(lo / step) * step
     ticks, value = [], start
     while value <= hi + step * 1e-9:
@@ -246,7 +248,7 @@ def fault_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], *, ti
         legend.append(f'<text x="{x + 23}" y="{y + 14}" font-size="{FONT}" fill="{TEXT}">{_esc(text)}</text>')
         x += step
     hi = max(1, max(totals))
-    ticks = nice_ticks(0, hi, 4)
+    ticks = nice_ticks(0, hi, 4, whole=True)
     plot = _Plot(width=width, height=height, x_range=(-0.5, count - 0.5), y_range=(0, ticks[-1]), top=y + 36,
                  left=_left_margin(ticks, ""))
     body = plot.y_axis(ticks, "") + legend

@@ -10,12 +10,13 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from station.faults import FAULT_NAMES
+from station.faults import FAULT_NAMES, Thresholds
+from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
 from station.store import SERIES_NAMES, ConflictError, series_to_list, thresholds_from_targets
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import fault_label, local_time, parse_time
+from web.filters import back_checked, fault_label, local_time, parse_time
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames
@@ -177,11 +178,36 @@ def _session_or_404(session_id: int) -> dict:
 def _targets_for(session: dict) -> dict:
     store = get_store()
     if session["patient_id"] is None:
-        targets = {"standoff_mm": 100.0, "target_trunk_angle_deg": None, "reps_per_set": 12, "sets": 3}
-        return {**targets, **{name: None for name in ("touch_tolerance_mm", "max_knee_flexion_deg",
-                                                      "max_spine_flexion_deg", "min_descent_s",
-                                                      "upright_angle_deg")}, "updated": None}
+        return {**TARGET_DEFAULTS, "updated": None}
     return store.get_targets(session["patient_id"])
+
+
+def _judged_with(rep: dict, targets: dict) -> dict:
+    """The limits a rep was judged with, as stored with it; the patient's now for a rep stored without.
+
+    ``thresholds`` (:class:`~station.faults.Thresholds`), ``target_trunk_angle_deg``
+    and ``stored`` (False: the limits are today's, not necessarily the rep's).
+    """
+    limits = rep.get("limits")
+    if limits:
+        return {"thresholds": Thresholds(**{name: limits[name] for name in LIMIT_NAMES}),
+                "target_trunk_angle_deg": limits.get("target_trunk_angle_deg"), "stored": True}
+    return {"thresholds": thresholds_from_targets(targets), "target_trunk_angle_deg": targets["target_trunk_angle_deg"],
+            "stored": False}
+
+
+def _session_limits(reps: list[dict], targets: dict) -> dict:
+    """The limits a session's reps were judged with, for its report (see :func:`_judged_with`).
+
+    Adds ``mixed`` (the reps were judged with different limits: each rep's
+    reasons quote its own) and ``back_checked`` (any rep's back measured).
+    """
+    judged = [_judged_with(rep, targets) for rep in reps]
+    stored = [item for item in judged if item["stored"]]
+    distinct = {(item["thresholds"], item["target_trunk_angle_deg"]) for item in stored}
+    chosen = stored[-1] if stored else _judged_with({}, targets)
+    return {**chosen, "stored": bool(stored) and len(stored) == len(judged), "mixed": len(distinct) > 1,
+            "back_checked": any(back_checked(rep) for rep in reps)}
 
 
 def _spark(rep: dict, name: str, what: str, unit: str) -> Markup:
@@ -256,7 +282,8 @@ def rep(session_id: int, rep_id: int):
     store = get_store()
     series = store.rep_series(rep_id)
     targets = _targets_for(session)
-    thresholds = thresholds_from_targets(targets)
+    judged = _judged_with(rep, targets)
+    thresholds = judged["thresholds"]
     position = next(k for k, item in enumerate(reps) if item["id"] == rep_id)
     previous = reps[position - 1] if position > 0 else None
     following = reps[position + 1] if position + 1 < len(reps) else None
@@ -264,7 +291,7 @@ def rep(session_id: int, rep_id: int):
     if series is not None:
         t = [value - rep["start_s"] for value in series["t_s"].tolist()]
         bottom = [(rep["bottom_s"] - rep["start_s"], "bottom")]
-        target = targets["target_trunk_angle_deg"]
+        target = judged["target_trunk_angle_deg"]
         touch, knee_limit = thresholds.touch_tolerance_mm, thresholds.max_knee_flexion_deg
 
         def curve(name, title, unit, reference):
@@ -287,12 +314,13 @@ def rep(session_id: int, rep_id: int):
         bottom_frame = max(range(len(replay["frames"])), key=lambda k: replay["frames"][k]["trunk"])
     return render_template("dashboard/rep.html", session=session, rep=rep, previous=previous, following=following,
                            curves=[(name, Markup(svg)) for name, svg in curves], replay=replay,
-                           bottom_frame=bottom_frame, targets=targets, thresholds=thresholds)
+                           bottom_frame=bottom_frame, targets=targets, thresholds=thresholds, judged=judged)
 
 
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
-                "descent_s", "hold_s", "ascent_s", "faults", "score", "good", "lost_points", "recorded", "id")
+                "descent_s", "hold_s", "ascent_s", "faults", "back", "score", "good", "lost_points", "limits",
+                "recorded", "id")
 
 
 def _csv_text(value) -> str:
@@ -319,6 +347,9 @@ def reps_csv(session_id: int):
     for rep in reps:
         row = dict(rep)
         row["faults"] = " ".join(rep["faults"])
+        row["back"] = "checked" if back_checked(rep) else "not checked"
+        row["limits"] = ("" if not rep["limits"] else
+                         "; ".join(f"{name} {value:g}" for name, value in rep["limits"].items() if value is not None))
         row["lost_points"] = "; ".join(f"{item.get('fault')} -{item.get('points')}: {item.get('why')}"
                                        for item in rep["lost_points"] or () if isinstance(item, dict))
         writer.writerow([_csv_text(row.get(name)) for name in _CSV_COLUMNS])
@@ -337,8 +368,8 @@ def report(session_id: int):
     reps = store.session_reps(session_id)
     targets = _targets_for(session)
     return render_template("dashboard/report.html", session=session, sets=store.session_sets(session_id), reps=reps,
-                           overview=session_overview(reps), targets=targets,
-                           thresholds=thresholds_from_targets(targets), target_fields=TARGET_FIELDS,
+                           overview=session_overview(reps), targets=targets, limits=_session_limits(reps, targets),
+                           target_fields=TARGET_FIELDS,
                            printed=_dt.datetime.now(_dt.timezone.utc).isoformat())
 
 

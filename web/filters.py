@@ -64,12 +64,38 @@ def fault_label(name: str) -> str:
     return FAULT_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def fault_badges(faults) -> Markup:
-    """Badges in words (and colour); "No fault" for a clean rep."""
+def source_words(source: str | None) -> str:
+    """Where a session's frames came from, for a clinician: the camera, or a replayed recording (no file paths)."""
+    text = str(source or "")
+    if text.startswith("recording") or text.startswith("opening of recording"):
+        return "replayed from a recording"
+    return text or "source unknown"
+
+
+def back_checked(rep) -> bool:
+    """Whether the rep's back was measured (spine flexion); the side mount cannot see it yet."""
+    return rep.get("peak_spine_flexion_deg") is not None
+
+
+def fault_badges(faults, back_was_checked: bool = True) -> Markup:
+    """Badges in words (and colour); "No fault" only for a clean rep whose back was checked too.
+
+    A rep whose back was not measured says so: "No fault seen" and "Back not
+    checked", never a plain "No fault" that would vouch for the back.
+    """
     if not faults:
-        return Markup('<span class="badge ok">No fault</span>')
-    return Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
-                           for name in faults)
+        badges = Markup('<span class="badge ok">{}</span>').format("No fault" if back_was_checked else "No fault seen")
+    else:
+        badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
+                                 for name in faults)
+    if not back_was_checked:
+        badges += Markup('<span class="badge neutral back-unchecked">Back not checked</span>')
+    return badges
+
+
+def rep_badges(rep) -> Markup:
+    """A rep's fault badges, saying when its back was not checked."""
+    return fault_badges(rep.get("faults") or (), back_checked(rep))
 
 
 def init_app(app: Flask) -> None:
@@ -78,5 +104,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
+    app.add_template_filter(rep_badges, "rep_badges")
+    app.add_template_filter(source_words, "source_words")
+    app.add_template_global(back_checked, "back_checked")
     app.add_template_global(duration, "duration")
     app.add_template_global(FAULT_NAMES, "FAULT_NAMES")

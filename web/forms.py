@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from station.faults import Thresholds
+from station.patient_targets import TARGET_FIELDS, TargetField
 
 __all__ = ["FormError", "TARGET_FIELDS", "parse_patient", "parse_targets"]
 
@@ -25,45 +24,6 @@ class FormError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class TargetField:
-    name: str
-    label: str
-    unit: str
-    low: float
-    high: float
-    whole: bool = False
-    optional: bool = True      # may be left empty: no target / the default threshold
-    default: Any = None        # shown when empty
-    step: str = "any"
-    help: str = ""
-
-
-_DEFAULT = Thresholds()
-
-#: The targets a clinician sets, in form order, with their allowed ranges.
-#: Stand-off, target trunk angle, reps and sets follow station.scoring.Targets;
-#: the thresholds must be positive for the store and are held to plausible
-#: ranges here, so a slip of the finger (150 for 15) is caught.
-TARGET_FIELDS = (
-    TargetField("standoff_mm", "Heels to wall", "mm", 1, 600, optional=False, default=100, step="5",
-                help="100 mm for beginners, 200-300 mm later"),
-    TargetField("target_trunk_angle_deg", "Target trunk lean", "°", 10, 90, step="1",
-                help="Empty for no target; a good rep leans at least this far (within 5°)"),
-    TargetField("reps_per_set", "Good reps per set", "reps", 1, 50, whole=True, optional=False, default=12,
-                step="1"),
-    TargetField("sets", "Sets", "sets", 1, 50, whole=True, optional=False, default=3, step="1"),
-    TargetField("touch_tolerance_mm", "Touch within", "mm", 1, 200, default=_DEFAULT.touch_tolerance_mm,
-                help="Closest gap that counts as touching the wall"),
-    TargetField("max_knee_flexion_deg", "Knee bend limit (squat)", "°", 1, 120,
-                default=_DEFAULT.max_knee_flexion_deg),
-    TargetField("max_spine_flexion_deg", "Back rounding limit", "°", 1, 90, default=_DEFAULT.max_spine_flexion_deg,
-                help="Beyond the patient's own standing posture"),
-    TargetField("min_descent_s", "Slowest allowed descent", "s", 0.1, 10, default=_DEFAULT.min_descent_s,
-                step="0.05", help="A descent quicker than this is too fast"),
-    TargetField("upright_angle_deg", "Stand back up within", "°", 1, 45, default=_DEFAULT.upright_angle_deg,
-                help="Of the standing posture, after each rep"),
-)
 _BY_NAME = {item.name: item for item in TARGET_FIELDS}
 
 

@@ -79,6 +79,12 @@ _LEAN_WORDS = ((10.0, "Upright"), (35.0, "Hinging"), (math.inf, "Hinged"))
 _STANDING_GAP_MM, _STANDING_GAP_RANGE = 250.0, (80.0, 500.0)
 # Below this trunk angle a frame counts as standing, for the standing gap (degrees).
 _UPRIGHT_DEG = 10.0
+# Snapshots in a row (about 10 a second) in which the patient stands still, before the lean gauge
+# shows: while they walk in and turn round, the side-on trunk measure means nothing. Still: the
+# trunk within this many degrees and the hips within this many mm across them (a kyphotic patient
+# may stand at 15 degrees, so no absolute angle is asked for).
+_SETTLED_FRAMES = 3
+_STILL_DEG, _STILL_MM = 4.0, 40.0
 
 
 def kiosk_name(display_name: str) -> str:
@@ -102,21 +108,36 @@ def _count(value) -> int | None:
 
 
 class _SetTally:
-    """What went well in the set so far."""
+    """What went well in the set so far, from the reps this view saw.
+
+    ``measured`` counts, per fault, the reps where what decides it was
+    measured (the back for ``rounded_back``, the knees for ``squat``): a
+    fault never named because nothing was measured is not praise-worthy.
+    """
+
+    # What must have been measured in a rep for each fault's absence to mean something.
+    _NEEDS = {"rounded_back": "peak_spine_flexion_deg", "squat": "peak_knee_flexion_deg",
+              "incomplete_return": "return_trunk_angle_deg"}
 
     def __init__(self):
         self.reps = self.good = self.touched = 0
         self.faults: dict[str, int] = {}
+        self.measured: dict[str, int] = {}
 
-    def add(self, faults, good: bool, touched: bool) -> None:
+    def add(self, faults, good: bool, touched: bool, rep: dict) -> None:
         self.reps += 1
         self.good += bool(good)
         self.touched += bool(touched)
         for name in faults:
             self.faults[name] = self.faults.get(name, 0) + 1
+        for fault, measure in self._NEEDS.items():
+            if _number(rep.get(measure)) is not None:
+                self.measured[fault] = self.measured.get(fault, 0) + 1
 
     def clean(self, fault: str) -> bool:
-        return self.reps > 0 and not self.faults.get(fault)
+        """No rep showed the fault, and every rep measured what decides it."""
+        measured = self.measured.get(fault, 0) if fault in self._NEEDS else self.reps
+        return self.reps > 0 and measured == self.reps and not self.faults.get(fault)
 
 
 class KioskView:
@@ -130,7 +151,9 @@ class KioskView:
     coach : CueCoach, optional
         The cue rules (a default :class:`~web.kiosk_cues.CueCoach` if None).
     touch_tolerance_mm : float
-        A wall gap within this is a touch (domain.md's default, 20 mm).
+        A wall gap within this is a touch until the station says the
+        participant's own (``touch_tolerance_mm`` of its ``session`` events,
+        from :mod:`station.patient_targets`).
     summary_s : float
         How long the set's summary card stays up, unless a new set or a new
         participant comes first (s).
@@ -163,9 +186,13 @@ class KioskView:
         self._participant_sets = 0
         self._lights: dict | None = None
         self._tally = _SetTally()
-        self._tally_set: int | None = None
+        # Sets are told apart by (session id, set number): each participant's session numbers its sets from 1.
+        self._tally_set: tuple | None = None
+        self._session_id: object = None
         self._summary: dict | None = None
-        self._summary_set: int | None = None
+        self._summary_set: tuple | None = None
+        self._still: list[tuple[float, float]] = []  # the last (trunk, gap) while present, until settled
+        self._settled = False  # the patient has stood still at the wall since arriving
         self._summary_until = -math.inf
         self._touch_until = -math.inf
         self._standing_gap = _STANDING_GAP_MM
@@ -225,6 +252,8 @@ class KioskView:
     def _on_patient(self, event: dict, now: float, out: list) -> None:
         if isinstance(event.get("present"), bool):
             self._present = event["present"]
+            if not self._present:
+                self._still, self._settled = [], False
 
     def _on_lights(self, event: dict, now: float, out: list) -> None:
         if isinstance(event.get("lights"), dict):
@@ -250,6 +279,7 @@ class KioskView:
         self._participant_sets = 1 if self._session_state in ("running", "paused") else 0
         self.coach.reset()
         self._summary, self._summary_until = None, -math.inf
+        self._tally_set = self._summary_set = None
 
     def _on_session(self, event: dict, now: float, out: list) -> None:
         state = event.get("state")
@@ -258,23 +288,32 @@ class KioskView:
         previous = self._session_state
         self._session_state = state
         number = _count(event.get("set_number"))
-        for key, attribute in (("reps_per_set", "_reps_per_set"), ("sets", "_sets")):
-            value = _count(event.get(key))
+        if event.get("session_id") != self._session_id:
+            self._session_id = event.get("session_id")
+        key = None if number is None else (self._session_id, number)
+        for name, attribute in (("reps_per_set", "_reps_per_set"), ("sets", "_sets")):
+            value = _count(event.get(name))
             if value:
                 setattr(self, attribute, value)
+        tolerance = _number(event.get("touch_tolerance_mm"))
+        if tolerance is not None and tolerance > 0:
+            self._tolerance = tolerance  # the participant's own, as the station judges them
         if state in ("running", "paused"):
-            if number is not None and number != self._tally_set:
+            if key is not None and key != self._tally_set:
                 # A new set: a fresh tally, and the last set's summary makes way.
-                self._tally, self._tally_set = _SetTally(), number
+                self._tally, self._tally_set = _SetTally(), key
                 self._participant_sets += 1
                 self._summary, self._summary_until = None, -math.inf
             self._set_number = number
             self._reps_in_set = _count(event.get("reps_in_set")) or 0
             self._good = _count(event.get("good_reps_in_set")) or 0
         elif state in ("idle", "ended"):
-            if (previous in ("running", "paused") and number is not None and number == self._tally_set
-                    and self._summary_set != number and self._tally.reps > 0):
-                self._summarise(number, complete=False, ready=False, now=now)
+            if previous in ("running", "paused") and key is not None and key == self._tally_set:
+                # The station's own counts of the set that ended: the tally may have missed reps.
+                self._reps_in_set = _count(event.get("reps_in_set")) or self._reps_in_set
+                self._good = _count(event.get("good_reps_in_set")) or 0
+                if self._summary_set != key and self._reps_in_set > 0:
+                    self._summarise(key, complete=False, ready=False, now=now)
             self._set_number = None
 
     def _on_rep(self, event: dict, now: float, out: list) -> None:
@@ -284,7 +323,7 @@ class KioskView:
         faults = [name for name in rep.get("faults") or () if isinstance(name, str)]
         good = event.get("good")
         good = not faults if not isinstance(good, bool) else good
-        self._tally.add(faults, good, bool(rep.get("touched")))
+        self._tally.add(faults, good, bool(rep.get("touched")), rep)
         self._reps_in_set += 1
         if good:
             self._good += 1
@@ -299,7 +338,8 @@ class KioskView:
         good = _count(event.get("good_reps"))
         if good is not None:
             self._good = good
-        self._summarise(number, complete=True, ready=event.get("ready_to_progress") is True, now=now)
+        key = None if number is None else (self._session_id, number)
+        self._summarise(key, complete=True, ready=event.get("ready_to_progress") is True, now=now)
         out.append(("say", {"text": "Set complete. Well done!"}))
 
     def _on_touched(self, event: dict, now: float, out: list) -> None:
@@ -317,6 +357,14 @@ class KioskView:
         if present and gap is not None and trunk is not None and abs(trunk) < _UPRIGHT_DEG:
             low, high = _STANDING_GAP_RANGE
             self._standing_gap = min(high, max(low, 0.9 * self._standing_gap + 0.1 * gap))
+        if not present:
+            self._still, self._settled = [], False
+        elif not self._settled:
+            self._still = ([*self._still, (trunk, gap)] if trunk is not None and gap is not None else [])[-_SETTLED_FRAMES:]
+            trunks, gaps = [item[0] for item in self._still], [item[1] for item in self._still]
+            self._settled = (len(self._still) == _SETTLED_FRAMES and max(trunks) - min(trunks) < _STILL_DEG
+                             and max(gaps) - min(gaps) < _STILL_MM)
+        settled = self._settled
         at_wall = bool(present) and gap is not None and gap <= self._tolerance
         # A touch seen between two snapshots still lights the wall for a moment; the bar itself shows the gap now.
         touching = at_wall or now < self._touch_until
@@ -325,30 +373,33 @@ class KioskView:
             span = max(self._standing_gap - self._tolerance, 1.0)
             fill = 1.0 if at_wall else round(min(1.0, max(0.0, (self._standing_gap - gap) / span)), 3)
         lean = None
-        if present and trunk is not None:
+        if present and settled and trunk is not None:
             lean = next(word for limit, word in _LEAN_WORDS if trunk < limit)
         out.append(("frame", {"present": bool(present), "fill": fill, "touching": touching,
                               "gap_mm": None if gap is None or not present else round(gap),
-                              "trunk_deg": None if trunk is None or not present else round(trunk), "lean": lean}))
+                              "trunk_deg": None if lean is None else round(trunk), "lean": lean}))
 
     # -- the summary card
 
-    def _summarise(self, number: int | None, *, complete: bool, ready: bool, now: float) -> None:
+    def _summarise(self, key: tuple | None, *, complete: bool, ready: bool, now: float) -> None:
         tally = self._tally
-        good = self._good if complete else tally.good
+        # The counts are the station's (the session events); the tally only says what
+        # went well, and only when it saw every rep of the set.
+        reps, good = max(self._reps_in_set, tally.reps), self._good
+        whole = tally.reps == reps and self._tally_set == key
         lines = []
         if good:
-            lines.append(f"{good} good rep{'s' if good != 1 else ''}")
+            lines.append(f"{good} good rep{'s' if good != 1 else ''}" + (f" of {reps}" if reps != good else ""))
         for fault, words in (("rounded_back", "Back long on every rep"), ("squat", "Soft knees on every rep"),
                              ("too_fast", "Nice and slow, every time"),
                              ("incomplete_return", "Stood tall after every rep")):
-            if tally.reps >= 2 and tally.clean(fault):
+            if whole and tally.reps >= 2 and tally.clean(fault):
                 lines.append(words)
-        if tally.touched:
+        if whole and tally.touched:
             lines.append("Touched the wall every time" if tally.touched == tally.reps
                          else f"Touched the wall {tally.touched} time{'s' if tally.touched != 1 else ''}")
         if not lines:
-            lines.append(f"{tally.reps} rep{'s' if tally.reps != 1 else ''} done: every one makes you stronger")
+            lines.append(f"{reps} rep{'s' if reps != 1 else ''} done: every one makes you stronger")
         first = (self._participant or "").split()[0] if self._participant and self._participant != "Guest" else None
         self._summary = {
             "title": "Set complete!" if complete else "Set done!",
@@ -356,7 +407,7 @@ class KioskView:
             "lines": lines[:3],
             "next": "Ready for the next step: ask your coach" if ready else None,
         }
-        self._summary_set = number
+        self._summary_set = key
         self._summary_until = now + self._summary_s
 
     # -- the screen
@@ -367,8 +418,8 @@ class KioskView:
         Keys: ``mode`` ("idle", "live", "summary", "starting", "trouble"),
         ``participant`` (the roster's name, "Guest", or None), ``count`` (good
         reps in the set), ``target`` (reps per set), ``set_of`` and ``sets``
-        (this participant's set and the sets to do), ``count_text`` ("Rep 7
-        of 12"), ``set_text`` ("Set 2 of 3"), ``paused``, ``cue``
+        (this participant's set and the sets to do), ``count_text`` ("Good
+        reps: 7 of 12"), ``set_text`` ("Set 2 of 3"), ``paused``, ``cue``
         (``{"text", "kind", "fault", "id"}`` or None), ``lights``
         (``{"pattern", "word", "icon", "blinking", "lamps": {colour: on}}``)
         and ``summary`` (``{"title", "greeting", "lines", "next"}`` or None).
@@ -393,18 +444,20 @@ class KioskView:
             "target": self._reps_per_set,
             "set_of": set_of,
             "sets": self._sets,
-            "count_text": f"Rep {self._good} of {self._reps_per_set}",
+            "count_text": f"Good reps: {self._good} of {self._reps_per_set}",
             "set_text": f"Set {set_of} of {self._sets}",
             "paused": self._session_state == "paused",
             "cue": None if cue is None else cue.as_dict(),
-            "lights": self._lights_view(),
+            "lights": self._lights_view(fix_shown=cue is not None and cue.kind == "fix"),
             "summary": summary,
         }
 
-    def _lights_view(self) -> dict:
+    def _lights_view(self, *, fix_shown: bool) -> dict:
         lights = self._lights or {}
         pattern = lights.get("pattern") if isinstance(lights.get("pattern"), str) else None
         word, icon = LIGHT_WORDS.get(pattern, ("", ""))
+        if pattern == "fault_rep" and not fix_shown:
+            word = "Not quite"  # "See the tip" only while there is a tip to see
         colour = lights.get("colour")
         return {"pattern": pattern, "word": word, "icon": icon, "blinking": lights.get("blinking") is True,
                 "lamps": {name: colour in (name, "all") for name in ("red", "amber", "green")}}

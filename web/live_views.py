@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 
 from web.auth import login_required
 from web.db import get_store
+from web.filters import FAULT_LABELS
 from web.live import COMMANDS, LiveFeed
 
 __all__ = ["bp"]
@@ -22,6 +23,22 @@ __all__ = ["bp"]
 bp = Blueprint("live", __name__, url_prefix="/live")
 
 _LABELS = {"start": "Start", "pause": "Pause", "end": "End", "assign": "Assign"}
+
+#: The station's lamp patterns (station.feedback) and session states in a clinician's words, for the page
+#: and its script alike.
+LAMP_WORDS = {"getting_ready": "Getting ready", "ready": "Ready", "patient_detected": "Patient at the wall",
+              "paused": "Paused", "good_rep": "Good rep", "fault_rep": "Rep with a fault",
+              "set_complete": "Set complete", "trouble": "Trouble", "rep_done": "Rep done"}
+STATE_WORDS = {"running": "Running", "paused": "Paused", "ended": "Ended", "idle": "Waiting for the next set"}
+
+
+def _render(status: int = 200, **extra):
+    """The live page: the feed's state, the patients to pick, and the words its script shows."""
+    patients = get_store().list_patients()
+    words = {"lamps": LAMP_WORDS, "states": STATE_WORDS, "faults": FAULT_LABELS, "commands": _LABELS,
+             "names": {str(patient["id"]): patient["display_name"] for patient in patients}}
+    return render_template("live/live.html", state=_feed().state(), patients=patients, words=words,
+                           **extra), status
 
 
 def _feed() -> LiveFeed:
@@ -31,8 +48,7 @@ def _feed() -> LiveFeed:
 @bp.route("/")
 @login_required
 def page():
-    return render_template("live/live.html", state=_feed().state(),
-                           patients=get_store().list_patients())
+    return _render()
 
 
 def _stream(feed: LiveFeed, heartbeat_s: float, max_s: float):
@@ -104,5 +120,4 @@ def _refuse(message: str, as_json: bool):
         response = jsonify(error=message)
         response.status_code = 400
         return response
-    return render_template("live/live.html", state=_feed().state(), patients=get_store().list_patients(),
-                           error=message), 400
+    return _render(400, error=message)

@@ -5,7 +5,7 @@ numbers per frame, the wall gap, the trunk angle and the knee flexion,
 on a body of standard proportions. It shows what the numbers say, not what
 the person looked like.
 
-Geometry (room frame of ``../shared/domain.md``, side view, millimetres):
+Geometry (room frame of ``docs/drill.md``, side view, millimetres):
 z out of the drill wall (the wall at z = 0, drawn on the left), y up (the
 floor at y = 0). The heels stand ``standoff_mm`` from the wall, the ankle a
 little in front of the heel. The pelvis is drawn as a circle about the hip

@@ -67,6 +67,8 @@ def patient_progress(store: Store, patient_id: int, *, since=None) -> dict:
 def rep_json(rep: dict, *, with_series: bool = False) -> dict:
     """A rep from ``Store.session_reps`` as JSON-ready (series as lists, None where not measured)."""
     result = {key: value for key, value in rep.items() if key != "series"}
+    # Said outright, so no reader takes a missing rounded_back for a back that was fine.
+    result["back_checked"] = rep.get("peak_spine_flexion_deg") is not None
     if with_series:
         series = rep.get("series")
         result["series"] = None if series is None else {name: series_to_list(series[name]) for name in SERIES_NAMES}

@@ -53,7 +53,7 @@ MAX_BUILD = 1.3  # obese: the stress set's heavy end (the drill's population is 
 ARM_STYLES = ("hips", "stick", "sides", "crossed", "kettlebell_chest", "kettlebell_hanging")
 KETTLEBELL_RADIUS_M = 0.10  # the bell of a 8-16 kg kettlebell is about 0.2 m across
 KETTLEBELL_HANDLE_M = 0.07  # from the hands on the handle to the top of the bell
-# Parts whose surface counts for the wall gap (domain.md: "pelvis and buttocks").
+# Parts whose surface counts for the wall gap (docs/drill.md: "pelvis and buttocks").
 WALL_GAP_PARTS = ("pelvis", "buttock")
 
 
@@ -172,7 +172,7 @@ class Body:
     joints: dict[str, np.ndarray]
     primitives: list[tuple[str, object]] = field(default_factory=list)
 
-    # -- ground truth, exactly as ../shared/domain.md defines each measure --
+    # -- ground truth, exactly as docs/drill.md defines each measure --
     def wall_gap_m(self) -> float:
         """Shortest distance from the wall plane (z = 0) to the pelvis and buttocks; 0 on contact."""
         nearest = min(p.min_along(np.array([0.0, 0.0, 1.0])) for part, p in self.primitives

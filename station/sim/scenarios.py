@@ -1,7 +1,7 @@
 """Named scenarios: who is in the room, what they do, and where the camera is.
 
 Each scenario draws its body, mount and rep variation from a seeded random
-generator within the reference envelope of ``../shared/domain.md``, so
+generator within the reference envelope of ``docs/drill.md``, so
 ``(name, seed)`` always makes the same recording and different seeds cover
 the envelope.
 """

@@ -1,6 +1,6 @@
 """The simulated room: drill wall, floor, furniture and the camera's mount.
 
-The room frame is the one of ``../shared/domain.md``: x along the drill wall,
+The room frame is the one of ``docs/drill.md``: x along the drill wall,
 y up from the floor, z out of the wall into the room, in metres.
 """
 

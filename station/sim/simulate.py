@@ -2,7 +2,7 @@
 
 The recording is written through ``rs.software_device`` and ``rs.recorder``
 (:mod:`station.sim.recording`); beside it, ``NAME.truth.json`` holds per frame
-the measures of ``../shared/domain.md`` computed from the exact geometry, and
+the measures of ``docs/drill.md`` computed from the exact geometry, and
 per rep its timing, extremes and faults.
 """
 

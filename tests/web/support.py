@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from station.faults import Thresholds, rep_faults
+from station.patient_targets import limits_record
 from station.scoring import score_rep
 from web import create_app
 
@@ -78,9 +79,11 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 
 def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
+    """A rep and its series from (trunk, gap, knee, spine, descent, return); spine None = the back not measured."""
     trunk, gap, knee, spine, descent, returned = figures
     hold, ascent = 0.4, 1.6
-    faults = rep_faults(min_wall_gap_mm=gap, peak_knee_flexion_deg=knee, peak_spine_flexion_deg=spine,
+    faults = rep_faults(min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
+                        peak_spine_flexion_deg=-math.inf if spine is None else spine,
                         descent_s=descent, return_trunk_angle_deg=returned, thresholds=thresholds)
     score, lost = score_rep(faults=faults, min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
                             peak_spine_flexion_deg=spine, descent_s=descent, return_trunk_angle_deg=returned,
@@ -90,7 +93,7 @@ def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
            "min_wall_gap_mm": gap, "touched": gap <= thresholds.touch_tolerance_mm, "peak_trunk_angle_deg": trunk,
            "peak_knee_flexion_deg": knee, "peak_spine_flexion_deg": spine, "return_trunk_angle_deg": returned,
            "descent_s": descent, "hold_s": hold, "ascent_s": ascent, "faults": faults, "score": score,
-           "lost_points": lost}
+           "lost_points": lost, "limits": limits_record(thresholds, None)}
     series = rep_series(start_s, descent, hold, ascent, peak_trunk=trunk, min_gap=gap, peak_knee=knee,
                         missing=(3, 4) if index == 2 else ())
     return rep, series
@@ -102,8 +105,11 @@ def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -
                                    "wall_share": 0.31, "planes_angle_deg": 89.6}})
 
 
-def fill_sample(store) -> dict:
-    """A patient with targets, two earlier sessions, a calibration and a session of two sets with series."""
+def fill_sample(store, *, back_measured: bool = True) -> dict:
+    """A patient with targets, two earlier sessions, a calibration and a session of two sets with series.
+
+    ``back_measured=False``: every rep's spine flexion is None, as the station's side mount gives today.
+    """
     patient = store.add_patient(code="WH-0042", display_name="Margaret B.")
     other = store.add_patient(code="WH-0007", display_name="Tom <script>alert(1)</script>")
     calibration = store.add_calibration(calibration_document(T0 - dt.timedelta(days=20)))
@@ -117,6 +123,8 @@ def fill_sample(store) -> dict:
             set_started = started + dt.timedelta(minutes=5 * number)
             set_id = store.start_set(session, started=set_started)
             for index, figures in enumerate(reps, start=1):
+                if not back_measured:
+                    figures = (*figures[:3], None, *figures[4:])
                 rep, series = make_rep(index, 10.0 + 7.0 * index, figures)
                 store.add_rep(set_id, rep, series=series,
                               recorded=set_started + dt.timedelta(seconds=rep["end_s"]))
@@ -125,7 +133,8 @@ def fill_sample(store) -> dict:
         sessions.append(session)
     guest = store.start_session(source="recording demo.db3", started=T0 + dt.timedelta(hours=2))
     set_id = store.start_set(guest, started=T0 + dt.timedelta(hours=2))
-    rep, _ = make_rep(1, 5.0, SAMPLE_REPS[0][0])
+    guest_figures = SAMPLE_REPS[0][0] if back_measured else (*SAMPLE_REPS[0][0][:3], None, *SAMPLE_REPS[0][0][4:])
+    rep, _ = make_rep(1, 5.0, guest_figures)
     store.add_rep(set_id, rep)  # a rep without series
     session_reps = store.session_reps(sessions[-1])
     return {"patient": patient, "other": other, "session": sessions[-1], "sessions": sessions, "guest": guest,
@@ -156,8 +165,11 @@ class Serving:
 
 
 def fill_clinic(store) -> dict:
-    """:func:`fill_sample`, plus weeks of earlier sessions and a few more patients, for screenshots."""
-    ids = fill_sample(store)
+    """:func:`fill_sample`, plus weeks of earlier sessions and a few more patients, for screenshots.
+
+    No rep's back is measured, as on the station today (the screens say "back not checked").
+    """
+    ids = fill_sample(store, back_measured=False)
     store.update_patient(ids["other"], display_name="Tom W.")  # the sample's name that tests escaping
     rng = np.random.default_rng(7)
     patient = ids["patient"]
@@ -176,7 +188,7 @@ def fill_clinic(store) -> dict:
                                float(rng.choice([rng.uniform(0, 18), rng.uniform(22, 60)], p=[touch, 1 - touch])),
                                float(rng.choice([rng.uniform(8, 35), rng.uniform(42, 60)],
                                                 p=[straight_knees, 1 - straight_knees])),
-                               float(rng.uniform(2, 12)), float(rng.uniform(0.8, 1.9)), float(rng.uniform(1, 8)))
+                               None, float(rng.uniform(0.8, 1.9)), float(rng.uniform(1, 8)))
                     rep, series = make_rep(index, 8.0 * index, figures)
                     store.add_rep(set_id, rep, series=series, recorded=started + dt.timedelta(minutes=6 * number))
             store.end_session(session, ended=started + dt.timedelta(minutes=25))
@@ -188,7 +200,7 @@ def fill_clinic(store) -> dict:
         for _ in range(3):
             set_id = store.start_set(session, started=started)
             for index in range(1, 13):
-                good = (52, 4, 12, 4, 1.6, 2) if k == 0 else (45, float(rng.uniform(0, 40)), 20, 5, 1.4, 3)
+                good = (52, 4, 12, None, 1.6, 2) if k == 0 else (45, float(rng.uniform(0, 40)), 20, None, 1.4, 3)
                 rep, series = make_rep(index, 7.0 * index, good)
                 store.add_rep(set_id, rep)
         store.end_session(session, ended=started + dt.timedelta(minutes=22))

@@ -140,7 +140,10 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             for _ in range(12):
                 feed.publish(_frame(240.0, 2.0))
             page.wait_for_selector("body[data-mode='live']")
-            assert page.locator("#count-words").inner_text() == "Rep 0 of 12, Set 1 of 3"
+            assert page.locator("#count-words").inner_text() == "Good reps: 0 of 12, Set 1 of 3"
+            assert page.locator(".k-count-label").inner_text() == "Good reps"
+            assert page.locator("#cue-text").inner_text() == ""  # no placeholder where a tip would go
+            assert "Tips show here" not in page.content()
 
             # The wall bar follows the hips; a touch lights it.
             took = {"bar": _within(page, "#bar:not([aria-valuenow='0'])", lambda: feed.publish(_frame(130.0, 28.0)))}
@@ -173,6 +176,15 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             page.wait_for_selector("#wall[data-touching='false']")
             assert page.locator("#bar-word").inner_text() == "7 cm to go"
             page.screenshot(path=shots / f"kiosk-live-{size}.png")
+
+            # The set ends with 5 good of 9 reps: the card counts as the station does.
+            feed.publish(_session(1, reps=9, good=5))
+            feed.publish(_session(1, reps=9, good=5, state="idle"))
+            page.wait_for_selector("body[data-mode='summary']")
+            assert page.locator("#summary-title").inner_text() == "Set done!"
+            lines = page.locator("#summary-lines li").all_inner_texts()
+            assert lines[0] == "5 good reps of 9" and "Soft knees on every rep" not in lines
+            page.screenshot(path=shots / f"kiosk-set-done-{size}.png")
             assert errors == [] and not any(url.startswith("chrome-error") for url in navigations)
         finally:
             context.close()

@@ -77,11 +77,11 @@ def test_idle_until_someone_comes_then_live_with_the_count_and_progress():
     assert feed.last("view")["mode"] == "idle"
     feed.play(1.0, {"type": "patient", "present": True, "t_s": 1.0}, session("running", 1))
     view = feed.last("view")
-    assert view["mode"] == "live" and (view["count_text"], view["set_text"]) == ("Rep 0 of 12", "Set 1 of 3")
+    assert view["mode"] == "live" and (view["count_text"], view["set_text"]) == ("Good reps: 0 of 12", "Set 1 of 3")
     feed.play(6.0, rep(1), session("running", 1, reps=1, good=1))
     feed.play(12.0, rep(2, ["squat"]), session("running", 1, reps=2, good=1))
     feed.play(18.0, rep(3), session("running", 1, reps=3, good=2))
-    assert feed.last("view")["count_text"] == "Rep 2 of 12"
+    assert feed.last("view")["count_text"] == "Good reps: 2 of 12"
     assert feed.said() == ["1", "Soft knees", "2"]
 
 
@@ -119,8 +119,12 @@ def test_the_light_mirrors_the_lamps_in_words_and_places():
     lights = {"pattern": "fault_rep", "colour": "red", "blinking": True, "lamps": {"red": 0.0, "amber": 0, "green": 0},
               "sound": True, "note": "A4", "tone_hz": 440.0, "muted": False, "reason": None}
     view = Feed().play(0.0, {"type": "lights", "pattern": "rep_done", "lights": lights}).last("view")
-    assert view["lights"] == {"pattern": "fault_rep", "word": "See the tip", "icon": "!", "blinking": True,
+    # No tip on the screen: the light never points to one.
+    assert view["lights"] == {"pattern": "fault_rep", "word": "Not quite", "icon": "!", "blinking": True,
                               "lamps": {"red": True, "amber": False, "green": False}}
+    with_tip = Feed().play(0.0, session("running", 1), rep(1, ["squat"]),
+                           {"type": "lights", "pattern": "rep_done", "lights": lights}).last("view")
+    assert with_tip["cue"]["kind"] == "fix" and with_tip["lights"]["word"] == "See the tip"
     everything = {"pattern": "set_complete", "colour": "all", "blinking": True, "lamps": {}}
     view = Feed().play(0.0, {"type": "lights", "lights": everything}).last("view")
     assert view["lights"]["lamps"] == {"red": True, "amber": True, "green": True}
@@ -200,7 +204,7 @@ def test_a_reconnecting_kiosk_picks_up_from_the_snapshot():
     feed = Feed().play(0.0, {"type": "state", **snapshot})
     view = feed.last("view")
     assert (view["mode"], view["participant"], view["count_text"], view["set_text"]) == \
-        ("live", "Margaret B.", "Rep 4 of 12", "Set 1 of 3")
+        ("live", "Margaret B.", "Good reps: 4 of 12", "Set 1 of 3")
     assert view["cue"] is None and feed.said() == []  # an old rep is not coached again
     assert feed.last("frame")["gap_mm"] == 120
 
@@ -227,3 +231,58 @@ def test_unknown_and_malformed_events_change_nothing():
     after = feed.view.view(0.5)
     assert {key: after[key] for key in ("mode", "participant", "count")} == \
         {key: before[key] for key in ("mode", "participant", "count")}
+
+
+def test_the_set_summary_counts_as_the_station_does_and_praises_only_what_it_saw():
+    """5 good of 9: the card says so, and makes no "every rep" claim about reps it did not see."""
+    feed = Feed().play(0.0, session("running", 1))
+    for k, faults in enumerate([(), ["squat"], (), ["too_fast"], (), (), ["no_touch"], (), ["squat"]]):
+        feed.play(5.0 * (k + 1), rep(k + 1, faults), session("running", 1, reps=k + 1, good=0))
+    feed.play(50.0, session("idle", 1, reps=9, good=5))
+    lines = feed.last("view")["summary"]["lines"]
+    assert lines[0] == "5 good reps of 9" and "Soft knees on every rep" not in lines
+    # A kiosk that came in mid-set (the snapshot) saw 2 of the 9 reps: counts only, no praise of unseen reps.
+    late = Feed().play(0.0, {"type": "state", "session": session("running", 1, reps=7, good=4)})
+    late.play(1.0, rep(8), session("running", 1, reps=8, good=5), rep(9), session("running", 1, reps=9, good=6))
+    late.play(2.0, session("idle", 1, reps=9, good=6))
+    assert late.last("view")["summary"]["lines"] == ["6 good reps of 9"]
+
+
+def test_every_participant_s_set_gets_its_own_summary():
+    """Each participant's session numbers its sets from 1: the next one's set 1 is a new set."""
+    feed = Feed().play(0.0, {"type": "command", "command": "assign", "patient_id": 3, "by": "kiosk"},
+                       session("running", 1), rep(1), rep(2), session("idle", 1, reps=2, good=2))
+    assert feed.last("view")["summary"]["lines"][0] == "2 good reps"
+    feed.play(40.0, {"type": "command", "command": "assign", "patient_id": 4, "by": "kiosk"},
+              session("idle", None, session_id=2), session("running", 1, session_id=2))
+    feed.play(45.0, rep(1, ["squat"]), rep(2, ["squat"]), session("idle", 1, reps=2, good=0, session_id=2))
+    summary = feed.last("view")["summary"]
+    assert summary is not None and summary["greeting"] == "Well done, Tom!"
+    assert "Soft knees on every rep" not in summary["lines"]
+
+
+def test_the_summary_never_praises_a_back_that_was_not_measured():
+    feed = Feed().play(0.0, session("running", 1))
+    unmeasured = [{**rep(k + 1), "rep": {**rep(k + 1)["rep"], "peak_spine_flexion_deg": None}} for k in range(3)]
+    feed.play(5.0, *unmeasured, session("idle", 1, reps=3, good=3))
+    lines = feed.last("view")["summary"]["lines"]
+    assert "Back long on every rep" not in lines and lines[0] == "3 good reps"
+
+
+def test_the_lean_gauge_waits_until_the_patient_stands_at_the_wall():
+    feed = Feed().play(0.0, session("running", 1), {"type": "patient", "present": True, "t_s": 0.0})
+    for k, (gap, trunk) in enumerate([(400.0, 74.0), (330.0, 20.0), (260.0, 60.0)]):
+        feed.play(0.1 * k, frame(gap, trunk))  # walking in, side-on: the trunk measure means nothing yet
+        walking = feed.last("frame")
+        assert walking["lean"] is None and walking["trunk_deg"] is None
+    for k in range(3):  # standing still at the wall, with a rounded upper back (16 degrees is their upright)
+        feed.play(0.4 + 0.1 * k, frame(150.0 + k, 16.0 + 0.5 * k))
+    assert (feed.last("frame")["lean"], feed.last("frame")["trunk_deg"]) == ("Hinging", 17)
+    feed.play(0.8, frame(100.0, 40.0))
+    assert (feed.last("frame")["lean"], feed.last("frame")["trunk_deg"]) == ("Hinged", 40)
+
+
+def test_the_wall_bar_uses_the_participant_s_touch_tolerance():
+    feed = Feed().play(0.0, session("running", 1, touch_tolerance_mm=35.0), {"type": "patient", "present": True})
+    feed.play(0.1, frame(30.0, 40.0))
+    assert feed.last("frame")["touching"] is True  # 30 mm is a touch for them, not with the default 20

@@ -123,6 +123,7 @@ def test_a_sessions_reps_with_and_without_series(logged_in, sample):
     fourth = plain["reps"][3]
     assert fourth["faults"] == ["squat"] and fourth["score"] == 75
     assert fourth["lost_points"] == [{"fault": "squat", "points": 25, "why": "knees bent to 48 degrees (limit 40)"}]
+    assert fourth["back_checked"] is True and fourth["limits"]["max_knee_flexion_deg"] == 40
     full = logged_in.get(f"/api/sessions/{sample['session']}/reps?series=1").get_json()
     series = full["reps"][1]["series"]
     assert set(series) == {"t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"}
@@ -146,3 +147,12 @@ def test_calibration_and_live_state(logged_in, sample, app):
 def test_wrong_methods_are_refused_as_json(logged_in, sample):
     response = logged_in.delete(f"/api/patients/{sample['patient']}/targets")
     assert response.status_code == 405 and "error" in response.get_json()
+
+
+def test_a_rep_whose_back_was_not_measured_says_so(logged_in, store):
+    from support import make_rep
+    session = store.start_session(source="camera 1")
+    rep, _ = make_rep(1, 5.0, (50, 4, 12, None, 1.5, 1))
+    store.add_rep(store.start_set(session), rep)
+    [only] = logged_in.get(f"/api/sessions/{session}/reps").get_json()["reps"]
+    assert only["back_checked"] is False and only["peak_spine_flexion_deg"] is None and only["faults"] == []

@@ -108,3 +108,10 @@ def test_nice_ticks_cover_the_range_with_round_steps(lo, hi):
 def test_nice_ticks_refuse_infinite_ranges():
     with pytest.raises(ValueError):
         charts.nice_ticks(0, math.inf)
+
+
+@pytest.mark.parametrize("most", [0, 1, 2, 3, 7, 13])
+def test_the_faults_chart_counts_reps_in_whole_numbers(most):
+    root = parse(charts.fault_bars(["1 Mar", "2 Mar"], {"squat": [most, 0], "no_touch": [0, 0]}, title="Faults"))
+    ticks = [text for text in texts(root) if text.replace(".", "").isdigit()]
+    assert ticks and all("." not in text for text in ticks), ticks  # never 0.25 or 2.5 reps

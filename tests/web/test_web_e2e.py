@@ -8,6 +8,8 @@ the project's pictures).
 """
 
 
+import re
+
 import pytest
 
 from station.store import open_store
@@ -69,6 +71,8 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, 
         page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
         assert page.locator("h2:has-text('Set 2')").is_visible()
         assert page.locator("td .badge:has-text('Squat')").count() == 2
+        assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
+        assert page.locator("td .badge:text-is('No fault')").count() == 0
         page.screenshot(path=shots / f"session-{size}.png")
 
         page.click("a[aria-label='Rep 4 of set 1: details and replay']")
@@ -87,6 +91,18 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, 
         assert frames.input_value() == frames.get_attribute("max")  # it played to the last frame
         assert page.locator("[data-part=trunk]").get_attribute("x2") != bottom  # and stood back up
         assert "Frame" in page.locator("#replay-readout").inner_text()
+        # Through the whole rep, the figure's head never covers the readout (the knee and touch labels too).
+        last = int(frames.get_attribute("max"))
+        for index in sorted({0, last // 4, last // 2, 3 * last // 4, last}):
+            frames.fill(str(index))
+            head = page.locator("[data-part=head]").bounding_box()
+            for name in ("time-text", "gap-text", "trunk-text", "knee-text", "touch-text"):
+                label = page.locator(f"[data-part={name}]").bounding_box()
+                if label is None or label["width"] == 0:
+                    continue  # an empty label ("touching" when not touching)
+                apart = (head["x"] + head["width"] <= label["x"] or label["x"] + label["width"] <= head["x"]
+                         or head["y"] + head["height"] <= label["y"] or label["y"] + label["height"] <= head["y"])
+                assert apart, f"the head covers {name} at frame {index}"
         assert errors == []
     finally:
         context.close()
@@ -140,15 +156,65 @@ def test_the_live_page_follows_the_station_and_sends_commands(browser, site, sho
         context.close()
 
 
-def test_the_report_prints_on_one_page(browser, site, tmp_path):
+def test_the_report_prints_on_one_page(browser, site, tmp_path, shots):
     served, ids = site
     errors = []
     context, page = _page(browser, "landscape", errors)
     try:
         _log_in(page, served.url)
         page.goto(f"{served.url}/sessions/{ids['session']}/report")
+        page.screenshot(path=shots / "report-landscape.png", full_page=True)
+        body = page.locator("body").inner_text()
+        # The back is not measured on these reps: the report says so and prints no back-rounding limit.
+        assert "back rounding ≤" not in body and "Back rounding not checked" in body
+        assert "back not checked" in body and "camera 123456" in body
         pdf = page.pdf(format="A4")
         assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times(browser, site, shots):
+    """In a browser whose language prefers 12-hour times: the lamps in words, the patient's name from their id,
+    one log line per change of state (not per rep), and the back not vouched for when it was not measured."""
+    served, ids = site
+    feed = served.app.extensions["wallhinge_live"]
+    errors = []
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, timezone_id="America/New_York",
+                                  locale="en-US")
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        _log_in(page, served.url)
+        page.goto(f"{served.url}/live/")
+        page.wait_for_selector("#connection.up")
+        running = {"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
+                   "set_number": 1, "reps_in_set": 0, "good_reps_in_set": 0, "reps_per_set": 12}
+        feed.publish(running)
+        page.wait_for_selector("#station-state:has-text('Margaret B.')")
+        assert "patient " + str(ids["patient"]) not in page.locator("#station-state").inner_text()
+        for k in (1, 2):
+            feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                          "rep": {"index": k, "score": 100, "faults": [], "min_wall_gap_mm": 4.0,
+                                  "peak_trunk_angle_deg": 50.0, "peak_knee_flexion_deg": 12.0,
+                                  "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []},
+                          "lights": {"pattern": "good_rep", "colour": "green", "blinking": False,
+                                     "lamps": {"red": 0, "amber": 0, "green": 1.0}, "sound": False}})
+            feed.publish({**running, "reps_in_set": k, "good_reps_in_set": k})
+        page.wait_for_selector("#station-state:has-text('2 of 12 good')")
+        assert page.locator("#lights-words").inner_text().startswith("Good rep")
+        assert "good_rep" not in page.locator("body").inner_text()
+        assert "Back not checked" in page.locator("#rep-body").inner_text()
+        assert "No fault seen" in page.locator("#rep-body").inner_text()
+        log = page.locator("#event-log li").all_inner_texts()
+        assert sum("Running" in line for line in log) == 1, log  # not once more after every rep
+        assert all(re.match(r"^\d\d:\d\d:\d\d · ", line) for line in log), log
+        assert not any("AM" in line or "PM" in line for line in log), log
+        feed.publish({"type": "session", "state": "idle", "session_id": ids["session"] + 100, "patient_id": None,
+                      "set_number": None})
+        page.wait_for_selector("#station-state:has-text('Guest')")
+        page.screenshot(path=shots / "live-words-landscape.png")
         assert errors == []
     finally:
         context.close()

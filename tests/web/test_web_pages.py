@@ -127,7 +127,7 @@ def test_targets_are_saved_from_the_form(logged_in, sample, store):
     ("sets", "0", "Sets: must be from 1 to 50 sets, not 0."),
     ("touch_tolerance_mm", "-3", "Touch within: must be from 1 to 200 mm, not -3."),
     ("max_spine_flexion_deg", "150", "Back rounding limit: must be from 1 to 90 °, not 150."),
-    ("min_descent_s", "inf", "Slowest allowed descent: must be from 0.1 to 10 s, not inf."),
+    ("min_descent_s", "inf", "Shortest allowed descent: must be from 0.1 to 10 s, not inf."),
 ])
 def test_a_bad_target_is_refused_with_a_message_and_nothing_changes(logged_in, sample, store, field, value, message):
     before = store.get_targets(sample["patient"])
@@ -334,3 +334,50 @@ def test_the_store_is_opened_once_per_request_and_closed_on_teardown(app, sample
         assert store.list_patients()
     with pytest.raises(sqlite3.ProgrammingError):
         store.list_patients()
+
+
+# -- what a rep was judged with, and what was not measured ------------------------------------
+
+def test_a_rep_shows_the_limits_it_was_judged_with_and_says_its_back_was_not_checked(logged_in, store):
+    patient = store.add_patient(code="WH-0300", display_name="Ida P.")
+    store.set_targets(patient, max_knee_flexion_deg=30)  # changed after the session
+    session = store.start_session(source="recording /srv/demo/recordings/ida.db3", patient_id=patient)
+    set_id = store.start_set(session)
+    judged = {"touch_tolerance_mm": 25.0, "max_knee_flexion_deg": 50.0, "max_spine_flexion_deg": 15.0,
+              "min_descent_s": 0.95, "upright_angle_deg": 10.0, "target_trunk_angle_deg": None}
+    clean, series = make_rep(1, 5.0, (50, 4, 35, 0, 1.5, 1))
+    clean.update(faults=[], score=100, lost_points=[], peak_spine_flexion_deg=None)  # the back not measured
+    store.add_rep(set_id, {**clean, "limits": judged}, series=series)
+    rep_id = store.session_reps(session)[0]["id"]
+
+    page = text(logged_in.get(f"/sessions/{session}/reps/{rep_id}"))
+    assert "squat above 50°" in page and "squat above 30°" not in page
+    assert "touch within 25 mm" in page
+    assert "the limits shown are those this rep was judged with" in page.lower()
+    assert "Back not checked" in page and ">No fault<" not in page and "No fault seen" in page
+    assert "Back rounding past standing" not in page
+
+    session_page = text(logged_in.get(f"/sessions/{session}"))
+    assert "Back not checked" in session_page and ">No fault<" not in session_page
+    assert "/srv/demo" not in session_page and "replayed from a recording" in session_page
+
+    report = text(logged_in.get(f"/sessions/{session}/report"))
+    assert "back rounding ≤" not in report and "Back rounding not checked" in report
+    assert "knee ≤ 50°" in report and "knee ≤ 30°" not in report
+    assert "back not checked" in report and "/srv/demo" not in report
+
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert rows[0]["back"] == "not checked" and "max_knee_flexion_deg 50" in rows[0]["limits"]
+
+
+def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
+    page = text(logged_in.get(f"/patients/{sample['patient']}"))
+    assert "Slowest allowed descent" not in page and "quicker than this" not in page
+    assert "Shortest allowed descent" in page and "Going down in less time than this is too fast" in page
+    assert "Applies only to reps whose back was measured" in page
+
+
+def test_the_log_in_page_speaks_to_clinicians_not_developers(client, account):
+    page = " ".join(text(client.get("/auth/login")).split())
+    assert "flask" not in page and "set-password" not in page
+    assert "ask whoever looks after the station" in page

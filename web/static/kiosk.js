@@ -49,7 +49,7 @@
     if (!cue) {
       box.setAttribute("data-kind", "none");
       setText("cue-label", "");
-      setText("cue-text", "Tips show here");
+      setText("cue-text", "");
       shownCue = null;
       return;
     }

@@ -16,12 +16,10 @@
   var nowText = document.getElementById("station-now");
   var troubleText = document.getElementById("station-trouble");
 
-  var FAULTS = {squat: "Squat", rounded_back: "Rounded back", no_touch: "No touch", too_fast: "Too fast",
-                incomplete_return: "Incomplete return"};
-  var PATTERNS = {getting_ready: "Getting ready", ready: "Ready", patient_detected: "Patient at the wall",
-                  paused: "Paused", rep_done: "Rep done", set_complete: "Set complete", trouble: "Trouble"};
-  var STATES = {running: "Running", paused: "Paused", ended: "Ended", idle: "Idle"};
-  var COMMANDS = {start: "Start", pause: "Pause", end: "End", assign: "Assign"};
+  // The words come from the server (web/live_views.py), so the page and this script say the same.
+  var WORDS = JSON.parse(document.getElementById("live-words").textContent);
+  var FAULTS = WORDS.faults, PATTERNS = WORDS.lamps, STATES = WORDS.states, COMMANDS = WORDS.commands;
+  var lastSession = null;  // "state set" of the last session event logged
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -32,7 +30,9 @@
   function clock(iso) {
     if (!iso) { return ""; }
     var when = new Date(iso);
-    return isNaN(when) ? "" : when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+    // 24-hour, as the other pages show times, whatever the browser's language.
+    return isNaN(when) ? "" : when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit",
+                                                           hourCycle: "h23"});
   }
   function round(value, unit) {
     return value === null || value === undefined ? "not measured" : Math.round(value) + unit;
@@ -48,8 +48,8 @@
 
   function who(session) {
     if (session.patient_name) { return session.patient_name; }
-    if (session.patient_code) { return session.patient_code; }
-    return session.patient_id ? "patient " + session.patient_id : (session.session_id ? "Guest" : null);
+    if (session.patient_id) { return WORDS.names[String(session.patient_id)] || "a patient no longer listed"; }
+    return session.session_id ? "Guest" : null;
   }
 
   function showSession(session) {
@@ -126,8 +126,10 @@
     title.appendChild(el("span", "score", rep.score));
     repBody.appendChild(title);
     var faults = el("p");
+    var backChecked = rep.peak_spine_flexion_deg !== null && rep.peak_spine_flexion_deg !== undefined;
     if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
-    else { faults.appendChild(el("span", "badge ok", "No fault")); }
+    else { faults.appendChild(el("span", "badge ok", backChecked ? "No fault" : "No fault seen")); }
+    if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", "Back not checked")); }
     repBody.appendChild(faults);
     (rep.lost_points || []).forEach(function (item) {
       repBody.appendChild(el("p", "small", "−" + item.points + " " + (FAULTS[item.fault] || item.fault) + ": " + item.why));
@@ -179,7 +181,13 @@
     source.addEventListener("session", function (message) {
       var event = JSON.parse(message.data);
       showSession(event);
-      addLog("Session " + (STATES[event.state] || event.state), event.time);
+      // Logged when the station's state or set changes, not on every rep's update.
+      var key = event.state + " " + event.set_number + " " + event.session_id;
+      if (key !== lastSession) {
+        lastSession = key;
+        addLog((STATES[event.state] || event.state) + (event.set_number && event.state !== "idle" ? " · set " +
+               event.set_number : ""), event.time);
+      }
     });
     source.addEventListener("lights", function (message) { showLights(JSON.parse(message.data).lights); });
     source.addEventListener("rep", function (message) {
