@@ -43,7 +43,9 @@ The kiosk never logs in as a clinician. A request has kiosk access when:
   working;
 - or it comes from the station itself (``KIOSK_TRUST_LOCALHOST``, on by
   default): a loopback address with no proxy header, i.e. the station's
-  own Chromium talking to waitress directly, not a tablet through nginx;
+  own Chromium talking to waitress directly, not a tablet through nginx.
+  Behind nginx the address is the tablet's: waitress takes it from nginx's
+  ``X-Forwarded-For`` (it trusts nginx on 127.0.0.1, :data:`web.serve.TRUSTED_PROXY`);
 - or a clinician is logged in (a preview).
 
 Kiosk access reaches the routes above and nothing else: every dashboard and
