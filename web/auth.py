@@ -8,6 +8,16 @@ the setup page, which works only while there is no account at all.
 The log-in lives in Flask's signed session cookie (HttpOnly, SameSite=Lax,
 Secure when configured): the username and a keyed fingerprint of the
 account's password hash, so changing a password logs out every other device.
+
+Log-in floods: each password check runs argon2id (64 MiB and every core for
+a moment, on the CPU the frame loop needs), so log-in attempts are limited
+per client address and per account name with Flask-Limiter (in memory: one
+station, one process; ``LOGIN_LIMIT_PER_CLIENT``, ``LOGIN_LIMIT_PER_ACCOUNT``,
+answering 429), every failure is logged with the client's address, and at
+most ``LOGIN_HASHES_AT_ONCE`` argon2 computations run at a time: a request
+that waits longer than ``LOGIN_HASH_WAIT_S`` for its turn gets 429 too.
+Unknown usernames take the same path (a dummy hash), so they are bounded
+the same way and take as long as known ones.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from flask.cli import with_appcontext
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session,
                    url_for)
+from flask_limiter import Limiter
+from werkzeug.exceptions import TooManyRequests
 
 from station.store import ConflictError, Store, open_store
 from web.db import get_store
@@ -53,9 +65,37 @@ def _hasher(app: Flask | None = None) -> argon2.PasswordHasher:
     return hasher
 
 
+class _HashSlots:
+    """At most ``LOGIN_HASHES_AT_ONCE`` argon2 computations at a time; 429 after ``LOGIN_HASH_WAIT_S`` of waiting."""
+
+    def __init__(self, at_once: int, wait_s: float):
+        if isinstance(at_once, bool) or not isinstance(at_once, int) or at_once < 1:
+            raise ValueError(f"LOGIN_HASHES_AT_ONCE must be a whole number of at least 1, not {at_once!r}")
+        self._slots = threading.BoundedSemaphore(at_once)
+        self._wait_s = float(wait_s)
+
+    def __enter__(self):
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise TooManyRequests("The station is busy checking other log-ins: try again in a moment.")
+        return self
+
+    def __exit__(self, *exc_info):
+        self._slots.release()
+
+
+def _slots(app: Flask) -> _HashSlots:
+    slots = app.extensions.get("wallhinge_hash_slots")
+    if slots is None:
+        slots = app.extensions["wallhinge_hash_slots"] = _HashSlots(app.config["LOGIN_HASHES_AT_ONCE"],
+                                                                     app.config["LOGIN_HASH_WAIT_S"])
+    return slots
+
+
 def hash_password(password: str, *, app: Flask | None = None) -> str:
     """The argon2id hash string of a password, with the app's ``PASSWORD_HASHER`` profile."""
-    return _hasher(app).hash(password)
+    app = app or current_app
+    with _slots(app):
+        return _hasher(app).hash(password)
 
 
 def check_password_rules(username: str, password: str, confirm: str | None = None) -> str | None:
@@ -103,19 +143,50 @@ _DUMMY: dict[str, str] = {}
 
 
 def _verify(account: dict | None, password: str) -> bool:
+    """Whether ``password`` is the account's; raises 429 (TooManyRequests) when the hash slots stay busy."""
     hasher = _hasher()
-    if account is None:
-        params = current_app.config["PASSWORD_HASHER"]
-        dummy = _DUMMY.get(params) or _DUMMY.setdefault(params, hasher.hash("not a password of anyone"))
+    with _slots(current_app._get_current_object()):
+        if account is None:
+            params = current_app.config["PASSWORD_HASHER"]
+            dummy = _DUMMY.get(params) or _DUMMY.setdefault(params, hasher.hash("not a password of anyone"))
+            try:
+                hasher.verify(dummy, password)
+            except VerificationError:
+                pass
+            return False
         try:
-            hasher.verify(dummy, password)
-        except VerificationError:
-            pass
-        return False
-    try:
-        return hasher.verify(account["password_hash"], password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+            return hasher.verify(account["password_hash"], password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+def _client_address() -> str:
+    """The client's address: behind nginx, the tablet's own (waitress trusts nginx's header, web/serve.py)."""
+    return request.remote_addr or "unknown"
+
+
+def _account_key() -> str:
+    return "account:" + request.form.get("username", "").strip().casefold()[:64]
+
+
+def _log_refused(limit) -> None:
+    current_app.logger.warning("log-in refused, too many attempts (%s) from %s for %r", limit.limit,
+                               _client_address(), request.form.get("username", "").strip()[:64])
+
+
+def _limit_login(app: Flask) -> None:
+    """Rate-limit POST /auth/login per client address and per account name (Flask-Limiter, in memory)."""
+    limiter = Limiter(_client_address, storage_uri="memory://", strategy="moving-window", headers_enabled=True,
+                      on_breach=_log_refused)
+    limiter.init_app(app)
+    message = "Too many log-in attempts: wait a few minutes, then try again."
+    view = app.view_functions["auth.login"]
+    view = limiter.limit(app.config["LOGIN_LIMIT_PER_CLIENT"], key_func=_client_address, methods=["POST"],
+                         error_message=message, scope="login-client")(view)
+    view = limiter.limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"],
+                         error_message=message, scope="login-account")(view)
+    app.view_functions["auth.login"] = view
+    app.extensions["wallhinge_login_limiter"] = limiter
 
 
 # -- the logged-in clinician --------------------------------------------------------
@@ -216,6 +287,7 @@ def login():
     store = get_store()
     account = store.get_clinician(username)
     if not _verify(account, password):
+        current_app.logger.warning("log-in failed for %r from %s", username[:64], _client_address())
         return render_template("auth/login.html", error="Wrong username or password.", username=username,
                                next=next_url), 401
     if _hasher().check_needs_rehash(account["password_hash"]):
@@ -308,6 +380,8 @@ def set_password_command(username: str, password: str) -> None:
 
 def init_app(app: Flask) -> None:
     _hasher(app)  # a misspelt PASSWORD_HASHER stops the start, not the first log-in
+    _slots(app)
+    _limit_login(app)
     app.before_request(_load_logged_in_clinician)
     app.cli.add_command(add_clinician_command)
     app.cli.add_command(set_password_command)

@@ -273,3 +273,83 @@ def test_command_line_accounts(app, store):
     assert missing.exit_code != 0 and "no clinician" in missing.output
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0 and "schema version" in result.output
+
+
+# -- log-in floods ----------------------------------------------------------------------
+
+def test_log_in_attempts_are_limited_per_client_and_failures_logged(app, account, caplog):
+    client = app.test_client()
+    caplog.set_level("WARNING")
+    statuses = [log_in(client, password=f"wrong guess {n}").status_code for n in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    refused = log_in(client)  # even the right password waits: the limit is on attempts
+    assert refused.status_code == 429 and "Too many log-in attempts" in refused.get_data(as_text=True)
+    assert "Retry-After" in refused.headers
+    assert sum("log-in failed for 'anna' from 127.0.0.1" in r.getMessage() for r in caplog.records) == 10
+    assert any("log-in refused, too many attempts" in r.getMessage() for r in caplog.records)
+    # Another client, for another account, is not held back by this one (nor are the pages).
+    with open_store(app.config["DATABASE"]) as store:
+        from web.auth import create_account
+        create_account(store, "bert", PASSWORD, app=app)
+    other = app.test_client()
+    assert other.post("/auth/login", data={"username": "bert", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "192.0.2.20"}).status_code == 302
+    assert client.get("/auth/login").status_code == 200
+
+
+def test_log_in_attempts_are_limited_per_account_from_many_addresses(app, account):
+    client = app.test_client()
+
+    def attempt(n, username=USERNAME):
+        return client.post("/auth/login", data={"username": username, "password": "wrong guess"},
+                           environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code
+
+    assert [attempt(n) for n in range(10)] == [401] * 10
+    assert attempt(11) == 429 and attempt(12, USERNAME.upper()) == 429
+    assert attempt(13, "somebody-else") == 401  # other accounts are not locked by it
+
+
+def test_a_log_in_flood_runs_one_argon2_at_a_time_and_sheds_the_rest(tmp_path, account):
+    """Through waitress, with the real argon2 profile: never two hashes at once, 429 past the wait."""
+    import concurrent.futures
+    import http.client
+    import threading
+    import urllib.parse
+
+    from support import Serving
+
+    app = make_app(tmp_path, PASSWORD_HASHER="RFC_9106_LOW_MEMORY", LOGIN_HASH_WAIT_S=0.05,
+                   LOGIN_LIMIT_PER_CLIENT="1000 per minute", LOGIN_LIMIT_PER_ACCOUNT="1000 per minute")
+    import argon2
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class CountingHasher(argon2.PasswordHasher):
+        def verify(self, *args):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                return super().verify(*args)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    app.extensions["wallhinge_hasher"] = CountingHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
+
+    def attempt(n):
+        body = urllib.parse.urlencode({"username": f"nobody{n}", "password": "a guess of a password"})
+        connection = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=30)
+        try:
+            connection.request("POST", "/auth/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    with Serving(app) as served, concurrent.futures.ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(attempt, range(12)))
+    statuses = sorted(status for status, _ in results)
+    assert most[0] == 1
+    assert 401 in statuses and 429 in statuses and set(statuses) <= {401, 429}
+    assert all("busy checking other log-ins" in text for status, text in results if status == 429)
