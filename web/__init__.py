@@ -42,8 +42,8 @@ then ``test_config``:
     A comment line on a quiet event stream every this many seconds (so a
     vanished browser is noticed and its server thread freed); the longest
     a stream stays open before the browser reconnects; how many streams may
-    be open at once (each holds a server thread: keep it below the
-    server's ``threads``, see :func:`web.serve.serve`).
+    be open at once (each holds a server thread: with ``KIOSK_MAX_STREAMS``
+    it stays well below the server's ``threads``, see :mod:`web.serve`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the log-in session
         LIVE_HEARTBEAT_S=15.0,
         LIVE_STREAM_MAX_S=600.0,
-        LIVE_MAX_STREAMS=8,
+        LIVE_MAX_STREAMS=6,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     if test_config is None:

@@ -56,6 +56,9 @@ Configuration (``app.config``)
 ``KIOSK_FILE``
     The kiosk's settings (:mod:`web.kiosk_settings`); default ``kiosk.json``
     beside ``DATABASE``.
+``KIOSK_MAX_STREAMS``
+    Kiosk screens open at once (default 3: the station's own and two
+    tablets); each holds a server thread, apart from ``LIVE_MAX_STREAMS``.
 ``KIOSK_TRUST_LOCALHOST``
     Kiosk access for the station's own screen without a pass (default True).
 ``KIOSK_SPEECH``
@@ -72,7 +75,7 @@ import os
 import secrets
 import time
 
-from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request,
                    session, url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -81,7 +84,8 @@ from web.auth import login_required
 from web.db import get_store
 from web.kiosk_settings import MAX_ROSTER, KioskSettings
 from web.kiosk_view import LIGHT_LEGEND, KioskView, kiosk_name
-from web.live import LiveFeed
+from web.live import FeedFull, LiveFeed
+from web.live_views import event_stream_response
 
 __all__ = ["COOKIE", "bp", "init_app", "kiosk_access", "roster_people"]
 
@@ -252,13 +256,13 @@ def _names_loader(database: str, settings: KioskSettings, logger):
     return load
 
 
-def _stream(feed: LiveFeed, load_names, heartbeat_s: float, max_s: float, boot: str):
+def _stream(feed: LiveFeed, subscription, load_names, heartbeat_s: float, max_s: float, boot: str):
     # "hello" names this server's start: a page from an earlier start reloads itself (it is up, so no error page).
     yield f"retry: 2000\n\nevent: hello\ndata: {json.dumps({'boot': boot})}\n\n"
     names = load_names()
     view = KioskView(names=lambda patient_id: names.get(patient_id))
     quiet_since = time.monotonic()
-    for item in feed.events(heartbeat_s=_TICK_S, max_s=max_s):
+    for item in feed.events(heartbeat_s=_TICK_S, max_s=max_s, subscription=subscription):
         now = time.monotonic()
         if item is None:
             messages = view.tick(now)
@@ -284,15 +288,16 @@ def _stream(feed: LiveFeed, load_names, heartbeat_s: float, max_s: float, boot: 
 @kiosk_required(as_json=True)
 def events():
     config = current_app.config
-    if _feed().subscribers >= int(config["LIVE_MAX_STREAMS"]):
-        response = jsonify(error=f"{config['LIVE_MAX_STREAMS']} live pages are open already")
+    try:  # counted as it subscribes, apart from the clinicians' live pages (web/live_views.py)
+        subscription = _feed().subscribe(group="kiosk", limit=int(config["KIOSK_MAX_STREAMS"]))
+    except FeedFull:
+        response = jsonify(error=f"{config['KIOSK_MAX_STREAMS']} kiosk screens are open already")
         response.status_code = 503
         return response
-    stream = _stream(_feed(), _names_loader(config["DATABASE"], _settings(), current_app.logger),
+    stream = _stream(_feed(), subscription, _names_loader(config["DATABASE"], _settings(), current_app.logger),
                      float(config["LIVE_HEARTBEAT_S"]),
                      float(config["LIVE_STREAM_MAX_S"]), current_app.extensions["wallhinge_kiosk_boot"])
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return event_stream_response(stream, subscription)
 
 
 # -- the clinician's page --------------------------------------------------------------------------
@@ -383,6 +388,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("KIOSK_FILE", os.path.join(os.path.dirname(os.path.abspath(app.config["DATABASE"])),
                                                      "kiosk.json"))
     app.config.setdefault("KIOSK_TRUST_LOCALHOST", True)
+    app.config.setdefault("KIOSK_MAX_STREAMS", 3)
     app.config.setdefault("KIOSK_SPEECH", False)
     app.extensions["wallhinge_kiosk"] = KioskSettings(app.config["KIOSK_FILE"])
     app.extensions["wallhinge_kiosk_boot"] = secrets.token_hex(8)

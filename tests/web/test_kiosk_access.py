@@ -339,7 +339,7 @@ def test_the_stream_carries_only_what_the_kiosk_shows(app, account, sample):
 
 
 def test_the_stream_is_refused_when_too_many_live_pages_are_open(tmp_path):
-    app = make_app(tmp_path, LIVE_MAX_STREAMS=1)
-    with app.extensions["wallhinge_live"].subscribe():
+    app = make_app(tmp_path, KIOSK_MAX_STREAMS=1)
+    with app.extensions["wallhinge_live"].subscribe(group="kiosk"):
         response = app.test_client().get("/kiosk/events")
-    assert response.status_code == 503 and "live pages" in response.get_json()["error"]
+    assert response.status_code == 503 and "kiosk screens are open already" in response.get_json()["error"]

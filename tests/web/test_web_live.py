@@ -222,7 +222,7 @@ def test_too_many_open_streams_are_refused(tmp_path):
         create_account(store, "anna", "correct horse battery", app=app)
     client = app.test_client()
     log_in(client)
-    held = [app.extensions["wallhinge_live"].subscribe() for _ in range(2)]
+    held = [app.extensions["wallhinge_live"].subscribe(group="live") for _ in range(2)]
     response = client.get("/live/events")
     assert response.status_code == 503 and "live pages are open already" in response.get_json()["error"]
     for subscription in held:
