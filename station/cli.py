@@ -271,9 +271,18 @@ def _run(args) -> int:
         print(f"no session: the station never got ready in {summary.elapsed_s:.0f} s (ended by {summary.ended_by})")
         return 0
     good = sum(1 for rep in summary.reps if rep["good"])
-    print(f"session {summary.session_id}: {summary.sets} sets, {len(summary.reps)} reps ({good} good) "
-          f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; stored in {settings.station.database_path}")
-    return 0
+    reps = len(summary.reps)
+    if summary.journal is not None:
+        where = (f"{reps - summary.reps_not_stored} stored in {settings.station.database_path}, "
+                 f"{summary.reps_not_stored} reps not stored, kept in journal {summary.journal} "
+                 "(the next start writes them in)")
+    else:
+        where = f"stored in {settings.station.database_path}"
+    if summary.store_failures:
+        where += f"; {summary.store_failures} items the store refused or lost (see the log)"
+    print(f"session {summary.session_id}: {summary.sets} sets, {reps} reps ({good} good) "
+          f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
+    return 1 if summary.journal is not None or summary.store_failures else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -886,6 +886,15 @@ class Store:
                " FROM sessions s LEFT JOIN patients p ON p.id = s.patient_id WHERE s.id = ?")
         return _row(self._one(sql, (session_id,)), ("interrupted",))
 
+    def find_session(self, *, source: str, started: _dt.datetime) -> int | None:
+        """The id of the session from ``source`` that started at ``started`` (to the millisecond), or None.
+
+        For writing in the station's journal exactly once (:mod:`station.journal`).
+        """
+        row = self._one("SELECT id FROM sessions WHERE source = ? AND started = ? ORDER BY id LIMIT 1",
+                        (source, _timestamp(started, "started")))
+        return None if row is None else row["id"]
+
     def start_set(self, session_id: int, *, number: int | None = None, started: _dt.datetime | None = None) -> int:
         """Open a set in a session and return its id.
 

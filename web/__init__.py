@@ -119,6 +119,14 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     kiosk.init_app(app)  # the group-class kiosk at /kiosk, with its own limited access (web/kiosk.py)
     auth.init_app(app)
 
+    @app.context_processor
+    def storage_alert():
+        def station_storage() -> str:
+            """What the station said of its storage when it is failing (its live ``storage`` event), else ""."""
+            storage = app.extensions["wallhinge_live"].state()["latest"].get("storage") or {}
+            return "" if storage.get("state", "ok") == "ok" else str(storage.get("message") or "Storage is failing.")
+        return {"station_storage": station_storage}
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
