@@ -234,7 +234,7 @@ UNCHANGED: Any = _Unchanged()
 
 # -- opening and migrating --------------------------------------------------------
 
-def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
+def open_store(path, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> "Store":
     """Open (creating or upgrading if need be) the station's database at ``path``.
 
     Parameters
@@ -243,6 +243,9 @@ def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
         The database file; created with the current schema if missing.
     busy_timeout_s : float
         How long a write waits for another connection's write to finish (s).
+    read_only : bool
+        Open an existing store for reading only (e.g. on a file or disk that
+        became read-only): no migration, and every write raises StoreError.
 
     Raises
     ------
@@ -250,7 +253,23 @@ def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
         The file is not a Wall Hinge store, is from a newer version of the
         station, is damaged, or its folder does not exist.
     """
-    return Store(path, busy_timeout_s=busy_timeout_s)
+    return Store(path, busy_timeout_s=busy_timeout_s, read_only=read_only)
+
+
+def _open_failure(path, error: sqlite3.Error) -> str:
+    """Why the store could not be opened, blaming another program only when the database says it is busy."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"cannot open the store {path}: {text} (another program may be holding it; try again)"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (f"cannot open the store {path} for writing: {text} (the file, its folder or the disk is "
+                "read-only or full)")
+    return f"cannot open the store {path}: {text}"
+
+
+def is_read_only_failure(error: StoreError) -> bool:
+    """Whether opening failed because the store cannot be written (so it may still be read)."""
+    return "for writing" in str(error)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -304,6 +323,8 @@ def _check_identity(connection: sqlite3.Connection, path, *, hint: str = "check 
         application_id = connection.execute("PRAGMA application_id").fetchone()[0]
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.OperationalError as error:
+        raise StoreError(_open_failure(path, error)) from None
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path} is not a Wall Hinge store database ({error}): {hint}") from None
     if application_id not in (0, APPLICATION_ID) or (application_id == 0 and (version or tables)):
@@ -442,11 +463,15 @@ class Store:
         damaged, or its folder does not exist.
     """
 
-    def __init__(self, path, *, busy_timeout_s: float = 5.0):
+    def __init__(self, path, *, busy_timeout_s: float = 5.0, read_only: bool = False):
         self.path = Path(path)
+        self.read_only = read_only
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot open the store {self.path}: folder {self.path.parent} does not exist")
         busy = _number(busy_timeout_s, "busy_timeout_s", positive=True)
+        if read_only:
+            self._db = self._open_read_only(busy)
+            return
         try:
             self._db = sqlite3.connect(self.path, timeout=busy, isolation_level=None)
         except sqlite3.Error as error:
@@ -467,11 +492,38 @@ class Store:
             _migrate(self._db, self.path)
         except sqlite3.OperationalError as error:
             self._db.close()
-            raise StoreError(f"cannot open the store {self.path}: {error} "
-                             "(another program may be holding it; try again)") from None
+            raise StoreError(_open_failure(self.path, error)) from None
         except BaseException:
             self._db.close()
             raise
+
+    def _open_read_only(self, busy: float) -> sqlite3.Connection:
+        """A read-only connection; ``immutable`` when not even WAL's shared-memory file can be made."""
+        if not self.path.is_file():
+            raise StoreError(f"cannot open the store {self.path}: there is no such file")
+        error: sqlite3.Error | None = None
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True, timeout=busy,
+                                     isolation_level=None)
+            except sqlite3.Error as failed:
+                error = failed
+                continue
+            db.row_factory = sqlite3.Row
+            try:
+                version = _check_identity(db, self.path)
+            except StoreError as failed:
+                db.close()
+                if not is_read_only_failure(failed):
+                    raise
+                error = failed  # WAL's shared-memory file cannot be made here: try immutable
+                continue
+            if version != len(MIGRATIONS):
+                db.close()
+                raise StoreError(f"the store {self.path} is at schema version {version}, not {len(MIGRATIONS)}, "
+                                 "and cannot be upgraded while it is read-only")
+            return db
+        raise StoreError(f"cannot read the store {self.path}: {error}")
 
     # -- plumbing
 
@@ -499,8 +551,11 @@ class Store:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise StoreError(f"the store {self.path} is busy ({error}): another program holds it; try again") \
-                from None
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(f"the store {self.path} is busy ({error}): another program holds it; try again") \
+                    from None
+            raise StoreError(f"the store {self.path} cannot be written ({error}): the file, its folder or the disk "
+                             "is read-only or full; nothing was written") from None
         try:
             yield self._db
             self._db.execute("COMMIT")
