@@ -256,9 +256,10 @@ def _run(args) -> int:
 
         try:
             dashboard = StationDashboard(settings).start()
-        except OSError as error:
+        except (OSError, ValueError) as error:  # waitress says ValueError of a host it cannot resolve
+            reason = getattr(error, "strerror", None) or error
             raise WallHingeError(f"cannot serve the dashboard on {settings.station.web_host}:"
-                                 f"{settings.station.web_port}: {error.strerror or error}") from None
+                                 f"{settings.station.web_port}: {reason}") from None
         logger.info("dashboard on %s", dashboard.url)
     try:
         summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,

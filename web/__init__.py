@@ -55,6 +55,7 @@ from pathlib import Path
 
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from web.live import LiveFeed
 
@@ -74,6 +75,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     """
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
+    app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "station.db"),
         SESSION_COOKIE_NAME="wallhinge_session",
@@ -143,6 +145,14 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         return response
 
     return app
+
+
+class RecordId(IntegerConverter):
+    """``<int:...>`` in the routes: a record's id, which SQLite keeps in 64 bits; a larger one is no page (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _instance_secret(folder: Path) -> str:

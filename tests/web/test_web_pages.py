@@ -390,3 +390,10 @@ def test_a_read_only_store_still_shows_the_dashboard_and_refuses_changes_saying_
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("path", ["/patients/{n}", "/sessions/{n}", "/sessions/1/reps/{n}", "/api/patients/{n}",
+                                  "/api/sessions/{n}/reps"])
+def test_record_ids_past_64_bits_are_not_found_not_a_crash(logged_in, path):
+    for n in (2 ** 63 - 1, 2 ** 63, 10 ** 30):
+        assert logged_in.get(path.format(n=n)).status_code == 404, (path, n)
