@@ -237,13 +237,8 @@ def _session_log_on_stderr():
 
 def _run(args) -> int:
     from station.session import run_session
-    from station.settings import load_settings, parse_override
 
-    overrides: dict = {}
-    for text in args.set:
-        table, key, value = parse_override(text)
-        overrides.setdefault(table, {})[key] = value
-    settings = load_settings(args.config, overrides=overrides)
+    settings = _load_run_settings(args)
     if args.duration is not None and not args.duration > 0:
         raise WallHingeError(f"--duration must be above 0 seconds, not {args.duration:g}")
     if args.fast and args.replay is None:
@@ -284,6 +279,39 @@ def _run(args) -> int:
     print(f"session {summary.session_id}: {summary.sets} sets, {reps} reps ({good} good) "
           f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
     return 1 if summary.journal is not None or summary.store_failures else 0
+
+
+def _load_run_settings(args):
+    from station.settings import load_settings, parse_override
+
+    overrides: dict = {}
+    for text in args.set:
+        table, key, value = parse_override(text)
+        overrides.setdefault(table, {})[key] = value
+    return load_settings(args.config, overrides=overrides)
+
+
+def _setup_token(args) -> int:
+    from station.store import StoreError, open_store
+    from web.auth import setup_token
+
+    station = _load_run_settings(args).station
+    try:
+        with open_store(station.database_path) as store:
+            set_up = bool(store.list_clinicians())
+    except StoreError as error:
+        raise WallHingeError(str(error)) from None
+    if set_up:
+        print("the dashboard is set up already: log in (an administrator adds accounts)")
+        return 0
+    try:
+        token = setup_token(station.data_path / "instance")
+    except OSError as error:
+        raise WallHingeError(f"cannot keep the set-up token in {station.data_path / 'instance'}: "
+                             f"{error.strerror or error}") from None
+    print(f"first-run set-up token: {token}\n  open the dashboard's /auth/setup page and enter it to make the "
+          "first account (the administrator's); it works once")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the JSON of ../shared/domain.md instead of a table")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
+
+    token = commands.add_parser("setup-token", help="print the one-time token the dashboard's first-run set-up asks for")
+    token.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
+    token.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                       help="change one setting, e.g. --set station.data_dir=/var/lib/wallhinge")
+    token.set_defaults(run=_setup_token)
 
     backup = commands.add_parser("backup", help="copy the station's database to a file; safe while the station runs")
     backup.add_argument("output", help="file to write, e.g. /media/usb/station-2026-03-02.db")

@@ -215,7 +215,19 @@ MIGRATIONS: tuple[str, ...] = (
         knee_flexion_deg BLOB NOT NULL CHECK (length(knee_flexion_deg) = 4 * frames)
     );
     """,
+    # 2: roles (an admin manages accounts and kiosks, a clinician sees patients; the first account
+    # becomes the admin) and a session epoch per account: log-out raises it, which ends every copy
+    # of that account's session cookie.
+    """
+    ALTER TABLE clinicians ADD COLUMN role TEXT NOT NULL DEFAULT 'clinician'
+        CHECK (role IN ('admin', 'clinician'));
+    ALTER TABLE clinicians ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0 CHECK (session_epoch >= 0);
+    UPDATE clinicians SET role = 'admin' WHERE id = (SELECT min(id) FROM clinicians);
+    """,
 )
+
+#: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
+ROLES = ("admin", "clinician")
 
 #: The schema version this code writes: the number of migration steps.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -586,11 +598,12 @@ class Store:
 
     # -- clinicians
 
-    def add_clinician(self, username: str, *, password_hash: str) -> int:
+    def add_clinician(self, username: str, *, password_hash: str, role: str = "clinician") -> int:
         """Add a clinician account and return its id.
 
         ``password_hash`` is the web layer's hash string; the store keeps it
-        as it is. Usernames are unique regardless of case.
+        as it is. Usernames are unique regardless of case. ``role`` is one of
+        :data:`ROLES`.
 
         Raises
         ------
@@ -599,17 +612,34 @@ class Store:
         """
         username = _text(username, "username")
         password_hash = _text(password_hash, "password_hash")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         try:
             with self._write() as db:
-                return db.execute("INSERT INTO clinicians (username, password_hash) VALUES (?, ?)",
-                                  (username, password_hash)).lastrowid
+                return db.execute("INSERT INTO clinicians (username, password_hash, role) VALUES (?, ?, ?)",
+                                  (username, password_hash, role)).lastrowid
         except sqlite3.IntegrityError:
             raise ConflictError(f"the username {username!r} is taken") from None
 
     def get_clinician(self, username: str) -> dict | None:
-        """The account ``{id, username, password_hash, created}`` for a username (any case), or None."""
-        return _row(self._one("SELECT id, username, password_hash, created FROM clinicians WHERE username = ?",
-                              (username,)))
+        """The account ``{id, username, password_hash, created, role, session_epoch}`` for a username (any case), or None."""
+        return _row(self._one("SELECT id, username, password_hash, created, role, session_epoch FROM clinicians"
+                              " WHERE username = ?", (username,)))
+
+    def end_clinician_sessions(self, username: str) -> int:
+        """Raise the account's session epoch, which ends every log-in session made before; return the new epoch.
+
+        Raises
+        ------
+        NotFoundError
+            No such username.
+        """
+        with self._write() as db:
+            changed = db.execute("UPDATE clinicians SET session_epoch = session_epoch + 1 WHERE username = ?",
+                                 (username,)).rowcount
+        if not changed:
+            raise NotFoundError(f"no clinician is called {username!r}")
+        return self.get_clinician(username)["session_epoch"]
 
     def set_clinician_password(self, username: str, *, password_hash: str) -> None:
         """Replace a clinician's password hash.
@@ -627,8 +657,8 @@ class Store:
             raise NotFoundError(f"no clinician is called {username!r}")
 
     def list_clinicians(self) -> list[dict]:
-        """Every account as ``{id, username, created}`` (no hashes), by username."""
-        rows = self._db.execute("SELECT id, username, created FROM clinicians ORDER BY username").fetchall()
+        """Every account as ``{id, username, created, role}`` (no hashes), by username."""
+        rows = self._db.execute("SELECT id, username, created, role FROM clinicians ORDER BY username").fetchall()
         return [dict(row) for row in rows]
 
     # -- patients and targets

@@ -352,6 +352,8 @@ def test_dry_run_prints_every_action_and_changes_nothing(tmp_path):
         # services and the backup timer
         "systemctl enable wallhinge-station.service wallhinge-backup.timer",
         "systemctl restart --no-block wallhinge-station.service",
+        # the first-run set-up token for the dashboard's first account
+        "wallhinge setup-token --config /etc/wallhinge/wallhinge.toml",
         "dry run finished: nothing was changed",
     ]
     for text in expected:

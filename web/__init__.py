@@ -26,8 +26,10 @@ then ``test_config``:
     Signs the session cookie. Without one, a random key is made on first
     start and kept in ``secret_key`` in the instance folder (mode 0600).
 ``SESSION_COOKIE_SECURE``
-    True when the dashboard is served over HTTPS (default False: the
-    station serves plain HTTP on the clinic's network).
+    True to mark the cookies Secure always (default False: the station may
+    serve plain HTTP on the clinic's network). A request that came over
+    HTTPS (through nginx, which waitress trusts: :mod:`web.serve`) gets
+    Secure cookies either way.
 ``PASSWORD_HASHER``
     The argon2-cffi profile for new password hashes (default
     ``RFC_9106_LOW_MEMORY``, argon2-cffi's own default; tests use ``CHEAPEST``).
@@ -53,7 +55,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
@@ -107,6 +110,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         os.makedirs(app.instance_path, exist_ok=True)
 
     app.json.sort_keys = False  # keep the store's column order in JSON
+    app.session_interface = _SessionCookies()
     app.extensions["wallhinge_live"] = LiveFeed()
     csrf.init_app(app)
 
@@ -145,6 +149,18 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         return response
 
     return app
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie session, Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def cookie_secure() -> bool:
+    """Whether this request's cookies are marked Secure (for the app's other cookies, e.g. the kiosk pass)."""
+    return current_app.session_interface.get_cookie_secure(current_app)
 
 
 class RecordId(IntegerConverter):

@@ -26,9 +26,9 @@ For the kiosk (kiosk access, see below):
     answers again, so it never navigates into a browser error page.
 
 For clinicians (logged in), the kiosk's page in the dashboard:
-``GET /kiosk/setup`` and ``POST /kiosk/setup/roster``, ``/kiosk/setup/speech``,
-``/kiosk/setup/enable`` (make this browser a kiosk) and ``/kiosk/setup/revoke``
-(turn off every kiosk pass).
+``GET /kiosk/setup`` and ``POST /kiosk/setup/roster``, ``/kiosk/setup/speech``;
+for admins, ``/kiosk/setup/enable`` (make this browser a kiosk) and
+``/kiosk/setup/revoke`` (turn off every kiosk pass).
 
 Kiosk access
 ------------
@@ -80,7 +80,8 @@ from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, r
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from station.store import StoreError, open_store
-from web.auth import login_required
+from web import cookie_secure
+from web.auth import admin_required, login_required
 from web.db import get_store
 from web.kiosk_settings import MAX_ROSTER, KioskSettings
 from web.kiosk_view import LIGHT_LEGEND, KioskView, kiosk_name
@@ -359,7 +360,7 @@ def speech():
 
 
 @bp.route("/setup/enable", methods=("POST",))
-@login_required
+@admin_required
 def enable():
     """Make this browser a kiosk: hand it a pass and log the clinician out on it."""
     token = _serializer().dumps({"g": _settings().read()["generation"], "n": secrets.token_hex(4)})
@@ -367,12 +368,12 @@ def enable():
     session.clear()
     response = redirect(url_for("kiosk.page"))
     response.set_cookie(COOKIE, token, max_age=_PASS_DAYS * 24 * 3600, path="/kiosk", httponly=True,
-                        samesite="Lax", secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+                        samesite="Lax", secure=cookie_secure())
     return response
 
 
 @bp.route("/setup/revoke", methods=("POST",))
-@login_required
+@admin_required
 def revoke():
     _settings().new_generation()
     current_app.logger.info("every kiosk pass turned off by %s", g.clinician["username"])
