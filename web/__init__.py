@@ -33,9 +33,10 @@ then ``test_config``:
 ``PASSWORD_HASHER``
     The argon2-cffi profile for new password hashes (default
     ``RFC_9106_LOW_MEMORY``, argon2-cffi's own default; tests use ``CHEAPEST``).
-``LOGIN_LIMIT_PER_CLIENT``, ``LOGIN_LIMIT_PER_ACCOUNT``
-    Log-in attempts allowed per client address and per account name, in
-    Flask-Limiter's notation (``"10 per minute;60 per hour"``); beyond, 429.
+``LOGIN_LIMIT_PER_CLIENT``, ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_ALL``
+    Log-in attempts allowed per client address, per account name and for
+    the whole station, in Flask-Limiter's notation (``"10 per minute;60 per
+    hour"``); beyond, 429.
 ``LOGIN_HASHES_AT_ONCE``, ``LOGIN_HASH_WAIT_S``
     How many argon2 password checks may run at once (each takes 64 MiB and
     the CPU the frame loop needs), and how long a log-in waits for its turn
@@ -89,8 +90,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         PASSWORD_HASHER="RFC_9106_LOW_MEMORY",
         LOGIN_LIMIT_PER_CLIENT="10 per minute;60 per hour",
         LOGIN_LIMIT_PER_ACCOUNT="10 per 5 minutes",
+        LOGIN_LIMIT_ALL="30 per minute",
         LOGIN_HASHES_AT_ONCE=1,
-        LOGIN_HASH_WAIT_S=2.0,
+        LOGIN_HASH_WAIT_S=1.0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the log-in session
         LIVE_HEARTBEAT_S=15.0,
         LIVE_STREAM_MAX_S=600.0,

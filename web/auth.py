@@ -24,11 +24,13 @@ deleted once the account exists.
 
 Log-in floods: each password check runs argon2id (64 MiB and every core for
 a moment, on the CPU the frame loop needs), so log-in attempts are limited
-per client address and per account name with Flask-Limiter (in memory: one
-station, one process; ``LOGIN_LIMIT_PER_CLIENT``, ``LOGIN_LIMIT_PER_ACCOUNT``,
-answering 429), every failure is logged with the client's address, and at
-most ``LOGIN_HASHES_AT_ONCE`` argon2 computations run at a time: a request
-that waits longer than ``LOGIN_HASH_WAIT_S`` for its turn gets 429 too.
+per client address, per account name and for all clients together with
+Flask-Limiter (in memory: one station, one process; ``LOGIN_LIMIT_PER_CLIENT``,
+``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_ALL``, answering 429), every
+failure is logged with the client's address, and at most
+``LOGIN_HASHES_AT_ONCE`` argon2 computations run at a time with as many
+waiting: a request that would wait behind them, or longer than
+``LOGIN_HASH_WAIT_S``, gets 429 too.
 Unknown usernames take the same path (a dummy hash), so they are bounded
 the same way and take as long as known ones.
 """
@@ -83,21 +85,33 @@ def _hasher(app: Flask | None = None) -> argon2.PasswordHasher:
 
 
 class _HashSlots:
-    """At most ``LOGIN_HASHES_AT_ONCE`` argon2 computations at a time; 429 after ``LOGIN_HASH_WAIT_S`` of waiting."""
+    """At most ``LOGIN_HASHES_AT_ONCE`` argon2 computations at a time, as many waiting, 429 beyond.
+
+    A request waits at most ``LOGIN_HASH_WAIT_S`` for its turn; when as many
+    are waiting already it gets 429 at once, so a flood never parks the
+    server's threads here (the pages need them).
+    """
+
+    BUSY = "The station is busy checking other log-ins: try again in a moment."
 
     def __init__(self, at_once: int, wait_s: float):
         if isinstance(at_once, bool) or not isinstance(at_once, int) or at_once < 1:
             raise ValueError(f"LOGIN_HASHES_AT_ONCE must be a whole number of at least 1, not {at_once!r}")
         self._slots = threading.BoundedSemaphore(at_once)
+        self._queue = threading.BoundedSemaphore(2 * at_once)  # running plus waiting
         self._wait_s = float(wait_s)
 
     def __enter__(self):
+        if not self._queue.acquire(blocking=False):
+            raise TooManyRequests(self.BUSY)
         if not self._slots.acquire(timeout=self._wait_s):
-            raise TooManyRequests("The station is busy checking other log-ins: try again in a moment.")
+            self._queue.release()
+            raise TooManyRequests(self.BUSY)
         return self
 
     def __exit__(self, *exc_info):
         self._slots.release()
+        self._queue.release()
 
 
 def _slots(app: Flask) -> _HashSlots:
@@ -203,6 +217,9 @@ def _limit_login(app: Flask) -> None:
                          error_message=message, scope="login-client")(view)
     view = limiter.limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"],
                          error_message=message, scope="login-account")(view)
+    # All clients together: a flood from many addresses (through nginx) still costs a bounded share of the CPU.
+    view = limiter.limit(app.config["LOGIN_LIMIT_ALL"], key_func=lambda: "all", methods=["POST"],
+                         error_message=message, scope="login-all")(view)
     app.view_functions["auth.login"] = view
     app.extensions["wallhinge_login_limiter"] = limiter
 

@@ -354,7 +354,8 @@ def test_a_log_in_flood_runs_one_argon2_at_a_time_and_sheds_the_rest(tmp_path, a
     from support import Serving
 
     app = make_app(tmp_path, PASSWORD_HASHER="RFC_9106_LOW_MEMORY", LOGIN_HASH_WAIT_S=0.05,
-                   LOGIN_LIMIT_PER_CLIENT="1000 per minute", LOGIN_LIMIT_PER_ACCOUNT="1000 per minute")
+                   LOGIN_LIMIT_PER_CLIENT="1000 per minute", LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",
+                   LOGIN_LIMIT_ALL="1000 per minute")
     import argon2
     running, most = [0], [0]
     lock = threading.Lock()
@@ -433,3 +434,11 @@ def test_cookies_are_secure_when_the_request_came_over_https(app, account):
     assert "Secure" in response.headers["Set-Cookie"]
     plain = app.test_client().post("/auth/login", data={"username": USERNAME, "password": PASSWORD})
     assert "Secure" not in plain.headers["Set-Cookie"]
+
+
+def test_log_in_attempts_of_the_whole_station_are_bounded_however_many_addresses(app, account):
+    """A flood from a new address and a new name each time (as through nginx) still runs argon2 at most 30 a minute."""
+    client = app.test_client()
+    statuses = [client.post("/auth/login", data={"username": f"name{n}", "password": "a guess at it"},
+                            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code for n in range(32)]
+    assert statuses[:30] == [401] * 30 and statuses[30:] == [429, 429]
