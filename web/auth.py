@@ -206,6 +206,11 @@ def _log_refused(limit) -> None:
                                _client_address(), request.form.get("username", "").strip()[:64])
 
 
+def _was_checked(response) -> bool:
+    """Whether a log-in attempt got as far as the password check (not refused with 429 first)."""
+    return response.status_code != 429
+
+
 def _limit_login(app: Flask) -> None:
     """Rate-limit POST /auth/login per client address and per account name (Flask-Limiter, in memory)."""
     limiter = Limiter(_client_address, storage_uri="memory://", strategy="moving-window", headers_enabled=True,
@@ -215,11 +220,13 @@ def _limit_login(app: Flask) -> None:
     view = app.view_functions["auth.login"]
     view = limiter.limit(app.config["LOGIN_LIMIT_PER_CLIENT"], key_func=_client_address, methods=["POST"],
                          error_message=message, scope="login-client")(view)
+    # The account's and the station's budgets count only attempts that reached the password check: a
+    # flood refused for its address must not use them up and lock everyone else out.
     view = limiter.limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"],
-                         error_message=message, scope="login-account")(view)
+                         error_message=message, scope="login-account", deduct_when=_was_checked)(view)
     # All clients together: a flood from many addresses (through nginx) still costs a bounded share of the CPU.
     view = limiter.limit(app.config["LOGIN_LIMIT_ALL"], key_func=lambda: "all", methods=["POST"],
-                         error_message=message, scope="login-all")(view)
+                         error_message=message, scope="login-all", deduct_when=_was_checked)(view)
     app.view_functions["auth.login"] = view
     app.extensions["wallhinge_login_limiter"] = limiter
 

@@ -442,3 +442,12 @@ def test_log_in_attempts_of_the_whole_station_are_bounded_however_many_addresses
     statuses = [client.post("/auth/login", data={"username": f"name{n}", "password": "a guess at it"},
                             environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code for n in range(32)]
     assert statuses[:30] == [401] * 30 and statuses[30:] == [429, 429]
+
+
+def test_a_flood_refused_for_its_address_leaves_the_station_s_budget_to_others(app, account):
+    client = app.test_client()
+    for n in range(40):  # one address: 10 checked, 30 refused at once
+        client.post("/auth/login", data={"username": f"name{n}", "password": "a guess at it"})
+    other = app.test_client()
+    assert other.post("/auth/login", data={"username": USERNAME, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "192.0.2.50"}).status_code == 302
