@@ -177,10 +177,11 @@ class LiveFeed:
             except (TypeError, ValueError) as error:
                 raise ValueError(f"event {event['type']!r} cannot be sent as JSON: {error}") from None
             self._remember(stamped)
-            subscribers = list(self._subscribers)
-        item = (stamped["seq"], stamped["type"], text)
-        for subscriber in subscribers:
-            subscriber._put(item)
+            # Handed over under the lock, so every subscriber gets the events in seq order even when
+            # several threads publish at once (each put is an append under the subscriber's own lock).
+            item = (stamped["seq"], stamped["type"], text)
+            for subscriber in self._subscribers:
+                subscriber._put(item)
         return stamped
 
     def _remember(self, event: dict) -> None:
