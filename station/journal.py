@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.store import ConflictError
+from station.store import ConflictError, NotFoundError
 
 __all__ = ["JOURNAL_SUFFIX", "journal_paths", "replay_journals", "write_journal"]
 
@@ -150,40 +150,49 @@ def replay_journals(store, database: str | os.PathLike) -> dict:
 
 
 def _replay(store, entries: list[dict], sessions: list[int]) -> int:
-    session_id: int | None = None
-    reps = 0
+    """Apply a journal's entries; an entry the store refuses (not a failing store) is logged and left out."""
+    state = {"session_id": None, "reps": 0}
     for entry in entries:
-        kind, fields = entry.get("kind"), entry.get("fields", {})
-        if kind == "begin":
-            session_id = entry.get("session_id")
-            continue
-        if kind in ("start_session", "switch_session"):
-            if kind == "switch_session" and session_id is not None:
-                _end_session(store, session_id, fields["started"])
-            session_id = _session(store, fields)
-            sessions.append(session_id)
-            continue
-        if session_id is None:
-            log.warning("journal: %s without a session, left out", kind)
-            continue
-        if kind == "start_set":
-            _set_id(store, session_id, fields["number"], started=fields["started"])
-        elif kind == "add_rep":
-            set_id = _set_id(store, session_id, fields["number"], started=None)
-            try:
-                store.add_rep(set_id, fields["rep"], series=fields["series"], recorded=fields["recorded"])
-                reps += 1
-            except ConflictError:
-                pass  # written by an earlier replay that was cut short
-        elif kind == "end_set":
-            set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
-            if set_id is not None:
-                _quietly(store.end_set, set_id, ended=fields["ended"])
-        elif kind == "assign":
-            store.update_session(session_id, patient_id=fields["patient_id"])
-        elif kind == "end_session":
-            _end_session(store, session_id, fields["ended"])
-    return reps
+        try:
+            _apply(store, entry, state, sessions)
+        except (ConflictError, NotFoundError, ValueError, KeyError, TypeError) as error:
+            log.warning("journal: %s left out (%s)", entry.get("kind"), error)
+    return state["reps"]
+
+
+def _apply(store, entry: dict, state: dict, sessions: list[int]) -> None:
+    kind, fields = entry.get("kind"), entry.get("fields", {})
+    if kind == "begin":
+        state["session_id"] = entry.get("session_id")
+        return
+    session_id = state["session_id"]
+    if kind in ("start_session", "switch_session"):
+        if kind == "switch_session" and session_id is not None:
+            _end_session(store, session_id, fields["started"])
+        state["session_id"] = _session(store, fields)
+        sessions.append(state["session_id"])
+        return
+    if session_id is None:
+        raise ValueError("no session to write it in")
+    if kind == "start_set":
+        _set_id(store, session_id, fields["number"], started=fields["started"])
+    elif kind == "add_rep":
+        set_id = _set_id(store, session_id, fields["number"], started=None)
+        try:
+            store.add_rep(set_id, fields["rep"], series=fields["series"], recorded=fields["recorded"])
+            state["reps"] += 1
+        except ConflictError:
+            pass  # written by an earlier replay that was cut short
+    elif kind == "end_set":
+        set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
+        if set_id is not None:
+            _quietly(store.end_set, set_id, ended=fields["ended"])
+    elif kind == "assign":
+        store.update_session(session_id, patient_id=fields["patient_id"])
+    elif kind == "end_session":
+        _end_session(store, session_id, fields["ended"])
+    else:
+        raise ValueError(f"unknown entry {kind!r}")
 
 
 def _quietly(method, *args, **kwargs) -> None:
