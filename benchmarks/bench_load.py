@@ -60,14 +60,19 @@ USERNAME, PASSWORD = "bench-admin", "a long enough bench password"
 HOST = "127.0.0.1"
 
 
-def bench_recording() -> Path:
+def cached_recording(name: str, scenario: str, seed: int, fps: int, reps: int) -> Path:
+    """A simulated recording kept in data/bench/ as ``NAME.db3``, made again when the simulator changed."""
     folder = ROOT / "data" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"load-{SCENARIO}-{SEED}-{FPS}fps.db3"
+    path = folder / f"{name}.db3"
     if not is_current(path):
-        print(f"simulating {path.name} (once, about a minute)...", flush=True)
-        simulate(build_scene(SCENARIO, SEED, fps=FPS, reps=REPS), path)
+        print(f"simulating {path.name} (once)...", flush=True)
+        simulate(build_scene(scenario, seed, fps=fps, reps=reps), path)
     return path
+
+
+def bench_recording() -> Path:
+    return cached_recording(f"load-{SCENARIO}-{SEED}-{FPS}fps", SCENARIO, SEED, FPS, REPS)
 
 
 def free_port() -> int:
@@ -255,7 +260,7 @@ def main(argv=None) -> int:
             threading.Thread(target=sample, daemon=True).start()
 
             # Streams, all at once.
-            barrier = threading.Barrier(args.streams)
+            barrier = threading.Barrier(max(1, args.streams))
             held, stream_statuses = [], collections.Counter()
             lock = threading.Lock()
 
@@ -319,7 +324,9 @@ def main(argv=None) -> int:
                     with lock:
                         login_statuses[status] += 1
 
-            with concurrent.futures.ThreadPoolExecutor(args.page_clients + args.flooders) as pool:
+            if not args.page_clients + args.flooders:
+                time.sleep(args.seconds)  # no load: the station alone, for comparison
+            with concurrent.futures.ThreadPoolExecutor(max(1, args.page_clients + args.flooders)) as pool:
                 futures = [pool.submit(page_client, k) for k in range(args.page_clients)]
                 futures += [pool.submit(flooder, k) for k in range(args.flooders)]
                 for future in futures:

@@ -34,21 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_load import HOST, PASSWORD, USERNAME, free_port, log_in, proc_status  # noqa: E402
-from station.sim.scenarios import build_scene  # noqa: E402
-from station.sim.simulate import is_current, simulate  # noqa: E402
+from benchmarks.bench_load import (HOST, PASSWORD, USERNAME, cached_recording, free_port, log_in,  # noqa: E402
+                                   proc_status)
 
 SCENARIO, SEED, FPS, REPS = "good-set", 6, 15, 4
 
 
 def bench_recording() -> Path:
-    folder = ROOT / "data" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"soak-{SCENARIO}-{SEED}-{FPS}fps-{REPS}reps.db3"
-    if not is_current(path):
-        print(f"simulating {path.name} (once)...", flush=True)
-        simulate(build_scene(SCENARIO, SEED, fps=FPS, reps=REPS), path)
-    return path
+    return cached_recording(f"soak-{SCENARIO}-{SEED}-{FPS}fps-{REPS}reps", SCENARIO, SEED, FPS, REPS)
 
 
 def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
