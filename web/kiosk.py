@@ -177,7 +177,7 @@ def kiosk_required(view=None, *, as_json: bool = False):
         def wrapped(**kwargs):
             g.kiosk = kiosk_access()
             if g.kiosk is None:
-                message = ("This screen is not a kiosk yet: a clinician turns it on in the dashboard, "
+                message = ("This screen is not a kiosk yet: an administrator turns it on in the dashboard, "
                            "on the Kiosk page (/kiosk/setup).")
                 if as_json:
                     response = jsonify(error=message)

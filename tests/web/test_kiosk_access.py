@@ -59,7 +59,7 @@ def test_a_tablet_without_a_pass_gets_a_friendly_refusal(app, account):
     assert page.status_code == 403 and b"not the kiosk yet" in page.data and b"/kiosk/setup" in page.data
     for path in ("/kiosk/events", "/kiosk/roster"):
         response = client.get(path)
-        assert response.status_code == 403 and "clinician" in response.get_json()["error"], path
+        assert response.status_code == 403 and "administrator" in response.get_json()["error"], path
     assert client.post("/kiosk/up", json={"slot": "guest"}).status_code == 403
     assert client.get("/kiosk/ping").get_json()["access"] is False
     for path in ("/kiosk/setup", "/kiosk/setup/roster", "/kiosk/setup/enable", "/kiosk/setup/revoke"):
