@@ -589,6 +589,13 @@ def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_
 
 # -- a store that fails: nothing lost ------------------------------------------------------------
 
+def _quick_busy_store(monkeypatch, busy_s=0.5):
+    """The session's store gives up on a held lock after ``busy_s`` instead of 5 s (a faster test, the same path)."""
+    import station.session
+    from station.store import open_store as real_open_store
+    monkeypatch.setattr(station.session, "open_store", lambda path: real_open_store(path, busy_timeout_s=busy_s))
+
+
 def _hold_the_write_lock(path, held):
     """Another program takes the database's write lock (the store then fails every write) until released."""
     other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -604,6 +611,7 @@ def test_a_store_failing_at_the_end_keeps_the_reps_in_a_journal_written_in_once_
     import station.session
     from station.journal import journal_paths, replay_journals
     monkeypatch.setattr(station.session, "STORE_DRAIN_S", 0.5)
+    _quick_busy_store(monkeypatch)
     caplog.set_level(logging.INFO, logger=LOGGER)
     settings = make_settings(tmp_path)
     database = settings.station.database_path
@@ -642,13 +650,14 @@ def test_a_store_failing_at_the_end_keeps_the_reps_in_a_journal_written_in_once_
         assert len(store.session_reps(first)) == 2 and not journal.exists()
 
 
-def test_a_store_that_fails_then_recovers_shows_it_live_and_loses_nothing(recording, tmp_path):
+def test_a_store_that_fails_then_recovers_shows_it_live_and_loses_nothing(recording, tmp_path, monkeypatch):
+    _quick_busy_store(monkeypatch)
     settings = make_settings(tmp_path)
     held = []
     publisher = Recorder()
 
-    def let_go():  # longer than the store's 5 s busy wait, so writes fail, then work again
-        threading.Timer(6.5, lambda: held[0].execute("ROLLBACK")).start()
+    def let_go():  # longer than the store's busy wait, so writes fail, then work again
+        threading.Timer(2.5, lambda: held[0].execute("ROLLBACK")).start()
 
     actions = {5.0: _hold_the_write_lock(settings.station.database_path, held), 5.1: let_go}
     try:
