@@ -436,6 +436,11 @@ run systemctl restart wallhinge-backup.timer
 run systemctl restart --no-block wallhinge-station.service
 say "the station is starting, with the dashboard and kiosk on port ${V[web_port]}; it reports ready after its first depth frame (systemctl status wallhinge-station)"
 
+# The dashboard's first account needs a one-time token, so that whoever reaches a new
+# station first cannot make it (web/auth.py); this prints it (or that accounts exist).
+run runuser -u "$user" -- "$venv/bin/wallhinge" setup-token --config "${V[config]}" \
+  || warn "could not print the first-run set-up token: sudo -u $user $venv/bin/wallhinge setup-token --config ${V[config]}"
+
 current="finishing"
 if ((dry_run)); then
   say "dry run finished: nothing was changed"

@@ -1059,6 +1059,9 @@ def load_calibration(path) -> Calibration:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CalibrationError(f"{path} is not a calibration file (not JSON): "
                                "make one with wallhinge calibrate") from None
+    except RecursionError:  # JSON nested thousands deep: no calibration looks like that
+        raise CalibrationError(f"{path} is not a calibration file (JSON nested too deep): "
+                               "make one with wallhinge calibrate") from None
     try:
         return _from_document(document)
     except CalibrationError as error:

@@ -16,8 +16,10 @@ records the link it reports (:attr:`SourceInfo.usb_type`) and logs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -230,8 +232,9 @@ class FrameSource:
     """
 
     def __init__(self, pipeline, profile, info: SourceInfo, blocks: list,
-                 *, real_time: bool, frame_timeout_s: float):
+                 *, real_time: bool, frame_timeout_s: float, stated_frames: int | None = None):
         self._pipeline = pipeline
+        self._stated_frames = stated_frames
         self._profile = profile
         self.info = info
         self._blocks = blocks
@@ -286,13 +289,23 @@ class FrameSource:
     def _recording_frames(self) -> Iterator[DepthFrame]:
         playback = self._profile.get_device().as_playback()
         waited_ms = 0
+        read, last_s = 0, 0.0
         while not self._closed.is_set():
-            arrived, frames = self._pipeline.try_wait_for_frames(_PLAYBACK_POLL_MS)
+            if self._stated_frames is not None and read >= self._stated_frames:
+                return  # every frame the file holds: no need to wait for playback to notice its end
+            try:
+                arrived, frames = self._pipeline.try_wait_for_frames(_PLAYBACK_POLL_MS)
+            except RuntimeError as error:
+                if self._closed.is_set():
+                    return
+                raise RecordingError(f"recording {self.info.path} is damaged after {last_s:.1f} s: "
+                                     f"{_one_line(error)}") from None
             if arrived:
                 waited_ms = 0
                 depth = frames.get_depth_frame()
                 if depth:
                     frame = self._to_depth_frame(depth)
+                    read, last_s = read + 1, frame.timestamp_s
                     if self._real_time:
                         self._pace(frame.timestamp_s)
                     if not self._closed.is_set():
@@ -300,7 +313,17 @@ class FrameSource:
                 continue
             waited_ms += _PLAYBACK_POLL_MS
             if playback.current_status() == rs.playback_status.stopped or waited_ms >= self._frame_timeout_ms:
+                self._check_complete(read, last_s)
                 return
+
+    def _check_complete(self, read: int, last_s: float) -> None:
+        """A recording that ends before the frames it states is cut short or damaged: say how much was read."""
+        stated = self._stated_frames
+        if self._closed.is_set() or stated is None or read >= stated:
+            return
+        stated_s = (stated - 1) / self.info.fps if self.info.fps else 0.0
+        raise RecordingError(f"recording {self.info.path} ends early: read {last_s:.1f} of {stated_s:.1f} s "
+                             f"({read} of {stated} depth frames); the file is cut short or damaged")
 
     def _pace(self, timestamp_s: float) -> None:
         """Wait until the frame's time has come on the wall clock."""
@@ -389,8 +412,30 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
             reason = "it has no depth frames"
         raise RecordingError(f"cannot read recording {path}: {reason}") from None
     info = _source_info("recording", profile, str(path))
+    try:
+        stated = _stated_depth_frames(path)
+    except RecordingError:
+        pipeline.stop()
+        raise
     # A recording that stalls this long without ending is broken, not slow.
-    return FrameSource(pipeline, profile, info, blocks, real_time=real_time, frame_timeout_s=10.0)
+    return FrameSource(pipeline, profile, info, blocks, real_time=real_time, frame_timeout_s=10.0,
+                       stated_frames=stated)
+
+
+def _stated_depth_frames(path: Path) -> int | None:
+    """How many depth frames a ``.db3`` recording holds (its rosbag2 index), or None for a ``.bag``.
+
+    Reading fewer than this means the file was cut short or damaged on the way.
+    """
+    if path.suffix.lower() != ".db3":
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT count(*) FROM messages m JOIN topics t ON t.id = m.topic_id"
+                             " WHERE t.name LIKE '%/Depth_%/image/data%'").fetchone()
+    except sqlite3.Error as error:
+        raise RecordingError(f"cannot read recording {path}: it is damaged ({error})") from None
+    return int(row[0]) or None
 
 
 def connected_cameras() -> list[tuple[str, str]]:

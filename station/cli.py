@@ -252,13 +252,8 @@ def _session_log_on_stderr():
 
 def _run(args) -> int:
     from station.session import run_session
-    from station.settings import load_settings, parse_override
 
-    overrides: dict = {}
-    for text in args.set:
-        table, key, value = parse_override(text)
-        overrides.setdefault(table, {})[key] = value
-    settings = load_settings(args.config, overrides=overrides)
+    settings = _load_run_settings(args)
     if args.duration is not None and not args.duration > 0:
         raise WallHingeError(f"--duration must be above 0 seconds, not {args.duration:g}")
     if args.fast and args.replay is None:
@@ -271,9 +266,10 @@ def _run(args) -> int:
 
         try:
             dashboard = StationDashboard(settings).start()
-        except OSError as error:
+        except (OSError, ValueError) as error:  # waitress says ValueError of a host it cannot resolve
+            reason = getattr(error, "strerror", None) or error
             raise WallHingeError(f"cannot serve the dashboard on {settings.station.web_host}:"
-                                 f"{settings.station.web_port}: {error.strerror or error}") from None
+                                 f"{settings.station.web_port}: {reason}") from None
         logger.info("dashboard on %s", dashboard.url)
     try:
         summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,
@@ -286,8 +282,50 @@ def _run(args) -> int:
         print(f"no session: the station never got ready in {summary.elapsed_s:.0f} s (ended by {summary.ended_by})")
         return 0
     good = sum(1 for rep in summary.reps if rep["good"])
-    print(f"session {summary.session_id}: {summary.sets} sets, {len(summary.reps)} reps ({good} good) "
-          f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; stored in {settings.station.database_path}")
+    reps = len(summary.reps)
+    if summary.journal is not None:
+        where = (f"{reps - summary.reps_not_stored} stored in {settings.station.database_path}, "
+                 f"{summary.reps_not_stored} reps not stored, kept in journal {summary.journal} "
+                 "(the next start writes them in)")
+    else:
+        where = f"stored in {settings.station.database_path}"
+    if summary.store_failures:
+        where += f"; {summary.store_failures} items the store refused or lost (see the log)"
+    print(f"session {summary.session_id}: {summary.sets} sets, {reps} reps ({good} good) "
+          f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
+    return 1 if summary.journal is not None or summary.store_failures else 0
+
+
+def _load_run_settings(args):
+    from station.settings import load_settings, parse_override
+
+    overrides: dict = {}
+    for text in args.set:
+        table, key, value = parse_override(text)
+        overrides.setdefault(table, {})[key] = value
+    return load_settings(args.config, overrides=overrides)
+
+
+def _setup_token(args) -> int:
+    from station.store import StoreError, open_store
+    from web.auth import setup_token
+
+    station = _load_run_settings(args).station
+    try:
+        with open_store(station.database_path) as store:
+            set_up = bool(store.list_clinicians())
+    except StoreError as error:
+        raise WallHingeError(str(error)) from None
+    if set_up:
+        print("the dashboard is set up already: log in (an administrator adds accounts)")
+        return 0
+    try:
+        token = setup_token(station.data_path / "instance")
+    except OSError as error:
+        raise WallHingeError(f"cannot keep the set-up token in {station.data_path / 'instance'}: "
+                             f"{error.strerror or error}") from None
+    print(f"first-run set-up token: {token}\n  open the dashboard's /auth/setup page and enter it to make the "
+          "first account (the administrator's); it works once")
     return 0
 
 
@@ -363,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
 
+    token = commands.add_parser("setup-token", help="print the one-time token the dashboard's first-run set-up asks for")
+    token.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
+    token.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                       help="change one setting, e.g. --set station.data_dir=/var/lib/wallhinge")
+    token.set_defaults(run=_setup_token)
+
     backup = commands.add_parser("backup", help="copy the station's database to a file; safe while the station runs")
     backup.add_argument("output", help="file to write, e.g. /media/usb/station-2026-03-02.db")
     backup.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
@@ -378,7 +422,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Keep glibc to a few malloc arenas (unless MALLOC_ARENA_MAX says otherwise).
+
+    glibc gives threads their own arenas, up to 8 per core, and keeps what is
+    freed in them: with the session's threads made anew for each patient and
+    the dashboard's 16 server threads, the station grew by 260 MiB over a
+    day's 20 sessions (benchmarks/bench_soak.py) and stayed flat with two.
+    Does nothing off glibc.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    limit_malloc_arenas()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -84,7 +84,7 @@ def _prepare_store(settings, app) -> tuple[str, list[int]]:
     settings.station.data_path.mkdir(parents=True, exist_ok=True)
     with open_store(settings.station.database_path) as store:
         if store.get_clinician(DEMO_USER) is None:
-            create_account(store, DEMO_USER, password, app=app)
+            create_account(store, DEMO_USER, password, app=app, role="admin")  # the demo shows every page
         else:
             store.set_clinician_password(DEMO_USER, password_hash=hash_password(password, app=app))
         patients = []

@@ -117,6 +117,7 @@ from station.patient_targets import limits_record, patient_limits, patient_targe
 from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
 from station.settings import Settings
+from station.journal import replay_journals, write_journal
 from station.store import ConflictError, NotFoundError, StoreError, open_store
 
 __all__ = ["NullPublisher", "Publisher", "SessionSummary", "run_session"]
@@ -193,7 +194,15 @@ class SessionSummary:
     snapshots_dropped : int
         Live snapshots dropped because the publisher lagged.
     store_failures : int
-        Items the store refused for good (each was logged).
+        Items the store refused for good or that were lost (each was logged);
+        not those kept in the journal.
+    reps_not_stored : int
+        Reps the store could not write by the end, kept in ``journal``.
+    journal : str or None
+        The journal that keeps what the store could not write
+        (:mod:`station.journal`); the next start writes it in.
+    reps_from_journal : int
+        Reps an earlier run had kept in a journal, written into the store at this start.
     elapsed_s : float
         Wall-clock seconds from start to stop.
     abandoned_sessions : list of int
@@ -211,6 +220,9 @@ class SessionSummary:
     camera_losses: int = 0
     snapshots_dropped: int = 0
     store_failures: int = 0
+    reps_not_stored: int = 0
+    journal: str | None = None
+    reps_from_journal: int = 0
     elapsed_s: float = 0.0
     abandoned_sessions: list = field(default_factory=list)
 
@@ -388,6 +400,9 @@ class _StoreWorker:
         self.session_ids: list[int] = []
         self.abandoned: list[int] = []
         self.failures = 0
+        self.reps_not_stored = 0
+        self.journal: str | None = None
+        self.replayed = {"files": [], "reps": 0, "sessions": []}
         self._thread = threading.Thread(target=self._run, name="session-store", daemon=True)
 
     def start(self) -> None:
@@ -437,6 +452,7 @@ class _StoreWorker:
             return
         try:
             try:
+                self._replay_journals(store)
                 self.abandoned = store.close_abandoned_sessions()
             except BaseException as error:
                 self._open_error = error
@@ -446,6 +462,34 @@ class _StoreWorker:
             self._serve(store)
         finally:
             store.close()
+
+    def _replay_journals(self, store) -> None:
+        """Write in what an earlier run kept in a journal; a store that still fails keeps it for next time."""
+        try:
+            self.replayed = replay_journals(store, self._path)
+        except StoreError as error:
+            log.error("the journal of an earlier run could not be written into the store yet (%s); "
+                      "it is kept for the next start", error)
+
+    def _give_up(self, pending, error: Exception) -> None:
+        """The store still fails at the end: keep what it could not write in the journal, and say so."""
+        lost = [(kind, fields) for kind, fields, _ in pending if kind != "stop"]
+        reps = sum(1 for kind, _ in lost if kind == "add_rep")
+        try:
+            path = write_journal(self._path, self.session_id, lost)
+        except (OSError, TypeError, ValueError) as journal_error:
+            self.failures += len(lost)
+            log.error("the store still fails (%s) and no journal could be written (%s): %d items lost (%s)",
+                      error, journal_error, len(lost), ", ".join(kind for kind, _ in lost))
+            self._live.event({"type": "storage", "state": "lost", "reason": str(error), "reps": reps,
+                              "message": f"Storage failed: {reps} reps could not be saved anywhere ({error})."})
+            return
+        self.journal, self.reps_not_stored = str(path), reps
+        log.error("the store still fails (%s): %d reps (%d items) not stored, kept in the journal %s; "
+                  "the next start writes them in", error, reps, len(lost), path)
+        self._live.event({"type": "storage", "state": "journal", "reason": str(error), "journal": str(path),
+                          "reps": reps, "message": f"Storage failed: {reps} reps not stored, kept in the journal "
+                                                   f"{path}; the station writes them in when it starts again."})
 
     def _serve(self, store) -> None:
         pending: collections.deque = collections.deque()
@@ -483,18 +527,19 @@ class _StoreWorker:
                         failing_since = time.monotonic()
                         log.warning("the store failed (%s); retrying every %g s, nothing is lost while the "
                                     "station runs", error, RETRY_S)
+                        self._live.event({"type": "storage", "state": "failing", "reason": str(error),
+                                          "message": "Storage is failing: the station keeps the reps and retries "
+                                                     f"every {RETRY_S:g} s ({error})."})
                     if any(item[0] == "stop" for item in pending):
                         drain_until = drain_until or time.monotonic() + STORE_DRAIN_S
                         if time.monotonic() >= drain_until:
-                            lost = [item for item in pending if item[0] != "stop"]
-                            self.failures += len(lost)
-                            log.error("the store still fails (%s): %d items not saved (%s)", error, len(lost),
-                                      ", ".join(item[0] for item in lost))
+                            self._give_up(pending, error)
                             return
                     break
                 pending.popleft()
                 if failing_since is not None:
                     log.warning("the store works again after %.0f s", time.monotonic() - failing_since)
+                    self._live.event({"type": "storage", "state": "ok", "message": ""})
                     failing_since = None
                 if reply is not None:
                     reply.put((True, result))
@@ -1239,6 +1284,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         live.event({"type": "lights", "pattern": "getting_ready"})
         store.start()
         summary.abandoned_sessions = list(store.abandoned)
+        summary.reps_from_journal = store.replayed["reps"]
         if store.abandoned:
             log.warning("closed %d session(s) a stopped station had left open: %s", len(store.abandoned),
                         ", ".join(map(str, store.abandoned)))
@@ -1276,6 +1322,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         summary.elapsed_s = time.monotonic() - started
         summary.snapshots_dropped = live.snapshots_dropped
         summary.store_failures = store.failures
+        summary.reps_not_stored, summary.journal = store.reps_not_stored, store.journal
         summary.session_ids = list(store.session_ids)
         if store.session_ids:
             summary.session_id = store.session_ids[-1]

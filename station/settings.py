@@ -29,6 +29,8 @@ Overrides come from the command line as ``TABLE.KEY=VALUE`` (``wallhinge run
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -43,6 +45,19 @@ from station.reps import RepSettings
 from station.scoring import Targets
 
 __all__ = ["CameraSettings", "Settings", "StationSettings", "TABLES", "load_settings", "parse_override"]
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _is_host(value: str) -> bool:
+    """An IP address literal, or a name that DNS could hold (resolving it is the server's job)."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(_HOST_NAME.match(value)) and not value.replace(".", "").isdigit()
 
 
 def _is_number(value) -> bool:
@@ -133,6 +148,9 @@ class StationSettings:
             raise ValueError(f"station.muted must be true or false, not {self.muted!r}")
         if not _is_number(self.end_hold_s) or not 0.2 <= self.end_hold_s <= 10:
             raise ValueError(f"station.end_hold_s must be 0.2-10 seconds, not {self.end_hold_s!r}")
+        if not _is_host(self.web_host):
+            raise ValueError(f"station.web_host must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name, "
+                             f"not {self.web_host!r}")
         if not _is_whole(self.web_port) or not 1 <= self.web_port <= 65535:
             raise ValueError(f"station.web_port must be a port number 1-65535, not {self.web_port!r}")
 

@@ -221,7 +221,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE reps ADD COLUMN limits TEXT;
     """,
+    # 3: roles (an admin manages accounts and kiosks, a clinician sees patients; the first account
+    # becomes the admin) and a session epoch per account: log-out raises it, which ends every copy
+    # of that account's session cookie.
+    """
+    ALTER TABLE clinicians ADD COLUMN role TEXT NOT NULL DEFAULT 'clinician'
+        CHECK (role IN ('admin', 'clinician'));
+    ALTER TABLE clinicians ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0 CHECK (session_epoch >= 0);
+    UPDATE clinicians SET role = 'admin' WHERE id = (SELECT min(id) FROM clinicians);
+    """,
 )
+
+#: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
+ROLES = ("admin", "clinician")
 
 #: The schema version this code writes: the number of migration steps.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -240,7 +252,7 @@ UNCHANGED: Any = _Unchanged()
 
 # -- opening and migrating --------------------------------------------------------
 
-def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
+def open_store(path, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> "Store":
     """Open (creating or upgrading if need be) the station's database at ``path``.
 
     Parameters
@@ -249,6 +261,9 @@ def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
         The database file; created with the current schema if missing.
     busy_timeout_s : float
         How long a write waits for another connection's write to finish (s).
+    read_only : bool
+        Open an existing store for reading only (e.g. on a file or disk that
+        became read-only): no migration, and every write raises StoreError.
 
     Raises
     ------
@@ -256,7 +271,23 @@ def open_store(path, *, busy_timeout_s: float = 5.0) -> "Store":
         The file is not a Wall Hinge store, is from a newer version of the
         station, is damaged, or its folder does not exist.
     """
-    return Store(path, busy_timeout_s=busy_timeout_s)
+    return Store(path, busy_timeout_s=busy_timeout_s, read_only=read_only)
+
+
+def _open_failure(path, error: sqlite3.Error) -> str:
+    """Why the store could not be opened, blaming another program only when the database says it is busy."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"cannot open the store {path}: {text} (another program may be holding it; try again)"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (f"cannot open the store {path} for writing: {text} (the file, its folder or the disk is "
+                "read-only or full)")
+    return f"cannot open the store {path}: {text}"
+
+
+def is_read_only_failure(error: StoreError) -> bool:
+    """Whether opening failed because the store cannot be written (so it may still be read)."""
+    return "for writing" in str(error)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -310,6 +341,8 @@ def _check_identity(connection: sqlite3.Connection, path, *, hint: str = "check 
         application_id = connection.execute("PRAGMA application_id").fetchone()[0]
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.OperationalError as error:
+        raise StoreError(_open_failure(path, error)) from None
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path} is not a Wall Hinge store database ({error}): {hint}") from None
     if application_id not in (0, APPLICATION_ID) or (application_id == 0 and (version or tables)):
@@ -446,11 +479,15 @@ class Store:
         damaged, or its folder does not exist.
     """
 
-    def __init__(self, path, *, busy_timeout_s: float = 5.0):
+    def __init__(self, path, *, busy_timeout_s: float = 5.0, read_only: bool = False):
         self.path = Path(path)
+        self.read_only = read_only
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot open the store {self.path}: folder {self.path.parent} does not exist")
         busy = _number(busy_timeout_s, "busy_timeout_s", positive=True)
+        if read_only:
+            self._db = self._open_read_only(busy)
+            return
         try:
             self._db = sqlite3.connect(self.path, timeout=busy, isolation_level=None)
         except sqlite3.Error as error:
@@ -471,11 +508,38 @@ class Store:
             _migrate(self._db, self.path)
         except sqlite3.OperationalError as error:
             self._db.close()
-            raise StoreError(f"cannot open the store {self.path}: {error} "
-                             "(another program may be holding it; try again)") from None
+            raise StoreError(_open_failure(self.path, error)) from None
         except BaseException:
             self._db.close()
             raise
+
+    def _open_read_only(self, busy: float) -> sqlite3.Connection:
+        """A read-only connection; ``immutable`` when not even WAL's shared-memory file can be made."""
+        if not self.path.is_file():
+            raise StoreError(f"cannot open the store {self.path}: there is no such file")
+        error: sqlite3.Error | None = None
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True, timeout=busy,
+                                     isolation_level=None)
+            except sqlite3.Error as failed:
+                error = failed
+                continue
+            db.row_factory = sqlite3.Row
+            try:
+                version = _check_identity(db, self.path)
+            except StoreError as failed:
+                db.close()
+                if not is_read_only_failure(failed):
+                    raise
+                error = failed  # WAL's shared-memory file cannot be made here: try immutable
+                continue
+            if version != len(MIGRATIONS):
+                db.close()
+                raise StoreError(f"the store {self.path} is at schema version {version}, not {len(MIGRATIONS)}, "
+                                 "and cannot be upgraded while it is read-only")
+            return db
+        raise StoreError(f"cannot read the store {self.path}: {error}")
 
     # -- plumbing
 
@@ -503,8 +567,11 @@ class Store:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise StoreError(f"the store {self.path} is busy ({error}): another program holds it; try again") \
-                from None
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(f"the store {self.path} is busy ({error}): another program holds it; try again") \
+                    from None
+            raise StoreError(f"the store {self.path} cannot be written ({error}): the file, its folder or the disk "
+                             "is read-only or full; nothing was written") from None
         try:
             yield self._db
             self._db.execute("COMMIT")
@@ -535,11 +602,12 @@ class Store:
 
     # -- clinicians
 
-    def add_clinician(self, username: str, *, password_hash: str) -> int:
+    def add_clinician(self, username: str, *, password_hash: str, role: str = "clinician") -> int:
         """Add a clinician account and return its id.
 
         ``password_hash`` is the web layer's hash string; the store keeps it
-        as it is. Usernames are unique regardless of case.
+        as it is. Usernames are unique regardless of case. ``role`` is one of
+        :data:`ROLES`.
 
         Raises
         ------
@@ -548,17 +616,34 @@ class Store:
         """
         username = _text(username, "username")
         password_hash = _text(password_hash, "password_hash")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         try:
             with self._write() as db:
-                return db.execute("INSERT INTO clinicians (username, password_hash) VALUES (?, ?)",
-                                  (username, password_hash)).lastrowid
+                return db.execute("INSERT INTO clinicians (username, password_hash, role) VALUES (?, ?, ?)",
+                                  (username, password_hash, role)).lastrowid
         except sqlite3.IntegrityError:
             raise ConflictError(f"the username {username!r} is taken") from None
 
     def get_clinician(self, username: str) -> dict | None:
-        """The account ``{id, username, password_hash, created}`` for a username (any case), or None."""
-        return _row(self._one("SELECT id, username, password_hash, created FROM clinicians WHERE username = ?",
-                              (username,)))
+        """The account ``{id, username, password_hash, created, role, session_epoch}`` for a username (any case), or None."""
+        return _row(self._one("SELECT id, username, password_hash, created, role, session_epoch FROM clinicians"
+                              " WHERE username = ?", (username,)))
+
+    def end_clinician_sessions(self, username: str) -> int:
+        """Raise the account's session epoch, which ends every log-in session made before; return the new epoch.
+
+        Raises
+        ------
+        NotFoundError
+            No such username.
+        """
+        with self._write() as db:
+            changed = db.execute("UPDATE clinicians SET session_epoch = session_epoch + 1 WHERE username = ?",
+                                 (username,)).rowcount
+        if not changed:
+            raise NotFoundError(f"no clinician is called {username!r}")
+        return self.get_clinician(username)["session_epoch"]
 
     def set_clinician_password(self, username: str, *, password_hash: str) -> None:
         """Replace a clinician's password hash.
@@ -576,8 +661,8 @@ class Store:
             raise NotFoundError(f"no clinician is called {username!r}")
 
     def list_clinicians(self) -> list[dict]:
-        """Every account as ``{id, username, created}`` (no hashes), by username."""
-        rows = self._db.execute("SELECT id, username, created FROM clinicians ORDER BY username").fetchall()
+        """Every account as ``{id, username, created, role}`` (no hashes), by username."""
+        rows = self._db.execute("SELECT id, username, created, role FROM clinicians ORDER BY username").fetchall()
         return [dict(row) for row in rows]
 
     # -- patients and targets
@@ -874,6 +959,15 @@ class Store:
                " (SELECT count(*) FROM sets JOIN reps ON reps.set_id = sets.id WHERE sets.session_id = s.id) AS reps"
                " FROM sessions s LEFT JOIN patients p ON p.id = s.patient_id WHERE s.id = ?")
         return _row(self._one(sql, (session_id,)), ("interrupted",))
+
+    def find_session(self, *, source: str, started: _dt.datetime) -> int | None:
+        """The id of the session from ``source`` that started at ``started`` (to the millisecond), or None.
+
+        For writing in the station's journal exactly once (:mod:`station.journal`).
+        """
+        row = self._one("SELECT id FROM sessions WHERE source = ? AND started = ? ORDER BY id LIMIT 1",
+                        (source, _timestamp(started, "started")))
+        return None if row is None else row["id"]
 
     def start_set(self, session_id: int, *, number: int | None = None, started: _dt.datetime | None = None) -> int:
         """Open a set in a session and return its id.

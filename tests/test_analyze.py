@@ -118,3 +118,71 @@ def test_a_bad_calibration_file_is_one_error_line(short_recording, tmp_path):
     code, _, err = run(["analyze", str(short_recording[0]), "--calibration", str(path)])
     assert code == 2
     assert_one_error_line(err)
+
+
+# -- damaged and cut recordings ----------------------------------------------------------------
+
+def damaged_copy(recording, folder, frame_index=150):
+    """A copy whose depth frame ``frame_index`` is cut to 64 bytes (as a bad sector would), read through SQLite."""
+    import shutil
+    import sqlite3
+    copy = Path(folder) / "damaged.db3"
+    shutil.copyfile(recording, copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE messages SET data = substr(data, 1, 64) WHERE id = (SELECT m.id FROM messages m"
+                   " JOIN topics t ON t.id = m.topic_id WHERE t.name LIKE '%/image/data%' ORDER BY m.timestamp"
+                   " LIMIT 1 OFFSET ?)", (frame_index,))
+    return copy
+
+
+def test_a_recording_damaged_mid_file_is_an_error_that_says_how_much_was_read(short_recording, tmp_path):
+    import re
+    code, out, err = run(["analyze", str(damaged_copy(short_recording[0], tmp_path))])
+    assert code == 2 and out == ""
+    assert_one_error_line(err)
+    assert re.search(r"ends early: read \d+\.\d of 20\.\d s \(150 of 311 depth frames\); the file is cut short "
+                     r"or damaged", err), err
+
+
+def test_a_replay_of_a_damaged_recording_is_an_error_not_an_end(short_recording, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+    from gpiozero import Device
+    saved = Device.pin_factory
+    try:
+        code, out, err = run(["run", "--replay", str(damaged_copy(short_recording[0], tmp_path)), "--fast",
+                              "--no-web", "--set", f"station.data_dir={tmp_path}", "--set", "station.muted=true"])
+    finally:
+        if Device.pin_factory is not saved:
+            Device.pin_factory.close()
+        Device.pin_factory = saved
+    assert code == 2 and "ended by end of recording" not in out
+    assert err.splitlines()[-1].startswith("wallhinge: error: recording ") and "ends early: read " in err
+    assert "Traceback" not in err
+
+
+def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or_a_hang(short_recording, tmp_path):
+    """Bit flips anywhere and cuts: `wallhinge analyze` answers in time, with a result or one error line."""
+    import random
+    import subprocess
+    import sys
+    data = short_recording[0].read_bytes()
+    rng = random.Random(17)
+    cases = []
+    for _ in range(3):
+        flipped = bytearray(data)
+        at = rng.randrange(len(flipped))
+        flipped[at] ^= 1 << rng.randrange(8)
+        cases.append((f"bit {at}", bytes(flipped)))
+    cases += [(f"cut at {share:.0%}", data[:int(len(data) * share)]) for share in (0.02, 0.5, 0.999)]
+    for name, blob in cases:
+        path = tmp_path / "fuzzed.db3"
+        path.write_bytes(blob)
+        done = subprocess.run([sys.executable, "-m", "station.cli", "analyze", str(path)], capture_output=True,
+                              text=True, timeout=90)
+        assert "Traceback" not in done.stderr, name
+        if done.returncode == 0:
+            assert "reps" in done.stdout or "no reps" in done.stdout, name
+        else:
+            assert done.returncode == 2, (name, done.stderr)
+            assert_one_error_line(done.stderr)

@@ -362,6 +362,7 @@ def rewritten(path, tmp_path, change):
 @pytest.mark.parametrize("case, message", [
     ("missing", "calibration file not found"),
     ("garbage", "not a calibration file"),
+    ("nested deep", "JSON nested too deep"),
     ("not a table", "not a wallhinge calibration"),
     ("field removed", "field 'quality' is missing"),
     ("field added", "unknown field 'colour'"),
@@ -390,6 +391,9 @@ def test_load_errors_are_one_line(saved, tmp_path, case, message):
     elif case == "garbage":
         target = tmp_path / "garbage.json"
         target.write_bytes(b"\x89PNG not json at all")
+    elif case == "nested deep":
+        target = tmp_path / "deep.json"
+        target.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
     elif case == "not a table":
         target = tmp_path / "list.json"
         target.write_text("[1, 2, 3]")

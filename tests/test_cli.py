@@ -217,3 +217,20 @@ def test_the_drill_reference_is_in_the_repository_and_everything_points_there(ca
     outside = [name for name in tracked if name.endswith((".py", ".md", ".toml", ".json"))
                and "shared/" + "domain.md" in (root / name).read_text(errors="replace")]
     assert outside == []
+
+
+def test_run_tells_of_reps_kept_in_the_journal_and_exits_non_zero(tmp_path, monkeypatch):
+    """The end-of-session line never says "stored" of reps the store could not write."""
+    import station.session
+    from station.session import SessionSummary
+
+    def failing_session(settings, **kwargs):
+        reps = [{"good": True}] * 6
+        return SessionSummary(session_id=4, sets=1, reps=reps, ended_by="end of recording",
+                              reps_not_stored=5, journal=str(tmp_path / "station.db.unsaved.jsonl"))
+
+    monkeypatch.setattr(station.session, "run_session", failing_session)
+    code, out, err = run(["run", "--no-web", "--set", f"station.data_dir={tmp_path}"])
+    assert code == 1
+    assert (f"6 reps (6 good) in 0 s, ended by end of recording; 1 stored in {tmp_path / 'station.db'}, 5 reps not "
+            f"stored, kept in journal {tmp_path / 'station.db.unsaved.jsonl'}") in out

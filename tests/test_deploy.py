@@ -225,6 +225,17 @@ def test_nginx_terminates_tls_in_front_of_waitress():
     assert "return 301 https://$host$request_uri;" in rendered("nginx")
 
 
+def test_nginx_sends_exactly_the_forwarding_headers_waitress_trusts_from_it():
+    from web.serve import TRUSTED_PROXY, TRUSTED_PROXY_COUNT, TRUSTED_PROXY_HEADERS
+    text = rendered("nginx", web_port=8081)
+    assert f"proxy_pass http://{TRUSTED_PROXY}:8081;" in text
+    sent = {line.split()[1].lower() for line in text.splitlines()
+            if line.strip().startswith("proxy_set_header X-Forwarded") or line.strip().startswith("proxy_set_header Forwarded")}
+    assert sent == set(TRUSTED_PROXY_HEADERS)
+    # One proxy, and it overwrites the client's own header rather than appending to it.
+    assert TRUSTED_PROXY_COUNT == 1 and "proxy_set_header X-Forwarded-For $remote_addr;" in text
+
+
 def test_kiosk_autostart_and_script():
     block = rendered("kiosk-autostart", desktop_user="pi", desktop_home="/home/pi", web_port=8081)
     assert "/opt/wallhinge/bin/wallhinge-kiosk http://localhost:8081/kiosk &" in block
@@ -341,6 +352,8 @@ def test_dry_run_prints_every_action_and_changes_nothing(tmp_path):
         # services and the backup timer
         "systemctl enable wallhinge-station.service wallhinge-backup.timer",
         "systemctl restart --no-block wallhinge-station.service",
+        # the first-run set-up token for the dashboard's first account
+        "wallhinge setup-token --config /etc/wallhinge/wallhinge.toml",
         "dry run finished: nothing was changed",
     ]
     for text in expected:

@@ -654,3 +654,86 @@ def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_
     assert len(reps) == 2 and session["ended"] is not None and sets[0]["ended"] is not None
     messages = " ".join(record.message for record in caplog.records)
     assert "the store failed" in messages and "works again" in messages
+
+
+# -- a store that fails: nothing lost ------------------------------------------------------------
+
+def _quick_busy_store(monkeypatch, busy_s=0.5):
+    """The session's store gives up on a held lock after ``busy_s`` instead of 5 s (a faster test, the same path)."""
+    import station.session
+    from station.store import open_store as real_open_store
+    monkeypatch.setattr(station.session, "open_store", lambda path: real_open_store(path, busy_timeout_s=busy_s))
+
+
+def _hold_the_write_lock(path, held):
+    """Another program takes the database's write lock (the store then fails every write) until released."""
+    other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    held.append(other)
+
+    def take():
+        other.execute("BEGIN IMMEDIATE")
+    return take
+
+
+def test_a_store_failing_at_the_end_keeps_the_reps_in_a_journal_written_in_once_at_the_next_start(
+        recording, analysis, tmp_path, monkeypatch, caplog):
+    import station.session
+    from station.journal import journal_paths, replay_journals
+    monkeypatch.setattr(station.session, "STORE_DRAIN_S", 0.5)
+    _quick_busy_store(monkeypatch)
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    settings = make_settings(tmp_path)
+    database = settings.station.database_path
+    held = []
+    lock_at = analysis.reps[0].start_s - 0.1
+    publisher = Recorder()
+    try:
+        summary = run_session(settings, publisher=publisher, pin_factory=new_factory(), source=Openers(
+            lambda: Scripted(recording, actions={lock_at: _hold_the_write_lock(database, held)})))
+    finally:
+        held[0].execute("ROLLBACK")
+        held[0].close()
+    journal = journal_paths(database)[0]
+    assert summary.journal == str(journal) and journal.exists()
+    assert len(summary.reps) == 2 and summary.reps_not_stored == 2 and summary.store_failures == 0
+    assert any("2 reps (" in record.message and "kept in the journal" in record.message for record in caplog.records)
+    states = [event["state"] for event in publisher.of("storage")]
+    assert states[0] == "failing" and states[-1] == "journal"
+    first = summary.session_id
+    assert stored(settings, first)[2] == []  # nothing of the reps reached the database
+
+    kept = journal.read_bytes()
+    again = run_session(settings, replay=recording, pin_factory=new_factory(), real_time=False)
+    assert again.reps_from_journal == 2 and not journal.exists()
+    session, sets, reps = stored(settings, first)
+    assert [rep["index"] for rep in reps] == [1, 2] and session["ended"] is not None
+    assert sets[0]["ended"] is not None and not session["interrupted"]
+    assert [rep["min_wall_gap_mm"] for rep in reps] == pytest.approx(
+        [rep["min_wall_gap_mm"] for rep in summary.reps], abs=1e-3)
+    assert len(reps[0]["series"]["t_s"]) > 10
+
+    # A start killed after writing the journal in but before deleting it writes nothing twice.
+    journal.write_bytes(kept)
+    with open_store(database) as store:
+        assert replay_journals(store, database)["reps"] == 0
+        assert len(store.session_reps(first)) == 2 and not journal.exists()
+
+
+def test_a_store_that_fails_then_recovers_shows_it_live_and_loses_nothing(recording, tmp_path, monkeypatch):
+    _quick_busy_store(monkeypatch)
+    settings = make_settings(tmp_path)
+    held = []
+    publisher = Recorder()
+
+    def let_go():  # longer than the store's busy wait, so writes fail, then work again
+        threading.Timer(2.5, lambda: held[0].execute("ROLLBACK")).start()
+
+    actions = {5.0: _hold_the_write_lock(settings.station.database_path, held), 5.1: let_go}
+    try:
+        summary = run_session(settings, publisher=publisher, pin_factory=new_factory(),
+                              source=Openers(lambda: Scripted(recording, actions=actions)))
+    finally:
+        held[0].close()
+    assert [event["state"] for event in publisher.of("storage")] == ["failing", "ok"]
+    assert summary.journal is None and summary.reps_not_stored == 0 and summary.store_failures == 0
+    assert len(stored(settings, summary.session_id)[2]) == 2

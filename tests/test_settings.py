@@ -157,6 +157,14 @@ def test_a_top_level_key_is_refused(tmp_path):
     ("[targets]\nreps_per_set = 0\n", "targets.reps_per_set = 0"),
     ("[pins]\nred = 40\n", "pins.red = 40"),
     ("[reps]\nmin_rep_s = 0\n", "reps.min_rep_s = 0"),
+    ("[thresholds]\ntouch_tolerance_mm = inf\n", "thresholds.touch_tolerance_mm = inf"),
+    ("[thresholds]\nmin_descent_s = nan\n", "thresholds.min_descent_s = nan"),
+    ("[thresholds]\nmax_knee_flexion_deg = 1e9\n", "thresholds.max_knee_flexion_deg = 1000000000.0"),
+    ("[reps]\nenter_deg = 500\n", "reps.enter_deg = 500"),
+    ("[reps]\nstall_s = 86400\n", "reps.stall_s = 86400"),
+    ("[reps]\nmax_rate_deg_s = inf\n", "reps.max_rate_deg_s = inf"),
+    ("[station]\nweb_host = '999.1.1.1'\n", "station.web_host = '999.1.1.1'"),
+    ("[station]\nweb_host = 'http://station'\n", "station.web_host = 'http://station'"),
     ("[filters]\ndecimation = 9\n", "filters.decimation = 9"),
 ])
 def test_a_bad_value_names_the_file_and_the_key(tmp_path, text, key):

@@ -129,6 +129,20 @@ def test_a_version_1_database_keeps_its_data_when_the_current_code_opens_it(path
     assert scalar(path, "PRAGMA page_size") == 4096  # an existing file keeps its pages
 
 
+def test_the_first_existing_account_becomes_the_admin_and_others_stay_clinicians(path):
+    make_version_1(path)
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO clinicians (username, password_hash) VALUES ('bo', 'scrypt$other')")
+    with open_store(path) as opened:
+        assert [(a["username"], a["role"]) for a in opened.list_clinicians()] == [("ann", "admin"), ("bo", "clinician")]
+        assert opened.get_clinician("ann")["session_epoch"] == 0
+        assert opened.end_clinician_sessions("ann") == 1 and opened.get_clinician("ann")["session_epoch"] == 1
+        with pytest.raises(NotFoundError):
+            opened.end_clinician_sessions("nobody")
+        with pytest.raises(ValueError, match="role must be one of admin, clinician"):
+            opened.add_clinician("cy", password_hash="h", role="root")
+
+
 def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkeypatch):
     make_version_1(path)
     step = """
@@ -220,7 +234,8 @@ def test_a_store_stays_in_the_thread_that_opened_it(store):
 def test_clinicians(store):
     ann = store.add_clinician("Ann", password_hash="scrypt$1")
     assert store.get_clinician("ann") == {"id": ann, "username": "Ann", "password_hash": "scrypt$1",
-                                          "created": store.get_clinician("ANN")["created"]}
+                                          "created": store.get_clinician("ANN")["created"], "role": "clinician",
+                                          "session_epoch": 0}
     with pytest.raises(ConflictError, match="username 'ANN' is taken"):
         store.add_clinician("ANN", password_hash="x")
     store.set_clinician_password("ann", password_hash="scrypt$2")

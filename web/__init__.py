@@ -26,17 +26,27 @@ then ``test_config``:
     Signs the session cookie. Without one, a random key is made on first
     start and kept in ``secret_key`` in the instance folder (mode 0600).
 ``SESSION_COOKIE_SECURE``
-    True when the dashboard is served over HTTPS (default False: the
-    station serves plain HTTP on the clinic's network).
+    True to mark the cookies Secure always (default False: the station may
+    serve plain HTTP on the clinic's network). A request that came over
+    HTTPS (through nginx, which waitress trusts: :mod:`web.serve`) gets
+    Secure cookies either way.
 ``PASSWORD_HASHER``
     The argon2-cffi profile for new password hashes (default
     ``RFC_9106_LOW_MEMORY``, argon2-cffi's own default; tests use ``CHEAPEST``).
+``LOGIN_LIMIT_PER_CLIENT``, ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_ALL``
+    Log-in attempts allowed per client address, per account name and for
+    the whole station, in Flask-Limiter's notation (``"10 per minute;60 per
+    hour"``); beyond, 429.
+``LOGIN_HASHES_AT_ONCE``, ``LOGIN_HASH_WAIT_S``
+    How many argon2 password checks may run at once (each takes 64 MiB and
+    the CPU the frame loop needs), and how long a log-in waits for its turn
+    before it gets 429 (see :mod:`web.auth`).
 ``LIVE_HEARTBEAT_S``, ``LIVE_STREAM_MAX_S``, ``LIVE_MAX_STREAMS``
     A comment line on a quiet event stream every this many seconds (so a
     vanished browser is noticed and its server thread freed); the longest
     a stream stays open before the browser reconnects; how many streams may
-    be open at once (each holds a server thread: keep it below the
-    server's ``threads``, see :func:`web.serve.serve`).
+    be open at once (each holds a server thread: with ``KIOSK_MAX_STREAMS``
+    it stays well below the server's ``threads``, see :mod:`web.serve`).
 """
 
 from __future__ import annotations
@@ -46,8 +56,10 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from web.live import LiveFeed
 
@@ -67,6 +79,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     """
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
+    app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "station.db"),
         SESSION_COOKIE_NAME="wallhinge_session",
@@ -75,10 +88,15 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=_dt.timedelta(hours=12),
         PASSWORD_HASHER="RFC_9106_LOW_MEMORY",
+        LOGIN_LIMIT_PER_CLIENT="10 per minute;60 per hour",
+        LOGIN_LIMIT_PER_ACCOUNT="10 per 5 minutes",
+        LOGIN_LIMIT_ALL="30 per minute",
+        LOGIN_HASHES_AT_ONCE=1,
+        LOGIN_HASH_WAIT_S=1.0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the log-in session
         LIVE_HEARTBEAT_S=15.0,
         LIVE_STREAM_MAX_S=600.0,
-        LIVE_MAX_STREAMS=8,
+        LIVE_MAX_STREAMS=6,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     if test_config is None:
@@ -94,6 +112,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         os.makedirs(app.instance_path, exist_ok=True)
 
     app.json.sort_keys = False  # keep the store's column order in JSON
+    app.session_interface = _SessionCookies()
     app.extensions["wallhinge_live"] = LiveFeed()
     csrf.init_app(app)
 
@@ -107,6 +126,14 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     app.register_blueprint(live_views.bp)
     kiosk.init_app(app)  # the group-class kiosk at /kiosk, with its own limited access (web/kiosk.py)
     auth.init_app(app)
+
+    @app.context_processor
+    def storage_alert():
+        def station_storage() -> str:
+            """What the station said of its storage when it is failing (its live ``storage`` event), else ""."""
+            storage = app.extensions["wallhinge_live"].state()["latest"].get("storage") or {}
+            return "" if storage.get("state", "ok") == "ok" else str(storage.get("message") or "Storage is failing.")
+        return {"station_storage": station_storage}
 
     @app.after_request
     def security_headers(response):
@@ -124,6 +151,26 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         return response
 
     return app
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie session, Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def cookie_secure() -> bool:
+    """Whether this request's cookies are marked Secure (for the app's other cookies, e.g. the kiosk pass)."""
+    return current_app.session_interface.get_cookie_secure(current_app)
+
+
+class RecordId(IntegerConverter):
+    """``<int:...>`` in the routes: a record's id, which SQLite keeps in 64 bits; a larger one is no page (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _instance_secret(folder: Path) -> str:

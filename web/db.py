@@ -6,15 +6,29 @@ import click
 from flask.cli import with_appcontext
 from flask import Flask, current_app, g
 
-from station.store import Store, open_store
+from station.store import Store, StoreError, is_read_only_failure, open_store
 
 __all__ = ["get_store", "init_app"]
 
 
 def get_store() -> Store:
-    """This request's :class:`~station.store.Store`, opened on first use."""
+    """This request's :class:`~station.store.Store`, opened on first use.
+
+    A store that cannot be written (a read-only file or disk) is opened for
+    reading, so the pages go on showing what is there; a change then gets
+    the store's error (503) with what is wrong.
+    """
     if "store" not in g:
-        g.store = open_store(current_app.config["DATABASE"])
+        path = current_app.config["DATABASE"]
+        try:
+            g.store = open_store(path)
+        except StoreError as error:
+            if not is_read_only_failure(error):
+                raise
+            if not current_app.extensions.get("wallhinge_read_only_said"):
+                current_app.extensions["wallhinge_read_only_said"] = True
+                current_app.logger.warning("%s: showing it read-only", error)
+            g.store = open_store(path, read_only=True)
     return g.store
 
 

@@ -26,9 +26,9 @@ For the kiosk (kiosk access, see below):
     answers again, so it never navigates into a browser error page.
 
 For clinicians (logged in), the kiosk's page in the dashboard:
-``GET /kiosk/setup`` and ``POST /kiosk/setup/roster``, ``/kiosk/setup/speech``,
-``/kiosk/setup/enable`` (make this browser a kiosk) and ``/kiosk/setup/revoke``
-(turn off every kiosk pass).
+``GET /kiosk/setup`` and ``POST /kiosk/setup/roster``, ``/kiosk/setup/speech``;
+for admins, ``/kiosk/setup/enable`` (make this browser a kiosk) and
+``/kiosk/setup/revoke`` (turn off every kiosk pass).
 
 Kiosk access
 ------------
@@ -43,7 +43,9 @@ The kiosk never logs in as a clinician. A request has kiosk access when:
   working;
 - or it comes from the station itself (``KIOSK_TRUST_LOCALHOST``, on by
   default): a loopback address with no proxy header, i.e. the station's
-  own Chromium talking to waitress directly, not a tablet through nginx;
+  own Chromium talking to waitress directly, not a tablet through nginx.
+  Behind nginx the address is the tablet's: waitress takes it from nginx's
+  ``X-Forwarded-For`` (it trusts nginx on 127.0.0.1, :data:`web.serve.TRUSTED_PROXY`);
 - or a clinician is logged in (a preview).
 
 Kiosk access reaches the routes above and nothing else: every dashboard and
@@ -54,6 +56,9 @@ Configuration (``app.config``)
 ``KIOSK_FILE``
     The kiosk's settings (:mod:`web.kiosk_settings`); default ``kiosk.json``
     beside ``DATABASE``.
+``KIOSK_MAX_STREAMS``
+    Kiosk screens open at once (default 3: the station's own and two
+    tablets); each holds a server thread, apart from ``LIVE_MAX_STREAMS``.
 ``KIOSK_TRUST_LOCALHOST``
     Kiosk access for the station's own screen without a pass (default True).
 ``KIOSK_SPEECH``
@@ -70,16 +75,18 @@ import os
 import secrets
 import time
 
-from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request,
                    session, url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from station.store import StoreError, open_store
-from web.auth import login_required
+from web import cookie_secure
+from web.auth import admin_required, login_required
 from web.db import get_store
 from web.kiosk_settings import MAX_ROSTER, KioskSettings
 from web.kiosk_view import LIGHT_LEGEND, KioskView, kiosk_name
-from web.live import LiveFeed
+from web.live import FeedFull, LiveFeed
+from web.live_views import event_stream_response
 
 __all__ = ["COOKIE", "bp", "init_app", "kiosk_access", "roster_people"]
 
@@ -170,7 +177,7 @@ def kiosk_required(view=None, *, as_json: bool = False):
         def wrapped(**kwargs):
             g.kiosk = kiosk_access()
             if g.kiosk is None:
-                message = ("This screen is not a kiosk yet: a clinician turns it on in the dashboard, "
+                message = ("This screen is not a kiosk yet: an administrator turns it on in the dashboard, "
                            "on the Kiosk page (/kiosk/setup).")
                 if as_json:
                     response = jsonify(error=message)
@@ -250,13 +257,13 @@ def _names_loader(database: str, settings: KioskSettings, logger):
     return load
 
 
-def _stream(feed: LiveFeed, load_names, heartbeat_s: float, max_s: float, boot: str):
+def _stream(feed: LiveFeed, subscription, load_names, heartbeat_s: float, max_s: float, boot: str):
     # "hello" names this server's start: a page from an earlier start reloads itself (it is up, so no error page).
     yield f"retry: 2000\n\nevent: hello\ndata: {json.dumps({'boot': boot})}\n\n"
     names = load_names()
     view = KioskView(names=lambda patient_id: names.get(patient_id))
     quiet_since = time.monotonic()
-    for item in feed.events(heartbeat_s=_TICK_S, max_s=max_s):
+    for item in feed.events(heartbeat_s=_TICK_S, max_s=max_s, subscription=subscription):
         now = time.monotonic()
         if item is None:
             messages = view.tick(now)
@@ -282,15 +289,16 @@ def _stream(feed: LiveFeed, load_names, heartbeat_s: float, max_s: float, boot: 
 @kiosk_required(as_json=True)
 def events():
     config = current_app.config
-    if _feed().subscribers >= int(config["LIVE_MAX_STREAMS"]):
-        response = jsonify(error=f"{config['LIVE_MAX_STREAMS']} live pages are open already")
+    try:  # counted as it subscribes, apart from the clinicians' live pages (web/live_views.py)
+        subscription = _feed().subscribe(group="kiosk", limit=int(config["KIOSK_MAX_STREAMS"]))
+    except FeedFull:
+        response = jsonify(error=f"{config['KIOSK_MAX_STREAMS']} kiosk screens are open already")
         response.status_code = 503
         return response
-    stream = _stream(_feed(), _names_loader(config["DATABASE"], _settings(), current_app.logger),
+    stream = _stream(_feed(), subscription, _names_loader(config["DATABASE"], _settings(), current_app.logger),
                      float(config["LIVE_HEARTBEAT_S"]),
                      float(config["LIVE_STREAM_MAX_S"]), current_app.extensions["wallhinge_kiosk_boot"])
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return event_stream_response(stream, subscription)
 
 
 # -- the clinician's page --------------------------------------------------------------------------
@@ -352,7 +360,7 @@ def speech():
 
 
 @bp.route("/setup/enable", methods=("POST",))
-@login_required
+@admin_required
 def enable():
     """Make this browser a kiosk: hand it a pass and log the clinician out on it."""
     token = _serializer().dumps({"g": _settings().read()["generation"], "n": secrets.token_hex(4)})
@@ -360,12 +368,12 @@ def enable():
     session.clear()
     response = redirect(url_for("kiosk.page"))
     response.set_cookie(COOKIE, token, max_age=_PASS_DAYS * 24 * 3600, path="/kiosk", httponly=True,
-                        samesite="Lax", secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+                        samesite="Lax", secure=cookie_secure())
     return response
 
 
 @bp.route("/setup/revoke", methods=("POST",))
-@login_required
+@admin_required
 def revoke():
     _settings().new_generation()
     current_app.logger.info("every kiosk pass turned off by %s", g.clinician["username"])
@@ -381,6 +389,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("KIOSK_FILE", os.path.join(os.path.dirname(os.path.abspath(app.config["DATABASE"])),
                                                      "kiosk.json"))
     app.config.setdefault("KIOSK_TRUST_LOCALHOST", True)
+    app.config.setdefault("KIOSK_MAX_STREAMS", 3)
     app.config.setdefault("KIOSK_SPEECH", False)
     app.extensions["wallhinge_kiosk"] = KioskSettings(app.config["KIOSK_FILE"])
     app.extensions["wallhinge_kiosk_boot"] = secrets.token_hex(8)

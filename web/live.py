@@ -58,7 +58,7 @@ import threading
 import time
 from typing import Iterator
 
-__all__ = ["COMMANDS", "LiveFeed", "Subscription"]
+__all__ = ["COMMANDS", "FeedFull", "LiveFeed", "Subscription"]
 
 #: The commands a clinician can send the station, and the fields each takes.
 COMMANDS = {"start": ("patient_id",), "pause": (), "end": (), "assign": ("patient_id",)}
@@ -69,6 +69,10 @@ _SNAPSHOT_TYPES = ("session", "rep", "lights")
 def _now_text() -> str:
     now = _dt.datetime.now(_dt.timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+class FeedFull(Exception):
+    """A group's limit of open subscriptions is reached (see :meth:`LiveFeed.subscribe`)."""
 
 
 class Subscription:
@@ -83,8 +87,9 @@ class Subscription:
         Events dropped because this subscriber's queue was full.
     """
 
-    def __init__(self, feed: "LiveFeed", max_queue: int):
+    def __init__(self, feed: "LiveFeed", max_queue: int, group: str = ""):
         self._feed = feed
+        self.group = group
         self._queue: collections.deque = collections.deque(maxlen=max_queue)
         self._ready = threading.Condition()
         self._closed = False
@@ -172,10 +177,11 @@ class LiveFeed:
             except (TypeError, ValueError) as error:
                 raise ValueError(f"event {event['type']!r} cannot be sent as JSON: {error}") from None
             self._remember(stamped)
-            subscribers = list(self._subscribers)
-        item = (stamped["seq"], stamped["type"], text)
-        for subscriber in subscribers:
-            subscriber._put(item)
+            # Handed over under the lock, so every subscriber gets the events in seq order even when
+            # several threads publish at once (each put is an append under the subscriber's own lock).
+            item = (stamped["seq"], stamped["type"], text)
+            for subscriber in self._subscribers:
+                subscriber._put(item)
         return stamped
 
     def _remember(self, event: dict) -> None:
@@ -210,14 +216,26 @@ class LiveFeed:
 
     # -- subscribers, the browsers
 
-    def subscribe(self, *, max_queue: int | None = None) -> Subscription:
+    def subscribe(self, *, max_queue: int | None = None, group: str = "", limit: int | None = None) -> Subscription:
         """A new :class:`Subscription`: first the snapshot, then every event published after it.
 
         The snapshot (``(seq, "state", json_text)`` of :meth:`state`) is
         taken in the same step as subscribing, so no event falls between.
+
+        ``group`` names who subscribes (``"live"``, ``"kiosk"``); with
+        ``limit``, at most that many of the group's subscriptions are open at
+        once: the count and the subscribing are one step under the feed's
+        lock, so requests arriving together can never all slip in.
+
+        Raises
+        ------
+        FeedFull
+            ``limit`` of the group's subscriptions are open already.
         """
-        subscription = Subscription(self, max_queue or self._max_queue)
+        subscription = Subscription(self, max_queue or self._max_queue, group)
         with self._lock:
+            if limit is not None and sum(1 for other in self._subscribers if other.group == group) >= limit:
+                raise FeedFull(f"{limit} {group or 'feed'} streams are open already")
             self._subscribers.add(subscription)
             subscription._put((self._last_seq, "state", self._state_text()))
         return subscription
@@ -235,21 +253,29 @@ class LiveFeed:
         with self._lock:
             return len(self._subscribers)
 
+    def open_streams(self, group: str) -> int:
+        """How many of a group's subscriptions are open now."""
+        with self._lock:
+            return sum(1 for subscription in self._subscribers if subscription.group == group)
+
     def _unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)
 
-    def events(self, *, heartbeat_s: float = 15.0, max_s: float | None = None) -> Iterator[tuple[int, str, str] | None]:
+    def events(self, *, heartbeat_s: float = 15.0, max_s: float | None = None,
+               subscription: Subscription | None = None) -> Iterator[tuple[int, str, str] | None]:
         """Subscribe and yield ``(seq, type, json_text)``: the snapshot (type ``state``), then each event.
 
-        Yields None after ``heartbeat_s`` of quiet.
+        Yields None after ``heartbeat_s`` of quiet. ``subscription``, if
+        given, is one :meth:`subscribe` made already (e.g. under a limit,
+        before the response started); it is closed at the end all the same.
 
         Stops after ``max_s`` seconds if given, or when :meth:`close` ends the
         subscription. Closing the generator (the server does when the browser
         goes away) unsubscribes.
         """
         deadline = None if max_s is None else time.monotonic() + max_s
-        with self.subscribe() as subscription:
+        with subscription or self.subscribe() as subscription:
             while True:
                 wait = heartbeat_s
                 if deadline is not None:

@@ -16,9 +16,9 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 from web.auth import login_required
 from web.db import get_store
 from web.filters import FAULT_LABELS
-from web.live import COMMANDS, LiveFeed
+from web.live import COMMANDS, FeedFull, LiveFeed
 
-__all__ = ["bp"]
+__all__ = ["bp", "event_stream_response"]
 
 bp = Blueprint("live", __name__, url_prefix="/live")
 
@@ -51,9 +51,9 @@ def page():
     return _render()
 
 
-def _stream(feed: LiveFeed, heartbeat_s: float, max_s: float):
+def _stream(feed: LiveFeed, subscription, heartbeat_s: float, max_s: float):
     yield "retry: 3000\n\n"
-    for item in feed.events(heartbeat_s=heartbeat_s, max_s=max_s):
+    for item in feed.events(heartbeat_s=heartbeat_s, max_s=max_s, subscription=subscription):
         if item is None:
             yield ": still here\n\n"
             continue
@@ -66,15 +66,24 @@ def _stream(feed: LiveFeed, heartbeat_s: float, max_s: float):
 @login_required(json=True)
 def events():
     config = current_app.config
-    if _feed().subscribers >= int(config["LIVE_MAX_STREAMS"]):
-        # Each stream holds one of the server's threads: refuse rather than starve the pages.
+    try:
+        # Counted as it subscribes: each stream holds one of the server's threads, so refuse rather than starve the pages.
+        subscription = _feed().subscribe(group="live", limit=int(config["LIVE_MAX_STREAMS"]))
+    except FeedFull:
         response = jsonify(error=f"{config['LIVE_MAX_STREAMS']} live pages are open already: close one "
                                  "(or raise LIVE_MAX_STREAMS and the server's threads)")
         response.status_code = 503
         return response
-    stream = _stream(_feed(), float(config["LIVE_HEARTBEAT_S"]), float(config["LIVE_STREAM_MAX_S"]))
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return event_stream_response(_stream(_feed(), subscription, float(config["LIVE_HEARTBEAT_S"]),
+                                         float(config["LIVE_STREAM_MAX_S"])), subscription)
+
+
+def event_stream_response(stream, subscription) -> Response:
+    """A server-sent events response that closes ``subscription`` however it ends (even never started)."""
+    response = Response(stream, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(subscription.close)
+    return response
 
 
 @bp.route("/commands", methods=("POST",))

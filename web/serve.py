@@ -4,11 +4,21 @@ Flask's own ``flask run`` server is for development only (Flask's docs say
 so, and it prints a warning saying so); the station uses :func:`serve`.
 
 Threads: waitress answers each request on one of a fixed pool of threads
-(its default is 4). An open live page holds one thread for as long as its
-event stream is open, so the pool must be larger than the number of live
-pages (``LIVE_MAX_STREAMS``, default 8) plus the requests of the other
-pages; :func:`serve` defaults to 16 and refuses a pool no larger than
-``LIVE_MAX_STREAMS``.
+(its default is 4). An open live page or kiosk screen holds one thread for
+as long as its event stream is open, so the pool must be larger than the
+streams allowed (``LIVE_MAX_STREAMS``, default 6, plus ``KIOSK_MAX_STREAMS``,
+default 3; a stream over the cap gets 503 at once) plus :data:`PAGE_THREADS`
+kept for every other page, log-in included; :func:`serve` defaults to 16
+threads and refuses a pool too small for that.
+
+The proxy: behind HTTPS, nginx on this machine passes the tablets' requests
+to waitress from 127.0.0.1 with ``X-Forwarded-For`` and ``X-Forwarded-Proto``
+(``deploy/templates/nginx-wallhinge.conf``). waitress trusts those headers
+from :data:`TRUSTED_PROXY` only (its ``trusted_proxy`` settings) and turns
+them into the request's ``REMOTE_ADDR`` and scheme, so the app sees the
+tablet's own address and HTTPS; it drops them from any other peer. Without
+this every request through nginx would look like the station's own screen
+(a loopback address) to the kiosk's access check.
 """
 
 from __future__ import annotations
@@ -23,6 +33,15 @@ from waitress.server import create_server
 __all__ = ["make_server", "serve", "stop"]
 
 DEFAULT_THREADS = 16
+#: Threads that the event streams can never take: the pages and log-in always have these.
+PAGE_THREADS = 4
+
+#: The one peer whose forwarding headers are believed: nginx on this machine.
+TRUSTED_PROXY = "127.0.0.1"
+#: The forwarding headers nginx sets (and waitress then trusts); nginx overwrites both on every request.
+TRUSTED_PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-proto")
+#: How many proxies stand between the client and waitress: nginx alone.
+TRUSTED_PROXY_COUNT = 1
 
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 8080, *, threads: int = DEFAULT_THREADS,
@@ -37,16 +56,23 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 8080, *, thread
     port : int
         TCP port; 0 picks a free one (``server.effective_port`` tells).
     threads : int
-        Worker threads; more than the app's ``LIVE_MAX_STREAMS``.
+        Worker threads; at least the app's event streams plus :data:`PAGE_THREADS`.
     options
         Other waitress settings (``url_scheme="https"`` behind a TLS proxy,
-        ``trusted_proxy``, ``channel_timeout`` ...).
+        ``channel_timeout`` ...). The trusted proxy defaults to
+        :data:`TRUSTED_PROXY` with its headers (``trusted_proxy=None`` turns
+        it off).
     """
-    live_streams = int(app.config.get("LIVE_MAX_STREAMS", 8))
-    if threads <= live_streams:
-        raise ValueError(f"threads must be more than LIVE_MAX_STREAMS ({live_streams}), not {threads}: "
-                         "each open live page holds a thread")
+    streams = int(app.config["LIVE_MAX_STREAMS"]) + int(app.config["KIOSK_MAX_STREAMS"])
+    if threads < streams + PAGE_THREADS:
+        raise ValueError(f"threads must be more than LIVE_MAX_STREAMS + KIOSK_MAX_STREAMS ({streams}) by at least "
+                         f"{PAGE_THREADS}, not {threads}: each open live page or kiosk holds a thread")
     options.setdefault("ident", "wallhinge")
+    if "trusted_proxy" not in options:
+        options.update(trusted_proxy=TRUSTED_PROXY, trusted_proxy_headers=set(TRUSTED_PROXY_HEADERS),
+                       trusted_proxy_count=TRUSTED_PROXY_COUNT)
+    elif options["trusted_proxy"] is None:
+        del options["trusted_proxy"]
     return create_server(app, host=host, port=port, threads=threads, **options)
 
 

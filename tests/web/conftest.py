@@ -33,7 +33,7 @@ def store(app):
 @pytest.fixture
 def account(app, store):
     from web.auth import create_account
-    create_account(store, USERNAME, PASSWORD, app=app)
+    create_account(store, USERNAME, PASSWORD, app=app, role="admin")  # the first account, as set-up makes it
     return USERNAME, PASSWORD
 
 

@@ -1,13 +1,15 @@
 """The kiosk's own, limited access (web/kiosk.py): what a kiosk pass reaches, and everything it does not."""
 
 import html
+import http.client
 import json
 import re
 import threading
 import time
 
 import pytest
-from support import USERNAME, log_in, make_app
+from flask import request
+from support import USERNAME, Serving, log_in, make_app
 
 from web.kiosk import COOKIE
 
@@ -57,7 +59,7 @@ def test_a_tablet_without_a_pass_gets_a_friendly_refusal(app, account):
     assert page.status_code == 403 and b"not the kiosk yet" in page.data and b"/kiosk/setup" in page.data
     for path in ("/kiosk/events", "/kiosk/roster"):
         response = client.get(path)
-        assert response.status_code == 403 and "clinician" in response.get_json()["error"], path
+        assert response.status_code == 403 and "administrator" in response.get_json()["error"], path
     assert client.post("/kiosk/up", json={"slot": "guest"}).status_code == 403
     assert client.get("/kiosk/ping").get_json()["access"] is False
     for path in ("/kiosk/setup", "/kiosk/setup/roster", "/kiosk/setup/enable", "/kiosk/setup/revoke"):
@@ -133,6 +135,41 @@ def test_the_station_s_own_screen_needs_no_pass_but_a_tablet_through_the_proxy_d
         assert proxied.status_code == 403, header
     ipv6 = tablet(app, "::1")
     assert ipv6.get("/kiosk").status_code == 200
+
+
+def _get(served, path, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_through_waitress_a_request_forwarded_from_a_tablet_is_not_the_station(app, account):
+    """nginx connects from 127.0.0.1 and names the tablet in X-Forwarded-For: that tablet is no kiosk."""
+    with Serving(app) as served:
+        assert _get(served, "/kiosk")[0] == 200  # the station's own Chromium, straight to waitress
+        status, body = _get(served, "/kiosk", {"X-Forwarded-For": "192.0.2.77", "X-Forwarded-Proto": "https"})
+        assert status == 403 and b"not a kiosk yet" in body
+        status, body = _get(served, "/kiosk/ping", {"X-Forwarded-For": "192.0.2.77"})
+        assert status == 200 and json.loads(body)["access"] is False
+        # A forwarded request from this machine's own browser (through nginx) is no station screen either.
+        assert _get(served, "/kiosk", {"X-Forwarded-For": "127.0.0.1"})[0] == 403
+
+
+def test_through_waitress_the_app_sees_the_tablet_s_address_and_https(app, account):
+    seen = {}
+
+    @app.get("/_peer")
+    def peer():
+        seen.update(addr=request.remote_addr, scheme=request.scheme)
+        return "ok"
+
+    with Serving(app) as served:
+        _get(served, "/_peer", {"X-Forwarded-For": "192.0.2.77", "X-Forwarded-Proto": "https"})
+    assert seen == {"addr": "192.0.2.77", "scheme": "https"}
 
 
 def test_trusting_the_station_s_screen_can_be_turned_off(tmp_path):
@@ -302,7 +339,7 @@ def test_the_stream_carries_only_what_the_kiosk_shows(app, account, sample):
 
 
 def test_the_stream_is_refused_when_too_many_live_pages_are_open(tmp_path):
-    app = make_app(tmp_path, LIVE_MAX_STREAMS=1)
-    with app.extensions["wallhinge_live"].subscribe():
+    app = make_app(tmp_path, KIOSK_MAX_STREAMS=1)
+    with app.extensions["wallhinge_live"].subscribe(group="kiosk"):
         response = app.test_client().get("/kiosk/events")
-    assert response.status_code == 503 and "live pages" in response.get_json()["error"]
+    assert response.status_code == 503 and "kiosk screens are open already" in response.get_json()["error"]

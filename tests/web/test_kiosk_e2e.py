@@ -42,7 +42,7 @@ def _clinic(tmp_path, **config):
     app = make_app(tmp_path, LIVE_HEARTBEAT_S=1.0, LIVE_STREAM_MAX_S=60, **config)
     with open_store(app.config["DATABASE"]) as store:
         from web.auth import create_account
-        create_account(store, USERNAME, PASSWORD, app=app)
+        create_account(store, USERNAME, PASSWORD, app=app, role="admin")  # kiosk passes are the admin's to give
         ids = fill_clinic(store)
         ids["class"] = [patient["id"] for patient in store.list_patients()]
     return app, ids
@@ -58,7 +58,7 @@ def _watch(page, errors, navigations, *, refused_ok=False):
 
 
 def _open_kiosk_with_a_pass(browser, url, size, errors, navigations):
-    """A tablet made the kiosk as a clinician does it: log in, the kiosk page, "Make this browser the kiosk"."""
+    """A tablet made the kiosk as the admin does it: log in, the kiosk page, "Make this browser the kiosk"."""
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
                                   timezone_id="Europe/London")

@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -17,16 +18,50 @@ def _csrf_token(client, path):
 
 # -- first run ------------------------------------------------------------------------
 
-def test_first_run_sends_everyone_to_setup_and_makes_one_account(client, store):
+def _token(app):
+    from web.auth import setup_token
+    return setup_token(app.instance_path)
+
+
+def test_first_run_sends_everyone_to_setup_and_makes_one_account(app, client, store):
     assert client.get("/").headers["Location"].startswith("/auth/login")
     assert client.get("/auth/login").headers["Location"] == "/auth/setup"
     page = client.get("/auth/setup")
     assert page.status_code == 200 and b"There is no account yet" in page.data and b"default password" in page.data
-    response = client.post("/auth/setup", data={"username": "anna", "password": PASSWORD, "confirm": PASSWORD})
+    token_file = Path(app.instance_path) / "setup_token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    response = client.post("/auth/setup", data={"username": "anna", "password": PASSWORD, "confirm": PASSWORD,
+                                                "token": _token(app)})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert client.get("/").status_code == 200  # logged in straight away
     account = store.get_clinician("anna")
     assert account["password_hash"].startswith("$argon2id$") and PASSWORD not in account["password_hash"]
+    assert account["role"] == "admin" and not token_file.exists()  # the token worked once
+
+
+@pytest.mark.parametrize("token", [None, "", "a guess at the token"])
+def test_setup_needs_the_installer_s_token(app, client, store, token, caplog):
+    _token(app)
+    form = {"username": "mallory", "password": PASSWORD, "confirm": PASSWORD}
+    if token is not None:
+        form["token"] = token
+    response = client.post("/auth/setup", data=form)
+    assert response.status_code == 403 and b"set-up token is wrong" in response.data
+    assert store.list_clinicians() == []
+    assert any("first-run set-up refused" in record.getMessage() for record in caplog.records)
+
+
+def test_wallhinge_setup_token_prints_the_token_until_there_is_an_account(tmp_path, capsys):
+    from station.cli import main
+    from web.auth import setup_token
+    assert main(["setup-token", "--set", f"station.data_dir={tmp_path}"]) == 0
+    printed = capsys.readouterr().out
+    token = setup_token(tmp_path / "instance")
+    assert token in printed and "/auth/setup" in printed
+    with open_store(tmp_path / "station.db") as store:
+        store.add_clinician("anna", password_hash="h", role="admin")
+    assert main(["setup-token", "--set", f"station.data_dir={tmp_path}"]) == 0
+    assert "set up already" in capsys.readouterr().out
 
 
 def test_setup_is_gone_once_an_account_exists(client, account, store):
@@ -44,8 +79,8 @@ def test_setup_is_gone_once_an_account_exists(client, account, store):
     ({"username": "annabelle1", "password": "annabelle1", "confirm": "annabelle1"}, b"must not be the username"),
     ({"username": "anna", "password": "x" * 1025, "confirm": "x" * 1025}, b"at most 1024"),
 ])
-def test_setup_refuses_bad_accounts_and_makes_none(client, store, form, message):
-    response = client.post("/auth/setup", data=form)
+def test_setup_refuses_bad_accounts_and_makes_none(app, client, store, form, message):
+    response = client.post("/auth/setup", data={**form, "token": _token(app)})
     assert response.status_code == 400 and message in response.data
     assert store.list_clinicians() == []
 
@@ -273,3 +308,146 @@ def test_command_line_accounts(app, store):
     assert missing.exit_code != 0 and "no clinician" in missing.output
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0 and "schema version" in result.output
+
+
+# -- log-in floods ----------------------------------------------------------------------
+
+def test_log_in_attempts_are_limited_per_client_and_failures_logged(app, account, caplog):
+    client = app.test_client()
+    caplog.set_level("WARNING")
+    statuses = [log_in(client, password=f"wrong guess {n}").status_code for n in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    refused = log_in(client)  # even the right password waits: the limit is on attempts
+    assert refused.status_code == 429 and "Too many log-in attempts" in refused.get_data(as_text=True)
+    assert "Retry-After" in refused.headers
+    assert sum("log-in failed for 'anna' from 127.0.0.1" in r.getMessage() for r in caplog.records) == 10
+    assert any("log-in refused, too many attempts" in r.getMessage() for r in caplog.records)
+    # Another client, for another account, is not held back by this one (nor are the pages).
+    with open_store(app.config["DATABASE"]) as store:
+        from web.auth import create_account
+        create_account(store, "bert", PASSWORD, app=app)
+    other = app.test_client()
+    assert other.post("/auth/login", data={"username": "bert", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "192.0.2.20"}).status_code == 302
+    assert client.get("/auth/login").status_code == 200
+
+
+def test_log_in_attempts_are_limited_per_account_from_many_addresses(app, account):
+    client = app.test_client()
+
+    def attempt(n, username=USERNAME):
+        return client.post("/auth/login", data={"username": username, "password": "wrong guess"},
+                           environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code
+
+    assert [attempt(n) for n in range(10)] == [401] * 10
+    assert attempt(11) == 429 and attempt(12, USERNAME.upper()) == 429
+    assert attempt(13, "somebody-else") == 401  # other accounts are not locked by it
+
+
+def test_a_log_in_flood_runs_one_argon2_at_a_time_and_sheds_the_rest(tmp_path, account):
+    """Through waitress, with the real argon2 profile: never two hashes at once, 429 past the wait."""
+    import concurrent.futures
+    import http.client
+    import threading
+    import urllib.parse
+
+    from support import Serving
+
+    app = make_app(tmp_path, PASSWORD_HASHER="RFC_9106_LOW_MEMORY", LOGIN_HASH_WAIT_S=0.05,
+                   LOGIN_LIMIT_PER_CLIENT="1000 per minute", LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",
+                   LOGIN_LIMIT_ALL="1000 per minute")
+    import argon2
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class CountingHasher(argon2.PasswordHasher):
+        def verify(self, *args):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                return super().verify(*args)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    app.extensions["wallhinge_hasher"] = CountingHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
+
+    def attempt(n):
+        body = urllib.parse.urlencode({"username": f"nobody{n}", "password": "a guess of a password"})
+        connection = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=30)
+        try:
+            connection.request("POST", "/auth/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    with Serving(app) as served, concurrent.futures.ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(attempt, range(12)))
+    statuses = sorted(status for status, _ in results)
+    assert most[0] == 1
+    assert 401 in statuses and 429 in statuses and set(statuses) <= {401, 429}
+    assert all("busy checking other log-ins" in text for status, text in results if status == 429)
+
+
+# -- sessions end at log-out; roles --------------------------------------------------------
+
+def test_a_copied_session_cookie_stops_working_at_log_out(app, account):
+    owner = app.test_client()
+    assert log_in(owner).status_code == 302
+    cookie = owner.get_cookie("wallhinge_session").value
+    thief = app.test_client()
+    thief.set_cookie("wallhinge_session", cookie)
+    assert thief.get("/").status_code == 200  # the copy works while its owner is logged in
+    owner.post("/auth/logout")
+    assert thief.get("/").status_code == 302 and thief.get("/api/patients").status_code == 401
+    assert log_in(owner).status_code == 302 and owner.get("/").status_code == 200  # a new log-in works
+
+
+def test_a_clinician_sees_patients_but_not_accounts_or_kiosk_passes(app, account, store):
+    from web.auth import create_account
+    create_account(store, "ben", PASSWORD, app=app)
+    clinician = app.test_client()
+    assert log_in(clinician, "ben").status_code == 302
+    page = clinician.get("/").get_data(as_text=True)
+    assert ">Patients<" in page and "/auth/clinicians" not in page
+    refused = clinician.get("/auth/clinicians")
+    assert refused.status_code == 403 and "Only an administrator" in refused.get_data(as_text=True)
+    assert clinician.post("/auth/clinicians", data={"username": "eve", "password": PASSWORD,
+                                                    "confirm": PASSWORD}).status_code == 403
+    assert clinician.post("/kiosk/setup/enable").status_code == 403
+    assert clinician.post("/kiosk/setup/revoke").status_code == 403
+    assert "Make this browser the kiosk" not in clinician.get("/kiosk/setup").get_data(as_text=True)
+    assert [a["username"] for a in store.list_clinicians()] == ["anna", "ben"]
+    admin = app.test_client()
+    log_in(admin)
+    assert admin.post("/auth/clinicians", data={"username": "cara", "password": PASSWORD, "confirm": PASSWORD,
+                                                "role": "admin"}).status_code == 302
+    assert store.get_clinician("cara")["role"] == "admin"
+
+
+def test_cookies_are_secure_when_the_request_came_over_https(app, account):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": USERNAME, "password": PASSWORD},
+                           base_url="https://station.local")
+    assert "Secure" in response.headers["Set-Cookie"]
+    plain = app.test_client().post("/auth/login", data={"username": USERNAME, "password": PASSWORD})
+    assert "Secure" not in plain.headers["Set-Cookie"]
+
+
+def test_log_in_attempts_of_the_whole_station_are_bounded_however_many_addresses(app, account):
+    """A flood from a new address and a new name each time (as through nginx) still runs argon2 at most 30 a minute."""
+    client = app.test_client()
+    statuses = [client.post("/auth/login", data={"username": f"name{n}", "password": "a guess at it"},
+                            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code for n in range(32)]
+    assert statuses[:30] == [401] * 30 and statuses[30:] == [429, 429]
+
+
+def test_a_flood_refused_for_its_address_leaves_the_station_s_budget_to_others(app, account):
+    client = app.test_client()
+    for n in range(40):  # one address: 10 checked, 30 refused at once
+        client.post("/auth/login", data={"username": f"name{n}", "password": "a guess at it"})
+    other = app.test_client()
+    assert other.post("/auth/login", data={"username": USERNAME, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "192.0.2.50"}).status_code == 302

@@ -222,7 +222,7 @@ def test_too_many_open_streams_are_refused(tmp_path):
         create_account(store, "anna", "correct horse battery", app=app)
     client = app.test_client()
     log_in(client)
-    held = [app.extensions["wallhinge_live"].subscribe() for _ in range(2)]
+    held = [app.extensions["wallhinge_live"].subscribe(group="live") for _ in range(2)]
     response = client.get("/live/events")
     assert response.status_code == 503 and "live pages are open already" in response.get_json()["error"]
     for subscription in held:
@@ -275,3 +275,15 @@ def test_bad_commands_are_refused_with_a_message(app, logged_in, sample, body, m
     form = logged_in.post("/live/commands", data=body if isinstance(body, dict) else {})
     assert form.status_code == 400 and 'class="error" role="alert"' in form.get_data(as_text=True)
     assert app.extensions["wallhinge_live"].commands() == []
+
+
+def test_failing_storage_shows_on_the_live_page_and_the_kiosk_page(app, logged_in):
+    feed = app.extensions["wallhinge_live"]
+    message = "Storage failed: 5 reps not stored, kept in the journal /data/station.db.unsaved.jsonl"
+    assert 'id="storage-alert" class="flash error" role="alert" hidden' in logged_in.get("/live/").get_data(as_text=True)
+    feed.publish({"type": "storage", "state": "journal", "reps": 5, "message": message})
+    for path in ("/live/", "/kiosk/setup", "/"):
+        response = logged_in.get(path, follow_redirects=True)
+        assert f'role="alert">{message}</div>' in response.get_data(as_text=True), path
+    feed.publish({"type": "storage", "state": "ok", "message": ""})
+    assert message not in logged_in.get("/live/").get_data(as_text=True)

@@ -381,3 +381,66 @@ def test_the_log_in_page_speaks_to_clinicians_not_developers(client, account):
     page = " ".join(text(client.get("/auth/login")).split())
     assert "flask" not in page and "set-password" not in page
     assert "ask whoever looks after the station" in page
+
+
+READ_ONLY_CHECK = """
+import sys
+from web import create_app
+app = create_app({"TESTING": True, "DATABASE": sys.argv[1], "SECRET_KEY": "s" * 64, "WTF_CSRF_ENABLED": False,
+                  "PASSWORD_HASHER": "CHEAPEST"}, instance_path=sys.argv[1] + ".instance")
+client = app.test_client()
+print("login", client.post("/auth/login", data={"username": sys.argv[2], "password": sys.argv[3]}).status_code)
+for path in ("/", "/api/patients"):
+    response = client.get(path, follow_redirects=True)
+    print(path, response.status_code, "Margaret" in response.get_data(as_text=True))
+response = client.post("/patients", data={"code": "WH-0100", "display_name": "New P."},
+                       headers={"Accept": "application/json"})
+print("write", response.status_code, response.get_json()["error"])
+"""
+
+
+def test_a_read_only_store_still_shows_the_dashboard_and_refuses_changes_saying_why(tmp_path):
+    """The database file and its folder read-only (as for the station's own user): pages read, changes say why."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from station.store import open_store
+    from support import PASSWORD, USERNAME, fill_sample, make_app
+    from web.auth import create_account
+
+    folder = Path(tempfile.mkdtemp(prefix="wallhinge-ro-"))  # outside pytest's private folder, for `nobody`
+    try:
+        folder.chmod(0o755)
+        database = folder / "station.db"
+        app = make_app(tmp_path, DATABASE=str(database))
+        with open_store(database) as store:
+            fill_sample(store)
+            create_account(store, USERNAME, PASSWORD, app=app)
+        database.chmod(0o444)
+        folder.chmod(0o555)
+        command = [sys.executable, "-c", READ_ONLY_CHECK, str(database), USERNAME, PASSWORD]
+        if os.geteuid() == 0:  # root writes anything: run the dashboard as nobody
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        root = Path(__file__).resolve().parents[2]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[:3] == ["login 302", "/ 200 True", "/api/patients 200 True"]
+        assert lines[3].startswith("write 503") and "readonly" in lines[3] and "nothing was written" in lines[3]
+        assert "another program" not in done.stdout + done.stderr
+        assert done.stderr.count("showing it read-only") == 1
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("path", ["/patients/{n}", "/sessions/{n}", "/sessions/1/reps/{n}", "/api/patients/{n}",
+                                  "/api/sessions/{n}/reps"])
+def test_record_ids_past_64_bits_are_not_found_not_a_crash(logged_in, path):
+    for n in (2 ** 63 - 1, 2 ** 63, 10 ** 30):
+        assert logged_in.get(path.format(n=n)).status_code == 404, (path, n)

@@ -103,7 +103,67 @@ def test_a_vanished_browser_frees_its_thread(app, account):
 def test_too_few_threads_for_the_live_pages_are_refused(app):
     from web.serve import make_server
     with pytest.raises(ValueError, match="threads must be more than LIVE_MAX_STREAMS"):
-        make_server(app, "127.0.0.1", 0, threads=8)
+        make_server(app, "127.0.0.1", 0, threads=12)
+
+
+def _open_streams_together(served, path, count, headers=None):
+    """Open ``count`` event streams at the same instant; return the open responses and the statuses."""
+    import threading
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def open_one(k):
+        connection = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=10)
+        barrier.wait()
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        if response.status != 200:
+            response.read()
+        results[k] = (connection, response)
+
+    threads = [threading.Thread(target=open_one, args=(k,)) for k in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    return results
+
+
+@pytest.mark.parametrize("path, cap", [("/kiosk/events", "KIOSK_MAX_STREAMS"), ("/live/events", "LIVE_MAX_STREAMS")])
+def test_streams_opened_together_keep_to_the_cap_and_pages_still_load(app, account, path, cap):
+    """N+5 streams opened at once: N are served, the rest get 503 at once, and a page still loads."""
+    app.config.update(LIVE_HEARTBEAT_S=0.2, LIVE_STREAM_MAX_S=30)
+    limit = int(app.config[cap])
+    feed = app.extensions["wallhinge_live"]
+    with Serving(app) as served:
+        headers = {}
+        if path.startswith("/live"):
+            connection = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=10)
+            headers["Cookie"] = _log_in(connection)
+            connection.close()
+        results = _open_streams_together(served, path, limit + 5, headers)
+        statuses = sorted(response.status for _, response in results)
+        assert statuses == [200] * limit + [503] * 5
+        assert feed.subscribers == limit
+        for _ in range(3):  # with every stream held open, the pages and log-in still answer
+            page = http.client.HTTPConnection("127.0.0.1", served.server.effective_port, timeout=5)
+            page.request("GET", "/auth/login")
+            response = page.getresponse()
+            assert response.status == 200 and b"password" in response.read()
+            page.close()
+        for connection, _ in results:
+            connection.close()
+    assert feed.subscribers == 0
+
+
+def test_a_stream_refused_or_never_read_leaves_no_subscription(app, account):
+    from web.live_views import event_stream_response
+    feed = app.extensions["wallhinge_live"]
+    subscription = feed.subscribe(group="kiosk", limit=1)
+    with app.test_request_context():
+        response = event_stream_response(iter(()), subscription)
+    response.close()  # what the server does when the browser left before the first byte
+    assert feed.subscribers == 0
 
 
 def test_python_m_web_help():

@@ -15,6 +15,7 @@
   var log = document.getElementById("event-log");
   var nowText = document.getElementById("station-now");
   var troubleText = document.getElementById("station-trouble");
+  var storageAlert = document.getElementById("storage-alert");
 
   // The words come from the server (web/live_views.py), so the page and this script say the same.
   var WORDS = JSON.parse(document.getElementById("live-words").textContent);
@@ -168,6 +169,12 @@
       var event = JSON.parse(message.data);
       showStation(event);
       addLog("Station " + (event.state || "").replace("_", " ") + (event.reason ? ": " + event.reason : ""), event.time);
+    });
+    source.addEventListener("storage", function (message) {
+      var storage = JSON.parse(message.data);
+      if (!storageAlert) { return; }
+      storageAlert.textContent = storage.state === "ok" ? "" : (storage.message || "Storage is failing.");
+      storageAlert.hidden = storage.state === "ok";
     });
     source.addEventListener("patient", function (message) {
       var event = JSON.parse(message.data);

@@ -1,0 +1,148 @@
+"""A clinic day replayed at speed: does the station's memory, threads or open files creep?
+
+    python benchmarks/bench_soak.py [--sessions 20]
+
+Runs the station in its own process as ``wallhinge run`` does (glibc kept to
+two malloc arenas as station.cli.limit_malloc_arenas does, the session
+loop with mock pins, the dashboard and kiosk served by waitress on 127.0.0.1
+in the same process, one store), and replays a simulated session
+(``good-set``, 4 reps, 15 fps, 424x240, cached in data/bench/) as fast as it
+goes, ``--sessions`` times in a row: a day's patients one after another.
+Meanwhile a clinician loads a page every half second and a kiosk stream is
+opened and dropped every few seconds, so the web side's threads and sockets
+come and go too.
+
+Every second the station process's resident memory (VmRSS), threads and open
+file descriptors are read from /proc. Prints them at each finished session,
+and the change from the first session to the last. Loopback only, bounded by
+the number of sessions; no assertions: figures to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_load import (HOST, PASSWORD, USERNAME, cached_recording, free_port, log_in,  # noqa: E402
+                                   proc_status)
+
+SCENARIO, SEED, FPS, REPS = "good-set", 6, 15, 4
+
+
+def bench_recording() -> Path:
+    return cached_recording(f"soak-{SCENARIO}-{SEED}-{FPS}fps-{REPS}reps", SCENARIO, SEED, FPS, REPS)
+
+
+def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
+    """The station: one dashboard, ``sessions`` replays in a row; prints "session N" after each."""
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from station.cli import limit_malloc_arenas
+    from station.session import run_session
+    from station.settings import load_settings
+    from station.store import open_store
+    from web.auth import create_account
+    from web.in_station import StationDashboard
+
+    limit_malloc_arenas()  # as `wallhinge run` does
+    settings = load_settings(overrides={"station": {"data_dir": str(folder), "muted": True}})
+    dashboard = StationDashboard(settings, host=HOST, port=port).start()
+    with open_store(settings.station.database_path) as store:
+        create_account(store, USERNAME, PASSWORD, app=dashboard.app, role="admin")
+    print("ready", flush=True)
+    try:
+        for number in range(1, sessions + 1):
+            factory = MockFactory(pin_class=MockPWMPin)
+            try:
+                summary = run_session(settings, replay=recording, real_time=False, publisher=dashboard.live,
+                                      pin_factory=factory)
+            finally:
+                factory.close()
+            print(f"session {number} {len(summary.reps)}", flush=True)
+    finally:
+        dashboard.stop()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20, help="sessions replayed in a row (default 20)")
+    parser.add_argument("--child", nargs=3, metavar=("FOLDER", "RECORDING", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        folder, recording, port = args.child
+        return child(Path(folder), Path(recording), args.sessions, int(port))
+
+    recording = bench_recording()
+    with tempfile.TemporaryDirectory(prefix="wallhinge_soak_") as folder:
+        port = free_port()
+        process = subprocess.Popen([sys.executable, __file__, "--sessions", str(args.sessions), "--child", folder,
+                                    str(recording), str(port)], stdout=subprocess.PIPE, text=True,
+                                   stderr=open(Path(folder) / "station.log", "w"), cwd=ROOT)
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit("the station did not start: see its log")
+        pid = process.pid
+        cookie = log_in(port)
+        latest: dict = {}
+        stop = threading.Event()
+        errors = [0]
+
+        def sampler():
+            while not stop.wait(1.0):
+                latest.update(proc_status(pid))
+
+        def clinician():
+            tick = 0
+            while not stop.wait(0.5):
+                tick += 1
+                try:
+                    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+                    path = "/kiosk/events" if tick % 8 == 0 else ("/" if tick % 2 else "/live/")
+                    connection.request("GET", path, headers={"Cookie": cookie})
+                    response = connection.getresponse()
+                    if path == "/kiosk/events":
+                        response.readline()  # a kiosk that connects, then goes away
+                    else:
+                        response.read()
+                    connection.close()
+                except (OSError, socket.timeout):
+                    errors[0] += 1
+
+        threading.Thread(target=sampler, daemon=True).start()
+        threading.Thread(target=clinician, daemon=True).start()
+        started = time.monotonic()
+        rows = [(0, 0, time.monotonic() - started, proc_status(pid))]
+        for line in process.stdout:
+            if line.startswith("session "):
+                _, number, reps = line.split()
+                rows.append((int(number), int(reps), time.monotonic() - started, {**latest, **proc_status(pid)}))
+        stop.set()
+        code = process.wait()
+
+    print(f"\nSoak: {args.sessions} sessions of {recording.name} replayed as fast as they go in one station process "
+          f"(dashboard served, a page every 0.5 s, a kiosk stream every 4 s); exit {code}, "
+          f"{errors[0]} page errors")
+    print(f"  {'session':>7} {'reps':>5} {'wall s':>7} {'VmRSS MiB':>10} {'threads':>8} {'fds':>5}")
+    for number, reps, wall, values in rows:
+        print(f"  {number:7d} {reps:5d} {wall:7.1f} {values.get('rss_mb', float('nan')):10.1f} "
+              f"{values.get('threads', 0):8d} {values.get('fds', 0):5d}")
+    if len(rows) > 2:
+        first, last = rows[1][3], rows[-1][3]
+        print(f"  from session 1 to {rows[-1][0]}: memory {last['rss_mb'] - first['rss_mb']:+.1f} MiB, "
+              f"threads {last['threads'] - first['threads']:+d}, fds {last['fds'] - first['fds']:+d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
