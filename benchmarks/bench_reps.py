@@ -59,16 +59,23 @@ def precision_recall(true_positive, false_positive, false_negative):
     return precision, recall
 
 
-def speed(folder: Path) -> tuple[float, float]:
-    path = folder / "speed-good-set-30fps.db3"
+SPEED_MODES = ((424, 240), (848, 480))  # at 30 fps: the cheapest and the dearest depth mode
+
+
+def speed(folder: Path, width: int, height: int) -> tuple[float, float]:
+    """End to end, as `wallhinge analyze` runs: read and decode the recording, calibrate, measure, find reps.
+
+    Returns the multiple of real time and the milliseconds per frame.
+    """
+    path = folder / f"speed-good-set-{width}x{height}-30fps.db3"
     if not is_current(path):
-        simulate(build_scene("good-set", 31, fps=30), path)
-    with open_recording(path) as source:
-        frames = list(source)
+        simulate(build_scene("good-set", 31, width=width, height=height, fps=30, reps=4), path)
     started = time.perf_counter()
-    analyze_frames(frames, path.name)
+    with open_recording(path) as source:
+        analysis = analyze_frames(source, path.name)
     elapsed = time.perf_counter() - started
-    duration = frames[-1].timestamp_s - frames[0].timestamp_s + 1 / 30
+    frames = analysis.frames
+    duration = frames[-1]["t_s"] - frames[0]["t_s"] + 1 / 30
     return duration / elapsed, elapsed / len(frames) * 1000
 
 
@@ -139,9 +146,11 @@ def main():
             print(f"{key:10} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
     if args.no_speed:
         return
-    times_real, per_frame_ms = speed(FOLDER)
-    print(f"\nanalysis speed, 424x240 at 30 fps: {times_real:.1f} x real time ({per_frame_ms:.2f} ms per frame, "
-          "reading the recording not counted)")
+    print()
+    for width, height in SPEED_MODES:
+        times_real, per_frame_ms = speed(FOLDER, width, height)
+        print(f"analysis speed end to end (read, decode, calibrate, measure, reps), {width}x{height} at 30 fps: "
+              f"{times_real:.1f} x real time ({per_frame_ms:.2f} ms per frame)")
 
 
 if __name__ == "__main__":
