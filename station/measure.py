@@ -89,6 +89,9 @@ CORE_HALF_WIDTH_M = 0.14
 # rounded upper back or a held stick may be the rearmost by a few cm.
 HIP_SHARE_OF_TOP = (0.36, 0.62)
 DEEP_HINGE_MARGIN_M = 0.05
+# The shank's rear outline: this quantile of distance from the wall in
+# each height slice (the calf, clear of the noise).
+LEG_OUTLINE_QUANTILE = 0.1
 # Half-height of the band around the buttocks whose rear edge gives the gap.
 GAP_BAND_HALF_M = 0.08
 # Half-height of the window of image rows whose median gap is one reading:
@@ -681,16 +684,27 @@ def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
 
 
 def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | None:
-    """Angle between thigh and shank axes, from leg points split at the knee height."""
+    """Angle between thigh and shank axes (degrees), from the leg points split at the knee height.
+
+    The shank's line follows its rear outline (the calf, a low quantile of z
+    in each height slice): a kettlebell held hanging in front of the legs
+    reaches down past the knees and would tilt a fit through all the points
+    there. The thigh is fitted through all its points.
+    """
     # Standing, the knee is a little above halfway from floor to hip.
     knee_y = 0.52 * hip_y
-    thigh = (y > knee_y + 0.04) & (y < hip_y - 0.06)
     shank = (y > 0.12) & (y < knee_y - 0.04)
+    thigh = (y > knee_y + 0.04) & (y < hip_y - 0.06)
     if np.count_nonzero(thigh) < 20 or np.count_nonzero(shank) < 20:
         return None
+    n_slices = int(np.ceil(knee_y / SLICE_M)) + 1
+    rear, counts = _slice_quantile((y[shank] / SLICE_M).astype(np.intp), z[shank], LEG_OUTLINE_QUANTILE, n_slices)
+    outline = counts >= 3
+    if np.count_nonzero(outline) < 4:
+        return None
+    heights = (np.arange(n_slices) + 0.5) * SLICE_M
     # Legs are within about 70 degrees of vertical: regressing z on y is
     # stable there even for a short band, where a principal axis can flip.
     thigh_angle = np.degrees(np.arctan(np.polyfit(y[thigh], z[thigh], 1)[0]))
-    shank_angle = np.degrees(np.arctan(np.polyfit(y[shank], z[shank], 1)[0]))
+    shank_angle = np.degrees(np.arctan(np.polyfit(heights[outline], rear[outline], 1)[0]))
     return float(abs(shank_angle - thigh_angle))
-

@@ -186,3 +186,11 @@ def test_a_rear_edge_with_someone_nearer_beyond_it_is_hidden_not_found():
     edge, _, hidden = _ramp_edges(np.stack([ramp, occluded]), np.ones((2, 16), bool))
     assert edge[0] == pytest.approx(8, abs=1) and not hidden[0]
     assert np.isnan(edge[1]) and hidden[1]
+
+
+def test_a_kettlebell_hanging_at_the_knees_does_not_bend_them(scene):
+    # A short person holding the bell at arm's length: it hangs in front of the knees.
+    short = BodyShape(1.50, 0.3, 0.0)
+    posture = Posture(z_m=SPOT_Z - 0.05, hip_flexion_deg=45, knee_flexion_deg=(10, 10), arms="kettlebell_hanging")
+    body, results = scene.measure_posture(posture, shape=short)
+    assert median_of(results, "knee_flexion_deg") == pytest.approx(body.knee_flexion_deg(), abs=8.0)
