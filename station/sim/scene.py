@@ -72,6 +72,58 @@ class CameraMount:
         return Pose(rotation, position)
 
 
+@dataclass(frozen=True)
+class AimedMount:
+    """A camera anywhere in the room, aimed at a point over the drill spot.
+
+    The placements beyond the reference side mount (``PLACEMENTS``): the
+    drill wall above the spot, the ceiling over it. Positions are room
+    metres; ``z_m`` is out from the drill wall, or from the drill spot when
+    ``z_from_spot``.
+
+    Attributes
+    ----------
+    side : int
+        Which side people come in from and the room's furniture stands
+        (as :attr:`CameraMount.side`); the camera itself is at ``x_m``.
+    x_m, height_m, z_m : float
+        Lens position along the wall, above the floor, out from the wall (or spot).
+    z_from_spot : bool
+        ``z_m`` is measured from the drill spot's line (the ankles), not the wall.
+    aim_height_m, aim_z_m : float
+        The point the optical axis passes through: over the drill spot at this
+        height, ``aim_z_m`` out from the spot.
+    roll_deg : float
+        Roll about the optical axis.
+    """
+
+    side: int
+    x_m: float
+    height_m: float
+    z_m: float
+    z_from_spot: bool
+    aim_height_m: float
+    aim_z_m: float = 0.0
+    roll_deg: float = 0.0
+
+    def __post_init__(self):
+        if self.side not in (-1, 1):
+            raise ValueError("side must be -1 or +1")
+
+    def pose(self, spot_z_m: float) -> Pose:
+        """Camera-to-room pose for a drill spot at (0, 0, ``spot_z_m``)."""
+        position = np.array([self.x_m, self.height_m, self.z_m + (spot_z_m if self.z_from_spot else 0.0)])
+        forward = np.array([0.0, self.aim_height_m, spot_z_m + self.aim_z_m]) - position
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 1.0, 0.0])
+        if np.linalg.norm(right) < 1e-6:  # looking straight down: image right along the wall
+            right = np.array([float(-self.side), 0.0, 0.0])
+        right /= np.linalg.norm(right)
+        down = np.cross(forward, right)
+        rotation = np.column_stack([right, down, forward]) @ rotation_z(np.radians(self.roll_deg))
+        return Pose(rotation, position)
+
+
 def d400_intrinsics(width: int, height: int, principal_offset_px=(0.0, 0.0)) -> Intrinsics:
     """Intrinsics of a D400 depth stream at this resolution, float32-exact like librealsense's."""
     hfov = HFOV_16_9_DEG if width / height > 1.5 else HFOV_4_3_DEG
