@@ -5,13 +5,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from station.sim.body import FOOT, SHANK, THIGH, BodyShape, Posture, _centre_of_mass, pose_body
+from station.sim.body import (ARM_STYLES, FOOT, SHANK, THIGH, Body, BodyShape, Posture, _centre_of_mass, load_share,
+                              pose_body)
 from station.sim.motion import Performance, plan_rep, spot_range_m
 
 SHAPES = [BodyShape(1.5, 0.0, 0.0), BodyShape(1.7, 0.5, 0.0), BodyShape(1.9, 1.0, 0.0), BodyShape(1.6, 0.6, 30.0)]
 POSTURES = [Posture(), Posture(hip_flexion_deg=45, knee_flexion_deg=(15, 15)),
             Posture(hip_flexion_deg=80, knee_flexion_deg=(20, 20), spine_flexion_deg=25),
-            Posture(hip_flexion_deg=20, knee_flexion_deg=(70, 70)), Posture(arms="stick", hip_flexion_deg=50)]
+            Posture(hip_flexion_deg=20, knee_flexion_deg=(70, 70)), Posture(arms="stick", hip_flexion_deg=50),
+            Posture(arms="crossed", hip_flexion_deg=30), Posture(arms="kettlebell_chest", hip_flexion_deg=60),
+            Posture(arms="kettlebell_hanging", hip_flexion_deg=85, knee_flexion_deg=(15, 15), load_kg=16.0)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -34,7 +37,7 @@ def test_balance_keeps_the_centre_of_mass_over_the_feet(shape, posture):
     # Recompute the centre of mass from the posed joints, relative to the ankles.
     joints = {k: v - np.array([posture.x_m, 0.0, posture.z_m]) if not k.endswith("_dir") else v
               for k, v in body.joints.items()}
-    com = _centre_of_mass(joints, shape.height_m)
+    com = _centre_of_mass(joints, shape.height_m, load_share(shape, posture))
     assert com[2] == pytest.approx(0.25 * FOOT * shape.height_m, abs=2e-3)
 
 
@@ -119,3 +122,40 @@ def test_a_rep_short_of_the_wall_is_still_a_hinge_when_the_target_is_barely_near
 def test_unknown_fault_is_refused():
     with pytest.raises(ValueError, match="unknown fault 'slouch'"):
         plan_rep(np.random.default_rng(0), ["slouch"])
+
+
+@pytest.mark.parametrize("arms", ARM_STYLES)
+def test_every_arm_style_poses_hands_within_reach_and_above_the_floor(arms):
+    for shape in (BodyShape(1.45, 0.0, 0.0), BodyShape(2.0, 1.0, 0.0)):
+        for hip in (0.0, 90.0):
+            body = pose_body(shape, Posture(arms=arms, hip_flexion_deg=hip, knee_flexion_deg=(20, 20)))
+            for side in ("left", "right"):
+                reach = np.linalg.norm(body.joints[f"{side}_hand"] - body.joints[f"{side}_shoulder"])
+                assert reach <= 0.335 * shape.height_m
+            lowest = min(p.min_along(np.array([0.0, 1.0, 0.0])) for part, p in body.primitives)
+            assert lowest > -0.02
+            has_load = any(part == "load" for part, _ in body.primitives)
+            assert has_load == arms.startswith("kettlebell")
+
+
+def test_unknown_arm_style_is_refused():
+    with pytest.raises(ValueError, match="arms"):
+        Posture(arms="overhead")
+
+
+@pytest.mark.parametrize("arms", ["kettlebell_chest", "kettlebell_hanging"])
+def test_a_kettlebell_is_carried_for_balance_but_never_measured(arms):
+    shape = BodyShape(1.8, 1.0, 0.0)
+    posture = Posture(arms=arms, z_m=0.6, hip_flexion_deg=55, load_kg=16.0)
+    loaded = pose_body(shape, posture)
+    # The truth is the body's: the same body without the bell reads the same.
+    bare = Body(shape, posture, loaded.joints, [(part, p) for part, p in loaded.primitives if part != "load"])
+    assert len(bare.primitives) == len(loaded.primitives) - 1
+    for measure in ("wall_gap_m", "trunk_angle_deg", "knee_flexion_deg", "spine_flexion_deg"):
+        assert getattr(loaded, measure)() == getattr(bare, measure)()
+    # The bell is in front of the body, never nearer the wall than the buttocks.
+    bell = next(p for part, p in loaded.primitives if part == "load")
+    assert bell.min_along(np.array([0.0, 0.0, 1.0])) > loaded.wall_gap_m() + 0.1
+    # Its weight in front pushes the hips back: a heavier bell, a smaller gap.
+    light = pose_body(shape, replace(posture, load_kg=0.0))
+    assert loaded.wall_gap_m() < light.wall_gap_m() - 0.003

@@ -46,8 +46,13 @@ MASS = {
 # offset by that person's label base.
 PART_LABELS = {
     "pelvis": 1, "buttock": 2, "abdomen": 3, "thorax": 4, "head": 5, "neck": 6, "thigh": 7,
-    "shank": 8, "foot": 9, "upper_arm": 10, "forearm": 11, "hand": 12, "stick": 13,
+    "shank": 8, "foot": 9, "upper_arm": 10, "forearm": 11, "hand": 12, "stick": 13, "load": 14,
 }
+MAX_BUILD = 1.3  # obese: the stress set's heavy end (the drill's population is 0-1)
+# What a person can do with their arms (Posture.arms).
+ARM_STYLES = ("hips", "stick", "sides", "crossed", "kettlebell_chest", "kettlebell_hanging")
+KETTLEBELL_RADIUS_M = 0.10  # the bell of a 8-16 kg kettlebell is about 0.2 m across
+KETTLEBELL_HANDLE_M = 0.07  # from the hands on the handle to the top of the bell
 # Parts whose surface counts for the wall gap (domain.md: "pelvis and buttocks").
 WALL_GAP_PARTS = ("pelvis", "buttock")
 
@@ -61,7 +66,9 @@ class BodyShape:
     height_m : float
         Standing height, 1.5 to 1.9 m in the drill's population.
     build : float
-        0 slim to 1 heavy; scales girths (0.85 to 1.35 times average).
+        0 slim to 1 heavy, scaling girths 0.85 to 1.35 times average; up to
+        :data:`MAX_BUILD` for an obese body (girth 1.5 times, and a belly
+        that grows faster than the rest).
     kyphosis_deg : float
         Rounded upper back at rest, 0 (none) to 35 degrees of extra thoracic
         flexion; the person's baseline, not a fault.
@@ -74,10 +81,20 @@ class BodyShape:
     def __post_init__(self):
         if not 1.2 <= self.height_m <= 2.1:
             raise ValueError(f"height_m must be 1.2-2.1 m, not {self.height_m}")
-        if not 0.0 <= self.build <= 1.0:
-            raise ValueError(f"build must be 0-1, not {self.build}")
+        if not 0.0 <= self.build <= MAX_BUILD:
+            raise ValueError(f"build must be 0-{MAX_BUILD}, not {self.build}")
         if not 0.0 <= self.kyphosis_deg <= 45.0:
             raise ValueError(f"kyphosis_deg must be 0-45, not {self.kyphosis_deg}")
+
+    @property
+    def belly(self) -> float:
+        """Extra forward growth of the abdomen past the heavy end of the drill's population (1 = none)."""
+        return 1.0 + 0.6 * max(0.0, self.build - 1.0)
+
+    @property
+    def mass_kg(self) -> float:
+        """Body mass: a body-mass index of 19 (slim) to 32 (heavy), 36 at the obese end, at this height."""
+        return (19.0 + 13.0 * self.build) * self.height_m**2
 
     @property
     def girth(self) -> float:
@@ -106,7 +123,14 @@ class Posture:
     lateral_shift_m : float
         Sideways shift of the pelvis over the feet (weight shifting).
     arms : str
-        "hips" (hands on hips), "stick" (stick along the back) or "sides".
+        One of :data:`ARM_STYLES`: "hips" (hands on hips), "stick" (stick
+        along the back), "sides", "crossed" (forearms crossed on the chest),
+        "kettlebell_chest" (a kettlebell held in both hands against the
+        chest) or "kettlebell_hanging" (held in both hands, arms hanging, the
+        bell in front of the thighs).
+    load_kg : float
+        Mass of the kettlebell in the kettlebell styles (ignored otherwise);
+        it counts for balance, never for the measures.
     gait_phase : float or None
         Walking: phase in cycles; legs swing instead of standing still and
         balance is not solved.
@@ -120,7 +144,19 @@ class Posture:
     spine_flexion_deg: float = 0.0
     lateral_shift_m: float = 0.0
     arms: str = "hips"
+    load_kg: float = 12.0
     gait_phase: float | None = None
+
+    def __post_init__(self):
+        if self.arms not in ARM_STYLES:
+            raise ValueError(f"unknown arms {self.arms!r}; known: {', '.join(ARM_STYLES)}")
+        if not 0.0 <= self.load_kg <= 40.0:
+            raise ValueError(f"load_kg must be 0-40, not {self.load_kg}")
+
+    @property
+    def carries_load(self) -> bool:
+        """Whether the hands hold a kettlebell."""
+        return self.arms.startswith("kettlebell") and self.load_kg > 0.0
 
 
 @dataclass
@@ -279,6 +315,22 @@ def _place_arms(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray
             hand = joints["sacrum"] + pelvis_up * 0.06 * h - _sagittal_perp(joints["lumbar_dir"]) * 0.13 * g
             hand = hand + [sign * 0.04, 0.0, 0.0]
             outward = np.array([sign, 0.0, -0.6])
+        elif posture.arms == "crossed":
+            # Forearms crossed on the chest, each hand on the opposite shoulder's front.
+            hand = _chest_front(shape, joints, 0.75, 0.035) + [-sign * 0.075 * h, 0.0, 0.0]
+            outward = np.array([0.3 * sign, -1.0, 0.4])  # elbows low, in front of the ribs
+        elif posture.arms == "kettlebell_chest":
+            # Goblet hold: the bell against the sternum, a hand on each horn of the handle.
+            up = joints["upper_thorax_dir"]
+            bell = _chest_front(shape, joints, 0.3, KETTLEBELL_RADIUS_M + 0.01)
+            joints["load"] = bell
+            hand = bell + up * 0.5 * KETTLEBELL_RADIUS_M + [sign * (KETTLEBELL_RADIUS_M + 0.02), 0.0, 0.0]
+            outward = np.array([sign, -0.8, 0.2])
+        elif posture.arms == "kettlebell_hanging":
+            grip = _hanging_grip(shape, joints)
+            joints["load"] = grip - [0.0, KETTLEBELL_HANDLE_M + KETTLEBELL_RADIUS_M, 0.0]
+            hand = grip + [sign * 0.045, 0.0, 0.0]
+            outward = np.array([sign * 0.3, 0.0, -1.0])
         else:  # hanging at the sides, swinging a little when walking
             phase = 0.0 if posture.gait_phase is None else posture.gait_phase + 0.5 * (side == "left")
             swing = 0.25 * np.sin(2 * np.pi * phase)
@@ -289,13 +341,54 @@ def _place_arms(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray
         joints[f"{side}_elbow"] = _elbow(shoulder, hand, UPPER_ARM * h, FOREARM * h, outward)
 
 
+def _chest_front(shape: BodyShape, joints: dict[str, np.ndarray], up_share: float, clearance_m: float) -> np.ndarray:
+    """A point ``clearance_m`` in front of the upper chest's skin, ``up_share`` of the way from T7 to C7.
+
+    The depth is the upper-thorax surface's own (see :func:`_surface`), so
+    hands and loads rest on the chest whatever the build.
+    """
+    h, g = shape.height_m, shape.girth
+    level = joints["t7"] + up_share * (joints["c7"] - joints["t7"])
+    depth = (0.058 * min(g, 1.1) + 0.064 * g) * h
+    return level + _sagittal_perp(joints["upper_thorax_dir"]) * (depth + clearance_m)
+
+
+def _hanging_grip(shape: BodyShape, joints: dict[str, np.ndarray]) -> np.ndarray:
+    """Where both hands hold a kettlebell on straight-ish hanging arms (body frame).
+
+    The arms hang plumb from the shoulders, pushed just far enough forward
+    that the bell clears the front of the thighs, and bend at the elbows so
+    the bell never reaches the floor in a deep hinge.
+    """
+    h, g = shape.height_m, shape.girth
+    shoulder = joints["shoulder_centre"]
+    reach = (UPPER_ARM + FOREARM) * h * 0.97
+    knee = 0.5 * (joints["left_knee"] + joints["right_knee"])
+    hip = joints["hip_centre"]
+    forward = 0.0
+    for _ in range(3):  # the bell's height depends on how far forward it hangs
+        drop = np.sqrt(max(reach**2 - forward**2, 0.0))
+        bell_y = shoulder[1] - drop - KETTLEBELL_HANDLE_M - KETTLEBELL_RADIUS_M
+        along = np.clip((hip[1] - bell_y) / max(hip[1] - knee[1], 1e-6), 0.0, 1.0)
+        thigh_front = hip[2] + along * (knee[2] - hip[2]) + 0.046 * h * g
+        forward = max(0.0, thigh_front + KETTLEBELL_RADIUS_M + 0.01 - shoulder[2])
+        forward = min(forward, 0.9 * reach)
+    drop = np.sqrt(max(reach**2 - forward**2, 0.0))
+    lowest = KETTLEBELL_HANDLE_M + 2.0 * KETTLEBELL_RADIUS_M + 0.03  # the floor is at y = 0
+    return np.array([0.0, max(shoulder[1] - drop, lowest), shoulder[2] + forward])
+
+
 def _sagittal_perp(direction: np.ndarray) -> np.ndarray:
     """The anterior normal of a sagittal direction (rotated +90 degrees)."""
     return np.array([0.0, -direction[2], direction[1]])
 
 
-def _centre_of_mass(joints: dict[str, np.ndarray], h: float) -> np.ndarray:
-    """Whole-body centre of mass (body frame) from segment centres and Winter's mass fractions."""
+def _centre_of_mass(joints: dict[str, np.ndarray], h: float, load_share: float = 0.0) -> np.ndarray:
+    """Whole-body centre of mass (body frame) from segment centres and Winter's mass fractions.
+
+    ``load_share`` is the mass of a held load (at ``joints["load"]``) as a
+    fraction of body mass.
+    """
     total = np.zeros(3)
     mass = 0.0
 
@@ -316,7 +409,14 @@ def _centre_of_mass(joints: dict[str, np.ndarray], h: float) -> np.ndarray:
     add(0.5 * (joints["sacrum"] + joints["t12"]) + _sagittal_perp(joints["lumbar_dir"]) * 0.05 * h, MASS["abdomen"])
     add(0.5 * (joints["t12"] + joints["c7"]) + _sagittal_perp(joints["lower_thorax_dir"]) * 0.055 * h, MASS["thorax"])
     add(joints["head"], MASS["head"])
+    if load_share > 0.0 and "load" in joints:
+        add(joints["load"], load_share)
     return total / mass
+
+
+def load_share(shape: BodyShape, posture: Posture) -> float:
+    """The held load's mass as a fraction of the body's (0 without a load)."""
+    return posture.load_kg / shape.mass_kg if posture.carries_load else 0.0
 
 
 def _balanced_shank_tilt(shape: BodyShape, posture: Posture) -> float:
@@ -330,7 +430,9 @@ def _balanced_shank_tilt(shape: BodyShape, posture: Posture) -> float:
 
     def excess(tilt):
         joints = _skeleton_local(shape, posture, tilt)
-        return _centre_of_mass(joints, shape.height_m)[2] - foot_centre
+        return _centre_of_mass(joints, shape.height_m, share)[2] - foot_centre
+
+    share = load_share(shape, posture)
 
     low, high = np.radians(-25.0), np.radians(50.0)
     if excess(low) > 0:
@@ -369,8 +471,9 @@ def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str,
         centre = hip_centre + pelvis_frame @ [sign * 0.036 * h * g, -0.012 * h, -0.030 * h * g]
         parts.append(("buttock", Ellipsoid(centre, pelvis_frame, np.array([0.050, 0.058, 0.046]) * h * g)))
     lumbar_frame = frame(joints["lumbar_dir"])
-    parts.append(("abdomen", Ellipsoid(0.5 * (joints["sacrum"] + joints["t12"]) + lumbar_frame @ [0.0, 0.0, 0.045 * h * g],
-                                       lumbar_frame, np.array([0.090 * h * g, 0.075 * h, 0.062 * h * g]))))
+    belly = shape.belly
+    parts.append(("abdomen", Ellipsoid(0.5 * (joints["sacrum"] + joints["t12"]) + lumbar_frame @ [0.0, 0.0, 0.045 * h * g * belly],
+                                       lumbar_frame, np.array([0.090 * h * g, 0.075 * h, 0.062 * h * g * belly]))))
     for name, a, b in (("lower_thorax_dir", "t12", "t7"), ("upper_thorax_dir", "t7", "c7")):
         thorax_frame = frame(joints[name])
         parts.append(("thorax", Ellipsoid(0.5 * (joints[a] + joints[b]) + thorax_frame @ [0.0, 0.0, 0.058 * h * min(g, 1.1)],
@@ -409,6 +512,8 @@ def pose_body(shape: BodyShape, posture: Posture) -> Body:
     surface = _surface(shape, local)
     if posture.arms == "stick":
         surface.append(("stick", _stick(shape, local)))
+    if "load" in local:
+        surface.append(("load", Ellipsoid(local["load"], np.eye(3), np.full(3, KETTLEBELL_RADIUS_M))))
     yaw = np.radians(posture.yaw_deg)
     rotation = np.array([[np.cos(yaw), 0.0, np.sin(yaw)], [0.0, 1.0, 0.0], [-np.sin(yaw), 0.0, np.cos(yaw)]])
     offset = np.array([posture.x_m, 0.0, posture.z_m])

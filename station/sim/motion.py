@@ -149,6 +149,27 @@ def _sway(t: float, phases: np.ndarray, amplitude: float) -> float:
     return amplitude * float(np.mean(np.sin(2 * np.pi * np.array([0.11, 0.23, 0.37]) * t + phases)))
 
 
+@dataclass(frozen=True)
+class Shift:
+    """A bystander's move away from their place and back: a step, or a lean toward the patient.
+
+    From ``start_s`` the person eases over ``ramp_s`` into being ``dx_m``,
+    ``dz_m`` from their place (feet and all) and bent ``lean_deg`` forward at
+    the hips, stays so until ``end_s``, then eases back over ``ramp_s``.
+    """
+
+    start_s: float
+    end_s: float
+    dx_m: float = 0.0
+    dz_m: float = 0.0
+    lean_deg: float = 0.0
+    ramp_s: float = 0.7
+
+    def share(self, t: float) -> float:
+        """How far into the shift the person is at ``t``: 0 (in place) to 1 (fully moved)."""
+        return float(ease((t - self.start_s) / self.ramp_s) * (1.0 - ease((t - self.end_s) / self.ramp_s)))
+
+
 @dataclass
 class Performance:
     """One person's plan over a recording.
@@ -171,13 +192,18 @@ class Performance:
     stay_s : float
         Extra standing time after the set, before leaving or the end.
     arms : str
-        "hips", "stick" or "sides".
+        One of :data:`station.sim.body.ARM_STYLES` (hips, stick, sides, crossed,
+        kettlebell_chest, kettlebell_hanging).
     spot_x_m : float
         Where along the wall they stand (0 is the drill spot).
     facing_yaw_deg : float
         Yaw when in place (0: facing away from the wall).
     sway_m : float
         Amplitude of weight shifting while standing (lateral, metres).
+    load_kg : float
+        Mass of the kettlebell when ``arms`` holds one.
+    shifts : tuple of Shift
+        Steps and leans away from the place while standing (bystanders).
     """
 
     shape: BodyShape
@@ -192,6 +218,8 @@ class Performance:
     spot_x_m: float = 0.0
     facing_yaw_deg: float = 0.0
     sway_m: float = 0.01
+    load_kg: float = 12.0
+    shifts: tuple[Shift, ...] = ()
     seed: int = 0
     _bottoms: list[float] = field(default_factory=list, init=False, repr=False)
     _sway_phases: np.ndarray = field(default=None, init=False, repr=False)
@@ -277,9 +305,44 @@ class Performance:
 
 def _posture_fields(performance: Performance, t: float) -> dict:
     """The standing posture's fields at time t, before any change."""
+    x, z, lean = performance.spot_x_m, performance.spot_z_m, 0.0
+    for shift in performance.shifts:
+        share = shift.share(t)
+        x, z, lean = x + share * shift.dx_m, z + share * shift.dz_m, lean + share * shift.lean_deg
     return dict(
-        x_m=performance.spot_x_m, z_m=performance.spot_z_m, yaw_deg=performance.facing_yaw_deg,
-        arms=performance.arms, hip_flexion_deg=_sway(t, performance._sway_phases, 2.0),
+        x_m=x, z_m=z, yaw_deg=performance.facing_yaw_deg,
+        arms=performance.arms, load_kg=performance.load_kg,
+        hip_flexion_deg=_sway(t, performance._sway_phases, 2.0) + lean,
         lateral_shift_m=_sway(t * 0.8, performance._sway_phases[::-1], performance.sway_m),
         knee_flexion_deg=(performance.reps[0].knee_standing_deg,) * 2 if performance.reps else (4.0, 4.0),
     )
+
+
+@dataclass
+class Crossing:
+    """Someone walking straight across the room along the wall, in view for a while.
+
+    They walk from ``from_x_m`` to ``to_x_m`` at ``z_m`` from the wall,
+    starting at ``start_s``; before and after they are out of the scene.
+    Same interface as :class:`Performance` for the renderer (``shape``,
+    ``at``), never a patient.
+    """
+
+    shape: BodyShape
+    z_m: float
+    from_x_m: float
+    to_x_m: float
+    start_s: float
+    speed_m_s: float = WALK_SPEED_M_S
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + abs(self.to_x_m - self.from_x_m) / self.speed_m_s
+
+    def at(self, t: float) -> Moment:
+        if not self.start_s <= t < self.end_s:
+            return Moment(None, "absent")
+        walked = (t - self.start_s) * self.speed_m_s
+        direction = 1.0 if self.to_x_m >= self.from_x_m else -1.0
+        return Moment(Posture(x_m=self.from_x_m + direction * walked, z_m=self.z_m, yaw_deg=90.0 * direction,
+                              arms="sides", gait_phase=walked / STRIDE_M, knee_flexion_deg=(5.0, 5.0)), "walk_in")

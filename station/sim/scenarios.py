@@ -46,6 +46,7 @@ class SceneSpec:
     people: list[Performance] = field(default_factory=list)
     has_patient: bool = True
     furniture: list[Box] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)  # what a randomised scene drew, copied into the truth
 
     @property
     def intrinsics(self):

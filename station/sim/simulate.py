@@ -176,6 +176,7 @@ def _scene_truth(spec: SceneSpec, scene: SceneRenderer) -> dict:
             "first_rep_s": round(patient.first_rep_s, 4) if patient.reps else None,
         },
         "bystanders": len(spec.people) - (1 if patient is not None else 0),
+        "notes": spec.notes,
         "furniture": len(spec.furniture),
         "thresholds": asdict(Thresholds()),
     }
