@@ -32,6 +32,8 @@ import numpy as np
 from scipy import ndimage
 
 from station.errors import WallHingeError
+from station.slices import slice_quantile as _slice_quantile
+from station.spine import back_curvature
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -88,13 +90,11 @@ class Measures:
     ``None`` means the frame does not show enough to measure that.
     ``position_x_m`` is where the patient is along the wall (m, mean of their
     points' x), so a caller can tell standing still from walking along it.
-    ``spine_flexion_deg`` is always ``None`` for now. From the side mount the
-    near arm, hands on the hips as the drill asks (or holding the stick),
-    hides the back from pelvis to shoulders; what stays in view (chest and
-    belly, the pelvis's outline) does not tell a rounded back from a good
-    hinge, even given the simulator's own labels of which pixel is which
-    body part. A number would mislead a clinician. The field stays so the
-    contract and the faults keep their shape when a view of the back exists.
+    ``back_curvature_deg`` is the back outline's absolute turn from the low
+    back to the upper back (:mod:`station.spine`), None where the frame does
+    not show the back, with ``back_reason`` saying why. ``spine_flexion_deg``
+    is None per frame: flexion is against the set's standing baseline, which
+    the rep detector keeps (:class:`station.spine.SpineBaseline`).
     """
 
     present: bool
@@ -105,6 +105,8 @@ class Measures:
     spine_flexion_deg: float | None = None
     patient_pixels: int = 0
     position_x_m: float | None = None
+    back_curvature_deg: float | None = None
+    back_reason: str | None = None
 
 
 ABSENT = Measures(present=False, confidence=0.0)
@@ -239,8 +241,10 @@ class Measurer:
         above = y > hip_y
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
         knee = _knee_flexion_deg(y, z, hip_y)
+        back = back_curvature(points, hip_y, trunk)
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))
+                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
+                        back_curvature_deg=back.curvature_deg, back_reason=back.reason)
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
         """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them.
@@ -364,19 +368,6 @@ def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
     edge = np.where(found, best.astype(np.float64), np.nan)
     step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
     return edge, step
-
-
-def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: int):
-    """Per-slice ``q`` quantile of ``values`` (NaN for empty slices), vectorised by sorting."""
-    order = np.lexsort((values, slices))
-    slices, values = slices[order], values[order]
-    counts = np.bincount(slices, minlength=n_slices)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    index = starts + np.floor(q * np.maximum(counts - 1, 0)).astype(np.intp)
-    result = np.full(n_slices, np.nan)
-    filled = counts > 0
-    result[filled] = values[index[filled]]
-    return result, counts
 
 
 def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
