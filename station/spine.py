@@ -36,16 +36,17 @@ from station.slices import slice_quantile
 HIP_SHARE_OF_STATURE = 0.50
 # Along the trunk from the hip joint, as shares of stature (Winter): the low
 # back from L5 (0.06) to T12 (0.16), the thoracic back on to C7 (0.33), short
-# of the neck and the shoulder blades' top.
-LUMBAR_SPAN = (0.05, 0.16)
-THORACIC_SPAN = (0.18, 0.30)
+# of the neck. The outline is split halfway.
+BACK_SPAN = (0.05, 0.30)
 SLICE_SHARE = 0.02  # slice height along the trunk, share of stature
-REAR_QUANTILE = 0.95  # the outline: near the rearmost point, above a stray pixel's reach
+# The outline: near the rearmost point of a slice, short of the flying
+# pixels a D400 strews behind a silhouette.
+REAR_QUANTILE = 0.9
 MIN_SLICE_POINTS = 3
 # A slice whose rearmost point is this far (m) in front of the outline's
 # upper quartile shows no back.
-HIDDEN_STEP_M = 0.025
-MIN_SHOWN_SHARE = 0.75  # of each stretch's slices must show back
+HIDDEN_STEP_M = 0.03
+MIN_SHOWN_SHARE = 0.6  # of the slices must show back, and 2 in each half
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def back_curvature(points: np.ndarray, hip_y_m: float, trunk_angle_deg: float | 
     dy, dz = y - hip_y_m, z - hip_z
     along = (dy * np.cos(angle) + dz * np.sin(angle)) / stature
     back = dy * np.sin(angle) - dz * np.cos(angle)  # metres, + out of the back
-    low, high = LUMBAR_SPAN[0], THORACIC_SPAN[1]
+    low, high = BACK_SPAN
     n_slices = int(round((high - low) / SLICE_SHARE))
     slices = np.floor((along - low) / SLICE_SHARE).astype(np.intp)
     inside = (slices >= 0) & (slices < n_slices)
@@ -90,14 +91,13 @@ def back_curvature(points: np.ndarray, hip_y_m: float, trunk_angle_deg: float | 
     if np.count_nonzero(np.isfinite(rear)) < 4:
         return BackReading(None, "back not in view")
     shown = np.isfinite(rear) & (rear >= np.nanpercentile(rear, 75) - HIDDEN_STEP_M)
-    centres = low + (np.arange(n_slices) + 0.5) * SLICE_SHARE
-    slopes = []
-    for span in (LUMBAR_SPAN, THORACIC_SPAN):
-        in_span = (centres >= span[0]) & (centres <= span[1])
-        use = in_span & shown
-        if np.count_nonzero(use) < max(3, MIN_SHOWN_SHARE * np.count_nonzero(in_span)):
-            return BackReading(None, "back hidden (arms, a stick or the view)")
-        slopes.append(np.degrees(np.arctan(np.polyfit(centres[use] * stature, rear[use], 1)[0])))
+    centres_m = (low + (np.arange(n_slices) + 0.5) * SLICE_SHARE) * stature
+    lower = np.arange(n_slices) < n_slices // 2
+    if (np.count_nonzero(shown) < MIN_SHOWN_SHARE * n_slices
+            or np.count_nonzero(shown & lower) < 2 or np.count_nonzero(shown & ~lower) < 2):
+        return BackReading(None, "back hidden (arms, a stick or the view)")
+    slopes = [np.degrees(np.arctan(np.polyfit(centres_m[use], rear[use], 1)[0]))
+              for use in (shown & lower, shown & ~lower)]
     return BackReading(float(slopes[0] - slopes[1]))
 
 
