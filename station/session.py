@@ -584,7 +584,7 @@ class _CameraLoop:
         # Measurement
         self._phase = "starting"  # starting, opening, moved, measuring
         self._measurer: Measurer | None = None
-        self._detector = RepDetector(settings.thresholds, settings.reps)
+        self._detector = RepDetector(settings.thresholds, settings.reps, back_checked=settings.setup.back_checked)
         self._progress = SetProgress(settings.targets)
         self._opening: list = []
         self._next_moved_check = 0.0
