@@ -72,8 +72,7 @@ def exact_calibration(empty_frames, intrinsics, pose) -> Calibration:
 
 def run_case(name: str, seed: int, arms: str, fps: float) -> dict:
     """Per placement: per-frame rows and per-rep truths of one scenario done with ``arms``."""
-    spec = build_scene(name, seed)
-    spec.people[0] = dataclasses.replace(spec.people[0], arms=arms)
+    spec = build_scene(name, seed, arms=arms)
     patient = spec.patient
     scenes = {}
     for placement in PLACEMENTS:

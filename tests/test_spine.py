@@ -120,3 +120,14 @@ def test_the_setup_says_whether_the_back_can_be_checked():
         SetupSettings(placement="behind")
     with pytest.raises(ValueError, match="setup.drill_variant"):
         SetupSettings(drill_variant="dumbbell")
+
+
+def test_the_setups_names_are_the_simulators():
+    from station.setup import DRILL_VARIANTS, PLACEMENTS
+    from station.sim.body import ARM_STYLES
+    from station.sim.placements import PLACEMENTS as SIMULATED
+
+    for placement in PLACEMENTS:
+        assert set(placement.split("+")) <= set(SIMULATED), placement
+    assert set(SIMULATED) <= set(PLACEMENTS)
+    assert set(DRILL_VARIANTS) == set(ARM_STYLES) - {"sides"}  # "sides": bystanders, not the drill
