@@ -1,6 +1,7 @@
 """Where must a camera be to see the back? The placement study of issue 15.
 
     python benchmarks/bench_back_view.py [--set quick|full] [--fps N]
+    python benchmarks/bench_back_view.py --figure docs/back-view.png
 
 Renders the same people doing the same reps (rounded backs, kyphotic
 seniors, good reps) from each candidate placement (station/sim/placements.py)
@@ -92,8 +93,7 @@ def run_case(name: str, seed: int, arms: str, fps: float) -> dict:
             rendered = scene.renderer.render([(LABEL_PATIENT, body)])
             labels = rendered.labels
             patient_pixels = (labels >= LABEL_PATIENT) & (labels < LABEL_OTHER_PERSON)
-            points = scene.renderer._origin + scene.renderer._rays * np.where(patient_pixels, rendered.z_m, 0.0)[..., None]
-            view = back_view(body, labels, points)
+            view = back_view(body, labels, scene.renderer.room_points(np.where(patient_pixels, rendered.z_m, 0.0)))
             depth = sense(rendered.z_m, rendered.cos_incidence, scene.intrinsics, spec.sensor, rng)
             measured = measurers[placement].measure(depth)
             rows[placement].append(dict(
@@ -168,18 +168,57 @@ def summarise(cases: list[tuple[dict, list[dict]]], threshold: float) -> dict:
             "kyphotic": (kyphotic_flagged, kyphotic_reps)}
 
 
+# Figure colours: the back (trunk parts) warm, arms and loads blue, the rest grey.
+_PART_COLOURS = {"abdomen": (255, 150, 0), "thorax": (230, 40, 40), "upper_arm": (40, 90, 255),
+                 "forearm": (40, 90, 255), "hand": (40, 90, 255), "stick": (0, 200, 220), "load": (0, 200, 220)}
+
+
+def figure(path: Path, name: str = "rounded-back", seed: int = 7) -> None:
+    """What each placement sees of a rounded rep's bottom, per variant: parts coloured from the renderer's labels."""
+    from PIL import Image, ImageDraw
+
+    from station.sim.body import PART_LABELS
+
+    palette = np.full((256, 3), 40, np.uint8)
+    palette[LABEL_PATIENT:LABEL_OTHER_PERSON] = 150
+    for part, colour in _PART_COLOURS.items():
+        palette[LABEL_PATIENT + PART_LABELS[part]] = colour
+    tiles = []
+    for arms in VARIANTS:
+        spec = build_scene(name, seed, arms=arms)
+        patient = spec.patient
+        rounded = next(i for i, rep in enumerate(patient.reps) if "rounded_back" in rep.faults)
+        t = patient.rep_starts_s[rounded] + patient.reps[rounded].descent_s + 0.1
+        body = pose_body(patient.shape, patient.at(t).posture)
+        row = []
+        for placement in PLACEMENTS:
+            mount = spec.mount if placement == SIDE else placement_mount(placement, spec.mount.side, seed)
+            scene = SceneRenderer(dataclasses.replace(spec, mount=mount))
+            image = Image.fromarray(palette[scene.renderer.render([(LABEL_PATIENT, body)]).labels])
+            ImageDraw.Draw(image).text((4, 4), f"{placement}, {arms}", fill=(255, 255, 255))
+            row.append(np.asarray(image))
+        tiles.append(np.concatenate(row, axis=1))
+    Image.fromarray(np.concatenate(tiles, axis=0)).save(path)
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=SETS, default="quick")
     parser.add_argument("--fps", type=float, default=5.0, help="frames sampled per second of the set (default 5)")
+    parser.add_argument("--figure", type=Path, help="write the placements' views of a rounded rep here and exit")
     args = parser.parse_args()
+    if args.figure:
+        figure(args.figure)
+        return
     threshold = Thresholds().max_spine_flexion_deg
     started = time.perf_counter()
     results = {}
     for arms in VARIANTS:
         cases = [run_case(name, seed, arms, args.fps) for name, seed in SETS[args.set]]
         for placement in PLACEMENTS:
-            results[placement, arms] = summarise([(c, [dict(r) for r in c["rows"][placement]]) for c in cases], threshold)
+            own_rows = [(case, [dict(row) for row in case["rows"][placement]]) for case in cases]
+            results[placement, arms] = summarise(own_rows, threshold)
         for side, back in PAIRS:
             results[f"{side}+{back}", arms] = summarise([(c, combined(c, side, back)) for c in cases], threshold)
         print(f"  {arms}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
