@@ -84,7 +84,7 @@ def run_case(name: str, seed: int, arms: str, fps: float) -> dict:
     for placement, scene in scenes.items():
         empty = [sense(r.z_m, r.cos_incidence, scene.intrinsics, spec.sensor, rng)
                  for r in (scene.renderer.render([]) for _ in range(12))]
-        measurers[placement] = Measurer(exact_calibration(empty, scene.intrinsics, scene.camera_pose))
+        measurers[placement] = Measurer(exact_calibration(empty, scene.intrinsics, scene.camera_pose), back=True)
     rows = {placement: [] for placement in PLACEMENTS}
     for t in np.arange(patient.at_spot_s, patient.set_end_s, 1.0 / fps):
         moment = patient.at(t)

@@ -33,7 +33,7 @@ from scipy import ndimage
 
 from station.errors import WallHingeError
 from station.slices import slice_quantile as _slice_quantile
-from station.spine import back_curvature
+from station.spine import BackReading, back_curvature
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -91,10 +91,12 @@ class Measures:
     ``position_x_m`` is where the patient is along the wall (m, mean of their
     points' x), so a caller can tell standing still from walking along it.
     ``back_curvature_deg`` is the back outline's absolute turn from the low
-    back to the upper back (:mod:`station.spine`), None where the frame does
-    not show the back, with ``back_reason`` saying why. ``spine_flexion_deg``
-    is None per frame: flexion is against the set's standing baseline, which
-    the rep detector keeps (:class:`station.spine.SpineBaseline`).
+    back to the upper back (:mod:`station.spine`), read only when the
+    set-up shows the back (``Measurer(..., back=True)``); otherwise, or where
+    the frame does not show it, None, with ``back_reason`` saying why.
+    ``spine_flexion_deg`` is None per frame: flexion is against the set's
+    standing baseline, which the rep detector keeps
+    (:class:`station.spine.SpineBaseline`).
     """
 
     present: bool
@@ -110,6 +112,7 @@ class Measures:
 
 
 ABSENT = Measures(present=False, confidence=0.0)
+NOT_IN_VIEW = BackReading(None, "back not in view from this set-up")
 
 
 def _principal_angle_deg(y: np.ndarray, z: np.ndarray) -> float:
@@ -134,12 +137,18 @@ class Measurer:
     noise_multiple : float
         How many per-pixel noise standard deviations nearer than the
         background a pixel must be to count as foreground.
+    back : bool
+        Read the back's curvature: only for a set-up that shows the back
+        (:mod:`station.setup`). From the side mount with the hands on the
+        hips the outline it would read is the elbow's.
     """
 
-    def __init__(self, calibration, *, min_depth_step_m: float = 0.04, noise_multiple: float = 4.0):
+    def __init__(self, calibration, *, min_depth_step_m: float = 0.04, noise_multiple: float = 4.0,
+                 back: bool = False):
         if min_depth_step_m <= 0 or noise_multiple <= 0:
             raise ValueError("min_depth_step_m and noise_multiple must be positive")
         self.calibration = calibration
+        self._back = back
         intrinsics = calibration.intrinsics
         self.shape = (intrinsics.height, intrinsics.width)
         self._origin = calibration.camera_pose.translation.astype(np.float32)
@@ -241,7 +250,7 @@ class Measurer:
         above = y > hip_y
         trunk = _principal_angle_deg(y[above], z[above]) if np.count_nonzero(above) > 30 else None
         knee = _knee_flexion_deg(y, z, hip_y)
-        back = back_curvature(points, hip_y, trunk)
+        back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason)

@@ -814,7 +814,7 @@ class _CameraLoop:
 
     def _start_measuring(self) -> None:
         if self._measurer is None or self._measurer.calibration is not self._calibration:
-            self._measurer = Measurer(self._calibration)
+            self._measurer = Measurer(self._calibration, back=self.settings.setup.back_checked)
         self._phase = "measuring"
         self._trouble = None
         if not self._session_started:
