@@ -36,7 +36,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=150, help="frames timed per resolution (default 150)")
     args = parser.parse_args()
-    print(f"{'resolution':>10}  {'median ms':>9}  {'p99 ms':>7}  {'share of 33 ms':>14}  {'back curvature ms':>17}")
+    print(f"{'resolution':>10}  {'median ms':>9}  {'p99 ms':>7}  {'share of 33 ms':>14}  "
+          f"{'back curvature ms':>17}")
     with_back = station.measure.back_curvature
     for width, height in RESOLUTIONS:
         spec = build_scene("all-faults", 1, width=width, height=height)
@@ -62,7 +63,8 @@ def main():
         station.measure.back_curvature = with_back
         median, p99 = np.median(timings), np.percentile(timings, 99)
         back = median - np.median(without_back)
-        print(f"{width:>5}x{height:<4}  {median:9.2f}  {p99:7.2f}  {100 * median / FRAME_BUDGET_MS:13.1f}%  {back:17.2f}")
+        print(f"{width:>5}x{height:<4}  {median:9.2f}  {p99:7.2f}  {100 * median / FRAME_BUDGET_MS:13.1f}%  "
+              f"{back:17.2f}")
 
 
 if __name__ == "__main__":
