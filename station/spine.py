@@ -1,19 +1,22 @@
 """The back's curvature in one frame, and spine flexion against the set's standing baseline: pure numpy.
 
 Per frame (:func:`back_curvature`): the patient's room points above the
-buttocks are turned into the trunk's own frame (u along the trunk from the
-hips up, v straight back out of the back). In height slices along u the
-rearmost points are the back's outline, from the low back (L5) to the
-shoulders (C7). The curvature is how far the outline turns between the
-lumbar stretch and the thoracic stretch: the angle between the two
-stretches' fitted lines, in degrees, positive when the back rounds. It is
-absolute: a kyphotic senior's upper back turns even standing tall.
+buttocks are turned into the trunk's own frame (along the trunk from the
+hips up, and straight back out of the back). In height slices along the
+trunk the rearmost points are the back's outline, from the low back (L5) to
+the shoulders (C7). The curvature is how far the outline turns between its
+lower half (about the lumbar back) and its upper half (the thoracic): the
+angle between the halves' fitted lines, in degrees, positive when the back
+rounds. It is absolute: a kyphotic senior's upper back turns even standing.
 
 A slice whose rearmost point falls well in front of the rest of the outline
 shows no back (an arm, a stick or the far side of the body is all the camera
-sees there); with too few slices of either stretch showing back, the frame
-gives no curvature and says why. From the side mount that is every frame
-with the hands on the hips or a stick along the back.
+sees there); with too few slices showing back, the frame gives no curvature
+and says why. That check cannot tell an elbow held out behind the body from
+a back: from the side mount with the hands on the hips it reads the elbows'
+outline, so the station reads the back only for set-ups that show it
+(:mod:`station.setup`). The accuracy reached so far, from every placement,
+is in ``docs/back-view.md``: short of its targets.
 
 Against the set (:class:`SpineBaseline`): spine flexion is the curvature
 minus the person's own curvature standing still at the start of the set
