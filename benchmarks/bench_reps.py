@@ -1,13 +1,18 @@
 """Rep detection, faults and touch against the simulator's ground truth, and analysis speed.
 
-    python benchmarks/bench_reps.py [--set quick|full]
+    python benchmarks/bench_reps.py [--set quick|full|stress-tune|stress-check] [--jobs N]
 
 Runs ``wallhinge analyze``'s path (calibrate from the opening, measure,
 detect reps) on simulated recordings (cached in data/bench/) covering every
 fault, body type and mount, plus idle recordings where no rep may appear.
-Prints, per recording, the rep count against the truth; then per fault and
-for touch, precision and recall over all reps; then the analysis speed as a
-multiple of real time on a 424x240, 30 fps recording. No assertions.
+Prints, per recording, the rep count against the truth and the scene (so a
+failing one can be made again with ``wallhinge simulate``); then the share
+of recordings with the exact rep count, the reps missed in scenes with a
+second person, the phantom reps on idle recordings, per fault and for touch
+precision and recall over all reps, and the analysis speed as a multiple of
+real time on a 424x240, 30 fps recording. The stress sets
+(``station.sim.stress``) have a tuning half and a held-out check half.
+--jobs runs recordings in parallel processes. No assertions.
 
 A detected rep matches the true rep whose bottom it contains (start to
 end); an unmatched detected rep is a phantom, an unmatched true rep a miss.
@@ -23,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_accuracy import SETS, recording  # noqa: E402
+from benchmarks.bench_accuracy import FOLDER, SETS, chosen, recording, run_parallel, scene_line  # noqa: E402
 from station.analyze import analyze_frames  # noqa: E402
 from station.camera import open_recording  # noqa: E402
 from station.faults import FAULT_NAMES  # noqa: E402
@@ -31,7 +36,8 @@ from station.sim.scenarios import build_scene  # noqa: E402
 from station.sim.simulate import is_current, simulate  # noqa: E402
 
 IDLE = [("idle-standing", 21), ("idle-walk-through", 22), ("idle-spotter", 23), ("empty", 24)]
-REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE}
+REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE,
+            "stress-tune": SETS["stress-tune"], "stress-check": SETS["stress-check"]}  # idle ones are drawn in
 
 
 def match(detected, truth):
@@ -66,52 +72,74 @@ def speed(folder: Path) -> tuple[float, float]:
     return duration / elapsed, elapsed / len(frames) * 1000
 
 
+def evaluate(item) -> dict:
+    """One recording's reps against the truth (picklable, for --jobs)."""
+    name, seed = item
+    path, truth = recording(name, seed)
+    with open_recording(path) as source:
+        analysis = analyze_frames(source, path.name)
+    pairs, phantoms, missed = match(analysis.reps, truth["reps"])
+    counts = {name: [0, 0, 0] for name in FAULT_NAMES + ("touched",)}  # tp, fp, fn
+    for rep, expected in pairs:
+        for fault in counts:
+            found = rep.touched if fault == "touched" else fault in rep.faults
+            real = expected["touched"] if fault == "touched" else fault in expected["faults"]
+            counts[fault][0] += found and real
+            counts[fault][1] += found and not real
+            counts[fault][2] += real and not found
+    for rep in phantoms:
+        for fault in rep.faults + (("touched",) if rep.touched else ()):
+            counts[fault][1] += 1
+    for expected in missed:
+        for fault in expected["faults"] + (["touched"] if expected["touched"] else []):
+            counts[fault][2] += 1
+    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or 'good'}{'' if r.touched else ' no-touch-read'} "
+             f"vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
+             if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
+    timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
+              for key in ("start_s", "bottom_s", "end_s", "descent_s")}
+    return {"name": name, "seed": seed, "scene": scene_line(truth), "found": len(analysis.reps),
+            "true": len(truth["reps"]), "phantoms": len(phantoms), "missed": len(missed),
+            "second_person": truth["bystanders"] > 0, "idle": not truth["reps"], "counts": counts,
+            "wrong": wrong, "timing": timing}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=REP_SETS, default="quick")
+    parser.add_argument("--jobs", type=int, default=1, help="recordings analysed in parallel processes (default 1)")
+    parser.add_argument("--cached-only", action="store_true", help="only the recordings already made")
+    parser.add_argument("--no-speed", action="store_true", help="skip the analysis speed run")
     args = parser.parse_args()
-    folder = ROOT / "data" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = {name: [0, 0, 0] for name in FAULT_NAMES + ("touched",)}  # tp, fp, fn
-    exact = 0
-    timing = {"start_s": [], "bottom_s": [], "end_s": [], "descent_s": []}
-    for name, seed in REP_SETS[args.set]:
-        path, truth = recording(name, seed, folder)
-        with open_recording(path) as source:
-            analysis = analyze_frames(source, path.name)
-        pairs, phantoms, missed = match(analysis.reps, truth["reps"])
-        exact += len(analysis.reps) == len(truth["reps"])
-        for rep, expected in pairs:
-            for fault in FAULT_NAMES + ("touched",):
-                found = rep.touched if fault == "touched" else fault in rep.faults
-                real = expected["touched"] if fault == "touched" else fault in expected["faults"]
-                counts[fault][0] += found and real
-                counts[fault][1] += found and not real
-                counts[fault][2] += real and not found
-            for key in timing:
-                timing[key].append(getattr(rep, key) - expected[key])
-        for rep in phantoms:
-            for fault in rep.faults + (("touched",) if rep.touched else ()):
-                counts[fault][1] += 1
-        for expected in missed:
-            for fault in expected["faults"] + (["touched"] if expected["touched"] else []):
-                counts[fault][2] += 1
-        wrong = [f"rep {r.index} {sorted(r.faults)} vs {sorted(t['faults'])}" for r, t in pairs
-                 if sorted(r.faults) != sorted(t["faults"])]
-        print(f"{name:18} seed {seed:3d}  reps {len(analysis.reps):2d} of {len(truth['reps']):2d}  "
-              f"phantom {len(phantoms)} missed {len(missed)}  {'; '.join(wrong)}")
-    runs = len(REP_SETS[args.set])
-    print(f"\nrep count exact on {exact} of {runs} recordings")
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    runs = run_parallel(evaluate, chosen(REP_SETS[args.set], args.cached_only), args.jobs)
+    for run in runs:
+        print(f"{run['name']}-{run['seed']:<{17 - len(run['name'])}} reps {run['found']:2d} of {run['true']:2d}  "
+              f"phantom {run['phantoms']} missed {run['missed']}  {run['scene']}"
+              + (f"\n{'':20}{'; '.join(run['wrong'])}" if run["wrong"] else ""))
+    exact = sum(run["found"] == run["true"] for run in runs)
+    print(f"\nrep count exact on {exact} of {len(runs)} recordings ({100 * exact / len(runs):.0f}%)")
+    second = [run for run in runs if run["second_person"] and run["true"]]
+    print(f"reps missed in scenes with a second person: {sum(r['missed'] for r in second)} of "
+          f"{sum(r['true'] for r in second)} (in {sum(r['missed'] > 0 for r in second)} of {len(second)} recordings)")
+    idle = [run for run in runs if run["idle"]]
+    print(f"phantom reps on idle recordings: {sum(r['found'] for r in idle)} "
+          f"(on {sum(r['found'] > 0 for r in idle)} of {len(idle)} idle recordings)")
+    print(f"all reps: {sum(r['true'] for r in runs)} true, {sum(r['missed'] for r in runs)} missed, "
+          f"{sum(r['phantoms'] for r in runs)} phantom")
     print(f"\n{'fault':18} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
-    for fault, (tp, fp, fn) in counts.items():
+    for fault in FAULT_NAMES + ("touched",):
+        tp, fp, fn = (sum(run["counts"][fault][i] for run in runs) for i in range(3))
         precision, recall = precision_recall(tp, fp, fn)
         print(f"{fault:18} {precision:9.3f} {recall:7.3f} {tp:4d} {fp:4d} {fn:4d}")
     print(f"\n{'timing':10} {'median':>7} {'p95':>7}  (absolute error, s)")
-    for key, values in timing.items():
-        if values:
-            values = np.abs(values)
+    for key in ("start_s", "bottom_s", "end_s", "descent_s"):
+        values = np.abs(np.concatenate([run["timing"][key] for run in runs] + [[]]))
+        if values.size:
             print(f"{key:10} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
-    times_real, per_frame_ms = speed(folder)
+    if args.no_speed:
+        return
+    times_real, per_frame_ms = speed(FOLDER)
     print(f"\nanalysis speed, 424x240 at 30 fps: {times_real:.1f} x real time ({per_frame_ms:.2f} ms per frame, "
           "reading the recording not counted)")
 

@@ -73,7 +73,7 @@ def test_simulate_list_names_every_scenario_placement_and_variant(capsys):
     assert [head.split()[0] for head in heads] == ["scenarios", "camera", "drill"]
     starts = [body.index(head) for head in heads] + [len(body)]
     scenarios, placements, variants = (body[a + 1:b] for a, b in zip(starts, starts[1:]))
-    assert {line.split()[0] for line in scenarios} == set(SCENARIOS)
+    assert {line.split()[0] for line in scenarios} == set(SCENARIOS) | {"stress"}
     assert {line.split()[0] for line in placements} == set(PLACEMENTS)
     for line in scenarios + placements:
         assert len(line.split()) > 1, f"listed without a description: {line!r}"
@@ -157,6 +157,8 @@ def test_inspect_garbage_is_one_error_line(tmp_path):
     (["--scenario", "no-such-scenario"], "no-such-scenario"),
     (["--reps", "0"], "reps"),
     (["--resolution", "100x100"], "100x100"),
+    (["--scenario", "stress", "--seed", "5"], "stress seeds"),
+    (["--scenario", "stress", "--seed", "100", "--fps", "15"], "--fps"),
 ])
 def test_simulate_bad_option_is_one_error_line(tmp_path, options, mentions):
     out = tmp_path / "bad.db3"

@@ -159,3 +159,19 @@ def test_a_kettlebell_is_carried_for_balance_but_never_measured(arms):
     # Its weight in front pushes the hips back: a heavier bell, a smaller gap.
     light = pose_body(shape, replace(posture, load_kg=0.0))
     assert loaded.wall_gap_m() < light.wall_gap_m() - 0.003
+
+
+def test_the_obese_end_is_deeper_through_pelvis_and_belly_than_the_heavy_end():
+    def depth(build, parts):
+        body = pose_body(BodyShape(1.75, build, 0.0), Posture(z_m=0.0))
+        front = max(-p.min_along(np.array([0.0, 0.0, -1.0])) for part, p in body.primitives if part in parts)
+        back = min(p.min_along(np.array([0.0, 0.0, 1.0])) for part, p in body.primitives if part in parts)
+        return front - back
+
+    # Heavy (build 1, BMI 32): about 30 cm through the pelvis, 38 cm through the trunk at the belly.
+    assert depth(1.0, ("pelvis", "buttock")) == pytest.approx(0.30, abs=0.02)
+    assert depth(1.0, ("pelvis", "buttock", "abdomen")) == pytest.approx(0.385, abs=0.02)
+    # Obese: the belly grows faster than the girth does.
+    girth_ratio = BodyShape(1.75, 1.3).girth / BodyShape(1.75, 1.0).girth
+    assert depth(1.3, ("abdomen",)) > depth(1.0, ("abdomen",)) * girth_ratio * 1.1
+    assert BodyShape(1.75, 1.3).mass_kg > 105.0
