@@ -32,21 +32,29 @@ def _positive_int(text: str) -> int:
 
 
 def _simulate(args) -> int:
+    from station.sim.body import ARM_STYLES
+    from station.sim.placements import PLACEMENTS
     from station.sim.scenarios import SCENARIOS, build_scene
     from station.sim.simulate import simulate, truth_path
     from station.sim.stress import CHECK_SEEDS, TUNE_SEEDS, stress_scene
 
     if args.list:
+        print("scenarios (--scenario):")
         for name, scenario in SCENARIOS.items():
-            print(f"{name:20} {scenario.description}")
-        print(f"{'stress':20} the whole envelope, everything drawn by the seed: tuning seeds "
+            print(f"  {name:20} {scenario.description}")
+        print(f"  {'stress':20} the whole envelope, everything drawn by the seed: tuning seeds "
               f"{TUNE_SEEDS[0]}-{TUNE_SEEDS[-1]}, check seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
+        print("camera placements (--placement; docs/back-view.md compares them):")
+        for name, placement in PLACEMENTS.items():
+            print(f"  {name:20} {placement.description}")
+        print("drill variants (--arms; default: the scenario's own, hands on the hips but for 'stick'):")
+        print("  " + ", ".join(ARM_STYLES))
         return 0
     if args.output is None:
         raise WallHingeError("say where to write the recording, e.g. wallhinge simulate session.db3")
     try:
         if args.scenario == "stress":
-            chosen = [f"--{name}" for name in ("resolution", "fps", "side", "camera", "reps")
+            chosen = [f"--{name}" for name in ("resolution", "fps", "side", "camera", "reps", "placement", "arms")
                       if getattr(args, name) is not None]
             if chosen:
                 raise ValueError(f"a stress scene draws everything from its seed; drop {', '.join(chosen)}")
@@ -54,7 +62,8 @@ def _simulate(args) -> int:
         else:
             width, height = args.resolution or (424, 240)
             spec = build_scene(args.scenario, args.seed, width=width, height=height, fps=args.fps or 30,
-                               side=args.side, camera_model=args.camera, reps=args.reps)
+                               side=args.side, camera_model=args.camera, reps=args.reps,
+                               placement=args.placement or "side", arms=args.arms)
     except ValueError as error:
         raise WallHingeError(str(error)) from None
     width, height = spec.width, spec.height
@@ -367,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--side", type=int, choices=(-1, 1), help="camera at -x (-1) or +x (+1) of the spot")
     simulate.add_argument("--camera", choices=("D435", "D455"), help="camera model (default: drawn by the seed)")
     simulate.add_argument("--reps", type=int, help="number of reps (the scenario's pattern repeated or cut)")
-    simulate.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    simulate.add_argument("--placement", help="camera placement (see --list; default side)")
+    simulate.add_argument("--arms", help="how the patient holds their arms, the drill variant (see --list)")
+    simulate.add_argument("--list", action="store_true", help="list the scenarios, placements and variants and exit")
     simulate.add_argument("--quiet", action="store_true", help="no progress output")
     simulate.set_defaults(run=_simulate)
 

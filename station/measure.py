@@ -33,6 +33,8 @@ import numpy as np
 from scipy import ndimage
 
 from station.errors import WallHingeError
+from station.slices import slice_quantile as _slice_quantile
+from station.spine import BackReading, back_curvature
 from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
@@ -135,13 +137,13 @@ class Measures:
     ``None`` means the frame does not show enough to measure that.
     ``position_x_m`` is where the patient is along the wall (m, mean of their
     points' x), so a caller can tell standing still from walking along it.
-    ``spine_flexion_deg`` is always ``None`` for now. From the side mount the
-    near arm, hands on the hips as the drill asks (or holding the stick),
-    hides the back from pelvis to shoulders; what stays in view (chest and
-    belly, the pelvis's outline) does not tell a rounded back from a good
-    hinge, even given the simulator's own labels of which pixel is which
-    body part. A number would mislead a clinician. The field stays so the
-    contract and the faults keep their shape when a view of the back exists.
+    ``back_curvature_deg`` is the back outline's absolute turn from the low
+    back to the upper back (:mod:`station.spine`), read only when the
+    set-up shows the back (``Measurer(..., back=True)``); otherwise, or where
+    the frame does not show it, None, with ``back_reason`` saying why.
+    ``spine_flexion_deg`` is None per frame: flexion is against the set's
+    standing baseline, which the rep detector keeps
+    (:class:`station.spine.SpineBaseline`).
     """
 
     present: bool
@@ -152,9 +154,12 @@ class Measures:
     spine_flexion_deg: float | None = None
     patient_pixels: int = 0
     position_x_m: float | None = None
+    back_curvature_deg: float | None = None
+    back_reason: str | None = None
 
 
 ABSENT = Measures(present=False, confidence=0.0)
+NOT_IN_VIEW = BackReading(None, "back not in view from this set-up")
 
 
 def _principal_angle_deg(y: np.ndarray, z: np.ndarray) -> float:
@@ -193,12 +198,18 @@ class Measurer:
     noise_multiple : float
         How many per-pixel noise standard deviations nearer than the
         background a pixel must be to count as foreground.
+    back : bool
+        Read the back's curvature: only for a set-up that shows the back
+        (:mod:`station.setup`). From the side mount with the hands on the
+        hips the outline it would read is the elbow's.
     """
 
-    def __init__(self, calibration, *, min_depth_step_m: float = 0.04, noise_multiple: float = 4.0):
+    def __init__(self, calibration, *, min_depth_step_m: float = 0.04, noise_multiple: float = 4.0,
+                 back: bool = False):
         if min_depth_step_m <= 0 or noise_multiple <= 0:
             raise ValueError("min_depth_step_m and noise_multiple must be positive")
         self.calibration = calibration
+        self._back = back
         full = calibration.intrinsics
         self.shape = (full.height, full.width)
         # Finer depth modes are measured on every other pixel (see MEASURE_WIDTH_PX):
@@ -501,8 +512,10 @@ class Measurer:
                 self._tracker.switch(t_s, *other)
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
+        back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()))
+                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
+                        back_curvature_deg=back.curvature_deg, back_reason=back.reason)
 
     def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
         """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
@@ -636,19 +649,6 @@ def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
     edge = np.where(found, best.astype(np.float64), np.nan)
     step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
     return edge, step, hidden
-
-
-def _slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: int):
-    """Per-slice ``q`` quantile of ``values`` (NaN for empty slices), vectorised by sorting."""
-    order = np.lexsort((values, slices))
-    slices, values = slices[order], values[order]
-    counts = np.bincount(slices, minlength=n_slices)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    index = starts + np.floor(q * np.maximum(counts - 1, 0)).astype(np.intp)
-    result = np.full(n_slices, np.nan)
-    filled = counts > 0
-    result[filled] = values[index[filled]]
-    return result, counts
 
 
 def _profile(y: np.ndarray, z: np.ndarray, top_m: float):

@@ -65,6 +65,7 @@ import numpy as np
 from station.config import require_positive_numbers, settings_from_table
 from station.faults import Thresholds, rep_faults
 from station.scoring import score_rep
+from station.spine import SpineBaseline
 
 
 @dataclass(frozen=True)
@@ -259,11 +260,19 @@ class RepDetector:
     ``trunk_angle_deg``, ``knee_flexion_deg`` and ``spine_flexion_deg``
     (:class:`station.measure.Measures`). Both return a list of events.
     ``reps`` keeps every rep found so far.
+
+    With ``back_checked`` (the set-up sees the back: :mod:`station.setup`),
+    spine flexion is each frame's ``back_curvature_deg`` against the
+    curvature of the patient's first still moment at the spot
+    (:class:`station.spine.SpineBaseline`); without it, spine flexion is
+    whatever ``spine_flexion_deg`` says (None: back not checked).
     """
 
-    def __init__(self, thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings()):
+    def __init__(self, thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings(),
+                 *, back_checked: bool = False):
         self.thresholds = thresholds
         self.settings = settings
+        self._spine = SpineBaseline() if back_checked else None
         self.reps: list[Rep] = []
         self._recent = {name: deque(maxlen=length) for name, length in SMOOTHING_FRAMES.items()}
         self._times = deque(maxlen=max(SMOOTHING_FRAMES.values()))
@@ -291,6 +300,8 @@ class RepDetector:
         for values in self._recent.values():
             values.clear()
         self._times.clear()
+        if self._spine is not None:
+            self._spine.reset()
         self._reset_standing()
 
     # -- input ------------------------------------------------------------------
@@ -313,9 +324,14 @@ class RepDetector:
             self._present = True
             events.append(PatientArrived(t_s))
         self._last_seen_s = t_s
+        spine = measures.spine_flexion_deg
+        if self._spine is not None:
+            curvature = getattr(measures, "back_curvature_deg", None)
+            self._spine.observe(t_s, curvature)
+            spine = self._spine.relative(curvature)
         smoothed = {}
         for name, value in (("gap", measures.wall_gap_mm), ("trunk", measures.trunk_angle_deg),
-                            ("knee", measures.knee_flexion_deg), ("spine", measures.spine_flexion_deg)):
+                            ("knee", measures.knee_flexion_deg), ("spine", spine)):
             self._recent[name].append(value)
             smoothed[name] = _median(self._recent[name])
         self._times.append(t_s)
@@ -451,6 +467,8 @@ class RepDetector:
         level = float(np.median(angles))
         if self._baseline is None or abs(level - self._baseline) <= settings.baseline_drift_deg:
             self._baseline = level
+            if self._spine is not None and not self.reps:
+                self._spine.settle(self._still[0][0])  # the set's first still moment, once
 
     def _continuous(self, frames) -> bool:
         """Whether the lean got from frame to frame no faster than a body moves."""

@@ -647,7 +647,7 @@ class _CameraLoop:
         # the participant's own once the store has sent them (see _use_targets).
         self._limits = settings.thresholds
         self._targets = settings.targets
-        self._detector = RepDetector(self._limits, settings.reps)
+        self._detector = RepDetector(self._limits, settings.reps, back_checked=settings.setup.back_checked)
         self._progress = SetProgress(self._targets)
         self._opening: list = []
         self._next_moved_check = 0.0
@@ -880,7 +880,7 @@ class _CameraLoop:
 
     def _start_measuring(self) -> None:
         if self._measurer is None or self._measurer.calibration is not self._calibration:
-            self._measurer = Measurer(self._calibration)
+            self._measurer = Measurer(self._calibration, back=self.settings.setup.back_checked)
         self._phase = "measuring"
         self._trouble = None
         if not self._session_started:

@@ -1,6 +1,6 @@
 """The station's configuration: documented defaults, then a TOML file, then command-line overrides.
 
-A configuration file holds up to seven tables, each optional, each key
+A configuration file holds up to eight tables, each optional, each key
 optional; a key left out keeps its default. ``deploy/wallhinge.example.toml``
 lists every key with its default and what it means.
 
@@ -14,6 +14,7 @@ table               what                                            settings cla
 ``[targets]``       reps per set, sets, stand-off, target angle     :class:`station.scoring.Targets`
 ``[reps]``          how reps are told from noise                    :class:`station.reps.RepSettings`
 ``[station]``       where data lives, sound, the web server         :class:`StationSettings`
+``[setup]``         camera placement and drill variant              :class:`station.setup.SetupSettings`
 ==================  ==============================================  ==================================
 
 Every table goes through :func:`station.config.settings_from_table`, so a
@@ -43,6 +44,7 @@ from station.faults import Thresholds
 from station.feedback import DEFAULT_END_HOLD_S, PinMap
 from station.reps import RepSettings
 from station.scoring import Targets
+from station.setup import SetupSettings
 
 __all__ = ["CameraSettings", "Settings", "StationSettings", "TABLES", "load_settings", "parse_override"]
 
@@ -178,6 +180,7 @@ TABLES: dict[str, type] = {
     "targets": Targets,
     "reps": RepSettings,
     "station": StationSettings,
+    "setup": SetupSettings,
 }
 
 
@@ -199,6 +202,7 @@ class Settings:
     targets: Targets = field(default_factory=Targets)
     reps: RepSettings = field(default_factory=RepSettings)
     station: StationSettings = field(default_factory=StationSettings)
+    setup: SetupSettings = field(default_factory=SetupSettings)
     origin: str = "defaults"
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from station.cli import main
+from station.sim.body import ARM_STYLES
+from station.sim.placements import PLACEMENTS
 from station.sim.scenarios import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,14 +66,24 @@ def test_no_subcommand_is_an_argparse_error(capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_simulate_list_names_every_scenario(capsys):
+def test_simulate_list_names_every_scenario_placement_and_variant(capsys):
     assert main(["simulate", "--list"]) == 0
-    out = capsys.readouterr().out
-    listed = {line.split()[0] for line in out.splitlines() if line.strip()}
-    assert {"good-set", "all-faults", "empty"} <= listed
-    assert listed == set(SCENARIOS) | {"stress"}
-    for line in out.splitlines():
-        assert len(line.split()) > 1, f"scenario without a description: {line!r}"
+    body = capsys.readouterr().out.splitlines()
+    heads = [line for line in body if not line.startswith("  ")]
+    assert [head.split()[0] for head in heads] == ["scenarios", "camera", "drill"]
+    starts = [body.index(head) for head in heads] + [len(body)]
+    scenarios, placements, variants = (body[a + 1:b] for a, b in zip(starts, starts[1:]))
+    assert {line.split()[0] for line in scenarios} == set(SCENARIOS) | {"stress"}
+    assert {line.split()[0] for line in placements} == set(PLACEMENTS)
+    for line in scenarios + placements:
+        assert len(line.split()) > 1, f"listed without a description: {line!r}"
+    assert set(variants[0].strip().split(", ")) == set(ARM_STYLES)
+
+
+def test_simulate_refuses_an_unknown_placement_in_one_line(capsys):
+    assert main(["simulate", "out.db3", "--placement", "behind"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown placement 'behind'" in err and "Traceback" not in err
 
 
 def test_cameras_says_none_is_connected(capsys):

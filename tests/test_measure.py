@@ -112,6 +112,19 @@ def test_spine_flexion_is_reported_as_not_measured(scene):
     assert all(r.present and r.spine_flexion_deg is None for r in results)
 
 
+def test_the_back_is_read_only_where_the_setup_shows_it(scene):
+    hinged = Posture(z_m=SPOT_Z, hip_flexion_deg=40, knee_flexion_deg=(12, 12), spine_flexion_deg=35)
+    _, results = scene.measure_posture(hinged)
+    assert all(r.back_curvature_deg is None and r.back_reason == "back not in view from this set-up"
+               for r in results)
+    # Told to read it, the side mount still sees no back behind a stick, and says so.
+    reading = Measurer(scene.calibration, back=True)
+    body = pose_body(SHAPE, dataclasses.replace(hinged, arms="stick"))
+    reading.measure(scene.frame([(LABEL_PATIENT, body)]), 0.0)  # chosen once their feet stay put
+    results = [reading.measure(scene.frame([(LABEL_PATIENT, body)]), SETTLE_S + 0.1 + i / 30) for i in range(3)]
+    assert all(r.present and r.back_curvature_deg is None and "hidden" in r.back_reason for r in results)
+
+
 def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     posture = Posture(z_m=SPOT_Z, hip_flexion_deg=50, knee_flexion_deg=(12, 12))
     # Beyond the patient as the camera sees it, facing them, half a metre off.

@@ -10,7 +10,7 @@ from station.faults import Thresholds
 from station.feedback import PinMap
 from station.reps import RepSettings
 from station.scoring import Targets
-from station.settings import CameraSettings, Settings, StationSettings, load_settings, parse_override
+from station.settings import TABLES, CameraSettings, Settings, StationSettings, load_settings, parse_override
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "wallhinge.example.toml"
 
@@ -49,7 +49,7 @@ def test_without_a_file_every_table_has_its_documented_defaults():
 def test_the_example_file_loads_and_states_the_defaults():
     settings = load_settings(EXAMPLE)
     assert settings.origin == str(EXAMPLE)
-    for table in ("camera", "filters", "pins", "thresholds", "targets", "reps", "station"):
+    for table in TABLES:
         assert getattr(settings, table) == getattr(Settings(), table), table
 
 
@@ -139,7 +139,7 @@ def test_an_unknown_table_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_settings(path)
     assert one_line(error) == f"{path}: unknown table 'camra'; the tables are " \
-                              "camera, filters, pins, thresholds, targets, reps, station"
+                              "camera, filters, pins, thresholds, targets, reps, station, setup"
 
 
 def test_a_top_level_key_is_refused(tmp_path):
@@ -214,3 +214,10 @@ def test_a_missing_file_is_named(tmp_path):
 def test_a_folder_is_not_a_file(tmp_path):
     with pytest.raises(ConfigError, match="is a folder"):
         load_settings(tmp_path)
+
+
+def test_the_setup_names_a_known_placement_and_drill_variant(tmp_path):
+    settings = load_settings(write(tmp_path, '[setup]\nplacement = "side+wall-above"\ndrill_variant = "crossed"\n'))
+    assert (settings.setup.placement, settings.setup.drill_variant) == ("side+wall-above", "crossed")
+    with pytest.raises(ConfigError, match=r"setup.placement = 'behind the patient' is refused: .*side, side-high"):
+        load_settings(write(tmp_path, '[setup]\nplacement = "behind the patient"\n'))

@@ -107,6 +107,10 @@ class Renderer:
             return None
         return slice(v0, v1), slice(u0, u1)
 
+    def room_points(self, z_m: np.ndarray) -> np.ndarray:
+        """Room point (H, W, 3), metres, that each pixel's ray reaches at Z-depth ``z_m`` (H, W)."""
+        return self._origin + self._rays * z_m[..., np.newaxis]
+
     def render(self, people: list[tuple[int, Body]]) -> RenderedFrame:
         """Cast the people (label base, body) over the static scene."""
         z = self._static.z_m.copy()

@@ -13,8 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from station.sim.body import BodyShape
+from station.sim.body import ARM_STYLES, BodyShape
 from station.sim.motion import Performance, RepPlan, plan_rep, spot_range_m
+from station.sim.placements import SIDE, placement_mount
 from station.sim.primitives import Box
 from station.sim.scene import CameraMount, chair, d400_intrinsics, plinth
 from station.sim.sensor import SensorModel
@@ -214,8 +215,14 @@ SCENARIOS = {s.name: s for s in (
 
 
 def build_scene(name: str, seed: int = 0, *, width: int = 424, height: int = 240, fps: int = 30,
-                side: int | None = None, camera_model: str | None = None, reps: int | None = None) -> SceneSpec:
+                side: int | None = None, camera_model: str | None = None, reps: int | None = None,
+                placement: str = SIDE, arms: str | None = None) -> SceneSpec:
     """The scene spec of a named scenario.
+
+    ``placement`` names where the camera is (:data:`station.sim.placements.PLACEMENTS`);
+    the person, reps and room are the same from every placement. ``arms``
+    changes how the patient holds their arms (:data:`station.sim.body.ARM_STYLES`),
+    the drill variant.
 
     ``reps`` changes the number of reps: the scenario's pattern of good and
     faulty reps is repeated or cut to that length.
@@ -223,7 +230,7 @@ def build_scene(name: str, seed: int = 0, *, width: int = 424, height: int = 240
     Raises
     ------
     ValueError
-        Unknown scenario, resolution, frame rate or camera model.
+        Unknown scenario, resolution, frame rate, camera model, placement or arms.
     """
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
@@ -240,6 +247,13 @@ def build_scene(name: str, seed: int = 0, *, width: int = 424, height: int = 240
     if model not in sensors:
         raise ValueError(f"unknown camera model {model!r}; known: {', '.join(sensors)}")
     people = scenario.people(rng, mount)
+    if placement != SIDE:
+        # Drawn apart from the scenario's generator: the people stay the same.
+        mount = placement_mount(placement, mount.side, seed)
+    if arms is not None and scenario.has_patient and people:
+        if arms not in ARM_STYLES:
+            raise ValueError(f"unknown arms {arms!r}; known: {', '.join(ARM_STYLES)}")
+        people[0] = replace(people[0], arms=arms)
     if reps is not None and people and people[0].reps:
         if reps < 1:
             raise ValueError("reps must be at least 1")

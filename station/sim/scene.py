@@ -21,6 +21,25 @@ HFOV_16_9_DEG = 87.0
 HFOV_4_3_DEG = 75.0
 
 
+def _check_side(side: int) -> None:
+    if side not in (-1, 1):
+        raise ValueError("side must be -1 or +1")
+
+
+def _looking(position: np.ndarray, forward: np.ndarray, roll_deg: float, side: int) -> Pose:
+    """Camera-to-room pose of a lens at ``position`` looking along the unit vector ``forward``, image rows level.
+
+    Looking straight down, the image's right runs along the wall away from ``side``.
+    """
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    if np.linalg.norm(right) < 1e-6:
+        right = np.array([float(-side), 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    rotation = np.column_stack([right, down, forward]) @ rotation_z(np.radians(roll_deg))
+    return Pose(rotation, position)
+
+
 @dataclass(frozen=True)
 class CameraMount:
     """Where the camera is, in the envelope of the reference mount.
@@ -52,8 +71,7 @@ class CameraMount:
     aim_offset_deg: float = 0.0
 
     def __post_init__(self):
-        if self.side not in (-1, 1):
-            raise ValueError("side must be -1 or +1")
+        _check_side(self.side)
 
     def pose(self, spot_z_m: float) -> Pose:
         """Camera-to-room pose for a drill spot at (0, 0, ``spot_z_m``)."""
@@ -65,11 +83,51 @@ class CameraMount:
         pitch = np.radians(self.pitch_deg)
         forward = np.array([-self.side * np.cos(heading) * np.cos(pitch), np.sin(pitch),
                             -np.sin(heading) * np.cos(pitch)])
-        right = np.cross(forward, [0.0, 1.0, 0.0])
-        right /= np.linalg.norm(right)
-        down = np.cross(forward, right)
-        rotation = np.column_stack([right, down, forward]) @ rotation_z(np.radians(self.roll_deg))
-        return Pose(rotation, position)
+        return _looking(position, forward, self.roll_deg, self.side)
+
+
+@dataclass(frozen=True)
+class AimedMount:
+    """A camera anywhere in the room, aimed at a point over the drill spot.
+
+    The placements beyond the reference side mount (``PLACEMENTS``): the
+    drill wall above the spot, the ceiling over it. Positions are room
+    metres; ``z_m`` is out from the drill wall, or from the drill spot when
+    ``z_from_spot``.
+
+    Attributes
+    ----------
+    side : int
+        Which side people come in from and the room's furniture stands
+        (as :attr:`CameraMount.side`); the camera itself is at ``x_m``.
+    x_m, height_m, z_m : float
+        Lens position along the wall, above the floor, out from the wall (or spot).
+    z_from_spot : bool
+        ``z_m`` is measured from the drill spot's line (the ankles), not the wall.
+    aim_height_m, aim_z_m : float
+        The point the optical axis passes through: over the drill spot at this
+        height, ``aim_z_m`` out from the spot.
+    roll_deg : float
+        Roll about the optical axis.
+    """
+
+    side: int
+    x_m: float
+    height_m: float
+    z_m: float
+    z_from_spot: bool
+    aim_height_m: float
+    aim_z_m: float = 0.0
+    roll_deg: float = 0.0
+
+    def __post_init__(self):
+        _check_side(self.side)
+
+    def pose(self, spot_z_m: float) -> Pose:
+        """Camera-to-room pose for a drill spot at (0, 0, ``spot_z_m``)."""
+        position = np.array([self.x_m, self.height_m, self.z_m + (spot_z_m if self.z_from_spot else 0.0)])
+        forward = np.array([0.0, self.aim_height_m, spot_z_m + self.aim_z_m]) - position
+        return _looking(position, forward / np.linalg.norm(forward), self.roll_deg, self.side)
 
 
 def d400_intrinsics(width: int, height: int, principal_offset_px=(0.0, 0.0)) -> Intrinsics:
