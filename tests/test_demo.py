@@ -18,17 +18,23 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(short_recording, tmp_path,
-                                                                                monkeypatch):
-    recording, truth = short_recording
-    # One patient's session, already simulated (the fixture's), so the test does not simulate three.
-    monkeypatch.setattr(demo, "DEMO_SESSIONS", (("WH-0001", "Margaret B.", "good-set", 4),))
+def demo_with(short_recording, tmp_path, monkeypatch, sessions):
+    """The demo set to replay ``sessions`` from the fixture's recording (already simulated), on mock pins."""
+    recording, _ = short_recording
+    monkeypatch.setattr(demo, "DEMO_SESSIONS", sessions)
     folder = tmp_path / "recordings"
     folder.mkdir()
     shutil.copy(recording, folder / "good-set-4.db3")
     shutil.copy(truth_path(recording), truth_path(folder / "good-set-4.db3"))
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+
+
+def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(short_recording, tmp_path,
+                                                                                monkeypatch):
+    _, truth = short_recording
+    # One patient's session, already simulated (the fixture's), so the test does not simulate three.
+    demo_with(short_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),))
     saved = Device.pin_factory
     passwords = []
     try:
@@ -55,15 +61,8 @@ def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(s
 
 def test_the_demo_plays_each_patient_once_by_default_and_says_nothing_alarming(short_recording, tmp_path,
                                                                               monkeypatch, caplog):
-    recording, _ = short_recording
-    monkeypatch.setattr(demo, "DEMO_SESSIONS", (("WH-0001", "Margaret B.", "good-set", 4),
-                                                ("WH-0002", "Walter H.", "good-set", 4)))
-    folder = tmp_path / "recordings"
-    folder.mkdir()
-    shutil.copy(recording, folder / "good-set-4.db3")
-    shutil.copy(truth_path(recording), truth_path(folder / "good-set-4.db3"))
-    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
-    monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+    demo_with(short_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),
+                                                       ("WH-0002", "Walter H.", "good-set", 4)))
     saved = Device.pin_factory
     out = io.StringIO()
     try:
