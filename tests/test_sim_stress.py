@@ -151,3 +151,11 @@ def test_the_second_person_moves_as_drawn_and_is_never_the_patient(behaviour):
     assert np.any((rendered.labels >= LABEL_PATIENT) & (rendered.labels < LABEL_OTHER_PERSON))
     truth = _frame_truth(t, scene, rendered, *people[0])
     assert truth["wall_gap_mm"] == pytest.approx(people[0][1].wall_gap_m() * 1000.0, abs=0.01)
+
+
+def test_a_second_person_on_the_camera_side_keeps_clear_of_the_lens(draws):
+    near_camera = [d for d in draws if d.bystander in ("stands", "steps_in_out", "leans_in") and d.bystander_on_camera_side]
+    assert near_camera
+    for d in near_camera:
+        camera_x = d.mount.distance_m * np.cos(np.radians(d.mount.yaw_toward_wall_deg))
+        assert camera_x - d.bystander_distance_m >= 0.6 - 1e-9

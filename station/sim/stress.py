@@ -47,6 +47,7 @@ HALVES = {"stress-tune": TUNE_SEEDS, "stress-check": CHECK_SEEDS}
 HEIGHTS_M = (1.45, 2.0)
 HEEL_TO_WALL_M = (0.10, 0.30)  # domain.md: 10 cm for beginners, 20-30 cm later
 BYSTANDER_DISTANCE_M = (0.5, 1.2)  # from the patient, either side
+CAMERA_CLEARANCE_M = 0.6  # a second person on the camera's side stays this far (in x) from the lens
 BYSTANDER_BEHAVIOURS = ("stands", "steps_in_out", "leans_in", "walks_past")
 # The second person goes round this cycle (a length prime to the other cycles'): 4 in 7 scenes have one.
 BYSTANDER_CYCLE = ("none", "stands", "walks_past", "none", "steps_in_out", "leans_in", "none")
@@ -261,6 +262,11 @@ def stress_draw(seed: int) -> StressDraw:
         shape = BodyShape(shape.height_m, shape.build, float(rng.uniform(20.0, 35.0)))
         idle, bystander, bystander_side = False, "leans_in", mount.side
         bystander_distance = float(rng.uniform(0.5, 0.8))
+    if bystander in ("stands", "steps_in_out", "leans_in") and bystander_side == mount.side:
+        # Nobody stands within arm's reach of the lens: a clinician there would be the whole picture
+        # (and costs seconds a frame to render).
+        camera_x = mount.distance_m * np.cos(np.radians(mount.yaw_toward_wall_deg))
+        bystander_distance = max(BYSTANDER_DISTANCE_M[0], min(bystander_distance, camera_x - CAMERA_CLEARANCE_M))
     return StressDraw(seed, case, mount, shape, arms, load_kg, heel, idle, bystander, bystander_side,
                       bystander_distance, width, height, fps, model)
 
