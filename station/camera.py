@@ -396,6 +396,8 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
     if path.suffix.lower() not in RECORDING_SUFFIXES:
         raise RecordingError(f"{path} is not a RealSense recording: expected a .db3 or .bag file")
     blocks = _filter_blocks(filters)  # before the pipeline starts: nothing to clean up if it fails
+    # Counted and closed before librealsense opens the file: its own SQLite must never share it with ours.
+    stated = _stated_depth_frames(path)
     pipeline = rs.pipeline()
     config = rs.config()
     config.enable_device_from_file(str(path), repeat_playback=False)
@@ -412,11 +414,6 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
             reason = "it has no depth frames"
         raise RecordingError(f"cannot read recording {path}: {reason}") from None
     info = _source_info("recording", profile, str(path))
-    try:
-        stated = _stated_depth_frames(path)
-    except RecordingError:
-        pipeline.stop()
-        raise
     # A recording that stalls this long without ending is broken, not slow.
     return FrameSource(pipeline, profile, info, blocks, real_time=real_time, frame_timeout_s=10.0,
                        stated_frames=stated)

@@ -218,3 +218,24 @@ def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_live_page_says_at_once_when_storage_fails_and_when_it_works_again(browser, site, shots):
+    served, _ = site
+    feed = served.app.extensions["wallhinge_live"]
+    errors = []
+    context, page = _page(browser, "landscape", errors)
+    try:
+        _log_in(page, served.url)
+        page.goto(f"{served.url}/live/")
+        page.wait_for_selector("#connection.up")
+        assert page.locator("#storage-alert").is_hidden()
+        message = "Storage is failing: the station keeps the reps and retries every 1 s (disk full)."
+        feed.publish({"type": "storage", "state": "failing", "message": message})
+        page.wait_for_selector(f"#storage-alert:has-text('{message}')", state="visible")
+        page.screenshot(path=shots / "live-storage-failing.png")
+        feed.publish({"type": "storage", "state": "ok", "message": ""})
+        page.wait_for_selector("#storage-alert", state="hidden")
+        assert errors == []
+    finally:
+        context.close()

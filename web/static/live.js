@@ -35,6 +35,13 @@
     return isNaN(when) ? "" : when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit",
                                                            hourCycle: "h23"});
   }
+  // The station's word on its database: shown while it cannot write (the same words the page was served with).
+  function showStorage(storage) {
+    if (!storageAlert || !storage) { return; }
+    var failing = storage.state !== "ok";
+    storageAlert.textContent = failing ? (storage.message || "Storage is failing.") : "";
+    storageAlert.hidden = !failing;
+  }
   function round(value, unit) {
     return value === null || value === undefined ? "not measured" : Math.round(value) + unit;
   }
@@ -159,6 +166,7 @@
       showRep(state.latest_rep);
       showNow(state.latest && state.latest.frame);
       showStation(state.latest && state.latest.station);
+      showStorage(state.latest && state.latest.storage);
     });
     source.addEventListener("frame", function (message) {
       var frame = JSON.parse(message.data);
@@ -170,12 +178,7 @@
       showStation(event);
       addLog("Station " + (event.state || "").replace("_", " ") + (event.reason ? ": " + event.reason : ""), event.time);
     });
-    source.addEventListener("storage", function (message) {
-      var storage = JSON.parse(message.data);
-      if (!storageAlert) { return; }
-      storageAlert.textContent = storage.state === "ok" ? "" : (storage.message || "Storage is failing.");
-      storageAlert.hidden = storage.state === "ok";
-    });
+    source.addEventListener("storage", function (message) { showStorage(JSON.parse(message.data)); });
     source.addEventListener("patient", function (message) {
       var event = JSON.parse(message.data);
       addLog(event.present ? "Patient at the wall" : "Patient stepped away", event.time);
