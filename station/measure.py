@@ -222,17 +222,16 @@ class Measurer:
         self._rays = np.ascontiguousarray(calibration.rays_room()[::stride, ::stride], np.float32).reshape(-1, 3)
         background = np.asarray(calibration.background_m, np.float32)[::stride, ::stride].reshape(-1)
         noise = np.asarray(calibration.background_noise_m, np.float32)[::stride, ::stride].reshape(-1)
-        # A pixel is foreground when nearer than this depth (metres); where the
-        # empty scene had no data, anything valid is a candidate.
-        self._foreground_below_m = np.where(background > 0,
-                                            background - np.maximum(noise_multiple * noise, min_depth_step_m),
-                                            np.inf).astype(np.float32)
-        self._weak_foreground_below_m = np.where(
-            background > 0, background - np.maximum(WEAK_NOISE_MULTIPLE * noise, WEAK_MIN_STEP_M), np.inf
-        ).astype(np.float32)
+        # A pixel is clearly, or a little, foreground when nearer than these
+        # depths (metres; see _foreground_points); where the empty scene had
+        # no data, anything valid is a candidate.
+        strong_below_m = np.where(background > 0, background - np.maximum(noise_multiple * noise, min_depth_step_m),
+                                  np.inf)
+        weak_below_m = np.where(background > 0, background - np.maximum(WEAK_NOISE_MULTIPLE * noise, WEAK_MIN_STEP_M),
+                                np.inf)
         unit = float(calibration.depth_unit_m)
-        self._strong_below_units = self._threshold_units(self._foreground_below_m, unit)
-        self._weak_below_units = self._threshold_units(self._weak_foreground_below_m, unit)
+        self._strong_below_units = self._threshold_units(strong_below_m, unit)
+        self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
         self._clock_s = None
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
