@@ -528,8 +528,12 @@ class RepDetector:
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
         gaps, trunks, knees, spines = columns
         returned = None if cut else rep["return"] if returned is None else returned
-        min_gap = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
+        # The touch is at the bottom: with the buttocks hidden there (someone
+        # in front of the hips) the readings before and after say nothing of
+        # it, and the rep's closest gap is not known.
+        seen_at_bottom = np.isfinite(gaps[bottom]).any()
+        min_gap = float(np.nanmin(gaps)) if seen_at_bottom else None
         hold_end_s = float(times[bottom[-1]])
         # A descent slows into the bottom: the band's first frame comes early
         # by the time the last degrees take. Find where the lean is 90% of the

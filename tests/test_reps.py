@@ -233,6 +233,14 @@ def test_a_rep_whose_buttocks_were_hidden_throughout_is_not_called_no_touch():
     assert "no_touch" not in rep.faults and rep.score == 100
 
 
+def test_a_rep_whose_bottom_was_hidden_has_no_closest_gap_from_the_way_down():
+    # Someone in front of the hips at the bottom: the gap is read only on the way down and up.
+    frames = [frame(m.trunk_angle_deg, None if m.trunk_angle_deg > 40.0 else m.wall_gap_mm) for m in hinge()]
+    detector, _ = run(standing(2.0) + frames + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.min_wall_gap_mm is None and "no_touch" not in rep.faults
+
+
 def test_a_rep_on_its_way_up_when_the_patient_is_lost_counts():
     frames = standing(2.0) + hinge()[:80] + [ABSENT] * 60
     detector, events = run(frames, finish=False)
