@@ -368,7 +368,7 @@ class Measurer:
         self._check(depth)
         return depth if self._stride == 1 else depth[::self._stride, ::self._stride]
 
-    def patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of the patient, and their flat pixel indices in the sampled frame; empty when nobody is there.
 
         The patient is the person who stands at the drill spot; once chosen,
@@ -377,9 +377,6 @@ class Measurer:
         their feet along the wall, can be them: a clinician beside them, even
         touching them, stands beyond it.
         """
-        return self._patient_points(self._sampled(depth))
-
-    def _patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         points, pixels = self._foreground_points(depth)
         self._frame_points, self._frame_pixels, self._frame_feet = points, pixels, None
         nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)

@@ -42,6 +42,15 @@ def _page(browser, size, errors):
     return context, page
 
 
+def _live_page(browser, served, errors, query=""):
+    """A logged-in browser on the live page, its event stream connected: (context, page)."""
+    context, page = _page(browser, "landscape", errors)
+    _log_in(page, served.url)
+    page.goto(f"{served.url}/live/{query}")
+    page.wait_for_selector("#connection.up")
+    return context, page
+
+
 def _log_in(page, url):
     page.goto(url + "/")
     assert page.url.startswith(url + "/auth/login")
@@ -112,11 +121,8 @@ def test_the_live_page_follows_the_station_and_sends_commands(browser, site, sho
     served, ids = site
     feed = served.app.extensions["wallhinge_live"]
     errors = []
-    context, page = _page(browser, "landscape", errors)
+    context, page = _live_page(browser, served, errors, f"?patient={ids['patient']}")
     try:
-        _log_in(page, served.url)
-        page.goto(f"{served.url}/live/?patient={ids['patient']}")
-        page.wait_for_selector("#connection.up")
         feed.publish({"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
                       "patient_name": "Margaret B.", "set_number": 2, "reps_in_set": 4, "good_reps_in_set": 3,
                       "reps_per_set": 12})
@@ -224,11 +230,8 @@ def test_the_live_page_says_at_once_when_storage_fails_and_when_it_works_again(b
     served, _ = site
     feed = served.app.extensions["wallhinge_live"]
     errors = []
-    context, page = _page(browser, "landscape", errors)
+    context, page = _live_page(browser, served, errors)
     try:
-        _log_in(page, served.url)
-        page.goto(f"{served.url}/live/")
-        page.wait_for_selector("#connection.up")
         assert page.locator("#storage-alert").is_hidden()
         message = "Storage is failing: the station keeps the reps and retries every 1 s (disk full)."
         feed.publish({"type": "storage", "state": "failing", "message": message})
