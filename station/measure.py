@@ -36,7 +36,7 @@ from station.errors import WallHingeError
 from station.rear_edge import HIDDEN, RearEdge
 from station.slices import slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
-from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker, RecentMedian
+from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -92,13 +92,6 @@ CORE_HALF_WIDTH_M = 0.14
 # rounded upper back or a held stick may be the rearmost by a few cm.
 HIP_SHARE_OF_TOP = (0.36, 0.62)
 DEEP_HINGE_MARGIN_M = 0.05
-# The buttocks move a few cm in HIP_WINDOW_S (seconds), while a far
-# camera's flat, noisy outline may put a single frame's bulge 10-15 cm off,
-# and the trunk and the wall gap are read from there: a reading further than
-# HIP_JUMP_M (m) from the median of the window's readings is taken as that
-# median instead.
-HIP_WINDOW_S = 0.2
-HIP_JUMP_M = 0.05
 # The shank's rear outline: this quantile of distance from the wall in
 # each height slice (the calf, clear of the noise).
 LEG_OUTLINE_QUANTILE = 0.1
@@ -224,7 +217,6 @@ class Measurer:
         self._strong_below_units = self._threshold_units(strong_below_m, unit)
         self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
-        self._hip_height = RecentMedian(HIP_WINDOW_S)
         self._clock_s = None
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
@@ -256,7 +248,6 @@ class Measurer:
     def reset(self) -> None:
         """Forget the patient being followed (a new recording, a new session)."""
         self._tracker.reset()
-        self._hip_height.reset()
         self._clock_s = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -440,8 +431,6 @@ class Measurer:
         self._clock_s = t_s
         self._tracker.expire(t_s)
         followed = self._tracker.track is not None
-        if not followed:
-            self._hip_height.reset()  # whoever is chosen next is someone new
         depth = self._sampled(depth)
         points, pixels = self._patient_points(depth)
         if len(points) < 50:
@@ -483,9 +472,6 @@ class Measurer:
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
-        recent_hip_y = self._hip_height.add(t_s, hip_y)
-        if abs(hip_y - recent_hip_y) > HIP_JUMP_M:
-            hip_y = recent_hip_y
         rear_z = gap_mm / 1000.0  # the rear bulge of what is in view
         edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y)
         if edge_gap_m is HIDDEN:
@@ -502,7 +488,6 @@ class Measurer:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
-                self._hip_height.reset()
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
