@@ -178,7 +178,7 @@ def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or
     for name, blob in cases:
         path = tmp_path / "fuzzed.db3"
         path.write_bytes(blob)
-        done = subprocess.run([sys.executable, "-m", "station.cli", "analyze", str(path)], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "wallhinge.cli", "analyze", str(path)], capture_output=True,
                               text=True, timeout=90)
         assert "Traceback" not in done.stderr, name
         if done.returncode == 0:

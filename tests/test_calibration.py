@@ -16,7 +16,7 @@ import pytest
 
 from station.calibration import (Calibration, CalibrationError, calibrate, camera_moved, load_calibration,
                                  save_calibration)
-from station.cli import main
+from wallhinge.cli import main
 from station.geometry import pixel_rays
 from station.sim.recording import RecordingWriter
 from station.sim.render import LABEL_DRILL_WALL, LABEL_FLOOR

@@ -28,7 +28,7 @@ from gpiozero.tones import Tone
 from station.analyze import analyze_frames
 from station.calibration import load_calibration, save_calibration
 from station.camera import open_recording, usb_warning
-from station.cli import main
+from wallhinge.cli import main
 from station.errors import CameraError
 from station.geometry import Pose
 from station.session import run_session
