@@ -5,7 +5,8 @@ the store and the camera (or a recording played in real time), calibrates
 or loads the calibration, waits for a patient, and runs sets until it is
 stopped (Ctrl-C, SIGTERM, ``stop_event``, ``max_duration_s``) or the
 recording ends. The measurement and the rep logic are
-:func:`station.analyze.analyze_frames`'s, line for line (the same
+:func:`station.analyze.analyze_frames`'s, line for line: both call
+:func:`station.frame_step.step` (the same
 :class:`~station.measure.Measurer` and :class:`~station.reps.RepDetector`,
 fed the same frames), so the reps stored live equal what ``wallhinge
 analyze`` says of the same recording.
@@ -77,7 +78,7 @@ The amber lamp flashes while the station gets ready. The calibration file
 (``station.calibration``) is used when it fits: same resolution, and
 :func:`~station.calibration.camera_moved` finds the camera where it was.
 Without one (missing, unreadable, another resolution) the station
-calibrates from the empty scene in the first :data:`~station.analyze.OPENING_S`
+calibrates from the empty scene in the first :data:`~station.frame_step.OPENING_S`
 seconds, as ``wallhinge analyze`` does, and saves it (a live camera's only).
 If the camera has moved since the file was made, the red lamp says so and
 nothing is measured until it is back in place (checked every second, three
@@ -107,12 +108,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 from station import systemd_notify
-from station.analyze import OPENING_S, calibrate_from_opening, frame_record
 from station.calibration import CalibrationError, calibration_json, camera_moved, load_calibration, save_calibration
 from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.feedback import Feedback, running_on_mock_pins
-from station.measure import ABSENT, FrameError, Measurer
+from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step
+from station.measure import Measurer
 from station.patient_targets import limits_record, patient_limits, patient_targets
 from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
@@ -899,11 +900,8 @@ class _CameraLoop:
         self._base_lamps()
 
     def _measure(self, t: float, frame):
-        try:
-            measures = self._measurer.measure(frame.depth, t)
-        except FrameError:
-            measures = ABSENT  # no depth at all (covered lens, dropout): nobody is seen
-        for event in self._detector.update(t, measures):
+        measures, events = step(self._measurer, self._detector, t, frame.depth)
+        for event in events:
             self._on_event(event)
         if (self._set_needs_patient and not self._present and self._set is not None
                 and t - self._resumed_t > self.settings.reps.max_absent_s):

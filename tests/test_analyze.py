@@ -7,7 +7,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from station.analyze import analyze_frames, calibrate_from_opening
+from station.analyze import analyze_frames
+from station.frame_step import calibrate_from_opening
 from station.calibration import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError

@@ -137,8 +137,9 @@ def _cameras(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np
 
-    from station.calibration import calibrate, save_calibration
+    from station.calibration import save_calibration
     from station.camera import open_camera, open_recording
+    from station.frame_step import calibrate_frames
 
     if not args.seconds > 0:
         raise WallHingeError(f"--seconds must be above 0, not {args.seconds:g}")
@@ -165,8 +166,7 @@ def _calibrate(args) -> int:
         label = source.info.path if args.recording is not None else source.info.serial
     if not frames:
         raise WallHingeError(f"no depth frames in the first {args.seconds:g} s of {label}")
-    first = frames[0]
-    calibration = calibrate([frame.depth for frame in frames], first.intrinsics, first.depth_unit_m, source=label)
+    calibration = calibrate_frames(frames, label)
     save_calibration(calibration, output)
     pose = calibration.camera_pose
     forward = pose.rotation[:, 2]  # the optical axis in the room
