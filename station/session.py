@@ -111,6 +111,8 @@ from station import systemd_notify
 from station.calibration import CalibrationError, calibration_json, camera_moved, load_calibration, save_calibration
 from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
+from station.events import (FrameEvent, LightsEvent, LiveEvent, PatientEvent, RepEvent, RepIgnoredEvent, RepSavedEvent,
+                            RepStartedEvent, SessionEvent, SetCompleteEvent, StationEvent, StorageEvent, TouchedEvent)
 from station.feedback import Feedback, running_on_mock_pins
 from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step
 from station.measure import Measurer
@@ -151,7 +153,8 @@ _REP_FLOATS = ("start_s", "bottom_s", "end_s", "min_wall_gap_mm", "peak_trunk_an
 
 
 class Publisher(Protocol):
-    """Where live events go: anything with ``publish(event: dict)`` (``web.live.LiveFeed``)."""
+    """Where live events go: anything with ``publish(event: dict)`` (``web.live.LiveFeed``), each
+    event as :meth:`station.events.LiveEvent.as_dict` serialises it."""
 
     def publish(self, event: dict) -> Any: ...
 
@@ -256,14 +259,14 @@ class _LiveWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def event(self, event: dict) -> None:
+    def event(self, event: LiveEvent) -> None:
         """Queue an event (never blocks; a publisher stalled for EVENT_BACKLOG events loses the oldest)."""
         if len(self._events) == EVENT_BACKLOG:
             self.events_dropped += 1
         self._events.append(event)
         self._wake.set()
 
-    def snapshot(self, snapshot: dict) -> None:
+    def snapshot(self, snapshot: FrameEvent) -> None:
         """Queue a snapshot, or drop it if the publisher is behind (never blocks)."""
         try:
             self._snapshots.put_nowait(snapshot)
@@ -303,15 +306,15 @@ class _LiveWorker:
             if self._take_commands is not None:
                 self._forward_commands()
 
-    def _publish(self, event: dict) -> None:
-        if event["type"] in ("lights", "frame"):
-            event["lights"] = self._feedback.state()
+    def _publish(self, event: LiveEvent) -> None:
+        if isinstance(event, (LightsEvent, FrameEvent)):
+            event = dataclasses.replace(event, lights=self._feedback.state())
         try:
-            self._publisher.publish(event)
+            self._publisher.publish(event.as_dict())
         except Exception:  # the dashboard's problem must never end a session: say so and go on
             self.publish_failures += 1
             if self.publish_failures <= 3:
-                log.warning("the live feed refused a %r event", event.get("type"), exc_info=True)
+                log.warning("the live feed refused a %r event", event.TYPE, exc_info=True)
 
     def _forward_commands(self) -> None:
         try:
@@ -482,15 +485,15 @@ class _StoreWorker:
             self.failures += len(lost)
             log.error("the store still fails (%s) and no journal could be written (%s): %d items lost (%s)",
                       error, journal_error, len(lost), ", ".join(kind for kind, _ in lost))
-            self._live.event({"type": "storage", "state": "lost", "reason": str(error), "reps": reps,
-                              "message": f"Storage failed: {reps} reps could not be saved anywhere ({error})."})
+            self._live.event(StorageEvent("lost", reason=str(error), reps=reps,
+                                          message=f"Storage failed: {reps} reps could not be saved anywhere ({error})."))
             return
         self.journal, self.reps_not_stored = str(path), reps
         log.error("the store still fails (%s): %d reps (%d items) not stored, kept in the journal %s; "
                   "the next start writes them in", error, reps, len(lost), path)
-        self._live.event({"type": "storage", "state": "journal", "reason": str(error), "journal": str(path),
-                          "reps": reps, "message": f"Storage failed: {reps} reps not stored, kept in the journal "
-                                                   f"{path}; the station writes them in when it starts again."})
+        self._live.event(StorageEvent("journal", reason=str(error), journal=str(path), reps=reps,
+                                      message=f"Storage failed: {reps} reps not stored, kept in the journal "
+                                              f"{path}; the station writes them in when it starts again."))
 
     def _serve(self, store) -> None:
         pending: collections.deque = collections.deque()
@@ -528,9 +531,9 @@ class _StoreWorker:
                         failing_since = time.monotonic()
                         log.warning("the store failed (%s); retrying every %g s, nothing is lost while the "
                                     "station runs", error, RETRY_S)
-                        self._live.event({"type": "storage", "state": "failing", "reason": str(error),
-                                          "message": "Storage is failing: the station keeps the reps and retries "
-                                                     f"every {RETRY_S:g} s ({error})."})
+                        self._live.event(StorageEvent("failing", reason=str(error),
+                                                      message="Storage is failing: the station keeps the reps and "
+                                                              f"retries every {RETRY_S:g} s ({error})."))
                     if any(item[0] == "stop" for item in pending):
                         drain_until = drain_until or time.monotonic() + STORE_DRAIN_S
                         if time.monotonic() >= drain_until:
@@ -540,7 +543,7 @@ class _StoreWorker:
                 pending.popleft()
                 if failing_since is not None:
                     log.warning("the store works again after %.0f s", time.monotonic() - failing_since)
-                    self._live.event({"type": "storage", "state": "ok", "message": ""})
+                    self._live.event(StorageEvent("ok", message=""))
                     failing_since = None
                 if reply is not None:
                     reply.put((True, result))
@@ -567,7 +570,7 @@ class _StoreWorker:
             self._set_ids = {}
             self._send_targets(store, fields["patient_id"])
             if kind == "switch_session":
-                self._live.event({**fields["event"], "session_id": self.session_id})
+                self._live.event(dataclasses.replace(fields["event"], session_id=self.session_id))
             return self.session_id
         if kind == "start_set":
             self._set_ids[fields["number"]] = store.start_set(self.session_id, number=fields["number"],
@@ -578,8 +581,8 @@ class _StoreWorker:
             if set_id is None:
                 raise ValueError(f"rep {fields['rep']['index']} of set {fields['number']}: the set was not stored")
             rep_id = store.add_rep(set_id, fields["rep"], series=fields["series"], recorded=fields["recorded"])
-            self._live.event({"type": "rep_saved", "session_id": self.session_id, "set_number": fields["number"],
-                              "index": fields["rep"]["index"], "rep_id": rep_id})
+            self._live.event(RepSavedEvent(session_id=self.session_id, set_number=fields["number"],
+                                           index=fields["rep"]["index"], rep_id=rep_id))
             return rep_id
         if kind == "rep_return":
             set_id = self._set_ids.get(fields["number"])
@@ -761,7 +764,7 @@ class _CameraLoop:
             self._trouble = reason
             self._notify.status(f"trouble: {reason}")
             self._lamp("trouble", reason)
-            self._live.event({"type": "station", "state": "trouble", "reason": reason})
+            self._live.event(StationEvent("trouble", reason=reason))
 
     # -- frames
 
@@ -843,7 +846,7 @@ class _CameraLoop:
         self._opening = []
         if self._trouble is None and self._feedback.state()["pattern"] != "getting_ready":
             self._lamp("getting_ready")
-            self._live.event({"type": "station", "state": "getting_ready"})
+            self._live.event(StationEvent("getting_ready"))
 
     def _calibrate_from_opening(self, t: float, frame) -> None:
         self._opening.append((t, frame))
@@ -891,12 +894,12 @@ class _CameraLoop:
             self._session_started = True
             log.info("ready: session %d, waiting for a patient", self.summary.session_id)
             self._notify.status(f"session {self.summary.session_id}: ready, waiting for a patient")
-            self._live.event({"type": "station", "state": "ready"})
+            self._live.event(StationEvent("ready"))
             self._publish_session("idle")
         else:
             log.info("frames again: the session goes on")
             self._notify.status(f"session {self.summary.session_id}: frames again")
-            self._live.event({"type": "station", "state": "ready"})
+            self._live.event(StationEvent("ready"))
         self._base_lamps()
 
     def _measure(self, t: float, frame):
@@ -917,8 +920,7 @@ class _CameraLoop:
             counts = self._counting(event.index)
             if counts:
                 self._feedback.touched()
-            self._live.event({"type": "touched", "t_s": event.t_s, "wall_gap_mm": round(float(event.wall_gap_mm), 1),
-                              "counted": counts})
+            self._live.event(TouchedEvent(event.t_s, wall_gap_mm=round(float(event.wall_gap_mm), 1), counted=counts))
         elif isinstance(event, RepDone):
             self._rep_done(event)
         elif isinstance(event, RepReturned):
@@ -928,17 +930,17 @@ class _CameraLoop:
                 self._start_set("a rep began")
             owner = self._set if self._set is not None and self._set.state == "running" else None
             self._rep_owner = (event.index, owner)
-            self._live.event({"type": "rep_started", "t_s": event.t_s, "counted": owner is not None})
+            self._live.event(RepStartedEvent(event.t_s, counted=owner is not None))
         elif isinstance(event, PatientArrived):
             self._present = True
             self._set_needs_patient = False
-            self._live.event({"type": "patient", "present": True, "t_s": event.t_s})
+            self._live.event(PatientEvent(present=True, t_s=event.t_s))
             if self._set is None:
                 self._start_set("the patient arrived")
             self._base_lamps()
         elif isinstance(event, PatientLeft):
             self._present = False
-            self._live.event({"type": "patient", "present": False, "t_s": event.t_s})
+            self._live.event(PatientEvent(present=False, t_s=event.t_s))
             if self._set is not None:
                 self._end_set("the patient left")
             self._base_lamps()
@@ -952,7 +954,7 @@ class _CameraLoop:
         owner = self._rep_owner[1] if self._rep_owner and self._rep_owner[0] == rep.index else None
         self._rep_owner = None
         if owner is None or owner.state == "paused":
-            self._live.event({"type": "rep_ignored", "t_s": event.t_s, "reason": "no set running"})
+            self._live.event(RepIgnoredEvent(event.t_s, reason="no set running"))
             return
         owner.reps += 1
         record = rep.as_dict()
@@ -965,16 +967,16 @@ class _CameraLoop:
         self._lamp("rep_done", list(rep.faults))
         shown = rep.as_dict()
         shown["index"] = owner.reps
-        self._live.event({"type": "rep", "t_s": event.t_s, "session_id": self._store.session_id,
-                          "set_number": owner.number, "rep": shown, "good": record["good"]})
+        self._live.event(RepEvent(event.t_s, session_id=self._store.session_id, set_number=owner.number, rep=shown,
+                                  good=record["good"]))
         if owner is self._set:
             complete = self._progress.add(rep)
             owner.good_reps = self._progress.good_reps
             if complete:
                 self._lamp("set_complete")
-                self._live.event({"type": "set_complete", "set_number": owner.number, "good_reps": owner.good_reps,
-                                  "completed_sets": self._progress.completed_sets,
-                                  "ready_to_progress": self._progress.ready_to_progress})
+                self._live.event(SetCompleteEvent(set_number=owner.number, good_reps=owner.good_reps,
+                                                  completed_sets=self._progress.completed_sets,
+                                                  ready_to_progress=self._progress.ready_to_progress))
                 self._end_set("complete")
             else:
                 self._publish_session(self._session_state())
@@ -1102,8 +1104,9 @@ class _CameraLoop:
     # -- lights and the live feed
 
     def _lamp(self, name: str, *args) -> None:
+        """Call the feedback's ``name`` (``rep_done``, ``trouble``...) and publish the lamp pattern it shows now."""
         getattr(self._feedback, name)(*args)
-        self._live.event({"type": "lights", "pattern": name})
+        self._live.event(LightsEvent(self._feedback.state()["pattern"]))
 
     def _base_lamps(self) -> None:
         """The lamps for the state the station is in (unless trouble shows)."""
@@ -1119,24 +1122,22 @@ class _CameraLoop:
     def _publish_session(self, state: str, *, ended: _Set | None = None) -> None:
         self._live.event(self._session_event(state, ended=ended))
 
-    def _session_event(self, state: str, *, ended: _Set | None = None) -> dict:
+    def _session_event(self, state: str, *, ended: _Set | None = None) -> SessionEvent:
         current = ended or self._set
-        return {"type": "session", "state": state, "session_id": self._store.session_id,
-                "patient_id": self._patient_id, "set_number": current.number if current else None,
-                "reps_in_set": current.reps if current else 0,
-                "good_reps_in_set": current.good_reps if current else 0,
-                "reps_per_set": self._targets.reps_per_set, "sets": self._targets.sets,
-                "touch_tolerance_mm": self._limits.touch_tolerance_mm,
-                "completed_sets": self._progress.completed_sets, "source": self.summary.source}
+        return SessionEvent(state=state, session_id=self._store.session_id, patient_id=self._patient_id,
+                            set_number=current.number if current else None,
+                            reps_in_set=current.reps if current else 0,
+                            good_reps_in_set=current.good_reps if current else 0,
+                            reps_per_set=self._targets.reps_per_set, sets=self._targets.sets,
+                            touch_tolerance_mm=self._limits.touch_tolerance_mm,
+                            completed_sets=self._progress.completed_sets, source=self.summary.source)
 
     def _snapshot(self, t: float, measures) -> None:
-        snapshot = {"type": "frame", "t_s": round(t, 3), "phase": self._phase, "trouble": self._trouble,
-                    "set_number": self._set.number if self._set else None,
-                    "set_state": self._set.state if self._set else None,
-                    "reps_in_set": self._set.reps if self._set else 0}
-        if measures is not None:
-            snapshot.update(frame_record(t, measures))
-        self._live.snapshot(snapshot)
+        self._live.snapshot(FrameEvent(t_s=round(t, 3), phase=self._phase, trouble=self._trouble,
+                                       set_number=self._set.number if self._set else None,
+                                       set_state=self._set.state if self._set else None,
+                                       reps_in_set=self._set.reps if self._set else 0,
+                                       measures=None if measures is None else frame_record(t, measures)))
 
     # -- the end
 
@@ -1278,8 +1279,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
             log.info("no GPIO here: the lamps, the buzzer and the button are gpiozero's simulated (mock) pins")
         feedback.getting_ready()
         live.start()
-        live.event({"type": "station", "state": "getting_ready"})
-        live.event({"type": "lights", "pattern": "getting_ready"})
+        live.event(StationEvent("getting_ready"))
+        live.event(LightsEvent("getting_ready"))
         store.start()
         summary.abandoned_sessions = list(store.abandoned)
         summary.reps_from_journal = store.replayed["reps"]

@@ -79,6 +79,7 @@ from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, r
                    session, url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from station.events import KioskRosterEvent
 from station.store import StoreError, open_store
 from web import cookie_secure
 from web.auth import admin_required, login_required
@@ -343,7 +344,7 @@ def save_roster():
         return _setup_page(400, error=f"{str(error)[0].upper()}{str(error)[1:]}.")
     except OSError as error:
         return _setup_page(503, error=f"The roster could not be saved ({error.strerror or error}).")
-    _feed().publish({"type": "kiosk_roster", "version": saved["roster_version"]})
+    _feed().publish(KioskRosterEvent(version=saved["roster_version"]).as_dict())
     count = len(saved["roster"])
     flash(f"Class roster saved: {count} {'person' if count == 1 else 'people'}. The kiosk shows it now."
           if count else "Class roster cleared: the kiosk offers Guest only.", "info")

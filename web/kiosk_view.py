@@ -24,7 +24,7 @@ Only what a participant should see leaves this module: first names from
 the roster (through ``names``), counts, cues and the lamps. Patient ids,
 codes, scores, clinicians' names and the station's trouble reasons stay in.
 
-Events it reads (``web.live`` and ``station.session`` publish them):
+Events it reads (:mod:`station.events` lists their fields; ``station.session`` and ``web`` publish them):
 ``state`` (the snapshot), ``session`` (``state``, ``set_number``,
 ``reps_in_set``, ``good_reps_in_set``, ``reps_per_set``, and ``sets`` when
 present), ``rep`` (``rep``: ``Rep.as_dict()``, ``good``), ``touched``,
@@ -40,6 +40,7 @@ import math
 from collections.abc import Callable
 
 from station.faults import Thresholds
+from station.lamps import participant_words
 from station.scoring import Targets
 from web.kiosk_cues import CueCoach
 
@@ -47,17 +48,8 @@ __all__ = ["LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
 
 _DEFAULT_TARGETS = Targets()
 
-#: The physical lamps' patterns (``station.feedback``) in words and a symbol, so colour is never the only sign.
-LIGHT_WORDS = {
-    "getting_ready": ("Getting ready", "…"),
-    "ready": ("Ready", "●"),
-    "patient_detected": ("We see you", "●"),
-    "paused": ("Paused", "❚❚"),
-    "good_rep": ("Good rep", "✓"),
-    "fault_rep": ("See the tip", "!"),
-    "set_complete": ("Set complete", "★"),
-    "trouble": ("Please wait", "!"),
-}
+#: The physical lamps' patterns (``station.lamps``) in words and a symbol, so colour is never the only sign.
+LIGHT_WORDS = participant_words()
 
 #: What the lamps and the sounds mean, for the idle screen: (key, lamps lit, the lamps, the sound, the meaning).
 #: The lamps are red on top, amber in the middle, green at the bottom (station/feedback.py's table).
