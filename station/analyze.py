@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from station.calibration import Calibration, camera_moved
+from station.calibration_model import Calibration
+from station.camera_check import camera_moved
 from station.errors import WallHingeError
 from station.faults import Thresholds
 from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step

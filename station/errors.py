@@ -25,3 +25,7 @@ class RecordingError(WallHingeError, OSError):
 
 class ConfigError(WallHingeError, ValueError):
     """A configuration file or setting is invalid."""
+
+
+class CalibrationError(WallHingeError, ValueError):
+    """A calibration could not be made, read or trusted; the message says what to do."""

@@ -9,8 +9,9 @@ recording says.
 
 from __future__ import annotations
 
-from station.calibration import Calibration, CalibrationError, calibrate
-from station.errors import WallHingeError
+from station.calibration import calibrate
+from station.calibration_model import Calibration
+from station.errors import CalibrationError, WallHingeError
 from station.measure import ABSENT, FrameError, Measurer
 from station.reps import RepDetector
 

@@ -67,14 +67,14 @@ Start-up and trouble
 --------------------
 The amber lamp flashes while the station gets ready. The calibration file
 (``station.calibration``) is used when it fits: same resolution, and
-:func:`~station.calibration.camera_moved` finds the camera where it was.
+:func:`~station.camera_check.camera_moved` finds the camera where it was.
 Without one (missing, unreadable, another resolution) the station
 calibrates from the empty scene in the first :data:`~station.frame_step.OPENING_S`
 seconds, as ``wallhinge analyze`` does, and saves it (a live camera's only).
 If the camera has moved since the file was made, the red lamp says so and
 nothing is measured until it is back in place (checked every second, three
 checks in a row); a replayed recording from elsewhere is calibrated from its
-own opening instead. (:func:`~station.calibration.camera_moved` tells moves
+own opening instead. (:func:`~station.camera_check.camera_moved` tells moves
 of a few centimetres or degrees; a much larger one leaves too little of the
 planes where they were for it to tell, and it answers None, "not moved".)
 A camera that stops delivering frames turns the red lamp on; the reps
@@ -84,7 +84,6 @@ session resumes when frames return (times go on from the session's start).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import logging
 import queue
@@ -96,12 +95,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from station.calibration import CalibrationError, calibration_json, camera_moved, load_calibration, save_calibration
+from station.calibration_phase import CalibrationPhase, existing_calibration
 from station.camera import open_camera, open_recording, usb_warning
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
-from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step
+from station.frame_step import OPENING_S, frame_record, step
 from station.live_worker import LiveWorker, NullPublisher, Publisher
 from station.measure import Measurer
 from station.reps import RepDetector
@@ -118,10 +117,6 @@ log = logging.getLogger(__name__)
 RETRY_S = 1.0
 #: Seconds between live snapshots (about 10 Hz).
 SNAPSHOT_INTERVAL_S = 0.1
-#: Seconds between checks of a moved camera.
-MOVED_CHECK_S = 1.0
-#: Checks in a row that must find a moved camera back in place before measuring resumes.
-MOVED_CLEAR_CHECKS = 3
 
 
 @dataclass
@@ -205,11 +200,7 @@ class _CameraLoop:
         self._open_source = open_source
         self._label = label
         self._replay = replay
-        self._calibration = calibration
-        self._calibration_path = calibration_path
-        self._calibration_document: str | None = None
-        if calibration is not None:
-            self._calibration_document = calibration_path.read_text()
+        self._calibration = CalibrationPhase(calibration, calibration_path, replay=replay)
         self._feedback = feedback
         self._store = store
         self._live = live
@@ -221,14 +212,9 @@ class _CameraLoop:
         self._source_lock = threading.Lock()
         self._source = None
         self.error: BaseException | None = None
-        # Measurement
-        self._phase = "starting"  # starting, opening, moved, measuring
         self._measurer: Measurer | None = None
         self._detector = RepDetector(settings.thresholds, settings.reps, back_checked=settings.setup.back_checked)
         self._rules = SetRules(settings, self._detector, self, summary)
-        self._opening: list = []
-        self._next_moved_check = 0.0
-        self._moved_clear = 0
         # Time: session seconds = frame timestamp + offset (offset grows across camera losses)
         self._offset = 0.0
         self._last_t: float | None = None
@@ -313,13 +299,13 @@ class _CameraLoop:
     def _camera_lost(self, error: BaseException) -> None:
         self.summary.camera_losses += 1
         log.warning("camera lost: %s; the reps so far are saved; trying again every %g s", error, RETRY_S)
-        if self._phase == "measuring" and self._last_t is not None:
+        if self._calibration.phase == "measuring" and self._last_t is not None:
             # No rep is guessed across the gap: one on its way up counts, as at the end of a recording.
             for event in self._detector.finish(self._last_t):
                 self._rules.on_event(event)
             self._rules.camera_lost()
-        if self._phase == "opening":
-            self._opening = []
+        if self._calibration.phase == "opening":
+            self._calibration.restart_opening()
         self._show_trouble(f"camera lost: {error}")
 
     def _show_trouble(self, reason: str) -> None:
@@ -349,12 +335,13 @@ class _CameraLoop:
             self._resumed_t = t
             self._trouble = None  # frames again; whatever is still wrong shows again below
             self._check_calibration(t, frame)
-        if self._phase == "opening":
+        phase = self._calibration.phase
+        if phase == "opening":
             self._calibrate_from_opening(t, frame)  # measures the opening's frames once calibrated
-        elif self._phase == "moved":
-            if t >= self._next_moved_check:
+        elif phase == "moved":
+            if self._calibration.moved_check_due(t):
                 self._check_moved(t, frame)
-        elif self._phase == "measuring":
+        elif phase == "measuring":
             measures = self._measure(t, frame)
         self._last_t, self._last_arrival = t, arrival
         self._drain_commands()
@@ -364,95 +351,50 @@ class _CameraLoop:
 
     def _check_calibration(self, t: float, frame) -> None:
         """On a source's first frame: does the calibration fit this camera?"""
-        calibration = self._calibration
-        if calibration is None:
-            self._begin_opening()
-            return
-        intrinsics = calibration.intrinsics
-        if frame.depth.shape != (intrinsics.height, intrinsics.width):
-            log.warning("the calibration is for %dx%d but the camera gives %dx%d: calibrating from the empty "
-                        "scene", intrinsics.width, intrinsics.height, frame.depth.shape[1], frame.depth.shape[0])
-            self._begin_opening()
-            return
-        moved = camera_moved(calibration, frame.depth)
-        if moved is None:
+        verdict = self._calibration.first_frame(t, frame, label=self._label,
+                                                may_recalibrate=self._replay and not self._rules.started)
+        if verdict is None:
             self._start_measuring()
-        elif self._replay and not self._rules.started:
-            log.info("the calibration file does not fit %s (%s): calibrating from its opening", self._label, moved)
+        elif verdict == "":
             self._begin_opening()
         else:
-            log.warning("%s; until then nothing is measured (stop the station to recalibrate, or delete %s "
-                        "to calibrate from the empty scene at the next start)", moved, self._calibration_path)
-            self._phase = "moved"
-            self._moved_clear = 0
-            self._next_moved_check = t + MOVED_CHECK_S
-            self._show_trouble(moved)
+            self._show_trouble(verdict)
 
     def _check_moved(self, t: float, frame) -> None:
-        self._next_moved_check = t + MOVED_CHECK_S
-        if camera_moved(self._calibration, frame.depth) is not None:
-            self._moved_clear = 0
-            return
-        # Several in a row: a turn near the threshold reads either side of it frame to frame.
-        self._moved_clear += 1
-        if self._moved_clear >= MOVED_CLEAR_CHECKS:
-            log.info("the camera is back where it was calibrated")
+        if self._calibration.back_in_place(t, frame):
             self._start_measuring()
 
     def _begin_opening(self) -> None:
-        if self._phase != "opening":
-            log.info("calibrating: keep the drill area empty for %g s", OPENING_S)
-        self._calibration = None
-        self._calibration_document = None
+        self._calibration.begin_opening()
         self._measurer = None
-        self._phase = "opening"
-        self._opening = []
         if self._trouble is None and self._feedback.state()["pattern"] != "getting_ready":
             self.lamp("getting_ready")
             self._live.event(StationEvent("getting_ready"))
 
     def _calibrate_from_opening(self, t: float, frame) -> None:
-        self._opening.append((t, frame))
-        start = self._opening[0][0]
-        if t - start < OPENING_S:
-            return
-        frames = [dataclasses.replace(f, timestamp_s=ft - start) for ft, f in self._opening]
         try:
-            calibration = calibrate_from_opening(frames, self._label)
+            opening = self._calibration.opening_frame(t, frame, self._label)
         except WallHingeError as error:
             if str(error) != self._trouble:
                 log.warning("%s; trying again with the next %g s", error, OPENING_S)
-            self._opening = []
             self._show_trouble(str(error))
             return
-        self._calibration = calibration
+        if opening is None:
+            return
         self.summary.calibration = f"opening of {self._label}"
-        if not self._replay:
-            self._save_calibration(calibration)
-        else:  # not a file for the next start, but the store keeps it with the session, as the dashboard shows
-            self._calibration_document = calibration_json(calibration)
-        opening, self._opening = self._opening, []
         self._start_measuring()
         for ft, f in opening:  # as analyze does: the opening's frames are measured too
             self._measure(ft, f)
 
-    def _save_calibration(self, calibration) -> None:
-        try:
-            save_calibration(calibration, self._calibration_path)
-        except CalibrationError as error:
-            log.warning("the calibration is used but not saved: %s", error)
-            return
-        self._calibration_document = self._calibration_path.read_text()
-        log.info("saved the calibration to %s", self._calibration_path)
-
     def _start_measuring(self) -> None:
-        if self._measurer is None or self._measurer.calibration is not self._calibration:
-            self._measurer = Measurer(self._calibration, back=self.settings.setup.back_checked)
-        self._phase = "measuring"
+        calibration = self._calibration.calibration
+        if self._measurer is None or self._measurer.calibration is not calibration:
+            self._measurer = Measurer(calibration, back=self.settings.setup.back_checked)
+        self._calibration.phase = "measuring"
         self._trouble = None
         if not self._rules.started:
             self.summary.session_id = self._store.call(
-                "start_session", source=self.summary.source, calibration_document=self._calibration_document,
+                "start_session", source=self.summary.source, calibration_document=self._calibration.document,
                 patient_id=self._rules.patient_id, started=_now())
             self._rules.started = True
             log.info("ready: session %d, waiting for a patient", self.summary.session_id)
@@ -515,12 +457,12 @@ class _CameraLoop:
         self._notify.status(text)
 
     def new_session(self, patient_id: int | None, event) -> None:
-        self._store.post("switch_session", source=self.summary.source, calibration_document=self._calibration_document,
+        self._store.post("switch_session", source=self.summary.source, calibration_document=self._calibration.document,
                          patient_id=patient_id, started=_now(), event=event)
 
     def _snapshot(self, t: float, measures) -> None:
         current = self._rules.set
-        self._live.snapshot(FrameEvent(t_s=round(t, 3), phase=self._phase, trouble=self._trouble,
+        self._live.snapshot(FrameEvent(t_s=round(t, 3), phase=self._calibration.phase, trouble=self._trouble,
                                        set_number=current.number if current else None,
                                        set_state=current.state if current else None,
                                        reps_in_set=current.reps if current else 0,
@@ -529,30 +471,13 @@ class _CameraLoop:
     # -- the end
 
     def _finish(self) -> None:
-        if self._phase == "measuring" and self._last_t is not None:
+        if self._calibration.phase == "measuring" and self._last_t is not None:
             for event in self._detector.finish(self._last_t):
                 self._rules.on_event(event)
         self._rules.finish()
 
 
 # --- wiring it together -----------------------------------------------------------------------
-
-def _existing_calibration(path: Path, *, replay: bool = False):
-    """The calibration file if it can be read; None (and why, logged) if not.
-
-    No file is the normal first start (and the normal replay, which calibrates
-    from the recording's own opening): said plainly, not as a problem.
-    """
-    if not path.exists():
-        if not replay:
-            log.info("no saved calibration yet (%s): the station calibrates from the empty room now", path)
-        return None
-    try:
-        return load_calibration(path)
-    except CalibrationError as error:
-        log.warning("%s; calibrating from the empty scene instead", error)
-        return None
-
 
 def _open_feedback(settings: Settings, pin_factory) -> Feedback:
     from gpiozero.exc import BadPinFactory
@@ -642,20 +567,10 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     summary = SessionSummary()
     open_source, label, is_replay = _source_opener(settings, replay, real_time, source)
     summary.source = label
-    try:
-        station.data_path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot make the data folder {station.data_path}: {error.strerror or error}") from None
-    calibration = _existing_calibration(station.calibration_path, replay=is_replay)
-    if calibration is not None:
-        summary.calibration = f"file {station.calibration_path}"
+    calibration = _prepare_data_folder(settings, is_replay, summary)
 
     feedback = _open_feedback(settings, pin_factory)
-    commands: queue.SimpleQueue = queue.SimpleQueue()
-    notifier = Notifier()
-    live = LiveWorker(publisher, feedback, commands)
-    store = StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
-        ("targets", {"patient_id": patient_id, "targets": targets})))
+    commands, notifier, live, store = _workers(station, publisher, feedback)
     loop = None
     try:
         _start_workers(feedback, live, store, summary, pin_factory)
@@ -676,6 +591,29 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     log.info("session %s ended (%s): %d sets, %d reps in %.0f s", summary.session_id, summary.ended_by,
              summary.sets, len(summary.reps), summary.elapsed_s)
     return summary
+
+
+def _prepare_data_folder(settings: Settings, is_replay: bool, summary: SessionSummary):
+    """Make the data folder; the saved calibration in it, if one can be read (else None)."""
+    station = settings.station
+    try:
+        station.data_path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot make the data folder {station.data_path}: {error.strerror or error}") from None
+    calibration = existing_calibration(station.calibration_path, replay=is_replay)
+    if calibration is not None:
+        summary.calibration = f"file {station.calibration_path}"
+    return calibration
+
+
+def _workers(station, publisher, feedback: Feedback):
+    """(commands, notifier, live, store): the camera thread's queue of commands (the button's, the dashboard's, the
+    store's targets) and the threads that serve it, not started yet."""
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    live = LiveWorker(publisher, feedback, commands)
+    store = StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
+        ("targets", {"patient_id": patient_id, "targets": targets})))
+    return commands, Notifier(), live, store
 
 
 def _start_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, summary: SessionSummary,

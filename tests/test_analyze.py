@@ -9,7 +9,7 @@ import pytest
 
 from station.analyze import analyze_frames
 from station.frame_step import calibrate_from_opening
-from station.calibration import save_calibration
+from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
 

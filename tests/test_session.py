@@ -26,7 +26,7 @@ from gpiozero.pins.mock import MockFactory
 from gpiozero.tones import Tone
 
 from station.analyze import analyze_frames
-from station.calibration import load_calibration, save_calibration
+from station.calibration_files import load_calibration, save_calibration
 from station.camera import open_recording, usb_warning
 from wallhinge.cli import main
 from station.errors import CameraError

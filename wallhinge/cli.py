@@ -137,7 +137,7 @@ def _cameras(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np
 
-    from station.calibration import save_calibration
+    from station.calibration_files import save_calibration
     from station.camera import open_camera, open_recording
     from station.frame_step import calibrate_frames
 
@@ -183,7 +183,7 @@ def _analyze(args) -> int:
     import json
 
     from station.analyze import analyze_frames
-    from station.calibration import load_calibration
+    from station.calibration_files import load_calibration
     from station.camera import open_recording
 
     calibration = load_calibration(args.calibration) if args.calibration else None
