@@ -3,7 +3,7 @@
 Each event is a frozen dataclass with one serialisation, :meth:`LiveEvent.as_dict`:
 ``{"type": TYPE, field: value, ...}``, the dict a publisher (``web.live.LiveFeed``)
 sends on as JSON. :data:`EVENT_FIELDS` lists every type and the fields it carries;
-the web's readers (``web/kiosk_view.py`` and ``web/static/live.js``) are tested
+the web's readers (``web/kiosk/view.py`` and ``web/static/live.js``) are tested
 against it, so a field renamed here is a field renamed there. The feed adds
 ``seq`` and ``time`` (:data:`STAMPED_FIELDS`) to each event it sends.
 

@@ -1,13 +1,13 @@
-"""The kiosk's spoken cues (web/speech.py): the station's voice follows the live feed, with a fake espeak-ng."""
+"""The kiosk's spoken cues (web/kiosk/speech.py): the station's voice follows the live feed, with a fake espeak-ng."""
 
 import time
 
 from espeak import fake_espeak, phrases  # noqa: F401 (a fixture)
 from station.voice import Speaker
-from web.kiosk_cues import CueCoach
-from web.kiosk_view import KioskView
+from web.kiosk.cues import CueCoach
+from web.kiosk.view import KioskView
 from web.live import LiveFeed
-from web.speech import SpokenCues
+from web.kiosk.speech import SpokenCues
 
 
 def test_the_station_speaks_what_the_kiosk_decides(fake_espeak):

@@ -8,7 +8,7 @@ import pytest
 from station.events import (COMMANDS, EVENT_FIELDS, STAMPED_FIELDS, CommandEvent, FrameEvent, LightsEvent,
                             StationEvent, StorageEvent)
 from station.lamps import LAMP_PATTERNS
-from web.kiosk_view import KioskView
+from web.kiosk.view import KioskView
 
 LIVE_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "live.js"
 # Fields the web itself adds to a session it shows (the patient's name from the store), besides STAMPED_FIELDS.

@@ -1,7 +1,7 @@
 """The kiosk's spoken cues: the station's voice (:class:`station.voice.Speaker`) follows the live feed.
 
 :class:`SpokenCues` follows a :class:`~web.live.LiveFeed` on its own thread
-through a :class:`~web.kiosk_view.KioskView` (the very rules the kiosk page
+through a :class:`~web.kiosk.view.KioskView` (the very rules the kiosk page
 shows: the count after a good rep, a cue when the coach picks a new one,
 "Set complete" at the end) and hands each phrase to a
 :class:`~station.voice.Speaker`, as long as the kiosk settings have spoken
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from station.voice import Speaker
-from web.kiosk_view import KioskView
+from web.kiosk.view import KioskView
 
 __all__ = ["SpokenCues", "start"]
 

@@ -17,7 +17,7 @@ with messages for the kiosk:
 ``("roster", {"version"})``
     The clinician changed the class roster: the kiosk fetches it again.
 ``("say", {"text"})``
-    A phrase for the station's voice (:mod:`web.speech`); never sent to
+    A phrase for the station's voice (:mod:`web.kiosk.speech`); never sent to
     the browser.
 
 Only what a participant should see leaves this module: first names from
@@ -42,7 +42,7 @@ from collections.abc import Callable
 from station.faults import Thresholds
 from station.lamps import participant_words
 from station.scoring import Targets
-from web.kiosk_cues import CueCoach
+from web.kiosk.cues import CueCoach
 
 __all__ = ["LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
 
@@ -141,7 +141,7 @@ class KioskView:
         ``names(patient_id)`` -> the kiosk's name for a participant on the
         class roster, or None (someone not on it: no name is shown).
     coach : CueCoach, optional
-        The cue rules (a default :class:`~web.kiosk_cues.CueCoach` if None).
+        The cue rules (a default :class:`~web.kiosk.cues.CueCoach` if None).
     touch_tolerance_mm : float
         A wall gap within this is a touch until the station says the
         participant's own (``touch_tolerance_mm`` of its ``session`` events,
