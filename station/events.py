@@ -15,9 +15,9 @@ when they apply (a trouble's ``reason``, a journal's path).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, dataclass_transform
 
-__all__ = ["COMMANDS", "EVENT_FIELDS", "STAMPED_FIELDS", "CommandEvent", "FrameEvent", "KioskRosterEvent", "LightsEvent",
+__all__ = ["COMMANDS", "EVENT_FIELDS", "STAMPED_FIELDS", "TimedEvent", "CommandEvent", "FrameEvent", "KioskRosterEvent", "LightsEvent",
            "LiveEvent", "PatientEvent", "RepEvent", "RepIgnoredEvent", "RepSavedEvent", "RepStartedEvent",
            "SessionEvent", "SetCompleteEvent", "StationEvent", "StorageEvent", "TouchedEvent"]
 
@@ -29,12 +29,25 @@ COMMANDS = {"start": ("patient_id",), "pause": (), "end": (), "assign": ("patien
 STAMPED_FIELDS = ("seq", "time")
 
 
-@dataclass(frozen=True)
+@dataclass_transform()
 class LiveEvent:
-    """Base of the live events: a ``TYPE`` and the fields of the subclass."""
+    """Base of the live events. A subclass names its type in its class line and lists its fields::
+
+        class PatientEvent(LiveEvent, type="patient"):
+            present: bool
+
+    and becomes a frozen dataclass; ``omit_when_none=(...)`` names the fields
+    left out of the serialisation while None.
+    """
 
     TYPE: ClassVar[str] = ""
     OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, *, type: str | None = None, omit_when_none: tuple[str, ...] = (), **kwargs):
+        super().__init_subclass__(**kwargs)
+        if type is not None:  # without one, a base of events (TimedEvent)
+            cls.TYPE, cls.OMIT_WHEN_NONE = type, omit_when_none
+        dataclass(frozen=True)(cls)
 
     def as_dict(self) -> dict:
         """The event as the feed sends it: ``{"type": TYPE, ...fields}``."""
@@ -47,22 +60,22 @@ class LiveEvent:
         return out
 
 
-@dataclass(frozen=True)
-class StationEvent(LiveEvent):
+class TimedEvent(LiveEvent):
+    """Base of the events that happened at a moment of the session: ``t_s``, session seconds."""
+
+    t_s: float
+
+
+class StationEvent(LiveEvent, type="station", omit_when_none=("reason",)):
     """The station's own state: ``getting_ready``, ``ready`` or ``trouble`` (with its ``reason``)."""
 
-    TYPE: ClassVar[str] = "station"
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("reason",)
     state: str
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class StorageEvent(LiveEvent):
+class StorageEvent(LiveEvent, type="storage", omit_when_none=("reason", "journal", "reps")):
     """The database: ``failing`` (retrying), ``ok`` (again), ``journal`` (reps kept in a file) or ``lost``."""
 
-    TYPE: ClassVar[str] = "storage"
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("reason", "journal", "reps")
     state: str
     message: str
     reason: str | None = None
@@ -70,11 +83,9 @@ class StorageEvent(LiveEvent):
     reps: int | None = None
 
 
-@dataclass(frozen=True)
-class SessionEvent(LiveEvent):
+class SessionEvent(LiveEvent, type="session"):
     """What the session is doing (``idle``, ``running``, ``paused``, ``ended``), with the set's counts and targets."""
 
-    TYPE: ClassVar[str] = "session"
     state: str
     session_id: int | None
     patient_id: int | None
@@ -88,90 +99,67 @@ class SessionEvent(LiveEvent):
     source: str
 
 
-@dataclass(frozen=True)
-class PatientEvent(LiveEvent):
+class PatientEvent(TimedEvent, type="patient"):
     """A patient arrived at the drill spot (``present``) or left it."""
 
-    TYPE: ClassVar[str] = "patient"
     present: bool
-    t_s: float
 
 
-@dataclass(frozen=True)
-class RepStartedEvent(LiveEvent):
+class RepStartedEvent(TimedEvent, type="rep_started"):
     """A rep began; ``counted`` if a running set counts it."""
 
-    TYPE: ClassVar[str] = "rep_started"
-    t_s: float
     counted: bool
 
 
-@dataclass(frozen=True)
-class TouchedEvent(LiveEvent):
+class TouchedEvent(TimedEvent, type="touched"):
     """The buttocks reached the wall (``wall_gap_mm`` within the tolerance); ``counted`` as for the rep."""
 
-    TYPE: ClassVar[str] = "touched"
-    t_s: float
     wall_gap_mm: float
     counted: bool
 
 
-@dataclass(frozen=True)
-class RepEvent(LiveEvent):
+class RepEvent(TimedEvent, type="rep"):
     """A counted rep ended: ``rep`` is ``Rep.as_dict()`` with its index in the set; ``good`` by the targets."""
 
-    TYPE: ClassVar[str] = "rep"
-    t_s: float
-    session_id: int | None
     set_number: int
     rep: dict
     good: bool
+    session_id: int | None
 
 
-@dataclass(frozen=True)
-class RepIgnoredEvent(LiveEvent):
+class RepIgnoredEvent(TimedEvent, type="rep_ignored"):
     """A rep ended that no set counts (``reason``)."""
 
-    TYPE: ClassVar[str] = "rep_ignored"
-    t_s: float
     reason: str
 
 
-@dataclass(frozen=True)
-class RepSavedEvent(LiveEvent):
+class RepSavedEvent(LiveEvent, type="rep_saved"):
     """The store wrote a rep (its ``rep_id``)."""
 
-    TYPE: ClassVar[str] = "rep_saved"
     session_id: int | None
     set_number: int
     index: int
     rep_id: int
 
 
-@dataclass(frozen=True)
-class SetCompleteEvent(LiveEvent):
+class SetCompleteEvent(LiveEvent, type="set_complete"):
     """The set's good reps reached the target."""
 
-    TYPE: ClassVar[str] = "set_complete"
     set_number: int
     good_reps: int
     completed_sets: int
     ready_to_progress: bool
 
 
-@dataclass(frozen=True)
-class LightsEvent(LiveEvent):
+class LightsEvent(LiveEvent, type="lights", omit_when_none=("lights",)):
     """The lamps changed to ``pattern`` (a name of :data:`station.lamps.LAMP_PATTERNS`); ``lights`` is
     :meth:`station.feedback.Feedback.state`, filled in as the event is published."""
 
-    TYPE: ClassVar[str] = "lights"
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("lights",)
     pattern: str
     lights: dict | None = None
 
 
-@dataclass(frozen=True)
-class FrameEvent(LiveEvent):
+class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights",)):
     """A snapshot of the frame loop (about 10 a second): its phase, the set, and the measures when measured.
 
     ``measures`` is :func:`station.frame_step.frame_record` (``t_s``, ``present``,
@@ -180,12 +168,9 @@ class FrameEvent(LiveEvent):
     the station measures.
     """
 
-    TYPE: ClassVar[str] = "frame"
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("lights",)
     #: The fields ``measures`` adds when present.
     MEASURE_FIELDS: ClassVar[tuple[str, ...]] = ("present", "confidence", "wall_gap_mm", "trunk_angle_deg",
                                                  "knee_flexion_deg", "spine_flexion_deg")
-    t_s: float
     phase: str
     trouble: str | None
     set_number: int | None
@@ -202,12 +187,9 @@ class FrameEvent(LiveEvent):
         return out
 
 
-@dataclass(frozen=True)
-class CommandEvent(LiveEvent):
+class CommandEvent(LiveEvent, type="command"):
     """A clinician asked the station to ``start``, ``pause``, ``end`` or ``assign`` (published by the web)."""
 
-    TYPE: ClassVar[str] = "command"
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
     command: str
     by: str
     patient_id: int | None = None
@@ -219,11 +201,9 @@ class CommandEvent(LiveEvent):
         return out
 
 
-@dataclass(frozen=True)
-class KioskRosterEvent(LiveEvent):
+class KioskRosterEvent(LiveEvent, type="kiosk_roster"):
     """The clinician changed the class roster (published by the web): kiosks fetch it again."""
 
-    TYPE: ClassVar[str] = "kiosk_roster"
     version: int
 
 

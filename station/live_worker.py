@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from station.events import FrameEvent, LightsEvent, LiveEvent
 from station.feedback import Feedback
 
-__all__ = ["LiveWorker", "NullPublisher", "Publisher"]
+__all__ = ["LiveWorker", "NullPublisher", "Publisher", "drain"]
 
 log = logging.getLogger("station.session")
 
@@ -30,6 +30,16 @@ SNAPSHOT_BACKLOG = 16
 EVENT_BACKLOG = 1000
 #: How often the live worker asks the publisher for dashboard commands (s).
 COMMAND_POLL_S = 0.1
+
+
+def drain(waiting: queue.Queue | queue.SimpleQueue) -> list:
+    """Everything in ``waiting`` now, oldest first, without waiting for more."""
+    taken = []
+    while True:
+        try:
+            taken.append(waiting.get_nowait())
+        except queue.Empty:
+            return taken
 
 
 class Publisher(Protocol):
@@ -103,11 +113,8 @@ class LiveWorker:
                     self._publish(self._events.popleft())
                 except IndexError:
                     break
-            while True:
-                try:
-                    self._publish(self._snapshots.get_nowait())
-                except queue.Empty:
-                    break
+            for snapshot in drain(self._snapshots):
+                self._publish(snapshot)
             if self._stopping:
                 if not self._events:
                     return

@@ -21,7 +21,7 @@ from typing import Callable
 
 from station.events import RepSavedEvent, StorageEvent
 from station.journal import replay_journals, write_journal
-from station.live_worker import LiveWorker
+from station.live_worker import LiveWorker, drain
 from station.store import ConflictError, NotFoundError, StoreError, open_store
 
 __all__ = ["StoreWorker"]
@@ -155,11 +155,7 @@ class StoreWorker:
                     pending.append(self._requests.get(timeout=RETRY_S))
             except queue.Empty:
                 pass
-            while True:
-                try:
-                    pending.append(self._requests.get_nowait())
-                except queue.Empty:
-                    break
+            pending.extend(drain(self._requests))
             while pending:
                 kind, fields, reply = pending[0]
                 if kind == "stop":

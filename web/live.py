@@ -60,6 +60,7 @@ import threading
 import time
 from typing import Iterator
 
+from station.errors import FeedFull
 from station.events import COMMANDS, CommandEvent
 
 __all__ = ["COMMANDS", "FeedFull", "LiveFeed", "Subscription"]
@@ -70,10 +71,6 @@ _SNAPSHOT_TYPES = ("session", "rep", "lights")
 def _now_text() -> str:
     now = _dt.datetime.now(_dt.timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-class FeedFull(Exception):
-    """A group's limit of open subscriptions is reached (see :meth:`LiveFeed.subscribe`)."""
 
 
 class Subscription:
