@@ -20,7 +20,8 @@ import numpy as np
 # Run as a script from a checkout: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from station.calibration import calibrate, camera_moved  # noqa: E402
+from station.calibration import calibrate  # noqa: E402
+from station.camera_check import camera_moved  # noqa: E402
 from station.sim.scenarios import build_scene  # noqa: E402
 from station.sim.sensor import sense  # noqa: E402
 from station.sim.simulate import SceneRenderer  # noqa: E402

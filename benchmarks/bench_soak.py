@@ -3,7 +3,7 @@
     python benchmarks/bench_soak.py [--sessions 20]
 
 Runs the station in its own process as ``wallhinge run`` does (glibc kept to
-two malloc arenas as station.cli.limit_malloc_arenas does, the session
+two malloc arenas as wallhinge.cli.limit_malloc_arenas does, the session
 loop with mock pins, the dashboard and kiosk served by waitress on 127.0.0.1
 in the same process, one store), and replays a simulated session
 (``good-set``, 4 reps, 15 fps, 424x240, cached in data/bench/) as fast as it
@@ -48,12 +48,12 @@ def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
     """The station: one dashboard, ``sessions`` replays in a row; prints "session N" after each."""
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-    from station.cli import limit_malloc_arenas
+    from wallhinge.cli import limit_malloc_arenas
     from station.session import run_session
     from station.settings import load_settings
     from station.store import open_store
     from web.auth import create_account
-    from web.in_station import StationDashboard
+    from wallhinge.in_station import StationDashboard
 
     limit_malloc_arenas()  # as `wallhinge run` does
     settings = load_settings(overrides={"station": {"data_dir": str(folder), "muted": True}})

@@ -1,8 +1,8 @@
 """``wallhinge analyze``: a recording through measurement and rep detection to the JSON contract.
 
 The same path as the live station without the fan-out (camera source ->
-:class:`~station.measure.Measurer` -> :class:`~station.reps.RepDetector`), so
-an analysis of a session's recording says what the station said live.
+:func:`station.frame_step.step`, the live loop's own frame step), so an
+analysis of a session's recording says what the station said live.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from station.calibration import Calibration, CalibrationError, calibrate, camera_moved
+from station.calibration_model import Calibration
+from station.camera_check import camera_moved
 from station.errors import WallHingeError
 from station.faults import Thresholds
-from station.measure import ABSENT, FrameError, Measurer
+from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step
+from station.measure import Measurer
 from station.reps import RepDetector, RepSettings
-
-# The opening of a recording that shows the empty scene (s). The station's
-# recordings start with the drill area empty while it calibrates.
-OPENING_S = 2.0
-MIN_OPENING_FRAMES = 10
-
 
 @dataclass
 class Analysis:
@@ -35,33 +31,6 @@ class Analysis:
         if with_frames:
             result["frames"] = self.frames
         return result
-
-
-def frame_record(t_s: float, measures) -> dict:
-    """One entry of the contract's ``frames`` list (seconds, mm, degrees; None where not measured)."""
-    def rounded(value):
-        return None if value is None else round(float(value), 1)
-    return {"t_s": round(float(t_s), 3), "present": bool(measures.present),
-            "confidence": round(float(measures.confidence), 2),
-            "wall_gap_mm": rounded(measures.wall_gap_mm), "trunk_angle_deg": rounded(measures.trunk_angle_deg),
-            "knee_flexion_deg": rounded(measures.knee_flexion_deg),
-            "spine_flexion_deg": rounded(measures.spine_flexion_deg)}
-
-
-def calibrate_from_opening(frames, label: str) -> Calibration:
-    """Calibrate from the empty scene at the start of ``frames`` (the first :data:`OPENING_S`)."""
-    opening = [frame for frame in frames if frame.timestamp_s < OPENING_S]
-    if not frames:
-        raise WallHingeError(f"{label} has no depth frames")
-    if len(opening) < MIN_OPENING_FRAMES:
-        raise WallHingeError(f"{label} has {len(opening)} frames in its first {OPENING_S:g} s, too few to "
-                             f"calibrate from (at least {MIN_OPENING_FRAMES}): pass --calibration FILE")
-    first = opening[0]
-    try:
-        return calibrate([frame.depth for frame in opening], first.intrinsics, first.depth_unit_m, source=label)
-    except CalibrationError as error:
-        raise WallHingeError(f"cannot calibrate from the opening of {label} ({error}); "
-                             "record the empty scene first, or pass --calibration FILE") from None
 
 
 def analyze_frames(frames, label: str, *, calibration: Calibration | None = None,
@@ -91,12 +60,7 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     records = []
     last_s = 0.0
     for frame in itertools.chain(opening, frames):
-        try:
-            measures = measurer.measure(frame.depth, frame.timestamp_s)
-        except FrameError:
-            # A frame with no depth at all (covered lens, dropout) shows nobody.
-            measures = ABSENT
-        detector.update(frame.timestamp_s, measures)
+        measures, _ = step(measurer, detector, frame.timestamp_s, frame.depth)
         records.append(frame_record(frame.timestamp_s, measures))
         last_s = frame.timestamp_s
     detector.finish(last_s)

@@ -41,26 +41,22 @@ two seconds of depth frames of the empty scene:
 A calibration that cannot be trusted is refused with :class:`CalibrationError`
 and a one-line message saying what is wrong and what to do.
 
-:func:`camera_moved` checks a live frame against a calibration, and
-:func:`save_calibration` / :func:`load_calibration` keep it in a readable
-JSON file.
+This module is the fit. What it makes, :class:`~station.calibration_model.Calibration`,
+lives in :mod:`station.calibration_model`; :func:`station.camera_check.camera_moved`
+checks a live frame against it, and :mod:`station.calibration_files` keeps it
+in a readable JSON file.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
-import functools
-import json
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from station.errors import WallHingeError
+from station.calibration_model import Calibration
+from station.errors import CalibrationError
 from station.geometry import (Intrinsics, Pose, angle_between_deg, fit_inverse_depth_plane, inverse_depth_planes,
                               pixel_rays, planes_containing_direction, planes_from_inverse_depth,
                               planes_through_points)
@@ -75,7 +71,7 @@ _RELIABLE_SHARE = 0.5
 # Below this share of reliable pixels the camera sees too little to calibrate.
 _MIN_RELIABLE_SHARE = 0.2
 # 1.4826 * MAD estimates the standard deviation of Gaussian noise.
-_MAD_TO_SIGMA = 1.4826
+MAD_TO_SIGMA = 1.4826
 
 # -- plane search ----------------------------------------------------------------
 
@@ -103,7 +99,7 @@ _REFINE_ROUNDS = 4
 # The refinement's first band, in sigmas of the median image's noise.
 _REFINE_START_SPREAD = 2.0
 _REFINE_POINTS = 50000
-_MIN_FIT_POINTS = 50
+MIN_FIT_POINTS = 50
 
 FLOOR_CONE_DEG = 25.0  # floor normal vs the camera's (or the accelerometer's) up
 # Searched only to say so when the floor is missing from that cone: walls
@@ -147,120 +143,6 @@ _ZONE_MAX_SHARE = 0.004
 _CHANGE_SIGMAS = 5.0
 _CHANGE_MIN_M = 0.08
 _CHANGE_MAX_SHARE = 0.01
-
-# -- camera_moved ----------------------------------------------------------------
-
-# What counts as moved. One frame's refit strays by under 0.4 degrees and
-# 5 mm in the simulator (a D435 at 424x240, people in view); a turn of 2
-# degrees or a move of 3 cm must be reported.
-MOVED_ANGLE_DEG = 1.0
-MOVED_OFFSET_M = 0.015
-_CHECK_POINTS = 6000  # reference pixels per plane
-_CHECK_HYPOTHESES = 48
-_CHECK_BAND_SIGMAS = 3.0
-_CHECK_MIN_SUPPORT = 0.15  # share of a plane's reference pixels a refit needs
-_CHECK_ROUNDS = 2
-_CHECK_EDGE_MARGIN_DEG = 3.0
-_CHECK_REGION_SHARE = 0.9  # of a reference pixel's surroundings must be on its plane
-
-_FORMAT = "wallhinge-calibration"
-_VERSION = 1
-
-
-class CalibrationError(WallHingeError, ValueError):
-    """A calibration could not be made, read or trusted; the message says what to do."""
-
-
-# -- the calibration --------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class Calibration:
-    """Where the camera is in the room, and what the empty scene looks like.
-
-    Compared by identity (``eq=False``): its fields hold arrays.
-
-    Attributes
-    ----------
-    intrinsics : Intrinsics
-        Of the depth stream it was made with.
-    camera_pose : Pose
-        Camera frame to room frame (``docs/drill.md``), metres.
-    depth_unit_m : float
-        Metres per depth unit of the stream.
-    background_m : ndarray, shape (H, W), float32
-        Per-pixel median depth of the empty scene, metres; 0 where there is
-        no reliable data.
-    background_noise_m : ndarray, shape (H, W), float32
-        Per-pixel robust temporal standard deviation (1.4826 * MAD, the MAD
-        taken as at least half a depth unit) of that depth, metres; 0 where
-        unknown.
-    floor_rms_mm, wall_rms_mm : float
-        RMS distance of the floor (wall) inliers of the background to the
-        room frame's floor (wall) plane, millimetres.
-    floor_share, wall_share : float
-        Share (0-1) of the reliable pixels that are floor (wall) inliers.
-    planes_angle_deg : float
-        Angle between the floor's and the freely fitted wall's normals,
-        degrees (ideal 90), before the wall is made perpendicular.
-    source : str
-        Camera serial or recording path.
-    created : str
-        ISO 8601 UTC timestamp.
-    frames_used : int
-        Depth frames the background was made from.
-    """
-
-    intrinsics: Intrinsics
-    camera_pose: Pose
-    depth_unit_m: float
-    background_m: np.ndarray
-    background_noise_m: np.ndarray
-    floor_rms_mm: float
-    wall_rms_mm: float
-    floor_share: float
-    wall_share: float
-    planes_angle_deg: float
-    source: str
-    created: str
-    frames_used: int
-
-    def rays_room(self) -> np.ndarray:
-        """Room-frame direction of every pixel's ray, shape (H, W, 3), read-only.
-
-        Scaled so that ``depth_m * ray + camera_pose.translation`` is the room
-        point a pixel of Z-depth ``depth_m`` (metres) sees. Computed once per
-        calibration.
-        """
-        return self._rays_room
-
-    def points_room(self, depth_m: np.ndarray) -> np.ndarray:
-        """Room points (metres) of a depth image in metres, shape (H, W, 3).
-
-        Pixels with no data (depth 0, negative or not finite) give NaN.
-        """
-        depth_m = np.asarray(depth_m)
-        shape = (self.intrinsics.height, self.intrinsics.width)
-        if depth_m.shape != shape:
-            raise ValueError(f"depth image is {depth_m.shape}, the calibration's stream {shape}")
-        depth = depth_m.astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            depth[~(depth > 0)] = np.nan  # also catches NaN
-        depth[~np.isfinite(depth)] = np.nan
-        return depth[..., np.newaxis] * self._rays_room + self.camera_pose.translation
-
-    @functools.cached_property
-    def _rays_room(self) -> np.ndarray:
-        # cached_property writes the instance __dict__ directly, so it works
-        # on a frozen dataclass.
-        rays = np.einsum("ij,hwj->hwi", self.camera_pose.rotation, pixel_rays(self.intrinsics))
-        rays.flags.writeable = False
-        return rays
-
-    @functools.cached_property
-    def _check_reference(self) -> "_Reference":
-        return _reference(self)
-
-
 
 # -- calibrate ---------------------------------------------------------------------
 
@@ -308,29 +190,17 @@ def calibrate(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
     if not isinstance(source, str):
         raise TypeError(f"source must be a string (camera serial or recording path), not {type(source).__name__}")
     up_hint = None if gravity_camera is None else _unit_vector(gravity_camera, "gravity_camera")
-    if rng is None or isinstance(rng, (int, np.integer)):
-        rng = np.random.default_rng(0 if rng is None else int(rng))
-    elif not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator or a seed, not {type(rng).__name__}")
+    rng = _generator(rng)
     stack = _frame_stack(frames, intrinsics)
 
-    median_units, mad_units, reliable = temporal_statistics(stack)
-    background = (median_units * depth_unit_m).astype(np.float32)
-    noise = background_noise_from_mad(mad_units, reliable, depth_unit_m)
-    reliable_share = np.count_nonzero(reliable) / reliable.size
-    if not reliable.any():
-        raise CalibrationError("the frames hold no depth data: check that nothing covers the camera "
-                               "and that the room is within its range")
-    if reliable_share < _MIN_RELIABLE_SHARE:
-        raise CalibrationError(f"only {reliable_share:.0%} of the view has steady depth data: clear the "
-                               "camera's view and check its lens and projector are not covered")
+    median_units, reliable, background, noise = _background(stack, depth_unit_m)
     k = noise_coefficient(background, noise)
     _refuse_changes(stack, median_units, reliable, depth_unit_m, k)
 
     scene = _Scene.of(background, reliable, intrinsics, k, stack.shape[0])
     floor = _find_floor(scene, up_hint, rng)
     wall = _find_wall(scene, floor, rng)
-    rotation, translation = _room_frame(floor.normal, floor.offset, wall.normal, wall.offset)
+    rotation, translation = room_frame(floor.normal, floor.offset, wall.normal, wall.offset)
     pose = Pose(rotation, translation)
 
     floor_res = rotation[1] @ scene.points_t[:, floor.inliers] + translation[1]
@@ -348,6 +218,30 @@ def calibrate(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         frames_used=int(stack.shape[0]),
     )
+
+
+def _background(stack: np.ndarray, depth_unit_m: float):
+    """(median depth units, reliable mask, background m, its noise m) of the frames; refused if too little is seen."""
+    median_units, mad_units, reliable = temporal_statistics(stack)
+    background = (median_units * depth_unit_m).astype(np.float32)
+    noise = background_noise_from_mad(mad_units, reliable, depth_unit_m)
+    reliable_share = np.count_nonzero(reliable) / reliable.size
+    if not reliable.any():
+        raise CalibrationError("the frames hold no depth data: check that nothing covers the camera "
+                               "and that the room is within its range")
+    if reliable_share < _MIN_RELIABLE_SHARE:
+        raise CalibrationError(f"only {reliable_share:.0%} of the view has steady depth data: clear the "
+                               "camera's view and check its lens and projector are not covered")
+    return median_units, reliable, background, noise
+
+
+def _generator(rng) -> np.random.Generator:
+    """RANSAC's randomness: a Generator as given, or one seeded (0 by default, so the same frames calibrate alike)."""
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(0 if rng is None else int(rng))
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator or a seed, not {type(rng).__name__}")
+    return rng
 
 
 def _frame_stack(frames, intrinsics: Intrinsics) -> np.ndarray:
@@ -440,7 +334,7 @@ def background_noise_from_mad(mad_units: np.ndarray, reliable: np.ndarray, depth
     worth there, so that 0 keeps meaning "unknown".
     """
     half_units = np.maximum(2 * mad_units.astype(np.uint32), 1)
-    sigma = half_units * (_MAD_TO_SIGMA * depth_unit_m / 2.0)
+    sigma = half_units * (MAD_TO_SIGMA * depth_unit_m / 2.0)
     return np.where(reliable, sigma, 0.0).astype(np.float32)
 
 
@@ -617,9 +511,9 @@ def _refine(scene: _Scene, q: np.ndarray, candidates: np.ndarray, *, containing=
     for _ in range(_REFINE_ROUNDS):
         residual = inverse_depth_residuals(q[np.newaxis], rays_t, inverse_depth)[0] / scene.k
         inliers = allowed & (np.abs(residual) < band)
-        if np.count_nonzero(inliers) < _MIN_FIT_POINTS:
+        if np.count_nonzero(inliers) < MIN_FIT_POINTS:
             break
-        spread = _MAD_TO_SIGMA * np.median(np.abs(residual[inliers]))
+        spread = MAD_TO_SIGMA * np.median(np.abs(residual[inliers]))
         q = fit_inverse_depth_plane(rays[inliers], inverse_depth[inliers], containing=containing)
         # Held below the RANSAC band: residuals spread evenly over a band (a
         # slice through some other surface, not a plane) would otherwise
@@ -738,7 +632,7 @@ def _find_wall(scene: _Scene, floor: _Plane, rng) -> _Plane:
 
 # -- the room frame ------------------------------------------------------------------
 
-def _room_frame(floor_normal, floor_offset, wall_normal, wall_offset) -> tuple[np.ndarray, np.ndarray]:
+def room_frame(floor_normal, floor_offset, wall_normal, wall_offset) -> tuple[np.ndarray, np.ndarray]:
     """Camera-to-room rotation and camera position from the floor and wall planes.
 
     Both normals are in camera coordinates and point toward the camera, the
@@ -783,362 +677,3 @@ def _refuse_occupied_zone(scene: _Scene, pose: Pose, on_planes: np.ndarray) -> N
                                "calibrate with the drill area empty")
 
 
-# -- has the camera moved? -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Reference:
-    """What :func:`camera_moved` compares a frame with, computed once per calibration."""
-
-    floor_pixels: np.ndarray  # (P,) flat indices
-    wall_pixels: np.ndarray
-    floor_rays: np.ndarray  # (P, 3)
-    wall_rays: np.ndarray
-    k: float
-    axes: np.ndarray  # (3, 3) rows: room x, y, z in camera coordinates
-
-
-def _reference(calibration: Calibration) -> _Reference:
-    rays = pixel_rays(calibration.intrinsics).reshape(-1, 3)
-    depth = calibration.background_m.reshape(-1).astype(np.float64)
-    known = depth > 0
-    with np.errstate(divide="ignore"):
-        inverse_depth = np.where(known, 1.0 / depth, 0.0)
-    k = noise_coefficient(calibration.background_m, calibration.background_noise_m)
-    axes = calibration.camera_pose.rotation  # rows: room axes in camera coordinates
-    offsets = calibration.camera_pose.translation
-    rng = np.random.default_rng(0)
-
-    shape = calibration.background_m.shape
-    # Keep clear of the plane's edges by the turn to be detected and more: a
-    # turned camera would otherwise see another surface at the edge pixels,
-    # close enough in depth to the plane (at the corner) to bias the refit.
-    margin = int(np.ceil(calibration.intrinsics.fx * np.tan(np.radians(_CHECK_EDGE_MARGIN_DEG))))
-
-    def pick(axis: int) -> np.ndarray:
-        # Pixels whose background lies within two single-frame sigmas of the
-        # plane, well inside its region: a few holes (dropouts, noise) are
-        # no edge.
-        q = inverse_depth_planes(axes[axis], offsets[axis])
-        near = known & (np.abs(inverse_depth - rays @ q) < 2.0 * k)
-        pixels = np.flatnonzero(_eroded(near.reshape(shape), margin, share=_CHECK_REGION_SHARE))
-        if pixels.size > _CHECK_POINTS:
-            pixels = np.sort(rng.choice(pixels, _CHECK_POINTS, replace=False))
-        return pixels
-
-    floor_pixels, wall_pixels = pick(1), pick(2)
-    return _Reference(floor_pixels, wall_pixels, rays[floor_pixels], rays[wall_pixels], k, axes)
-
-
-def _eroded(mask: np.ndarray, radius: int, *, share: float = 1.0) -> np.ndarray:
-    """``mask`` without the pixels near its edges: a square erosion by ``radius``.
-
-    With ``share`` below 1, a pixel survives when that share of the pixels
-    within ``radius`` are set, so scattered holes do not count as edges.
-    The image border does not count as outside: a surface running out of
-    view does not end there. Separable: a pixel survives a pass along an axis
-    when enough pixels within ``radius`` along it are set, which a running
-    count answers at once.
-    """
-    for axis in (0, 1):
-        padded = np.pad(mask, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], constant_values=True)
-        counts = np.cumsum(padded, axis=axis, dtype=np.int32)
-        counts = np.concatenate([np.zeros_like(np.take(counts, [0], axis=axis)), counts], axis=axis)
-        window = 2 * radius + 1
-        upper = np.take(counts, np.arange(window, counts.shape[axis]), axis=axis)
-        lower = np.take(counts, np.arange(0, counts.shape[axis] - window), axis=axis)
-        mask = (upper - lower) >= int(np.ceil(share * window))
-    return mask
-
-
-def camera_moved(calibration: Calibration, depth: np.ndarray) -> str | None:
-    """Whether the camera has moved since it was calibrated.
-
-    The floor and wall planes are refitted on the frame's points at the
-    pixels that saw them in calibration (RANSAC seeded with the calibrated
-    planes, so people in front of them are outliers) and compared with the
-    calibration: the turn of the room axes they define, and how far each
-    surface now lies from its calibrated plane where it is seen.
-
-    A camera turned by ``MOVED_ANGLE_DEG`` (about any axis), or moved so that
-    the floor or the wall is ``MOVED_OFFSET_M`` nearer or farther where it is
-    seen, is reported. A slide along the wall at the same height and distance
-    changes neither plane and none of the measures (they do not depend on
-    x), so it is not.
-
-    Parameters
-    ----------
-    calibration : Calibration
-    depth : ndarray, shape (H, W), unsigned integer
-        One depth frame in the calibration's depth units, 0 = no data.
-
-    Returns
-    -------
-    str or None
-        None when the camera is where it was calibrated, or when too little of
-        the floor or wall is in view to tell (someone right in front of the
-        camera); otherwise a one-line message for the user.
-    """
-    movement = _movement(calibration, depth)
-    if movement is None:
-        return None
-    turn, floor_shift, wall_shift = movement
-    findings = [f"it has turned {turn:.1f} degrees"] if turn >= MOVED_ANGLE_DEG else []
-    for name, shift in (("floor", floor_shift), ("wall", wall_shift)):
-        if abs(shift) >= MOVED_OFFSET_M:
-            findings.append(f"the {name} is {abs(shift) * 100:.0f} cm {'nearer' if shift > 0 else 'farther'} "
-                            "than it was")
-    if not findings:
-        return None
-    return f"the camera has moved since calibration: {', '.join(findings)}; recalibrate with wallhinge calibrate"
-
-
-def _movement(calibration: Calibration, depth: np.ndarray) -> tuple[float, float, float] | None:
-    """How the floor and wall in a frame differ from the calibrated ones, or None if unseen.
-
-    Returns
-    -------
-    turn : float
-        Angle of the rotation from the calibrated room axes to the refitted
-        ones, degrees.
-    floor_shift, wall_shift : float
-        How far the refitted surface lies from the calibrated plane where it
-        is seen (at the centroid of its inliers), metres, positive nearer the
-        camera. Not the change of the camera's distance to the plane: that is
-        extrapolated to the foot of the camera, far from where the floor is
-        seen, and a tenth of a degree of noise in the floor's tilt moves it
-        by a centimetre.
-    """
-    depth = np.asarray(depth)
-    shape = (calibration.intrinsics.height, calibration.intrinsics.width)
-    if depth.shape != shape:
-        raise ValueError(f"depth frame is {depth.shape}, the calibration's stream {shape}")
-    if depth.dtype.kind != "u":
-        raise ValueError(f"depth frame must hold unsigned integer depth units, not {depth.dtype}")
-    reference = calibration._check_reference
-    flat = depth.reshape(-1)
-    translation = calibration.camera_pose.translation
-    axes = reference.axes
-    # Fixed seeds: the same frame always gets the same answer.
-    floor = _refit(flat[reference.floor_pixels], reference.floor_rays, calibration.depth_unit_m,
-                   inverse_depth_planes(axes[1], translation[1]), reference.k, np.random.default_rng(0))
-    wall = _refit(flat[reference.wall_pixels], reference.wall_rays, calibration.depth_unit_m,
-                  inverse_depth_planes(axes[2], translation[2]), reference.k, np.random.default_rng(1))
-    if floor is None or wall is None:
-        return None
-    (floor_normal, floor_offset, floor_seen), (wall_normal, wall_offset, wall_seen) = floor, wall
-    new_axes, _ = _room_frame(floor_normal, floor_offset, wall_normal, wall_offset)
-    # The angle of the rotation taking the calibrated room axes to the new ones.
-    cosine = (np.trace(new_axes @ axes.T) - 1.0) / 2.0
-    turn = float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
-    return turn, float(axes[1] @ floor_seen + translation[1]), float(axes[2] @ wall_seen + translation[2])
-
-
-def _refit(units, rays, depth_unit_m, q, k, rng):
-    """A plane refitted on one frame, seeded with the calibrated ``q``; None if too little is seen.
-
-    Returns (normal, offset, centroid of the inlier points in camera coordinates).
-    """
-    seen = units > 0
-    needed = max(_MIN_FIT_POINTS, int(_CHECK_MIN_SUPPORT * len(units)))
-    if np.count_nonzero(seen) < needed:
-        return None
-    rays = rays[seen]
-    inverse_depth = 1.0 / (units[seen] * depth_unit_m)
-    rays_t = np.ascontiguousarray(rays.T)
-    points = rays / inverse_depth[:, np.newaxis]
-    triples = rng.integers(0, len(points), (_CHECK_HYPOTHESES, 3))
-    candidates = inverse_depth_planes(*planes_through_points(*(points[triples[:, i]] for i in range(3))))
-    candidates = np.vstack([q, candidates[np.all(np.isfinite(candidates), axis=1)]])
-    inside = np.abs(inverse_depth_residuals(candidates, rays_t, inverse_depth)) < _CHECK_BAND_SIGMAS * k
-    best = int(np.argmax(np.count_nonzero(inside, axis=1)))
-    q, inliers = candidates[best], inside[best]
-    for _ in range(_CHECK_ROUNDS):
-        if np.count_nonzero(inliers) < needed:
-            return None
-        q = fit_inverse_depth_plane(rays[inliers], inverse_depth[inliers])
-        inliers = np.abs(inverse_depth_residuals(q[np.newaxis], rays_t, inverse_depth)[0]) < _CHECK_BAND_SIGMAS * k
-    normal, offset = planes_from_inverse_depth(q)
-    return normal, float(offset), np.mean(points[inliers], axis=0)
-
-
-# -- files ---------------------------------------------------------------------------
-
-def _encode_image(values: np.ndarray, unit_m: float) -> dict:
-    data = np.ascontiguousarray(values, dtype="<u2").tobytes()
-    return {"dtype": "uint16", "unit_m": unit_m, "encoding": "zlib+base64",
-            "data": base64.b64encode(zlib.compress(data, 6)).decode("ascii")}
-
-
-def _decode_image(field: dict, shape: tuple[int, int], name: str) -> np.ndarray:
-    try:
-        raw = zlib.decompress(base64.b64decode(field["data"], validate=True))
-    except (binascii.Error, zlib.error, TypeError, ValueError):
-        raise CalibrationError(f"{name} is damaged: calibrate again") from None
-    if len(raw) != 2 * shape[0] * shape[1]:
-        raise CalibrationError(f"{name} does not have the stream's {shape[1]}x{shape[0]} pixels: calibrate again")
-    return np.frombuffer(raw, dtype="<u2").reshape(shape).astype(np.uint16)
-
-
-def save_calibration(calibration: Calibration, path) -> None:
-    """Write a calibration as a readable JSON file.
-
-    The planes, pose, intrinsics, quality figures, source and date are plain
-    fields; the background and its noise are uint16 images (depth units and
-    half depth units, exactly as computed) compressed with zlib and base64
-    encoded, in the same file.
-
-    Raises
-    ------
-    CalibrationError
-        The file cannot be written (e.g. its folder does not exist).
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise CalibrationError(f"cannot write {path}: folder {path.parent} does not exist")
-    try:
-        path.write_text(calibration_json(calibration))
-    except OSError as error:
-        raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def calibration_json(calibration: Calibration) -> str:
-    """The JSON text :func:`save_calibration` writes (the station's store keeps it with each session)."""
-    unit = calibration.depth_unit_m
-    rotation = calibration.camera_pose.rotation
-    translation = calibration.camera_pose.translation
-    background_units = np.rint(calibration.background_m / unit)
-    noise_half_units = np.rint(calibration.background_noise_m / (_MAD_TO_SIGMA * unit / 2.0))
-    document = {
-        "format": _FORMAT,
-        "version": _VERSION,
-        "source": calibration.source,
-        "created": calibration.created,
-        "frames_used": calibration.frames_used,
-        "depth_unit_m": unit,
-        "intrinsics": {name: getattr(calibration.intrinsics, name)
-                       for name in ("width", "height", "fx", "fy", "ppx", "ppy")},
-        "camera_pose_in_room": calibration.camera_pose.as_matrix().tolist(),
-        # Planes in camera coordinates, n . p + d = 0, normals toward the camera.
-        "planes_camera": {
-            "floor": {"normal": rotation[1].tolist(), "offset_m": float(translation[1])},
-            "wall": {"normal": rotation[2].tolist(), "offset_m": float(translation[2])},
-        },
-        "quality": {
-            "floor_rms_mm": calibration.floor_rms_mm, "wall_rms_mm": calibration.wall_rms_mm,
-            "floor_share": calibration.floor_share, "wall_share": calibration.wall_share,
-            "planes_angle_deg": calibration.planes_angle_deg,
-        },
-        "background_m": _encode_image(background_units, unit),
-        "background_noise_m": {**_encode_image(noise_half_units, _MAD_TO_SIGMA * unit / 2.0),
-                               "note": "unit_m includes 1.4826 (MAD to sigma)"},
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
-_FIELDS = {"format", "version", "source", "created", "frames_used", "depth_unit_m", "intrinsics",
-           "camera_pose_in_room", "planes_camera", "quality", "background_m", "background_noise_m"}
-_QUALITY = ("floor_rms_mm", "wall_rms_mm", "floor_share", "wall_share", "planes_angle_deg")
-
-
-def load_calibration(path) -> Calibration:
-    """Read a calibration written by :func:`save_calibration`.
-
-    Raises
-    ------
-    CalibrationError
-        Missing file, not JSON, missing or unknown fields, wrong shapes or
-        values; the message names the problem in one line.
-    """
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CalibrationError(f"calibration file not found: {path}; make one with wallhinge calibrate") from None
-    except OSError as error:
-        raise CalibrationError(f"cannot read calibration {path}: {error.strerror or error}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CalibrationError(f"{path} is not a calibration file (not JSON): "
-                               "make one with wallhinge calibrate") from None
-    except RecursionError:  # JSON nested thousands deep: no calibration looks like that
-        raise CalibrationError(f"{path} is not a calibration file (JSON nested too deep): "
-                               "make one with wallhinge calibrate") from None
-    try:
-        return _from_document(document)
-    except CalibrationError as error:
-        raise CalibrationError(f"calibration {path}: {error}") from None
-
-
-def _from_document(document) -> Calibration:
-    if not isinstance(document, dict) or document.get("format") != _FORMAT:
-        raise CalibrationError("not a wallhinge calibration file")
-    missing = sorted(_FIELDS - set(document))
-    unknown = sorted(set(document) - _FIELDS)
-    if missing:
-        raise CalibrationError(f"field {missing[0]!r} is missing: calibrate again")
-    if unknown:
-        raise CalibrationError(f"unknown field {unknown[0]!r}: this file is from another version; calibrate again")
-    if document["version"] != _VERSION:
-        raise CalibrationError(f"version {document['version']!r} is not supported (expected {_VERSION}): "
-                               "calibrate again")
-    try:
-        intrinsics = Intrinsics(**_exact_fields(document["intrinsics"], ("width", "height", "fx", "fy", "ppx", "ppy"),
-                                                "intrinsics"))
-        if (not all(isinstance(getattr(intrinsics, n), int) and getattr(intrinsics, n) > 0 for n in ("width", "height"))
-                or not all(isinstance(getattr(intrinsics, n), (int, float)) for n in ("fx", "fy", "ppx", "ppy"))):
-            raise CalibrationError("intrinsics must be positive whole sizes and numbers")
-        pose = Pose.from_matrix(document["camera_pose_in_room"])
-        rotation = pose.rotation
-        if (not np.all(np.isfinite(pose.as_matrix())) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
-                or not np.isclose(np.linalg.det(rotation), 1.0, atol=1e-6)):
-            raise CalibrationError("camera_pose_in_room is not a rigid transform")
-        planes = document["planes_camera"]
-        _exact_fields(planes, ("floor", "wall"), "planes_camera")
-        for name, axis in (("floor", 1), ("wall", 2)):
-            plane = _exact_fields(planes[name], ("normal", "offset_m"), f"planes_camera.{name}")
-            if (not np.allclose(np.asarray(plane["normal"], dtype=float), rotation[axis], atol=1e-6)
-                    or not np.isclose(float(plane["offset_m"]), pose.translation[axis], atol=1e-6)):
-                raise CalibrationError(f"planes_camera.{name} does not match camera_pose_in_room")
-        quality = _exact_fields(document["quality"], _QUALITY, "quality")
-        unit = float(document["depth_unit_m"])
-        if not unit > 0:
-            raise CalibrationError("depth_unit_m must be above 0")
-        shape = (intrinsics.height, intrinsics.width)
-        background = _exact_fields(document["background_m"], ("dtype", "unit_m", "encoding", "data"), "background_m")
-        noise = _exact_fields(document["background_noise_m"], ("dtype", "unit_m", "encoding", "data", "note"),
-                              "background_noise_m")
-        for name, field in (("background_m", background), ("background_noise_m", noise)):
-            if field["dtype"] != "uint16" or field["encoding"] != "zlib+base64":
-                raise CalibrationError(f"{name} must be zlib+base64 uint16")
-        if not np.isclose(float(background["unit_m"]), unit) or not np.isclose(
-                float(noise["unit_m"]), _MAD_TO_SIGMA * unit / 2.0):
-            raise CalibrationError("the images' units do not match depth_unit_m")
-        background_units = _decode_image(background, shape, "background_m")
-        noise_half_units = _decode_image(noise, shape, "background_noise_m")
-        frames_used = document["frames_used"]
-        if not isinstance(frames_used, int) or frames_used < 1:
-            raise CalibrationError("frames_used must be a whole number above 0")
-        if not isinstance(document["source"], str) or not isinstance(document["created"], str):
-            raise CalibrationError("source and created must be strings")
-        return Calibration(
-            intrinsics=intrinsics, camera_pose=pose, depth_unit_m=unit,
-            background_m=(background_units * unit).astype(np.float32),
-            background_noise_m=(noise_half_units * (_MAD_TO_SIGMA * unit / 2.0)).astype(np.float32),
-            **{name: float(quality[name]) for name in _QUALITY},
-            source=document["source"], created=document["created"], frames_used=frames_used,
-        )
-    except (TypeError, ValueError, KeyError) as error:
-        if isinstance(error, CalibrationError):
-            raise
-        raise CalibrationError(f"a field has the wrong type or shape ({error}): calibrate again") from None
-
-
-def _exact_fields(table, names, where: str) -> dict:
-    if not isinstance(table, dict):
-        raise CalibrationError(f"{where} must be a table of {', '.join(names)}")
-    missing = [name for name in names if name not in table]
-    unknown = sorted(set(table) - set(names))
-    if missing:
-        raise CalibrationError(f"field {where}.{missing[0]} is missing: calibrate again")
-    if unknown:
-        raise CalibrationError(f"unknown field {where}.{unknown[0]}: calibrate again")
-    return table

@@ -1,9 +1,15 @@
-"""The station's exceptions.
+"""The station's exceptions, in one place.
 
 Every error the station raises for bad input or missing hardware derives from
 :class:`WallHingeError`, and its message is one line that says what is wrong
 and what to do, fit to show a clinic technician as it is. Leaves also derive
 from the builtin they refine, so callers may catch either.
+
+The web's two (:class:`FormError`, a clinician's input refused field by field,
+and :class:`FeedFull`, a limit of live streams) are here too; they are not
+``WallHingeError``: the dashboard answers them itself. Not here yet: the
+store's (``station.store``: ``StoreError``, ``NotFoundError``,
+``ConflictError``) and the measurement's ``FrameError`` (``station.measure``).
 """
 
 
@@ -25,3 +31,19 @@ class RecordingError(WallHingeError, OSError):
 
 class ConfigError(WallHingeError, ValueError):
     """A configuration file or setting is invalid."""
+
+
+class CalibrationError(WallHingeError, ValueError):
+    """A calibration could not be made, read or trusted; the message says what to do."""
+
+
+class FormError(ValueError):
+    """A field a clinician sent is wrong; ``field`` names it, the message says what is allowed."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class FeedFull(Exception):
+    """A group's limit of open live subscriptions is reached (see ``web.live.LiveFeed.subscribe``)."""

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from station.config import require_positive_numbers, settings_from_table
 
 FAULT_NAMES = ("squat", "rounded_back", "no_touch", "too_fast", "incomplete_return")
+#: Words for each fault, as a clinician says them (the dashboard, its reports and the live page).
+FAULT_LABELS = {"squat": "Squat", "rounded_back": "Rounded back", "no_touch": "No touch",
+                "too_fast": "Too fast", "incomplete_return": "Incomplete return"}
 
 
 @dataclass(frozen=True)

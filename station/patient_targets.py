@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
 from station.faults import Thresholds
@@ -118,12 +118,12 @@ def patient_limits(targets: Mapping | None, station: Thresholds = _DRILL) -> Thr
 
 
 def patient_targets(targets: Mapping | None, station):
-    """The patient's :class:`~station.scoring.Targets` (the station's for a guest)."""
+    """The patient's :class:`~station.scoring.Targets`: the station's ``station`` with theirs put in (as they are
+    for a guest). Made through the dataclass, so the targets check themselves (with :func:`check_target`)."""
     if not targets:
         return station
-    from station.scoring import Targets  # scoring's Targets checks itself with this module
-
-    return Targets(standoff_mm=float(targets["standoff_mm"]), target_trunk_angle_deg=targets["target_trunk_angle_deg"],
+    return replace(station, standoff_mm=float(targets["standoff_mm"]),
+                   target_trunk_angle_deg=targets["target_trunk_angle_deg"],
                    reps_per_set=int(targets["reps_per_set"]), sets=int(targets["sets"]))
 
 

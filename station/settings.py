@@ -26,6 +26,17 @@ message names the file and the key.
 Overrides come from the command line as ``TABLE.KEY=VALUE`` (``wallhinge run
 --set station.muted=true``); the value is read as a TOML value (``true``,
 ``30``, ``"text"``) and, if it is not one, as text.
+
+This file is the station's one home for its settings. Environment variables
+remain only where another program owns the parameter, never for a setting
+these tables hold: systemd's ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC``
+(:mod:`station.systemd_notify`), gpiozero's ``GPIOZERO_PIN_FACTORY`` (set by
+the unit file and the demo), glibc's ``MALLOC_ARENA_MAX``, ``XDG_RUNTIME_DIR``
+for the journal, and the web app's Flask configuration ``WALLHINGE_*``
+(``web/__init__.py``), which serves the dashboard when it runs on its own
+(``python -m web``, ``flask --app web``); inside ``wallhinge run`` the
+dashboard takes its database and folder from these settings, and only the
+kiosk's ``WALLHINGE_KIOSK_SPEECH`` is still read from the environment there.
 """
 
 from __future__ import annotations

@@ -39,7 +39,9 @@ Typical use in a frame loop::
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
 import time
 from typing import Callable
 
@@ -191,3 +193,63 @@ class Heartbeat:
             return False
         self._last = now
         return watchdog()
+
+
+#: How often the camera thread asks for a watchdog ping (s); the notifier sends at most what systemd needs.
+WATCHDOG_ASK_S = 0.25
+
+
+class Notifier:
+    """Sends systemd notifications on its own thread; the camera thread only queues them (never blocks)."""
+
+    def __init__(self):
+        self._queue: queue.Queue | None = None
+        self._last_beat = float("-inf")
+        if not os.environ.get("NOTIFY_SOCKET"):
+            return  # not under systemd: every call is a no-op
+        self._heartbeat = Heartbeat()
+        self._queue = queue.Queue(maxsize=16)
+        self._thread = threading.Thread(target=self._run, name="session-notify", daemon=True)
+        self._thread.start()
+
+    def beat(self) -> None:
+        """The loop is alive: a ``WATCHDOG=1`` when one is due."""
+        now = time.monotonic()
+        if now - self._last_beat >= WATCHDOG_ASK_S:
+            self._last_beat = now
+            self._put("beat")
+
+    def ready(self, text: str) -> None:
+        self._put("ready", text)
+
+    def status(self, text: str) -> None:
+        self._put("status", text)
+
+    def stopping(self) -> None:
+        self._put("stopping")
+
+    def close(self, timeout_s: float = 1.0) -> None:
+        if self._queue is not None:
+            self._put("close")
+            self._thread.join(timeout_s)
+
+    def _put(self, *item) -> None:
+        if self._queue is not None:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                pass  # systemd is not reading: a later ping or status says the same
+
+    def _run(self) -> None:
+        while True:
+            kind, *args = self._queue.get()
+            if kind == "close":
+                return
+            if kind == "beat":
+                self._heartbeat.beat()
+            elif kind == "ready":
+                ready(*args)
+            elif kind == "status":
+                status(*args)
+            elif kind == "stopping":
+                stopping()

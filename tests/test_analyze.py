@@ -7,8 +7,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from station.analyze import analyze_frames, calibrate_from_opening
-from station.calibration import save_calibration
+from station.analyze import analyze_frames
+from station.frame_step import calibrate_from_opening
+from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
 
@@ -178,7 +179,7 @@ def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or
     for name, blob in cases:
         path = tmp_path / "fuzzed.db3"
         path.write_bytes(blob)
-        done = subprocess.run([sys.executable, "-m", "station.cli", "analyze", str(path)], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "wallhinge.cli", "analyze", str(path)], capture_output=True,
                               text=True, timeout=90)
         assert "Traceback" not in done.stderr, name
         if done.returncode == 0:

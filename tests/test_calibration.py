@@ -1,4 +1,4 @@
-"""Tests of the calibration (station.calibration) on simulated depth frames.
+"""Tests of the calibration (station.calibration and its model, files and moved-camera check) on simulated depth frames.
 
 Frames come straight from the simulator's renderer and sensor model, without
 writing recordings (except for the command line), so each scene costs a
@@ -14,9 +14,12 @@ import json
 import numpy as np
 import pytest
 
-from station.calibration import (Calibration, CalibrationError, calibrate, camera_moved, load_calibration,
-                                 save_calibration)
-from station.cli import main
+from station.calibration import calibrate
+from station.calibration_files import load_calibration, save_calibration
+from station.calibration_model import Calibration
+from station.camera_check import camera_moved
+from station.errors import CalibrationError
+from wallhinge.cli import main
 from station.geometry import pixel_rays
 from station.sim.recording import RecordingWriter
 from station.sim.render import LABEL_DRILL_WALL, LABEL_FLOOR

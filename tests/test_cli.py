@@ -1,4 +1,4 @@
-"""Tests of the ``wallhinge`` command (station.cli)."""
+"""Tests of the ``wallhinge`` command (wallhinge.cli)."""
 
 import contextlib
 import io
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from station.cli import main
+from wallhinge.cli import main
 from station.sim.body import ARM_STYLES
 from station.sim.placements import PLACEMENTS
 from station.sim.scenarios import SCENARIOS
@@ -207,7 +207,7 @@ def test_simulate_without_output_is_one_error_line():
 
 def test_command_as_a_process_exits_2_with_one_line(tmp_path):
     missing = tmp_path / "nonexistent.db3"
-    result = subprocess.run([sys.executable, "-m", "station.cli", "inspect", str(missing)],
+    result = subprocess.run([sys.executable, "-m", "wallhinge.cli", "inspect", str(missing)],
                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 2, result.stderr
     assert_one_error_line(result.stderr)

@@ -7,7 +7,7 @@ import socket
 
 from gpiozero import Device
 
-from station import demo
+from wallhinge import demo
 from station.sim.simulate import truth_path
 from station.store import open_store
 

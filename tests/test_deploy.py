@@ -166,7 +166,7 @@ def test_station_unit_is_notify_with_watchdog_restart_and_hardening():
 
 
 def test_the_station_unit_serves_the_dashboard_and_kiosk_itself():
-    # No separate web service: `wallhinge run` serves them (web/in_station.py).
+    # No separate web service: `wallhinge run` serves them (wallhinge/in_station.py).
     values = render.resolve({"desktop_user": "pi", "desktop_home": "/home/pi"})
     assert not any("wallhinge-web" in output.dest for output in render.plan(values))
     assert not (DEPLOY / "templates/wallhinge-web.service").exists()
@@ -657,7 +657,7 @@ def _fake_venv(folder: Path) -> Path:
     """A venv-shaped folder whose python and wallhinge run this checkout."""
     (folder / "bin").mkdir(parents=True)
     _stub(folder / "bin", "python", f'PYTHONPATH={REPO} exec {sys.executable} "$@"\n')
-    _stub(folder / "bin", "wallhinge", f'PYTHONPATH={REPO} exec {sys.executable} -m station.cli "$@"\n')
+    _stub(folder / "bin", "wallhinge", f'PYTHONPATH={REPO} exec {sys.executable} -m wallhinge.cli "$@"\n')
     return folder
 
 

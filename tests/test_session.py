@@ -26,9 +26,9 @@ from gpiozero.pins.mock import MockFactory
 from gpiozero.tones import Tone
 
 from station.analyze import analyze_frames
-from station.calibration import load_calibration, save_calibration
+from station.calibration_files import load_calibration, save_calibration
 from station.camera import open_recording, usb_warning
-from station.cli import main
+from wallhinge.cli import main
 from station.errors import CameraError
 from station.geometry import Pose
 from station.session import run_session
@@ -429,7 +429,7 @@ def test_real_time_replay_paces_the_frames(recording, tmp_path):
 # -- nothing blocks the camera thread ---------------------------------------------------------------
 
 def test_a_stalled_publisher_costs_snapshots_never_reps(recording, tmp_path, monkeypatch):
-    monkeypatch.setattr("station.session.SNAPSHOT_BACKLOG", 3)  # full within the fast replay's 1-2 s
+    monkeypatch.setattr("station.live_worker.SNAPSHOT_BACKLOG", 3)  # full within the fast replay's 1-2 s
     class Stalled:
         def __init__(self):
             self.release = threading.Event()
@@ -660,9 +660,9 @@ def test_a_busy_store_never_holds_up_the_camera_and_loses_no_rep(recording, tmp_
 
 def _quick_busy_store(monkeypatch, busy_s=0.5):
     """The session's store gives up on a held lock after ``busy_s`` instead of 5 s (a faster test, the same path)."""
-    import station.session
+    import station.session_storage
     from station.store import open_store as real_open_store
-    monkeypatch.setattr(station.session, "open_store", lambda path: real_open_store(path, busy_timeout_s=busy_s))
+    monkeypatch.setattr(station.session_storage, "open_store", lambda path: real_open_store(path, busy_timeout_s=busy_s))
 
 
 def _hold_the_write_lock(path, held):
@@ -677,9 +677,9 @@ def _hold_the_write_lock(path, held):
 
 def test_a_store_failing_at_the_end_keeps_the_reps_in_a_journal_written_in_once_at_the_next_start(
         recording, analysis, tmp_path, monkeypatch, caplog):
-    import station.session
+    import station.session_storage
     from station.journal import journal_paths, replay_journals
-    monkeypatch.setattr(station.session, "STORE_DRAIN_S", 0.5)
+    monkeypatch.setattr(station.session_storage, "STORE_DRAIN_S", 0.5)
     _quick_busy_store(monkeypatch)
     caplog.set_level(logging.INFO, logger=LOGGER)
     settings = make_settings(tmp_path)

@@ -124,33 +124,36 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(live_views.bp)
-    kiosk.init_app(app)  # the group-class kiosk at /kiosk, with its own limited access (web/kiosk.py)
+    kiosk.init_app(app)  # the group-class kiosk at /kiosk, with its own limited access (web/kiosk/views.py)
     auth.init_app(app)
 
-    @app.context_processor
-    def storage_alert():
-        def station_storage() -> str:
-            """What the station said of its storage when it is failing (its live ``storage`` event), else ""."""
-            storage = app.extensions["wallhinge_live"].state()["latest"].get("storage") or {}
-            return "" if storage.get("state", "ok") == "ok" else str(storage.get("message") or "Storage is failing.")
-        return {"station_storage": station_storage}
-
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy",
-                           "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                           "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
-                           "object-src 'none'")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint != "static":
-            # Patient data: keep it out of shared caches and the browser's disk cache.
-            headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.context_processor(_storage_alert)
+    app.after_request(_security_headers)
     return app
+
+
+def _storage_alert() -> dict:
+    """The templates' ``station_storage()``: what the station said of its storage when it is failing (its live
+    ``storage`` event), else ""."""
+    def station_storage() -> str:
+        storage = current_app.extensions["wallhinge_live"].state()["latest"].get("storage") or {}
+        return "" if storage.get("state", "ok") == "ok" else str(storage.get("message") or "Storage is failing.")
+    return {"station_storage": station_storage}
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+                       "object-src 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Patient data: keep it out of shared caches and the browser's disk cache.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 class _SessionCookies(SecureCookieSessionInterface):

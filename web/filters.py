@@ -8,13 +8,9 @@ import math
 from flask import Flask
 from markupsafe import Markup
 
-from station.faults import FAULT_NAMES
+from station.faults import FAULT_LABELS, FAULT_NAMES
 
-__all__ = ["FAULT_LABELS", "fault_label", "init_app", "local_time", "number"]
-
-#: Words for each fault, as a clinician says them.
-FAULT_LABELS = {"squat": "Squat", "rounded_back": "Rounded back", "no_touch": "No touch",
-                "too_fast": "Too fast", "incomplete_return": "Incomplete return"}
+__all__ = ["fault_label", "init_app", "local_time", "number"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:

@@ -11,18 +11,10 @@ import math
 import numbers
 from typing import Any, Mapping
 
+from station.errors import FormError
 from station.patient_targets import TARGET_FIELDS, TargetField
 
 __all__ = ["FormError", "TARGET_FIELDS", "parse_patient", "parse_targets"]
-
-
-class FormError(ValueError):
-    """A field a clinician sent is wrong; ``field`` names it, the message says what is allowed."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
 
 _BY_NAME = {item.name: item for item in TARGET_FIELDS}
 

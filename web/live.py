@@ -12,7 +12,9 @@ costs one ``json.dumps`` and one append per subscriber.
 
 Events
 ------
-An event is a dict with a ``type`` (text) and anything JSON can hold. These
+An event is a dict with a ``type`` (text) and anything JSON can hold; the
+station's are :mod:`station.events`' dataclasses serialised, and
+:data:`station.events.EVENT_FIELDS` lists every type and its fields. These
 types also update the snapshot that :meth:`LiveFeed.state` returns, which a
 browser gets first when it connects:
 
@@ -58,10 +60,10 @@ import threading
 import time
 from typing import Iterator
 
-__all__ = ["COMMANDS", "FeedFull", "LiveFeed", "Subscription"]
+from station.errors import FeedFull
+from station.events import COMMANDS, CommandEvent
 
-#: The commands a clinician can send the station, and the fields each takes.
-COMMANDS = {"start": ("patient_id",), "pause": (), "end": (), "assign": ("patient_id",)}
+__all__ = ["COMMANDS", "FeedFull", "LiveFeed", "Subscription"]
 
 _SNAPSHOT_TYPES = ("session", "rep", "lights")
 
@@ -69,10 +71,6 @@ _SNAPSHOT_TYPES = ("session", "rep", "lights")
 def _now_text() -> str:
     now = _dt.datetime.now(_dt.timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-class FeedFull(Exception):
-    """A group's limit of open subscriptions is reached (see :meth:`LiveFeed.subscribe`)."""
 
 
 class Subscription:
@@ -303,8 +301,9 @@ class LiveFeed:
         unknown = sorted(set(fields) - set(COMMANDS[name]))
         if unknown:
             raise ValueError(f"the command {name!r} takes no {unknown[0]!r}")
-        command = {"command": name, **{field: fields.get(field) for field in COMMANDS[name]}, "by": by}
-        published = self.publish({"type": "command", **command})
+        event = CommandEvent(command=name, by=by, **fields).as_dict()
+        published = self.publish(event)
+        command = {key: value for key, value in event.items() if key != "type"}
         command.update(seq=published["seq"], issued=published["time"])
         with self._lock:
             self._commands.append((time.monotonic(), command))

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
+from station.faults import FAULT_LABELS
+from station.lamps import clinician_words
 from web.auth import login_required
 from web.db import get_store
-from web.filters import FAULT_LABELS
 from web.live import COMMANDS, FeedFull, LiveFeed
 
 __all__ = ["bp", "event_stream_response"]
@@ -24,11 +25,9 @@ bp = Blueprint("live", __name__, url_prefix="/live")
 
 _LABELS = {"start": "Start", "pause": "Pause", "end": "End", "assign": "Assign"}
 
-#: The station's lamp patterns (station.feedback) and session states in a clinician's words, for the page
+#: The station's lamp patterns (station.lamps) and session states in a clinician's words, for the page
 #: and its script alike.
-LAMP_WORDS = {"getting_ready": "Getting ready", "ready": "Ready", "patient_detected": "Patient at the wall",
-              "paused": "Paused", "good_rep": "Good rep", "fault_rep": "Rep with a fault",
-              "set_complete": "Set complete", "trouble": "Trouble", "rep_done": "Rep done"}
+LAMP_WORDS = clinician_words()
 STATE_WORDS = {"running": "Running", "paused": "Paused", "ended": "Ended", "idle": "Waiting for the next set"}
 
 

@@ -1,4 +1,4 @@
-"""The kiosk's own, limited access (web/kiosk.py): what a kiosk pass reaches, and everything it does not."""
+"""The kiosk's own, limited access (web/kiosk/views.py): what a kiosk pass reaches, and everything it does not."""
 
 import html
 import http.client

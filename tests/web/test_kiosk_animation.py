@@ -1,16 +1,16 @@
-"""The kiosk's idle animation (web/kiosk_animation.py): made from the simulator, plays without script."""
+"""The kiosk's idle animation (tools/kiosk_animation.py): made from the simulator, plays without script."""
 
 import math
 import xml.etree.ElementTree as ET
 
-from web.kiosk_animation import OUTPUT, TIMELINE, animation_svg
+from tools.kiosk_animation import OUTPUT, TIMELINE, animation_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_the_committed_animation_is_what_the_generator_makes():
     assert OUTPUT.read_text(encoding="utf-8") == animation_svg(), \
-        "web/static/kiosk-rep.svg is stale: run python -m web.kiosk_animation"
+        "web/static/kiosk-rep.svg is stale: run python -m tools.kiosk_animation"
 
 
 def test_it_is_a_looping_smil_animation_with_no_script_and_no_picture():

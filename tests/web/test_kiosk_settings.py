@@ -1,11 +1,11 @@
-"""The kiosk's settings file (web/kiosk_settings.py): the roster, the pass generation, speech."""
+"""The kiosk's settings file (web/kiosk/settings.py): the roster, the pass generation, speech."""
 
 import json
 import logging
 
 import pytest
 
-from web.kiosk_settings import MAX_ROSTER, KioskSettings
+from web.kiosk.settings import MAX_ROSTER, KioskSettings
 
 
 def test_defaults_without_a_file_and_each_change_written_whole(tmp_path):
@@ -42,8 +42,8 @@ def test_an_unreadable_file_is_said_once_and_read_as_the_defaults(tmp_path, capl
     path = tmp_path / "kiosk.json"
     path.write_text(text)
     settings = KioskSettings(path)
-    with caplog.at_level(logging.WARNING, logger="web.kiosk_settings"):
+    with caplog.at_level(logging.WARNING, logger="web.kiosk.settings"):
         assert settings.read()["roster"] == [] and settings.read()["generation"] == 1
-    assert len([r for r in caplog.records if r.name == "web.kiosk_settings"]) == 1
+    assert len([r for r in caplog.records if r.name == "web.kiosk.settings"]) == 1
     settings.set_roster([4])  # saving again mends it
     assert settings.read()["roster"][0]["patient_id"] == 4

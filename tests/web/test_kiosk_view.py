@@ -1,11 +1,11 @@
-"""What the kiosk shows (web/kiosk_view.py), from the event dicts the session loop publishes."""
+"""What the kiosk shows (web/kiosk/view.py), from the event dicts the session loop publishes."""
 
 import json
 
 import pytest
 
 from station.feedback import _LAMPS
-from web.kiosk_view import LIGHT_LEGEND, LIGHT_WORDS, KioskView, kiosk_name
+from web.kiosk.view import LIGHT_LEGEND, LIGHT_WORDS, KioskView, kiosk_name
 
 NAMES = {3: "Margaret B.", 4: "Tom W."}
 

@@ -52,7 +52,7 @@ def test_setup_needs_the_installer_s_token(app, client, store, token, caplog):
 
 
 def test_wallhinge_setup_token_prints_the_token_until_there_is_an_account(tmp_path, capsys):
-    from station.cli import main
+    from wallhinge.cli import main
     from web.auth import setup_token
     assert main(["setup-token", "--set", f"station.data_dir={tmp_path}"]) == 0
     printed = capsys.readouterr().out

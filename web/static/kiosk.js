@@ -1,4 +1,4 @@
-// The kiosk page: shows what the server decides (web/kiosk_view.py) and sends "I'm up".
+// The kiosk page: shows what the server decides (web/kiosk/view.py) and sends "I'm up".
 //
 // - /kiosk/events (server-sent events): "hello" (which start of the server this is), "view" (the
 //   screen), "frame" (the wall bar and the lean gauge, about 10 a second), "roster" (fetch the

@@ -1,6 +1,6 @@
 """The kiosk's idle animation: one good wall-touch hinge, side-on, drawn from the simulator's body.
 
-    python -m web.kiosk_animation            # writes web/static/kiosk-rep.svg
+    python -m tools.kiosk_animation            # writes web/static/kiosk-rep.svg
 
 No photograph and no drawing by hand: the figure is the simulator's own
 body (:func:`station.sim.body.pose_body`) posed through a good rep, the
@@ -31,7 +31,7 @@ from station.sim.primitives import Capsule, Ellipsoid
 
 __all__ = ["OUTPUT", "TIMELINE", "animation_svg", "main"]
 
-OUTPUT = Path(__file__).resolve().parent / "static" / "kiosk-rep.svg"
+OUTPUT = Path(__file__).resolve().parents[1] / "web" / "static" / "kiosk-rep.svg"
 
 #: The loop: (phase, seconds, caption). Slow and controlled, as the sources ask.
 TIMELINE = (
@@ -138,23 +138,7 @@ def animation_svg() -> str:
     bodies = [pose_body(SHAPE, posture) for _, posture, _ in frames]
     parts = [(part, type(primitive)) for part, primitive in bodies[0].primitives]
 
-    tracks: list[dict] = []
-    for index, (part, kind) in enumerate(parts):
-        primitives = [body.primitives[index][1] for body in bodies]
-        side = _side(bodies[0], part, primitives[0])
-        layer = 0 if side == far else 2 if side == near else 1
-        if kind is Capsule:
-            ends = [(_screen(p.a), _screen(p.b)) for p in primitives]
-            tracks.append({"layer": layer, "part": part, "kind": "line", "width": 2 * SCALE * primitives[0].radius,
-                           "x1": [a[0] for a, _ in ends], "y1": [a[1] for a, _ in ends],
-                           "x2": [b[0] for _, b in ends], "y2": [b[1] for _, b in ends]})
-        else:
-            shapes = [_ellipse(p) for p in primitives]
-            cx, cy, rx, ry, angle = (list(values) for values in zip(*shapes))
-            _unwrap(angle, rx, ry)
-            tracks.append({"layer": layer, "part": part, "kind": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry,
-                           "angle": angle})
-    tracks.sort(key=lambda track: track["layer"])  # far side, trunk, near side (stable within each)
+    tracks = _tracks(bodies, parts, near, far)
 
     dur = f"{_tidy(duration)}s"
     common = f'dur="{dur}" repeatCount="indefinite"'
@@ -163,7 +147,7 @@ def animation_svg() -> str:
          'role="img" aria-labelledby="kiosk-rep-title">'),
         ('<title id="kiosk-rep-title">A good wall hinge, seen from the side: stand tall with hands on the hips, '
          'push the hips back until they touch the wall, then squeeze and stand tall again.</title>'),
-        f"<!-- Made by python -m web.kiosk_animation from the simulator's body ({len(frames)} frames). -->",
+        f"<!-- Made by python -m tools.kiosk_animation from the simulator's body ({len(frames)} frames). -->",
         f'<rect width="{WIDTH}" height="{HEIGHT}" rx="18" fill="{OUTLINE}"/>',
         f'<rect x="{_tidy(WALL_X - 46)}" y="30" width="46" height="{_tidy(FLOOR_Y - 30)}" fill="{WALL}"/>',
         (f'<text x="{_tidy(WALL_X - 23)}" y="300" fill="{OUTLINE}" font-family="sans-serif" font-size="26" '
@@ -183,32 +167,7 @@ def animation_svg() -> str:
                  f'stroke="{TOUCH}" stroke-width="8"/>'
                  + _discrete("opacity", "0", "1", hold_start - 0.1, hold_end + 0.3, duration, common) + "</g>")
     for track in tracks:
-        colour = FAR if track["layer"] == 0 else INK
-        if track["kind"] == "line":
-            width = track["width"]
-            attributes = " ".join(f'{name}="{_tidy(track[name][0])}"' for name in ("x1", "y1", "x2", "y2"))
-            animations = "".join(f'<animate attributeName="{name}" values="{_list(track[name])}" {common}/>'
-                                 for name in ("x1", "y1", "x2", "y2"))
-            if track["layer"] == 2:  # a near limb: a thin dark edge keeps it apart from the trunk behind it
-                lines.append(f'<line {attributes} stroke="{OUTLINE}" stroke-width="{_tidy(width + 5)}" '
-                             f'stroke-linecap="round">{animations}</line>')
-            lines.append(f'<line {attributes} stroke="{colour}" stroke-width="{_tidy(width)}" '
-                         f'stroke-linecap="round">{animations}</line>')
-        else:
-            moves = (f'<animateTransform attributeName="transform" type="translate" '
-                     f'values="{";".join(f"{_tidy(x)} {_tidy(y)}" for x, y in zip(track["cx"], track["cy"]))}" '
-                     f'{common}/><animateTransform attributeName="transform" type="rotate" additive="sum" '
-                     f'values="{_list(track["angle"])}" {common}/>'
-                     f'<animate attributeName="rx" values="{_list(track["rx"])}" {common}/>'
-                     f'<animate attributeName="ry" values="{_list(track["ry"])}" {common}/>')
-            start = (f'rx="{_tidy(track["rx"][0])}" ry="{_tidy(track["ry"][0])}" '
-                     f'transform="translate({_tidy(track["cx"][0])} {_tidy(track["cy"][0])}) '
-                     f'rotate({_tidy(track["angle"][0])})"')
-            if track["layer"] == 2:
-                lines.append(f'<ellipse {start} fill="{colour}" stroke="{OUTLINE}" stroke-width="2.5">'
-                             f'{moves}</ellipse>')
-            else:
-                lines.append(f'<ellipse {start} fill="{colour}">{moves}</ellipse>')
+        lines.extend(_track_svg(track, common))
     # The captions, one per phase, in turn.
     start = 0.0
     for phase, seconds, caption in TIMELINE:
@@ -218,6 +177,57 @@ def animation_svg() -> str:
         start += seconds
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
+
+
+def _tracks(bodies, parts, near: str, far: str) -> list[dict]:
+    """Each primitive's path through the frames on the screen, far side first, then the trunk, then the near side."""
+    tracks: list[dict] = []
+    for index, (part, kind) in enumerate(parts):
+        primitives = [body.primitives[index][1] for body in bodies]
+        side = _side(bodies[0], part, primitives[0])
+        layer = 0 if side == far else 2 if side == near else 1
+        if kind is Capsule:
+            ends = [(_screen(p.a), _screen(p.b)) for p in primitives]
+            tracks.append({"layer": layer, "part": part, "kind": "line", "width": 2 * SCALE * primitives[0].radius,
+                           "x1": [a[0] for a, _ in ends], "y1": [a[1] for a, _ in ends],
+                           "x2": [b[0] for _, b in ends], "y2": [b[1] for _, b in ends]})
+        else:
+            shapes = [_ellipse(p) for p in primitives]
+            cx, cy, rx, ry, angle = (list(values) for values in zip(*shapes))
+            _unwrap(angle, rx, ry)
+            tracks.append({"layer": layer, "part": part, "kind": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry,
+                           "angle": angle})
+    tracks.sort(key=lambda track: track["layer"])  # far side, trunk, near side (stable within each)
+    return tracks
+
+
+def _track_svg(track: dict, common: str) -> list[str]:
+    """The SVG elements of one track: a line (a capsule) or an ellipse, animated over the loop."""
+    colour = FAR if track["layer"] == 0 else INK
+    if track["kind"] == "line":
+        width = track["width"]
+        attributes = " ".join(f'{name}="{_tidy(track[name][0])}"' for name in ("x1", "y1", "x2", "y2"))
+        animations = "".join(f'<animate attributeName="{name}" values="{_list(track[name])}" {common}/>'
+                             for name in ("x1", "y1", "x2", "y2"))
+        lines = []
+        if track["layer"] == 2:  # a near limb: a thin dark edge keeps it apart from the trunk behind it
+            lines.append(f'<line {attributes} stroke="{OUTLINE}" stroke-width="{_tidy(width + 5)}" '
+                         f'stroke-linecap="round">{animations}</line>')
+        lines.append(f'<line {attributes} stroke="{colour}" stroke-width="{_tidy(width)}" '
+                     f'stroke-linecap="round">{animations}</line>')
+        return lines
+    moves = (f'<animateTransform attributeName="transform" type="translate" '
+             f'values="{";".join(f"{_tidy(x)} {_tidy(y)}" for x, y in zip(track["cx"], track["cy"]))}" '
+             f'{common}/><animateTransform attributeName="transform" type="rotate" additive="sum" '
+             f'values="{_list(track["angle"])}" {common}/>'
+             f'<animate attributeName="rx" values="{_list(track["rx"])}" {common}/>'
+             f'<animate attributeName="ry" values="{_list(track["ry"])}" {common}/>')
+    start = (f'rx="{_tidy(track["rx"][0])}" ry="{_tidy(track["ry"][0])}" '
+             f'transform="translate({_tidy(track["cx"][0])} {_tidy(track["cy"][0])}) '
+             f'rotate({_tidy(track["angle"][0])})"')
+    if track["layer"] == 2:
+        return [f'<ellipse {start} fill="{colour}" stroke="{OUTLINE}" stroke-width="2.5">{moves}</ellipse>']
+    return [f'<ellipse {start} fill="{colour}">{moves}</ellipse>']
 
 
 def _discrete(attribute: str, off: str, on: str, begin_s: float, end_s: float, duration: float, common: str) -> str:

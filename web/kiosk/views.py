@@ -11,7 +11,7 @@ For the kiosk (kiosk access, see below):
 ``GET /kiosk/events``
     Server-sent events: ``hello`` (``{"boot"}``, this server's start) first,
     then ``view``, ``frame`` and ``roster`` messages that
-    :class:`web.kiosk_view.KioskView` makes from the live feed. Nothing
+    :class:`web.kiosk.view.KioskView` makes from the live feed. Nothing
     else of the feed reaches the kiosk.
 ``GET /kiosk/roster``
     The class roster as the kiosk shows it: ``{"version", "people": [{"slot",
@@ -54,7 +54,7 @@ API route checks the clinician's log-in, which a kiosk pass is not.
 Configuration (``app.config``)
 ------------------------------
 ``KIOSK_FILE``
-    The kiosk's settings (:mod:`web.kiosk_settings`); default ``kiosk.json``
+    The kiosk's settings (:mod:`web.kiosk.settings`); default ``kiosk.json``
     beside ``DATABASE``.
 ``KIOSK_MAX_STREAMS``
     Kiosk screens open at once (default 3: the station's own and two
@@ -62,7 +62,7 @@ Configuration (``app.config``)
 ``KIOSK_TRUST_LOCALHOST``
     Kiosk access for the station's own screen without a pass (default True).
 ``KIOSK_SPEECH``
-    Speak the cues in this process with espeak-ng (:mod:`web.speech`;
+    Speak the cues in this process with espeak-ng (:mod:`web.kiosk.speech`;
     default False: the process that owns the station's audio turns it on).
 """
 
@@ -79,12 +79,13 @@ from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, r
                    session, url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from station.events import KioskRosterEvent
 from station.store import StoreError, open_store
 from web import cookie_secure
 from web.auth import admin_required, login_required
 from web.db import get_store
-from web.kiosk_settings import MAX_ROSTER, KioskSettings
-from web.kiosk_view import LIGHT_LEGEND, KioskView, kiosk_name
+from web.kiosk.settings import MAX_ROSTER, KioskSettings
+from web.kiosk.view import LIGHT_LEGEND, KioskView, kiosk_name
 from web.live import FeedFull, LiveFeed
 from web.live_views import event_stream_response
 
@@ -343,7 +344,7 @@ def save_roster():
         return _setup_page(400, error=f"{str(error)[0].upper()}{str(error)[1:]}.")
     except OSError as error:
         return _setup_page(503, error=f"The roster could not be saved ({error.strerror or error}).")
-    _feed().publish({"type": "kiosk_roster", "version": saved["roster_version"]})
+    _feed().publish(KioskRosterEvent(version=saved["roster_version"]).as_dict())
     count = len(saved["roster"])
     flash(f"Class roster saved: {count} {'person' if count == 1 else 'people'}. The kiosk shows it now."
           if count else "Class roster cleared: the kiosk offers Guest only.", "info")
@@ -395,5 +396,5 @@ def init_app(app: Flask) -> None:
     app.extensions["wallhinge_kiosk_boot"] = secrets.token_hex(8)
     app.register_blueprint(bp)
     if app.config["KIOSK_SPEECH"]:
-        from web import speech
+        from web.kiosk import speech
         speech.start(app)

@@ -1,4 +1,4 @@
-"""The station's voice: the rep count and the kiosk's cues, spoken with espeak-ng, one phrase at a time.
+"""The station's voice: phrases spoken with espeak-ng, one at a time, beside the lamps and the buzzer.
 
 :class:`Speaker` speaks phrases through the machine's own audio output
 with espeak-ng (Debian's ``espeak-ng`` package), run as a subprocess on a
@@ -10,29 +10,20 @@ lags behind the wall. Muted, it says nothing and drops what was waiting.
 Where espeak-ng is missing, or cannot reach a sound card, it says so once
 in the log and carries on silently.
 
-:class:`SpokenCues` follows a :class:`~web.live.LiveFeed` on its own thread
-through a :class:`~web.kiosk_view.KioskView` (the very rules the kiosk page
-shows: the count after a good rep, a cue when the coach picks a new one,
-"Set complete" at the end) and hands each phrase to a :class:`Speaker`, as
-long as the kiosk settings have spoken cues on. :func:`start` wires both to
-an app (``KIOSK_SPEECH``; see :mod:`web.kiosk`).
+What is said comes from whoever holds the speaker (the kiosk's spoken cues
+say the rep count and the coach's cue), so a station without the web still has a voice.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 
-from web.kiosk_view import KioskView
-
-__all__ = ["Speaker", "SpokenCues", "start"]
+__all__ = ["Speaker"]
 
 log = logging.getLogger(__name__)
 
@@ -185,70 +176,3 @@ class Speaker:
         if not self._complained:
             self._complained = True
             log.warning("%s: going on without a voice", message)
-
-
-class SpokenCues:
-    """Follows a live feed and speaks what the kiosk decides; see the module's docs.
-
-    Parameters
-    ----------
-    feed : web.live.LiveFeed
-    speaker : Speaker
-    enabled : callable, optional
-        Asked before each phrase: speak it or not (the kiosk settings' switch).
-    """
-
-    def __init__(self, feed, speaker: Speaker, *, enabled: Callable[[], bool] | None = None,
-                 view: KioskView | None = None):
-        self._feed = feed
-        self.speaker = speaker
-        self._enabled = enabled or (lambda: True)
-        self._view = view or KioskView()
-        self._stop = threading.Event()
-        self._subscription = None
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="spoken-cues", daemon=True)
-
-    def start(self) -> SpokenCues:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop following the feed (the speaker stays open: close it yourself)."""
-        self._stop.set()
-        with self._lock:
-            subscription = self._subscription
-        if subscription is not None:
-            subscription.close()
-        self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._feed.subscribe() as subscription:
-                with self._lock:
-                    self._subscription = subscription
-                if self._stop.is_set():
-                    return
-                while True:
-                    item = subscription.get(timeout=0.5)
-                    if item is None:
-                        if subscription.closed:
-                            break
-                        continue
-                    _, kind, text = item
-                    for name, payload in self._view.apply(kind, json.loads(text), time.monotonic()):
-                        if name == "say" and self._enabled():
-                            self.speaker.say(payload["text"])
-            # The feed was closed (the server stopping): follow it again in a moment, unless stopping too.
-            self._stop.wait(1.0)
-
-
-def start(app) -> SpokenCues:
-    """Speak the app's live feed with espeak-ng while the kiosk settings have spoken cues on."""
-    config = app.config
-    speaker = Speaker(command=config.get("KIOSK_ESPEAK", "espeak-ng"), voice=config.get("KIOSK_VOICE", "en-gb"),
-                      words_per_minute=int(config.get("KIOSK_SPEECH_WPM", 140)))
-    settings = app.extensions["wallhinge_kiosk"]
-    cues = SpokenCues(app.extensions["wallhinge_live"], speaker, enabled=lambda: settings.read()["speech"]).start()
-    app.extensions["wallhinge_speech"] = cues
-    return cues

@@ -1,4 +1,4 @@
-"""The ``wallhinge`` command.
+"""The ``wallhinge`` command (the console script and ``python -m wallhinge``).
 
 Each subcommand is a small function over the station's modules. Errors the
 station expects (a missing camera, an unreadable recording, a bad option)
@@ -137,8 +137,9 @@ def _cameras(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np
 
-    from station.calibration import calibrate, save_calibration
+    from station.calibration_files import save_calibration
     from station.camera import open_camera, open_recording
+    from station.frame_step import calibrate_frames
 
     if not args.seconds > 0:
         raise WallHingeError(f"--seconds must be above 0, not {args.seconds:g}")
@@ -165,8 +166,7 @@ def _calibrate(args) -> int:
         label = source.info.path if args.recording is not None else source.info.serial
     if not frames:
         raise WallHingeError(f"no depth frames in the first {args.seconds:g} s of {label}")
-    first = frames[0]
-    calibration = calibrate([frame.depth for frame in frames], first.intrinsics, first.depth_unit_m, source=label)
+    calibration = calibrate_frames(frames, label)
     save_calibration(calibration, output)
     pose = calibration.camera_pose
     forward = pose.rotation[:, 2]  # the optical axis in the room
@@ -183,7 +183,7 @@ def _analyze(args) -> int:
     import json
 
     from station.analyze import analyze_frames
-    from station.calibration import load_calibration
+    from station.calibration_files import load_calibration
     from station.camera import open_recording
 
     calibration = load_calibration(args.calibration) if args.calibration else None
@@ -237,7 +237,7 @@ def _restore(args) -> int:
 
 
 def _demo(args) -> int:
-    from station.demo import run_demo
+    from wallhinge.demo import run_demo
 
     logger, handler = _session_log_on_stderr()
     try:
@@ -271,7 +271,7 @@ def _run(args) -> int:
     dashboard = None
     if not args.no_web:
         # The dashboard and kiosk run in this process so they share the session's live feed.
-        from web.in_station import StationDashboard
+        from wallhinge.in_station import StationDashboard
 
         try:
             dashboard = StationDashboard(settings).start()
@@ -346,7 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
                "in the station's repository.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_station_commands(commands)
+    _add_recording_commands(commands)
+    _add_store_commands(commands)
+    cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
+    cameras.set_defaults(run=_cameras)
+    return parser
 
+
+def _add_station_commands(commands) -> None:
+    """``demo`` and ``run``: the station itself."""
     demo = commands.add_parser("demo", help="the whole station on a simulated camera, with the dashboard on localhost")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its recordings and database "
                                                               "(default data/demo)")
@@ -366,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-web", action="store_true", help="do not serve the dashboard and kiosk from this process")
     run.set_defaults(run=_run)
 
+
+def _add_recording_commands(commands) -> None:
+    """``simulate``, ``inspect``, ``snapshot``, ``calibrate`` and ``analyze``: recordings and the room frame."""
     simulate = commands.add_parser("simulate", help="render a simulated drill session as a RealSense recording")
     simulate.add_argument("output", nargs="?", help="recording to write (.db3); ground truth goes beside it")
     simulate.add_argument("--scenario", default="good-set", help="named scenario (see --list)")
@@ -412,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.set_defaults(run=_analyze)
 
+
+def _add_store_commands(commands) -> None:
+    """``setup-token``, ``backup`` and ``restore``: the station's database and its accounts."""
     token = commands.add_parser("setup-token", help="print the one-time token the dashboard's first-run set-up asks for")
     token.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
     token.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
@@ -427,10 +442,6 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("backup", help="a file made by wallhinge backup")
     restore.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
     restore.set_defaults(run=_restore)
-
-    cameras = commands.add_parser("cameras", help="list the RealSense cameras connected to this machine")
-    cameras.set_defaults(run=_cameras)
-    return parser
 
 
 #: glibc's mallopt parameter for the number of malloc arenas (malloc.h).

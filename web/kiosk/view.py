@@ -17,14 +17,14 @@ with messages for the kiosk:
 ``("roster", {"version"})``
     The clinician changed the class roster: the kiosk fetches it again.
 ``("say", {"text"})``
-    A phrase for the station's voice (:mod:`web.speech`); never sent to
+    A phrase for the station's voice (:mod:`web.kiosk.speech`); never sent to
     the browser.
 
 Only what a participant should see leaves this module: first names from
 the roster (through ``names``), counts, cues and the lamps. Patient ids,
 codes, scores, clinicians' names and the station's trouble reasons stay in.
 
-Events it reads (``web.live`` and ``station.session`` publish them):
+Events it reads (:mod:`station.events` lists their fields; ``station.session`` and ``web`` publish them):
 ``state`` (the snapshot), ``session`` (``state``, ``set_number``,
 ``reps_in_set``, ``good_reps_in_set``, ``reps_per_set``, and ``sets`` when
 present), ``rep`` (``rep``: ``Rep.as_dict()``, ``good``), ``touched``,
@@ -40,24 +40,16 @@ import math
 from collections.abc import Callable
 
 from station.faults import Thresholds
+from station.lamps import participant_words
 from station.scoring import Targets
-from web.kiosk_cues import CueCoach
+from web.kiosk.cues import CueCoach
 
 __all__ = ["LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
 
 _DEFAULT_TARGETS = Targets()
 
-#: The physical lamps' patterns (``station.feedback``) in words and a symbol, so colour is never the only sign.
-LIGHT_WORDS = {
-    "getting_ready": ("Getting ready", "…"),
-    "ready": ("Ready", "●"),
-    "patient_detected": ("We see you", "●"),
-    "paused": ("Paused", "❚❚"),
-    "good_rep": ("Good rep", "✓"),
-    "fault_rep": ("See the tip", "!"),
-    "set_complete": ("Set complete", "★"),
-    "trouble": ("Please wait", "!"),
-}
+#: The physical lamps' patterns (``station.lamps``) in words and a symbol, so colour is never the only sign.
+LIGHT_WORDS = participant_words()
 
 #: What the lamps and the sounds mean, for the idle screen: (key, lamps lit, the lamps, the sound, the meaning).
 #: The lamps are red on top, amber in the middle, green at the bottom (station/feedback.py's table).
@@ -149,7 +141,7 @@ class KioskView:
         ``names(patient_id)`` -> the kiosk's name for a participant on the
         class roster, or None (someone not on it: no name is shown).
     coach : CueCoach, optional
-        The cue rules (a default :class:`~web.kiosk_cues.CueCoach` if None).
+        The cue rules (a default :class:`~web.kiosk.cues.CueCoach` if None).
     touch_tolerance_mm : float
         A wall gap within this is a touch until the station says the
         participant's own (``touch_tolerance_mm`` of its ``session`` events,

@@ -109,7 +109,7 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
     os.environ.setdefault("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
     from station.session import run_session
     from station.settings import load_settings
-    from web.in_station import StationDashboard
+    from wallhinge.in_station import StationDashboard
 
     data_dir = Path(data_dir)
     recordings = [_ensure_recording(data_dir / "recordings", scenario, seed, out)

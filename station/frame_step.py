@@ -1,0 +1,73 @@
+"""One frame's way through the core, and the opening calibration: shared by the live loop and ``wallhinge analyze``.
+
+The live session (:mod:`station.session`) and the offline analysis
+(:mod:`station.analyze`) both call :func:`step` on every frame and
+:func:`calibrate_from_opening` on a recording's or a camera's empty
+opening, so what the station says live is what an analysis of the same
+recording says.
+"""
+
+from __future__ import annotations
+
+from station.calibration import calibrate
+from station.calibration_model import Calibration
+from station.errors import CalibrationError, WallHingeError
+from station.measure import ABSENT, FrameError, Measurer
+from station.reps import RepDetector
+
+# The opening of a recording that shows the empty scene (s). The station's
+# recordings start with the drill area empty while it calibrates.
+OPENING_S = 2.0
+MIN_OPENING_FRAMES = 10
+
+
+def step(measurer: Measurer, detector: RepDetector, t_s: float, depth):
+    """Measure one depth frame at ``t_s`` (s) and feed the rep detector: (measures, the detector's events)."""
+    try:
+        measures = measurer.measure(depth, t_s)
+    except FrameError:
+        # A frame with no depth at all (covered lens, dropout) shows nobody.
+        measures = ABSENT
+    return measures, detector.update(t_s, measures)
+
+
+def frame_record(t_s: float, measures) -> dict:
+    """One entry of the contract's ``frames`` list (seconds, mm, degrees; None where not measured)."""
+    def rounded(value):
+        return None if value is None else round(float(value), 1)
+    return {"t_s": round(float(t_s), 3), "present": bool(measures.present),
+            "confidence": round(float(measures.confidence), 2),
+            "wall_gap_mm": rounded(measures.wall_gap_mm), "trunk_angle_deg": rounded(measures.trunk_angle_deg),
+            "knee_flexion_deg": rounded(measures.knee_flexion_deg),
+            "spine_flexion_deg": rounded(measures.spine_flexion_deg)}
+
+
+def calibrate_frames(frames, label: str) -> Calibration:
+    """The room frame from ``frames`` of the empty scene (DepthFrames of one camera); ``label`` names the source.
+
+    Raises
+    ------
+    WallHingeError
+        No frames.
+    CalibrationError
+        The floor or the wall cannot be fitted.
+    """
+    if not frames:
+        raise WallHingeError(f"{label} has no depth frames")
+    first = frames[0]
+    return calibrate([frame.depth for frame in frames], first.intrinsics, first.depth_unit_m, source=label)
+
+
+def calibrate_from_opening(frames, label: str) -> Calibration:
+    """Calibrate from the empty scene at the start of ``frames`` (the first :data:`OPENING_S`)."""
+    opening = [frame for frame in frames if frame.timestamp_s < OPENING_S]
+    if not frames:
+        raise WallHingeError(f"{label} has no depth frames")
+    if len(opening) < MIN_OPENING_FRAMES:
+        raise WallHingeError(f"{label} has {len(opening)} frames in its first {OPENING_S:g} s, too few to "
+                             f"calibrate from (at least {MIN_OPENING_FRAMES}): pass --calibration FILE")
+    try:
+        return calibrate_frames(opening, label)
+    except CalibrationError as error:
+        raise WallHingeError(f"cannot calibrate from the opening of {label} ({error}); "
+                             "record the empty scene first, or pass --calibration FILE") from None

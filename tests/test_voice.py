@@ -1,0 +1,117 @@
+"""The station's voice (station/voice.py), with a fake espeak-ng on PATH that notes what it is asked to say."""
+
+import logging
+import shutil
+import time
+
+import pytest
+
+from espeak import fake_espeak, phrases  # noqa: F401 (a fixture)
+from station.voice import Speaker
+
+
+def test_a_phrase_is_spoken_with_espeak_ng_s_voice_and_rate(fake_espeak):
+    speaker = Speaker(voice="en-gb", words_per_minute=140, amplitude=150)
+    try:
+        assert speaker.available and speaker.say("Push your hips back")
+        assert speaker.idle(5)
+    finally:
+        speaker.close()
+    assert fake_espeak() == [("start", "-v en-gb -s 140 -a 150 Push your hips back"),
+                             ("end", "-v en-gb -s 140 -a 150 Push your hips back")]
+
+
+def test_one_phrase_at_a_time_and_only_the_newest_waits(fake_espeak):
+    speaker = Speaker()
+    try:
+        speaker.say("1")
+        deadline = time.monotonic() + 5
+        while not fake_espeak() and time.monotonic() < deadline:  # "1" has started
+            time.sleep(0.01)
+        started = time.monotonic()
+        for text in ("2", "Soft knees", "3"):
+            speaker.say(text)
+        assert time.monotonic() - started < 0.05  # say() never waits for the voice
+        assert speaker.idle(5)
+    finally:
+        speaker.close()
+    lines = fake_espeak()
+    assert phrases(lines) == ["1", "3"] and speaker.dropped == 2 and speaker.spoken == 2
+    # Never two at once: each phrase ends before the next starts.
+    assert [event for event, _ in lines] == ["start", "end", "start", "end"]
+
+
+def test_muted_it_says_nothing_and_drops_what_was_waiting(fake_espeak):
+    speaker = Speaker(muted=True)
+    try:
+        assert speaker.say("1") is False
+        speaker.unmute()
+        speaker.say("2")
+        while not fake_espeak():
+            time.sleep(0.01)
+        speaker.say("3")  # waits behind "2"
+        speaker.mute()
+        assert speaker.muted and speaker.say("4") is False
+        assert speaker.idle(5)
+        speaker.unmute()
+        speaker.say("5")
+        assert speaker.idle(5)
+    finally:
+        speaker.close()
+    assert phrases(fake_espeak()) == ["2", "5"]
+
+
+def test_without_espeak_ng_it_says_so_once_and_carries_on(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="station.voice"):
+        speaker = Speaker()
+        assert not speaker.available
+        assert [speaker.say(text) for text in ("1", "2", "Slowly")] == [False, False, False]
+        speaker.close()
+    warnings = [record.getMessage() for record in caplog.records if record.name == "station.voice"]
+    assert len(warnings) == 1 and "espeak-ng is not installed" in warnings[0] and "apt-get install" in warnings[0]
+
+
+def test_an_espeak_that_cannot_reach_a_sound_card_is_reported_once(fake_espeak, caplog):
+    fake_espeak.install(body='#!/bin/sh\necho "ALSA lib pcm.c: Unknown PCM default" >&2\n'
+                             'echo "error: No such file or directory" >&2\necho "start $*" >> "{log}"\n')
+    with caplog.at_level(logging.WARNING, logger="station.voice"):
+        speaker = Speaker()
+        for text in ("1", "2"):
+            speaker.say(text)
+            assert speaker.idle(5)
+        speaker.close()
+    warnings = [record.getMessage() for record in caplog.records if record.name == "station.voice"]
+    assert len(warnings) == 1 and "could not speak" in warnings[0] and "No such file" in warnings[0]
+    assert phrases(fake_espeak()) == ["1", "2"]  # it kept trying, quietly
+
+
+def test_close_cuts_a_long_phrase_short(fake_espeak):
+    fake_espeak.install(seconds=30)
+    speaker = Speaker()
+    speaker.say("a very long phrase")
+    while not fake_espeak():
+        time.sleep(0.01)
+    started = time.monotonic()
+    speaker.close()
+    assert time.monotonic() - started < 1.0
+    assert speaker.say("more") is False
+
+
+@pytest.mark.parametrize("options", [{"words_per_minute": 10}, {"amplitude": 300}, {"voice": "-x"},
+                                     {"words_per_minute": True}])
+def test_bad_settings_are_refused(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        Speaker(**options)
+
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed here")
+def test_the_real_espeak_ng_takes_these_arguments(tmp_path):
+    """The options Speaker passes are espeak-ng's own: render one phrase to a WAV file with them."""
+    import subprocess
+    wav = tmp_path / "cue.wav"
+    result = subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "140", "-a", "150", "-w", str(wav), "Soft knees"],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert wav.read_bytes()[:4] == b"RIFF" and wav.stat().st_size > 5000
