@@ -18,6 +18,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 
 from station.faults import FAULT_NAMES
+from station.patient_targets import TARGET_DEFAULTS
 from station.store.codec import (REP_COLUMNS, SERIES_NAMES, UNCHANGED, as_dict, count, decode_series, fault_order,
                                  local_date, number, rep_values, series_blobs, text_value, timestamp)
 from station.store.engine import constraint_broken
@@ -402,6 +403,30 @@ class SessionRecords:
         for session_id, fault, reps in counts:
             summaries[session_id]["fault_counts"][fault] = reps
         return list(summaries.values())
+
+    def due_to_progress(self) -> list[dict]:
+        """Per active patient, their latest session if it met their targets since the targets last changed.
+
+        Met: the target number of sets (``sets``) each with the target
+        number of good reps (``reps_per_set``), the defaults where a patient
+        has none. Dicts ``patient_id, code, display_name, session_id,
+        started, reps_per_set, sets_target, full_sets``, newest first. Walks
+        sessions_by_patient for the latest session and each set's reps by
+        (set_id, index_in_set): a few thousand rows for a clinic's 200 patients.
+        """
+        statement = (
+            "SELECT * FROM (SELECT p.id AS patient_id, p.code, p.display_name, s.id AS session_id, s.started,"
+            " coalesce(t.reps_per_set, :reps) AS reps_per_set, coalesce(t.sets, :sets) AS sets_target,"
+            " (SELECT count(*) FROM sets st WHERE st.session_id = s.id"
+            "   AND (SELECT coalesce(sum(r.good), 0) FROM reps r WHERE r.set_id = st.id)"
+            "       >= coalesce(t.reps_per_set, :reps)) AS full_sets"
+            " FROM patients p LEFT JOIN targets t ON t.patient_id = p.id"
+            " JOIN sessions s ON s.id = (SELECT id FROM sessions WHERE patient_id = p.id ORDER BY started DESC"
+            "  LIMIT 1)"
+            " WHERE p.archived = 0 AND (t.updated IS NULL OR s.started >= t.updated)) latest"
+            " WHERE full_sets >= sets_target ORDER BY started DESC")
+        return [as_dict(row) for row in self._all(statement, reps=TARGET_DEFAULTS["reps_per_set"],
+                                                   sets=TARGET_DEFAULTS["sets"])]
 
     def recent_activity(self, *, limit: int = 20) -> list[dict]:
         """The latest sessions across all patients and stations, newest first.

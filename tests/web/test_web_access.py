@@ -1,6 +1,7 @@
 """Every route refuses a request without a logged-in clinician, except log-in, setup and static files."""
 
 import re
+import sqlite3
 
 import pytest
 
@@ -87,7 +88,8 @@ def test_an_unknown_address_is_404_for_pages_and_json_for_the_api(client, accoun
 
 def test_a_stale_cookie_after_the_account_vanished_logs_out(app, client, account, store):
     log_in(client)
-    store._db.execute("DELETE FROM clinicians")  # the account is gone (e.g. a restored backup without it)
+    with sqlite3.connect(store.path) as db:
+        db.execute("DELETE FROM clinicians")  # the account is gone (e.g. a restored backup without it)
     store.add_clinician("someone", password_hash="$argon2id$x")
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
