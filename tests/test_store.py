@@ -546,7 +546,7 @@ def test_session_summaries_match_hand_computed_figures(store):
     one, two = summaries
     assert one == {
         "session_id": first, "started": "2026-03-02T09:00:00.000Z", "ended": "2026-03-02T09:20:00.000Z",
-        "date": at(2).astimezone().date().isoformat(), "interrupted": False, "sets": 2, "reps": 4, "good_reps": 2,
+        "date": at(2).astimezone().date().isoformat(), "interrupted": False, "station": None, "sets": 2, "reps": 4, "good_reps": 2,
         "good_rate": 0.5, "touch_rate": 0.75, "mean_peak_trunk_angle_deg": 48.0,
         "mean_peak_knee_flexion_deg": 22.25, "mean_score": 80.0,
         "fault_counts": {"squat": 1, "rounded_back": 0, "no_touch": 1, "too_fast": 1, "incomplete_return": 0}}

@@ -366,7 +366,7 @@ class SessionRecords:
 
         Each dict: ``session_id``, ``started``, ``ended`` (UTC text),
         ``date`` (the start's calendar date on this computer's local clock,
-        ``YYYY-MM-DD``), ``interrupted``, ``sets``, ``reps``, ``good_reps``,
+        ``YYYY-MM-DD``), ``interrupted``, ``station`` (None for this station's own), ``sets``, ``reps``, ``good_reps``,
         ``good_rate`` and ``touch_rate`` (shares 0-1 of the reps),
         ``mean_peak_trunk_angle_deg``, ``mean_peak_knee_flexion_deg``
         (degrees), ``mean_score`` (0-100), and ``fault_counts`` (reps with
@@ -382,7 +382,7 @@ class SessionRecords:
         parameters = {"patient": patient_id, "since": "" if since is None else timestamp(since, "since")}
         with self._read():
             rows = self._all(
-                "SELECT s.id AS session_id, s.started, s.ended, s.interrupted, count(DISTINCT st.id) AS sets,"
+                "SELECT s.id AS session_id, s.started, s.ended, s.interrupted, s.station, count(DISTINCT st.id) AS sets,"
                 " count(r.id) AS reps, coalesce(sum(r.good), 0) AS good_reps, avg(r.good * 1.0) AS good_rate,"
                 " avg(r.touched * 1.0) AS touch_rate, avg(r.peak_trunk_angle_deg) AS mean_peak_trunk_angle_deg,"
                 " avg(r.peak_knee_flexion_deg) AS mean_peak_knee_flexion_deg, avg(r.score) AS mean_score"

@@ -185,8 +185,7 @@ class Store(SessionRecords):
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction, committed at the end of the block or rolled back on error."""
-        if self.read_only:
-            raise StoreError(f"the store {self.where} is open read-only; nothing was written")
+        # A read-only store is refused by SQLite itself ("readonly database"), which says why.
         self._conn.info["writing"] = True
         try:
             transaction = self._conn.begin()
