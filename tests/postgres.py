@@ -49,9 +49,12 @@ class PostgresServer:
         self.port = _free_port()
         self._as = []
         if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")  # Debian's postgresql package makes this user
+            try:
+                owner = pwd.getpwnam("postgres")  # Debian's postgresql package makes this user
+            except KeyError:
+                owner = pwd.getpwnam("nobody")
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
-            self._as = ["runuser", "-u", "postgres", "--"]
+            self._as = ["runuser", "-u", owner.pw_name, "--"]
 
     @property
     def url(self) -> str:
