@@ -225,3 +225,25 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_without_doubling(tmp_pat
 def test_a_station_needs_a_name_to_deliver(tmp_path, clinic_url):
     with pytest.raises(ValueError, match="needs a name"):
         Deliverer(tmp_path / "wall.db", clinic_url, " ")
+
+
+def test_patients_and_newer_targets_come_back_from_the_clinic(tmp_path, clinic_url):
+    outbox = tmp_path / "wall-1.db"
+    with open_store(outbox) as store:
+        edna = store.add_patient(code="P-001", display_name="Edna W")
+        store.set_targets(edna, reps_per_set=8)  # set on the station: newer than anything on the server
+    deliverer = Deliverer(outbox, clinic_url, "wall-1")
+    with open_store(clinic_url) as server:
+        ron = server.add_patient(code="P-002", display_name="Ron T")
+        server.set_targets(ron, standoff_mm=200, touch_tolerance_mm=25)
+        server.add_patient(code="p-001", display_name="Edna Williams")
+    assert deliverer.deliver_once().patients == 2
+    with open_store(outbox) as store:
+        ron_here = store.get_patient_by_code("P-002")
+        assert ron_here["display_name"] == "Ron T"
+        targets = store.get_targets(ron_here["id"])
+        assert (targets["standoff_mm"], targets["touch_tolerance_mm"], targets["reps_per_set"]) == (200, 25, 12)
+        edna_here = store.get_patient_by_code("P-001")
+        assert edna_here["display_name"] == "Edna Williams"  # the clinic's name for her
+        assert store.get_targets(edna_here["id"])["reps_per_set"] == 8  # the station's newer targets stay
+    assert deliverer.deliver_once().patients == 0  # nothing differs: nothing written

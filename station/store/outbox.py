@@ -16,6 +16,10 @@ yet and marks it delivered in the station's file:
   that session; a session is complete once it was delivered after it ended.
 - A patient is matched on the server by code (case-blind), and made there
   if missing; the station's calibrations stay on the station.
+- Back from the server come the clinic's patients (code, name, archived)
+  and their targets where the server's are newer, so a patient added or a
+  target changed on the clinic's dashboard reaches every station; only
+  what differs is written.
 - Each attempt records the station's state in ``stations`` on both sides:
   last contact, the last rep recorded, the last rep delivered and how many
   wait, so the dashboard shows a station that is behind.
@@ -53,6 +57,7 @@ class Delivery:
     reps: int
     waiting: int
     error: str | None = None
+    patients: int = 0  # patients made or changed on the station from the clinic's database
 
     @property
     def ok(self) -> bool:
@@ -84,6 +89,7 @@ class Deliverer:
             try:
                 with open_store(self.server) as server:
                     sent = sum(self._deliver_session(local, server, session_id) for session_id in pending)
+                    pulled = _pull_patients(local, server)
                     state = _local_state(local)
                     _record_state(server, self.station, state, contact=True)
             except StoreError as error:
@@ -92,7 +98,7 @@ class Deliverer:
                 log.warning("delivery to the clinic database failed: %s", error)
                 return Delivery(0, 0, state["waiting_reps"], str(error))
             _record_state(local, self.station, state, contact=True)
-        return Delivery(len(pending), sent, state["waiting_reps"])
+        return Delivery(len(pending), sent, state["waiting_reps"], patients=pulled)
 
     def run(self, stop: threading.Event, interval_s: float = DELIVERY_INTERVAL_S) -> None:
         """Deliver every ``interval_s`` until ``stop`` is set (for a thread or the ``deliver`` command)."""
@@ -188,6 +194,51 @@ def _server_rep(db, set_id: int, rep: dict) -> int:
                        f" VALUES (:rep_id, :frames, {', '.join(':' + name for name in SERIES_NAMES)})"),
                    {"rep_id": rep_id, "frames": len(blobs["t_s"]) // 4, **blobs})
     return 1
+
+
+_TARGET_COLUMNS = ("standoff_mm", "target_trunk_angle_deg", "reps_per_set", "sets", "touch_tolerance_mm",
+                   "max_knee_flexion_deg", "max_spine_flexion_deg", "min_descent_s", "upright_angle_deg", "updated")
+
+
+def _patients_with_targets(store: Store) -> dict[str, dict]:
+    """Every patient by lower-case code: ``code, display_name, archived`` and the targets row (None if none)."""
+    rows = store._all("SELECT p.code, p.display_name, p.archived, "  # noqa: SLF001
+                      + ", ".join(f"t.{name}" for name in _TARGET_COLUMNS)
+                      + " FROM patients p LEFT JOIN targets t ON t.patient_id = p.id")
+    return {row.code.lower(): dict(row._mapping) for row in rows}
+
+
+def _pull_patients(local: Store, server: Store) -> int:
+    """Bring the clinic's patients and newer targets to the station; the number of patients changed here."""
+    theirs, ours = _patients_with_targets(server), _patients_with_targets(local)
+    changed = 0
+    with local._write() as db:  # noqa: SLF001
+        for key, patient in theirs.items():
+            mine = ours.get(key)
+            if mine is None:
+                db.execute(sql("INSERT INTO patients (code, display_name, archived, created)"
+                               " VALUES (:code, :display_name, :archived, :now)"),
+                           {**patient, "now": timestamp(None, "now")})
+            elif (mine["display_name"], mine["archived"]) != (patient["display_name"], patient["archived"]):
+                db.execute(sql("UPDATE patients SET display_name = :display_name, archived = :archived"
+                               " WHERE lower(code) = lower(:code)"), patient)
+            newer = patient["updated"] is not None and (mine is None or mine["updated"] is None
+                                                        or patient["updated"] > mine["updated"])
+            if newer:
+                _copy_targets(db, patient)
+            changed += mine is None or newer or (mine["display_name"], mine["archived"]) != (
+                patient["display_name"], patient["archived"])
+    return changed
+
+
+def _copy_targets(db, patient: dict) -> None:
+    values = {name: patient[name] for name in _TARGET_COLUMNS}
+    db.execute(sql(f"INSERT INTO targets (patient_id, {', '.join(_TARGET_COLUMNS)})"
+                   f" SELECT id, {', '.join(':' + name for name in _TARGET_COLUMNS)} FROM patients"
+                   " WHERE lower(code) = lower(:code)"
+                   " ON CONFLICT (patient_id) DO UPDATE SET "
+                   + ", ".join(f"{name} = excluded.{name}" for name in _TARGET_COLUMNS)),
+               {**values, "code": patient["code"]})
 
 
 def _local_state(local: Store) -> dict:
