@@ -20,6 +20,7 @@ URLs
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -81,7 +82,7 @@ def sqlite_path(url: URL) -> Path | None:
 def engine_for(url: URL, *, read_only: bool = False, busy_timeout_s: float = 5.0) -> Engine:
     """The engine of a database URL: a new one per SQLite store, one shared pool per PostgreSQL URL."""
     if is_sqlite(url):
-        return _sqlite_engine(Path(url.database), read_only=read_only, busy_timeout_s=busy_timeout_s)
+        return _sqlite_engine(Path(url.database).absolute(), read_only=read_only, busy_timeout_s=busy_timeout_s)
     key = url.render_as_string(hide_password=False)
     with _engines_lock:
         engine = _engines.get(key)
@@ -92,8 +93,9 @@ def engine_for(url: URL, *, read_only: bool = False, busy_timeout_s: float = 5.0
         return engine
 
 
+@functools.lru_cache(maxsize=64)
 def _sqlite_engine(path: Path, *, read_only: bool, busy_timeout_s: float) -> Engine:
-    """An engine on one SQLite file that opens ``sqlite3`` connections the store's way.
+    """An engine on one SQLite file that opens ``sqlite3`` connections the store's way (made once per file and mode).
 
     ``isolation_level=None`` leaves transactions to the store, which begins
     a write with ``BEGIN IMMEDIATE`` (so two writers wait for each other
