@@ -16,7 +16,7 @@ measures come from:
    buttocks, the thigh and shank the regression lines of the leg points
    above and below the knee.
 4. The wall gap: along each image row through the buttocks, where the body's
-   depth below the background ends (see :func:`_ramp_edges`). This holds
+   depth below the background ends (see :mod:`station.rear_edge`). This holds
    where the body touches the wall and merges with it in depth, where no
    single pixel can tell body from wall.
 
@@ -33,9 +33,10 @@ import numpy as np
 from scipy import ndimage
 
 from station.errors import WallHingeError
+from station.rear_edge import HIDDEN, RearEdge
 from station.slices import slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
-from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
+from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker, RecentMedian
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -91,26 +92,16 @@ CORE_HALF_WIDTH_M = 0.14
 # rounded upper back or a held stick may be the rearmost by a few cm.
 HIP_SHARE_OF_TOP = (0.36, 0.62)
 DEEP_HINGE_MARGIN_M = 0.05
+# The buttocks move a few cm in HIP_WINDOW_S (seconds), while a far
+# camera's flat, noisy outline may put a single frame's bulge 10-15 cm off,
+# and the trunk and the wall gap are read from there: a reading further than
+# HIP_JUMP_M (m) from the median of the window's readings is taken as that
+# median instead.
+HIP_WINDOW_S = 0.2
+HIP_JUMP_M = 0.05
 # The shank's rear outline: this quantile of distance from the wall in
 # each height slice (the calf, clear of the noise).
 LEG_OUTLINE_QUANTILE = 0.1
-# Half-height of the band around the buttocks whose rear edge gives the gap.
-GAP_BAND_HALF_M = 0.08
-# Half-height of the window of image rows whose median gap is one reading:
-# the buttocks' vertical curve (radius about 0.1 m) rises under 5 mm over
-# it, while the median sets aside rows a stray pixel or noise threw off.
-ROW_WINDOW_HALF_M = 0.03
-# What _rear_edge_gap_m says when the buttocks' rear edge is hidden.
-HIDDEN = object()
-# Past the buttocks' rear edge an image row shows the wall: on average no
-# more than this nearer than the empty scene (m), or the edge is hidden.
-WALL_SIDE_MAX_M = 0.03
-# Typical radius of the buttocks' horizontal cross-section (m). The camera
-# sees the body from in front of its side, so the rearmost point is hidden
-# behind the silhouette by about r (1 - cos(view angle to the wall)).
-BUTTOCK_RADIUS_M = 0.08
-
-
 # Hysteresis of the foreground (see Measurer._foreground_points): pixels this
 # many noise sigmas, and at least this much (m), nearer than the background
 # join an object seeded by at least MIN_SEED_PIXELS clearly nearer pixels.
@@ -233,13 +224,12 @@ class Measurer:
         self._strong_below_units = self._threshold_units(strong_below_m, unit)
         self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
+        self._hip_height = RecentMedian(HIP_WINDOW_S)
         self._clock_s = None
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
-        self._background = background
-        self._width = intrinsics.width
-        # Pixels searched either side of the rear edge: about 8 cm at 2 m.
-        self._edge_window = max(4, int(round(0.08 * intrinsics.fx / 2.0)))
+        self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
+                                   unit)
         # A pair of feet at 2.5 m shows some 20 points at 424x240, more at finer modes.
         self._min_feet_points = int(round(MIN_FEET_POINTS * intrinsics.fx * intrinsics.fy / PLAN_REFERENCE_FOCAL_PX ** 2))
         self._feet_bins = int(np.ceil((PLAN_X_RANGE_M[1] - PLAN_X_RANGE_M[0]) / FEET_BIN_M))
@@ -266,6 +256,7 @@ class Measurer:
     def reset(self) -> None:
         """Forget the patient being followed (a new recording, a new session)."""
         self._tracker.reset()
+        self._hip_height.reset()
         self._clock_s = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -449,6 +440,8 @@ class Measurer:
         self._clock_s = t_s
         self._tracker.expire(t_s)
         followed = self._tracker.track is not None
+        if not followed:
+            self._hip_height.reset()  # whoever is chosen next is someone new
         depth = self._sampled(depth)
         points, pixels = self._patient_points(depth)
         if len(points) < 50:
@@ -490,8 +483,11 @@ class Measurer:
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
+        recent_hip_y = self._hip_height.add(t_s, hip_y)
+        if abs(hip_y - recent_hip_y) > HIP_JUMP_M:
+            hip_y = recent_hip_y
         rear_z = gap_mm / 1000.0  # the rear bulge of what is in view
-        edge_gap_m = self._rear_edge_gap_m(depth, core_points, core_pixels, hip_y)
+        edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y)
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
         elif edge_gap_m is not None:
@@ -506,145 +502,13 @@ class Measurer:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
+                self._hip_height.reset()
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason)
-
-    def _rear_edge_gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
-        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
-
-        Along each row the body is nearer than the background and the wall
-        behind it is not. Fitting where (background - depth) falls to zero,
-        and by how big a step, finds the body's rear edge even where the body
-        nearly touches the wall and single pixels cannot tell the two apart;
-        the body's depth at the edge, on the edge's ray, is the rear tangent
-        point.
-        """
-        band = np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M
-        if np.count_nonzero(band) < 20:
-            return None
-        rows, cols = np.divmod(pixels[band], self._width)
-        z = points[band, 2]
-        # Which way along a row the wall is: columns where the body is nearer the wall.
-        toward_wall = -1 if np.polyfit(cols.astype(float), z, 1)[0] > 0 else 1
-        unique_rows, inverse = np.unique(rows, return_inverse=True)
-        extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
-        (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
-        window = self._edge_window
-        offsets = np.arange(-window, window + 1) * toward_wall  # body side first, then wall side
-        columns = extreme[:, np.newaxis] + offsets
-        inside = (columns >= 0) & (columns < self._width)
-        flat = unique_rows[:, np.newaxis] * self._width + np.clip(columns, 0, self._width - 1)
-        unit = np.float32(self.calibration.depth_unit_m)
-        depth_m = depth.reshape(-1)[flat].astype(np.float32) * unit
-        background = self._background[flat]
-        valid = inside & (depth_m > 0) & (background > 0)
-        difference = np.where(valid, background - depth_m, 0.0)
-        edge, step, hidden = _ramp_edges(difference, valid)
-        if np.count_nonzero(np.isfinite(edge)) < 3:
-            return HIDDEN if np.count_nonzero(hidden) >= 3 else None
-        # The rear edge lies between two pixels; its ray is their rays' mean,
-        # and the body there is ``step`` nearer than the wall behind it.
-        rows_index = np.arange(len(edge))
-        split = np.clip(np.nan_to_num(edge, nan=1.0).astype(np.intp), 1, len(offsets) - 1)
-        pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
-        edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
-        edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
-        # The last body pixel's centre lies a random fraction s of a pixel
-        # inside the outline, where a surface of radius r curving away has
-        # fallen back sqrt(2 r s pitch): on average the tangent point is
-        # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
-        pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self._intrinsics.fx)
-        edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
-        found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
-        edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
-        edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
-        horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])
-        hidden = BUTTOCK_RADIUS_M * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
-        row_gap = edge_z - hidden
-        keep = found & np.isfinite(row_gap) & np.isfinite(edge_y)
-        if np.count_nonzero(keep) < 3:
-            return None
-        # The closest window of rows by its median, not the closest rows: with
-        # 1-2 cm of noise per row, the lowest few rows read low by the noise.
-        return _lowest_windowed_median(edge_y[keep].astype(np.float64), row_gap[keep].astype(np.float64),
-                                       ROW_WINDOW_HALF_M)
-
-
-def _lowest_windowed_median(heights: np.ndarray, values: np.ndarray, half_m: float, min_rows: int = 3):
-    """The lowest, over rows, of the median ``values`` of the rows within ``half_m`` of its height; None if no window has ``min_rows``."""
-    near = np.abs(heights[:, np.newaxis] - heights[np.newaxis, :]) <= half_m
-    count = near.sum(axis=1)
-    ordered = np.sort(np.where(near, values[np.newaxis, :], np.inf), axis=1)
-    index = np.arange(len(values))
-    median = 0.5 * (ordered[index, np.maximum(count - 1, 0) // 2] + ordered[index, count // 2])
-    best = float(np.where(count >= min_rows, median, np.inf).min())
-    return best if np.isfinite(best) else None
-
-
-def _ramp_edges(difference: np.ndarray, valid: np.ndarray):
-    """Per row, where a body's depth below the background ends, and the step there.
-
-    Each row of ``difference`` (background minus depth, metres; body side
-    first, wall side last) is fitted by least squares as ``c + a * x`` over
-    the body side, ``x`` being the distance to the edge in pixels, and 0 on
-    the wall side. A surface curving into the wall gives a ramp (c near 0), a
-    body standing clear of it a step (c > 0). Sums over every candidate edge
-    come from cumulative sums, so all rows and edges are fitted at once.
-
-    Returns
-    -------
-    edge : ndarray (rows,)
-        Index of the first wall-side pixel, NaN where no edge was found.
-    step : ndarray (rows,)
-        The fitted step ``c`` (metres, at least 0).
-    hidden : ndarray (rows,) of bool
-        Rows whose best edge has something nearer than the wall beyond it
-        (:data:`WALL_SIDE_MAX_M`): the body's end is hidden there.
-    """
-    rows, width = difference.shape
-    k = np.arange(width, dtype=np.float64)
-    v = valid.astype(np.float64)
-    d = difference.astype(np.float64)
-
-    def prefix(values):  # sums over k < s for s = 0..width
-        return np.concatenate([np.zeros((rows, 1)), np.cumsum(values, axis=1)], axis=1)
-
-    n, sk, skk = prefix(v), prefix(v * k), prefix(v * k * k)
-    sd, sdk, sdd = prefix(v * d), prefix(v * d * k), prefix(v * d * d)
-    s = np.arange(width + 1, dtype=np.float64) - 0.5  # the edge position for each split
-    sx = s * n - sk  # x = s - k
-    sxx = s * s * n - 2.0 * s * sk + skk
-    sxd = s * sd - sdk
-    with np.errstate(divide="ignore", invalid="ignore"):
-        determinant = n * sxx - sx * sx
-        c = (sxx * sd - sx * sxd) / determinant
-        a = (n * sxd - sx * sd) / determinant
-        # A negative step is no step: refit the ramp alone through zero.
-        ramp_only = c < 0
-        a = np.where(ramp_only, sxd / sxx, a)
-        c = np.where(ramp_only, 0.0, c)
-        left_sse = sdd - 2.0 * (c * sd + a * sxd) + c * c * n + 2.0 * c * a * sx + a * a * sxx
-    right_sse = sdd[:, -1:] - sdd
-    cost = left_sse + right_sse
-    enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
-    cost = np.where(enough, cost, np.inf)
-    best = np.argmin(cost, axis=1)
-    rows_index = np.arange(rows)
-    # Past the edge the row must show the wall: something nearer there (a
-    # person in front of the patient) hides where the body really ends.
-    beyond = n[:, -1] - n[rows_index, best]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wall_side_m = (sd[:, -1] - sd[rows_index, best]) / beyond
-    fitted = np.isfinite(cost[rows_index, best])
-    hidden = fitted & ~(wall_side_m < WALL_SIDE_MAX_M)
-    found = fitted & ~hidden
-    edge = np.where(found, best.astype(np.float64), np.nan)
-    step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
-    return edge, step, hidden
 
 
 def _profile(y: np.ndarray, z: np.ndarray, top_m: float):

@@ -121,3 +121,34 @@ class PatientTracker:
     def settled(self, t_s: float) -> bool:
         """Whether the patient is at the drill: their feet have stayed put for :data:`SETTLE_S` by ``t_s``."""
         return self.track is not None and t_s - self.track.still_since_s >= SETTLE_S
+
+
+class RecentMedian:
+    """The median of the values seen in the last ``window_s`` seconds (a short, outlier-proof smoother).
+
+    A body part that moves slowly (the hips during a rep move a few cm in a
+    tenth of a second) can be read from a noisy frame a long way off; the
+    median of the last few readings sets aside the frame that found it at
+    the wrong place.
+    """
+
+    def __init__(self, window_s: float):
+        if not window_s > 0:
+            raise ValueError("window_s must be a positive number of seconds")
+        self.window_s = window_s
+        self._times: list[float] = []
+        self._values: list[float] = []
+
+    def reset(self) -> None:
+        self._times.clear()
+        self._values.clear()
+
+    def add(self, t_s: float, value: float) -> float:
+        """Take ``value`` read at ``t_s`` seconds; the median of those within the window, this one included."""
+        if self._times and not 0.0 <= t_s - self._times[-1] <= self.window_s:
+            self.reset()  # a gap or the clock went back: nothing recent to go by
+        self._times.append(float(t_s))
+        self._values.append(float(value))
+        while t_s - self._times[0] > self.window_s:
+            del self._times[0], self._values[0]
+        return float(np.median(self._values))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import FrameError, Measurer, _ramp_edges
+from station.measure import FrameError, Measurer
+from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
 from station.sim.scene import ROOM, CameraMount, d400_intrinsics

@@ -1,0 +1,189 @@
+"""The wall gap from the buttocks' rear edge in the image rows through them: pure numpy.
+
+Where the body nears the wall its depth merges with the wall's, and no
+single pixel tells the two apart. Along each image row through the
+buttocks, though, the body is nearer than the empty scene and the wall past
+it is not: fitting where (background - depth) falls to zero, and by how big
+a step (:func:`ramp_edges`), finds the body's rear edge to a fraction of a
+pixel, and the body's depth there is the rear tangent point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Half-height of the band around the buttocks whose rear edge gives the gap.
+GAP_BAND_HALF_M = 0.08
+# Half-height of the window of image rows whose median gap is one reading:
+# the buttocks' vertical curve (radius about 0.1 m) rises under 5 mm over
+# it, while the median sets aside rows a stray pixel or noise threw off.
+ROW_WINDOW_HALF_M = 0.03
+# What RearEdge.gap_m says when the buttocks' rear edge is hidden.
+HIDDEN = object()
+# Past the buttocks' rear edge an image row shows the wall: on average no
+# more than this nearer than the empty scene (m), or the edge is hidden.
+WALL_SIDE_MAX_M = 0.03
+# Typical radius of the buttocks' horizontal cross-section (m). The camera
+# sees the body from in front of its side, so the rearmost point is hidden
+# behind the silhouette by about r (1 - cos(view angle to the wall)).
+BUTTOCK_RADIUS_M = 0.08
+
+
+class RearEdge:
+    """Finds the buttocks' rear edge for one calibration's geometry.
+
+    Parameters (all of the frame as measured, see station.measure.MEASURE_WIDTH_PX)
+    ----------
+    rays : ndarray (pixels, 3)
+        Each pixel's ray in the room frame (metres of room per metre of depth).
+    origin : ndarray (3,)
+        The camera's position in the room frame (m).
+    background : ndarray (pixels,)
+        The empty scene's depth (m), 0 where it had none.
+    width : int
+        Pixels per image row.
+    fx : float
+        Horizontal focal length (px).
+    depth_unit_m : float
+        Metres per depth unit of the frames.
+    """
+
+    def __init__(self, rays: np.ndarray, origin: np.ndarray, background: np.ndarray, width: int, fx: float,
+                 depth_unit_m: float):
+        self._rays, self._origin, self._background = rays, origin, background
+        self._width, self._fx, self._depth_unit_m = width, fx, depth_unit_m
+        # Pixels searched either side of the rear edge: about 8 cm at 2 m.
+        self._edge_window = max(4, int(round(0.08 * fx / 2.0)))
+
+    def gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float):
+        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
+
+        Along each row the body is nearer than the background and the wall
+        behind it is not. Fitting where (background - depth) falls to zero,
+        and by how big a step, finds the body's rear edge even where the body
+        nearly touches the wall and single pixels cannot tell the two apart;
+        the body's depth at the edge, on the edge's ray, is the rear tangent
+        point.
+        """
+        band = np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M
+        if np.count_nonzero(band) < 20:
+            return None
+        rows, cols = np.divmod(pixels[band], self._width)
+        z = points[band, 2]
+        # Which way along a row the wall is: columns where the body is nearer the wall.
+        toward_wall = -1 if np.polyfit(cols.astype(float), z, 1)[0] > 0 else 1
+        unique_rows, inverse = np.unique(rows, return_inverse=True)
+        extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
+        (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
+        window = self._edge_window
+        offsets = np.arange(-window, window + 1) * toward_wall  # body side first, then wall side
+        columns = extreme[:, np.newaxis] + offsets
+        inside = (columns >= 0) & (columns < self._width)
+        flat = unique_rows[:, np.newaxis] * self._width + np.clip(columns, 0, self._width - 1)
+        unit = np.float32(self._depth_unit_m)
+        depth_m = depth.reshape(-1)[flat].astype(np.float32) * unit
+        background = self._background[flat]
+        valid = inside & (depth_m > 0) & (background > 0)
+        difference = np.where(valid, background - depth_m, 0.0)
+        edge, step, hidden = ramp_edges(difference, valid)
+        if np.count_nonzero(np.isfinite(edge)) < 3:
+            return HIDDEN if np.count_nonzero(hidden) >= 3 else None
+        # The rear edge lies between two pixels; its ray is their rays' mean,
+        # and the body there is ``step`` nearer than the wall behind it.
+        rows_index = np.arange(len(edge))
+        split = np.clip(np.nan_to_num(edge, nan=1.0).astype(np.intp), 1, len(offsets) - 1)
+        pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
+        edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
+        edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
+        # The last body pixel's centre lies a random fraction s of a pixel
+        # inside the outline, where a surface of radius r curving away has
+        # fallen back sqrt(2 r s pitch): on average the tangent point is
+        # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
+        pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self._fx)
+        edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
+        found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
+        edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
+        edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
+        horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])
+        hidden = BUTTOCK_RADIUS_M * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
+        row_gap = edge_z - hidden
+        keep = found & np.isfinite(row_gap) & np.isfinite(edge_y)
+        if np.count_nonzero(keep) < 3:
+            return None
+        # The closest window of rows by its median, not the closest rows: with
+        # 1-2 cm of noise per row, the lowest few rows read low by the noise.
+        return lowest_windowed_median(edge_y[keep].astype(np.float64), row_gap[keep].astype(np.float64),
+                                       ROW_WINDOW_HALF_M)
+
+
+def lowest_windowed_median(heights: np.ndarray, values: np.ndarray, half_m: float, min_rows: int = 3):
+    """The lowest, over rows, of the median ``values`` of the rows within ``half_m`` of its height; None if no window has ``min_rows``."""
+    near = np.abs(heights[:, np.newaxis] - heights[np.newaxis, :]) <= half_m
+    count = near.sum(axis=1)
+    ordered = np.sort(np.where(near, values[np.newaxis, :], np.inf), axis=1)
+    index = np.arange(len(values))
+    median = 0.5 * (ordered[index, np.maximum(count - 1, 0) // 2] + ordered[index, count // 2])
+    best = float(np.where(count >= min_rows, median, np.inf).min())
+    return best if np.isfinite(best) else None
+
+
+def ramp_edges(difference: np.ndarray, valid: np.ndarray):
+    """Per row, where a body's depth below the background ends, and the step there.
+
+    Each row of ``difference`` (background minus depth, metres; body side
+    first, wall side last) is fitted by least squares as ``c + a * x`` over
+    the body side, ``x`` being the distance to the edge in pixels, and 0 on
+    the wall side. A surface curving into the wall gives a ramp (c near 0), a
+    body standing clear of it a step (c > 0). Sums over every candidate edge
+    come from cumulative sums, so all rows and edges are fitted at once.
+
+    Returns
+    -------
+    edge : ndarray (rows,)
+        Index of the first wall-side pixel, NaN where no edge was found.
+    step : ndarray (rows,)
+        The fitted step ``c`` (metres, at least 0).
+    hidden : ndarray (rows,) of bool
+        Rows whose best edge has something nearer than the wall beyond it
+        (:data:`WALL_SIDE_MAX_M`): the body's end is hidden there.
+    """
+    rows, width = difference.shape
+    k = np.arange(width, dtype=np.float64)
+    v = valid.astype(np.float64)
+    d = difference.astype(np.float64)
+
+    def prefix(values):  # sums over k < s for s = 0..width
+        return np.concatenate([np.zeros((rows, 1)), np.cumsum(values, axis=1)], axis=1)
+
+    n, sk, skk = prefix(v), prefix(v * k), prefix(v * k * k)
+    sd, sdk, sdd = prefix(v * d), prefix(v * d * k), prefix(v * d * d)
+    s = np.arange(width + 1, dtype=np.float64) - 0.5  # the edge position for each split
+    sx = s * n - sk  # x = s - k
+    sxx = s * s * n - 2.0 * s * sk + skk
+    sxd = s * sd - sdk
+    with np.errstate(divide="ignore", invalid="ignore"):
+        determinant = n * sxx - sx * sx
+        c = (sxx * sd - sx * sxd) / determinant
+        a = (n * sxd - sx * sd) / determinant
+        # A negative step is no step: refit the ramp alone through zero.
+        ramp_only = c < 0
+        a = np.where(ramp_only, sxd / sxx, a)
+        c = np.where(ramp_only, 0.0, c)
+        left_sse = sdd - 2.0 * (c * sd + a * sxd) + c * c * n + 2.0 * c * a * sx + a * a * sxx
+    right_sse = sdd[:, -1:] - sdd
+    cost = left_sse + right_sse
+    enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
+    cost = np.where(enough, cost, np.inf)
+    best = np.argmin(cost, axis=1)
+    rows_index = np.arange(rows)
+    # Past the edge the row must show the wall: something nearer there (a
+    # person in front of the patient) hides where the body really ends.
+    beyond = n[:, -1] - n[rows_index, best]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wall_side_m = (sd[:, -1] - sd[rows_index, best]) / beyond
+    fitted = np.isfinite(cost[rows_index, best])
+    hidden = fitted & ~(wall_side_m < WALL_SIDE_MAX_M)
+    found = fitted & ~hidden
+    edge = np.where(found, best.astype(np.float64), np.nan)
+    step = np.where(found, np.maximum(c[rows_index, best], 0.0), 0.0)
+    return edge, step, hidden
