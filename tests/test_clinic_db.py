@@ -2,6 +2,7 @@
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -247,3 +248,42 @@ def test_patients_and_newer_targets_come_back_from_the_clinic(tmp_path, clinic_u
         assert edna_here["display_name"] == "Edna Williams"  # the clinic's name for her
         assert store.get_targets(edna_here["id"])["reps_per_set"] == 8  # the station's newer targets stay
     assert deliverer.deliver_once().patients == 0  # nothing differs: nothing written
+
+
+# -- the one setting for where the database lives --------------------------------------------
+
+def test_the_database_setting_is_a_file_or_a_url_and_a_station_records_into_a_file(tmp_path):
+    import socket as socket_module
+
+    from station.errors import ConfigError
+    from station.settings import load_settings
+
+    default = load_settings(None).station
+    assert default.database_path == Path("data") / "station.db" and default.station_name == socket_module.gethostname()
+    server = load_settings(None, overrides={"station": {
+        "database": "postgresql://wallhinge:secret@clinic/wallhinge"}}).station
+    assert server.database_url.drivername == "postgresql+psycopg"
+    with pytest.raises(ConfigError, match="records into its own file"):
+        server.database_path
+    with pytest.raises(ConfigError, match="station.database must be the station's own file"):
+        load_settings(None, overrides={"station": {"database": "postgresql://clinic/wallhinge",
+                                                   "clinic_database": "postgresql://clinic/wallhinge"}})
+    with pytest.raises(ConfigError, match="an SQLite file or a PostgreSQL database"):
+        load_settings(None, overrides={"station": {"clinic_database": "mysql://clinic/wallhinge"}})
+    station = load_settings(None, overrides={"station": {"data_dir": str(tmp_path), "name": "wall-1",
+                                                         "clinic_database": "postgresql://clinic/wallhinge"}}).station
+    assert station.database_path == tmp_path / "station.db" and station.station_name == "wall-1"
+
+
+def test_wallhinge_deliver_once_sends_and_says_what_waits(tmp_path, clinic_url, capsys):
+    from station.cli import main
+
+    with open_store(tmp_path / "station.db") as store:
+        fill(store, sessions=1)
+    settings = ["--set", f"station.data_dir={tmp_path}", "--set", "station.name=wall-1"]
+    assert main(["deliver", "--once", *settings]) == 2
+    assert "clinic_database is empty" in capsys.readouterr().err
+    assert main(["deliver", "--once", *settings, "--set", f"station.clinic_database={clinic_url}"]) == 0
+    assert "delivered 6 new reps of 1 sessions; 0 reps waiting" in capsys.readouterr().out
+    assert main(["backup", str(tmp_path / "copy.db"), *settings]) == 0  # the file named by the settings
+    assert f"backed up {tmp_path / 'station.db'}" in capsys.readouterr().out
