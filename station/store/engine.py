@@ -87,7 +87,8 @@ def engine_for(url: URL, *, read_only: bool = False, busy_timeout_s: float = 5.0
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+            # Up to 25 connections: the dashboard serves 16 threads, each with a store open per request.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20,
                                    connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
             _engines[key] = engine
         return engine
