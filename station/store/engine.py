@@ -88,8 +88,10 @@ def engine_for(url: URL, *, read_only: bool = False, busy_timeout_s: float = 5.0
         engine = _engines.get(key)
         if engine is None:
             # Up to 25 connections: the dashboard serves 16 threads, each with a store open per request.
+            # No JIT: the dashboard's queries are short, and compiling them cost more than it saved
+            # (10-30 ms on the patient list of a clinic group's year, bench_clinic_db.py).
             engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20,
-                                   connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+                                   connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c jit=off"})
             _engines[key] = engine
         return engine
 
