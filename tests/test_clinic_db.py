@@ -287,3 +287,31 @@ def test_wallhinge_deliver_once_sends_and_says_what_waits(tmp_path, clinic_url, 
     assert "delivered 6 new reps of 1 sessions; 0 reps waiting" in capsys.readouterr().out
     assert main(["backup", str(tmp_path / "copy.db"), *settings]) == 0  # the file named by the settings
     assert f"backed up {tmp_path / 'station.db'}" in capsys.readouterr().out
+
+
+def test_a_station_run_in_a_clinic_records_into_its_file_and_delivers(tmp_path, clinic_url, short_recording,
+                                                                      monkeypatch, capsys):
+    """``wallhinge run`` with a clinic database: the session goes into the station's file, then to the clinic."""
+    from station.cli import main
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+    settings = ["--set", f"station.data_dir={tmp_path}", "--set", "station.name=wall-1",
+                "--set", f"station.clinic_database={clinic_url}", "--set", "station.muted=true"]
+    from gpiozero import Device
+    saved = Device.pin_factory
+    try:
+        assert main(["run", "--no-web", "--replay", str(short_recording[0]), "--fast", *settings]) == 0
+    finally:
+        if Device.pin_factory is not saved:
+            Device.pin_factory.close()
+        Device.pin_factory = saved
+    assert f"stored in {tmp_path / 'station.db'}" in capsys.readouterr().out
+    assert main(["deliver", "--once", *settings]) == 0  # whatever the run's own thread had not sent yet
+    with open_store(tmp_path / "station.db") as station, open_store(clinic_url) as server:
+        [here] = station.recent_activity()
+        [there] = server.recent_activity()
+        assert (there["station"], there["station_session_id"]) == ("wall-1", here["id"])
+        assert there["reps"] == here["reps"] == 2
+        assert [r["score"] for r in server.session_reps(there["id"])] == [r["score"] for r in
+                                                                            station.session_reps(here["id"])]
