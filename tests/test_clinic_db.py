@@ -315,3 +315,21 @@ def test_a_station_run_in_a_clinic_records_into_its_file_and_delivers(tmp_path, 
         assert there["reps"] == here["reps"] == 2
         assert [r["score"] for r in server.session_reps(there["id"])] == [r["score"] for r in
                                                                             station.session_reps(here["id"])]
+
+
+def test_a_change_to_a_delivered_session_is_delivered_too(tmp_path, clinic_url):
+    outbox = tmp_path / "wall-1.db"
+    with open_store(outbox) as store:
+        session = store.start_session(source="camera 1", started=at(1))  # a guest's, assigned afterwards
+        store.add_rep(store.start_set(session), rep(1))
+        store.end_session(session, ended=at(1, 9, 30))
+    deliverer = Deliverer(outbox, clinic_url, "wall-1")
+    assert deliverer.deliver_once().sessions == 1
+    assert deliverer.deliver_once().sessions == 0
+    with open_store(outbox) as store:
+        patient = store.add_patient(code="P-007", display_name="Nell")
+        store.update_session(session, patient_id=patient, notes="came with her daughter")
+    assert deliverer.deliver_once().sessions == 1
+    with open_store(clinic_url) as server:
+        [there] = server.recent_activity()
+        assert (there["patient_code"], there["notes"], there["reps"]) == ("P-007", "came with her daughter", 1)

@@ -100,6 +100,8 @@ class SessionRecords:
             if changes:
                 assignments = ", ".join(f"{name} = :{name}" for name in changes)
                 db.execute(sql(f"UPDATE sessions SET {assignments} WHERE id = :id"), {**changes, "id": session_id})
+                # A station in a clinic sends the change too (station.store.outbox).
+                db.execute(sql("UPDATE deliveries SET complete = 0 WHERE session_id = :id"), {"id": session_id})
         return self.get_session(session_id)
 
     def end_session(self, session_id: int, *, ended: _dt.datetime | None = None) -> None:
@@ -308,6 +310,8 @@ class SessionRecords:
             changed = db.execute(sql("UPDATE reps SET return_trunk_angle_deg = :value"
                                      " WHERE set_id = :set_id AND index_in_set = :index"),
                                  {"value": value, "set_id": set_id, "index": count(index, "index")}).rowcount
+            db.execute(sql("UPDATE deliveries SET complete = 0 WHERE session_id ="
+                           " (SELECT session_id FROM sets WHERE id = :set_id)"), {"set_id": set_id})
         if not changed:
             raise NotFoundError(f"set {set_id} has no rep {index}")
 
