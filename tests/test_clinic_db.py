@@ -333,3 +333,20 @@ def test_a_change_to_a_delivered_session_is_delivered_too(tmp_path, clinic_url):
     with open_store(clinic_url) as server:
         [there] = server.recent_activity()
         assert (there["patient_code"], there["notes"], there["reps"]) == ("P-007", "came with her daughter", 1)
+
+
+def test_an_existing_station_file_upgrades_in_place_and_its_history_reaches_the_clinic(tmp_path, clinic_url):
+    from test_store import check_version_1_data, make_version_1
+
+    outbox = tmp_path / "station.db"
+    make_version_1(outbox)  # a station's file from before this release, with a session of one rep
+    assert Deliverer(outbox, clinic_url, "wall-1").deliver_once().reps == 1  # opening upgrades it in place
+    with open_store(outbox) as station:
+        assert station.schema_version == schema.SCHEMA_VERSION
+        check_version_1_data(station)
+    with open_store(clinic_url) as server:
+        [session] = server.recent_activity()
+        assert (session["station"], session["patient_code"], session["reps"]) == ("wall-1", "P-001", 1)
+        [only] = server.session_reps(session["id"], with_series=True)
+        assert (only["faults"], only["score"], only["touched"]) == (["too_fast"], 94, True)
+        assert list(only["series"]["t_s"]) == [0.0, 4.0]
