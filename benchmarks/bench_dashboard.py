@@ -41,7 +41,7 @@ def prepare(path: Path, scale: float, rng) -> dict:
     """Fill (or reuse) the store; return the counts."""
     if path.exists():
         with open_store(path) as store:
-            db = store._db
+            db = store._conn.connection.dbapi_connection
             counts = {"patients": db.execute("SELECT count(*) FROM patients").fetchone()[0],
                       "sessions": db.execute("SELECT count(*) FROM sessions").fetchone()[0],
                       "reps": db.execute("SELECT count(*) FROM reps").fetchone()[0]}
@@ -53,7 +53,7 @@ def prepare(path: Path, scale: float, rng) -> dict:
               f"{counts['reps']} reps with series in {time.perf_counter() - started:.1f} s")
     with open_store(path) as store:
         # Targets set at each patient's first visit (bench_store's fill stamps them "now").
-        store._db.execute("UPDATE targets SET updated = ?", (stamp(YEAR_START),))
+        store._conn.connection.dbapi_connection.execute("UPDATE targets SET updated = ?", (stamp(YEAR_START),))
     return counts
 
 

@@ -120,7 +120,7 @@ def fill(path: Path, scale: float, rng) -> dict:
     patients = max(1, round(PATIENTS * scale))
     sessions = max(1, round(SESSIONS * scale))
     with open_store(path) as store:
-        db = store._db  # the benchmark writes in bulk through the store's own connection
+        db = store._conn.connection.dbapi_connection  # the benchmark writes in bulk through the file's own sqlite3
         db.execute("BEGIN")
         db.executemany("INSERT INTO patients (id, code, display_name, created) VALUES (?, ?, ?, ?)",
                        [(p, f"P-{p:04d}", f"Patient {p:04d}", stamp(YEAR_START)) for p in range(1, patients + 1)])
@@ -184,7 +184,7 @@ def timed(call, arguments, repeat: int) -> tuple[float, float, float]:
 def table_sizes(store) -> list[tuple[str, int]]:
     """Bytes per table and index, largest first, if SQLite has the dbstat table."""
     try:
-        rows = store._db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+        rows = store._conn.connection.dbapi_connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
     except sqlite3.OperationalError:  # dbstat is a compile-time option; the sizes are a nicety
         return []
     return [(name, size) for name, size in rows]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -56,6 +57,8 @@ from station.feedback import DEFAULT_END_HOLD_S, PinMap
 from station.reps import RepSettings
 from station.scoring import Targets
 from station.setup import SetupSettings
+from station.store.engine import DEFAULT_DATABASE, database_url
+from station.store.errors import StoreError
 
 __all__ = ["CameraSettings", "Settings", "StationSettings", "TABLES", "load_settings", "parse_override"]
 
@@ -129,7 +132,17 @@ class StationSettings:
         The data folder; relative to the current directory (a systemd unit's
         ``WorkingDirectory``) unless absolute.
     database : str
-        The SQLite store; relative to ``data_dir`` unless absolute.
+        Where the database lives, the one setting for it: a file (the
+        station's own SQLite store, relative to ``data_dir`` unless
+        absolute) or a database URL (``sqlite:///PATH``; the clinic server's
+        dashboard uses ``postgresql+psycopg://USER:PASSWORD@HOST/DATABASE``).
+        A station that records always has its own file.
+    name : str
+        The station's name in the clinic (e.g. ``wall-1``), shown beside
+        each session it recorded; empty: the machine's host name.
+    clinic_database : str
+        The clinic's PostgreSQL URL that this station delivers its sessions
+        to (its own file is the outbox); empty: a station on its own.
     calibration : str
         The calibration file (``wallhinge calibrate`` writes it); relative
         to ``data_dir`` unless absolute. When it is missing or does not fit
@@ -145,7 +158,9 @@ class StationSettings:
     """
 
     data_dir: str = "data"
-    database: str = "station.db"
+    database: str = DEFAULT_DATABASE
+    name: str = ""
+    clinic_database: str = ""
     calibration: str = "calibration.json"
     muted: bool = False
     end_hold_s: float = DEFAULT_END_HOLD_S
@@ -157,6 +172,18 @@ class StationSettings:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"station.{name} must be a non-empty text, not {value!r}")
+        for name in ("name", "clinic_database"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"station.{name} must be a text, not {getattr(self, name)!r}")
+        try:
+            url = database_url(self.database)
+            if self.clinic_database.strip():
+                database_url(self.clinic_database)
+        except StoreError as error:
+            raise ValueError(f"station: {error}") from None
+        if "://" in self.clinic_database and url.get_backend_name() != "sqlite":
+            raise ValueError("station.database must be the station's own file when it delivers to "
+                             "station.clinic_database")
         if not isinstance(self.muted, bool):
             raise ValueError(f"station.muted must be true or false, not {self.muted!r}")
         if not _is_number(self.end_hold_s) or not 0.2 <= self.end_hold_s <= 10:
@@ -172,9 +199,28 @@ class StationSettings:
         return Path(self.data_dir).expanduser()
 
     @property
+    def database_url(self):
+        """The database's SQLAlchemy URL (a file within ``data_dir`` unless absolute)."""
+        return database_url(self.database, base=self.data_path)
+
+    @property
     def database_path(self) -> Path:
-        """The store's path: ``database`` within ``data_dir`` unless absolute."""
-        return self.data_path / Path(self.database).expanduser()
+        """The station's own file: ``database`` within ``data_dir`` unless absolute.
+
+        Raises ConfigError when ``database`` is a server's URL: recording
+        needs the station's own file (the clinic's server is
+        ``clinic_database``).
+        """
+        url = self.database_url
+        if url.get_backend_name() != "sqlite":
+            raise ConfigError(f"station.database is a server ({url.render_as_string(hide_password=True)}): a "
+                              "station records into its own file and delivers to station.clinic_database")
+        return Path(url.database)
+
+    @property
+    def station_name(self) -> str:
+        """The station's name in the clinic: ``name``, or the machine's host name."""
+        return self.name.strip() or socket.gethostname()
 
     @property
     def calibration_path(self) -> Path:

@@ -14,3 +14,38 @@ def short_recording(tmp_path_factory):
     path = tmp_path_factory.mktemp("recordings") / "good-set.db3"
     simulate(build_scene("good-set", 4, fps=15, reps=2), path)
     return path, json.loads(truth_path(path).read_text())
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (Debian's package) on 127.0.0.1, started once for the session and removed after.
+
+    Skipped only when no PostgreSQL binaries are installed (``scripts/bootstrap
+    test`` installs them: apt's ``postgresql``).
+    """
+    from postgres import PostgresServer, find_binaries
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql; "
+                    "scripts/bootstrap test does it)")
+    server = PostgresServer(binaries).initialise()
+    server.start()
+    try:
+        server.create_database()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def clinic_url(postgres_server, request):
+    """A fresh, empty clinic database on the session's PostgreSQL server: its URL."""
+    import uuid
+
+    import sqlalchemy
+    name = "clinic_" + uuid.uuid4().hex[:12]
+    admin = sqlalchemy.create_engine(postgres_server.url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return postgres_server.url.rsplit("/", 1)[0] + "/" + name

@@ -62,7 +62,7 @@ def test_a_new_session_in_the_journal_is_made_once(database):
         path.write_bytes(kept)
         assert replay_journals(store, database)["sessions"] == made  # found again, not made twice
         assert store.get_session(first)["ended"] is not None and store.get_session(made[0])["reps"] == 1
-        assert store._db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 2
+        assert len(store.recent_activity()) == 2
 
 
 def test_a_cut_last_line_and_a_refused_entry_are_left_out_the_rest_written(database, caplog):

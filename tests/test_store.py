@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+import sqlalchemy.exc
 
 from station import store as store_module
 from station.errors import WallHingeError
@@ -25,7 +26,9 @@ CONTRACT_REP = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_
 
 # sha256 of each released migration step. A failure here means a released
 # step was edited: put the change in a new step at the end instead.
-RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323d3f"]
+RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323d3f",
+                  "7962185c61e65c9c62fd48fc791b5bfa606274d5f080b5577111e22bdbd114af",
+                  "336bbae37183ffe3cb793abea9ebbc5b8fd1f890fd17e27436eae8e58be8d11c"]
 
 
 def at(day, hour=9, minute=0):
@@ -48,6 +51,11 @@ def store(path):
         yield opened
 
 
+def raw(opened):
+    """The store's own sqlite3 connection, for looking under the store's API."""
+    return opened._conn.connection.dbapi_connection
+
+
 def scalar(path, sql):
     """One value from a fresh connection to the file."""
     db = sqlite3.connect(path)
@@ -61,9 +69,9 @@ def scalar(path, sql):
 
 def test_a_new_store_has_the_current_schema_in_wal_mode_with_foreign_keys(store, path):
     assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert raw(store).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert raw(store).execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert raw(store).execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert scalar(path, "PRAGMA application_id") == APPLICATION_ID
     assert scalar(path, "PRAGMA journal_mode") == "wal"  # kept in the file
     assert scalar(path, "PRAGMA page_size") == store_module.PAGE_SIZE
@@ -78,8 +86,8 @@ def test_foreign_keys_are_enforced(store):
     with pytest.raises(NotFoundError, match="set 999 does not exist"):
         store.add_rep(999, rep())
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        store._db.execute("INSERT INTO sets (session_id, number, started) VALUES (42, 1, '2026-03-01')")
-    assert store._db.execute("SELECT count(*) FROM reps").fetchone()[0] == 0
+        raw(store).execute("INSERT INTO sets (session_id, number, started) VALUES (42, 1, '2026-03-01')")
+    assert raw(store).execute("SELECT count(*) FROM reps").fetchone()[0] == 0
 
 
 def make_version_1(path):
@@ -150,11 +158,11 @@ def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkey
         CREATE INDEX patients_by_name ON patients (display_name);
         UPDATE patients SET year_of_birth = 1941;
     """
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, step))
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", (*MIGRATIONS, step))
     with open_store(path) as opened:
         assert opened.schema_version == len(MIGRATIONS) + 1
         check_version_1_data(opened)
-        assert opened._db.execute("SELECT year_of_birth FROM patients").fetchone()[0] == 1941
+        assert raw(opened).execute("SELECT year_of_birth FROM patients").fetchone()[0] == 1941
     with open_store(path) as again:  # applied once only
         assert again.schema_version == len(MIGRATIONS) + 1
 
@@ -166,13 +174,13 @@ def test_a_failing_migration_step_changes_nothing(path, monkeypatch):
         DELETE FROM reps;
         ALTER TABLE no_such_table ADD COLUMN x;
     """
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, step))
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", (*MIGRATIONS, step))
     failing = len(MIGRATIONS) + 1
     with pytest.raises(StoreError, match=f"upgrading .* to schema version {failing} failed .*nothing was changed"):
         open_store(path)
     assert scalar(path, "PRAGMA user_version") == failing - 1  # the steps before it stay applied
     assert scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'") == 0
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as opened:
         check_version_1_data(opened)
 
@@ -206,10 +214,10 @@ def test_files_that_are_not_a_store_are_refused(tmp_path):
 
 def test_a_write_waits_for_another_writer_then_says_the_store_is_busy(path):
     with open_store(path) as first, open_store(path, busy_timeout_s=0.05) as second:
-        first._db.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        raw(first).execute("BEGIN IMMEDIATE")  # another process in the middle of a write
         with pytest.raises(StoreError, match="is busy .*try again"):
             second.add_patient(code="P-1", display_name="A")
-        first._db.execute("ROLLBACK")
+        raw(first).execute("ROLLBACK")
         second.add_patient(code="P-1", display_name="A")
         assert first.get_patient_by_code("P-1") is not None  # WAL: the reader sees the commit
 
@@ -220,7 +228,7 @@ def test_a_store_stays_in_the_thread_that_opened_it(store):
     def elsewhere():
         try:
             store.list_patients()
-        except sqlite3.ProgrammingError as error:
+        except sqlalchemy.exc.ProgrammingError as error:  # sqlite3's ProgrammingError, as SQLAlchemy passes it on
             failures.append(error)
 
     worker = threading.Thread(target=elsewhere)
@@ -336,7 +344,7 @@ def test_bad_targets_are_refused_by_name_and_change_nothing(store):
 
 
 def test_target_columns_are_the_fault_thresholds(store):
-    columns = [row[1] for row in store._db.execute("PRAGMA table_info(targets)")]
+    columns = [row[1] for row in raw(store).execute("PRAGMA table_info(targets)")]
     assert set(Thresholds.__dataclass_fields__) <= set(columns)
 
 
@@ -432,8 +440,8 @@ def test_a_rep_is_committed_before_add_rep_returns(store, path):
     set_id = store.start_set(store.start_session(source="camera 1"))
     store.add_rep(set_id, CONTRACT_REP)
     with open_store(path) as other:  # another connection, as after a power cut
-        assert other._db.execute("SELECT count(*) FROM reps").fetchone()[0] == 1
-        assert not store._db.in_transaction
+        assert raw(other).execute("SELECT count(*) FROM reps").fetchone()[0] == 1
+        assert not raw(store).in_transaction
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -454,7 +462,7 @@ def test_bad_reps_are_refused_by_name(store, changes, message):
     del incomplete["hold_s"]
     with pytest.raises(ValueError, match="the rep has no 'hold_s'"):
         store.add_rep(set_id, incomplete)
-    assert store._db.execute("SELECT count(*) FROM reps").fetchone()[0] == 0
+    assert raw(store).execute("SELECT count(*) FROM reps").fetchone()[0] == 0
 
 
 def test_a_refused_rep_leaves_nothing_behind(store):
@@ -462,8 +470,8 @@ def test_a_refused_rep_leaves_nothing_behind(store):
     store.add_rep(set_id, rep(1, faults=["squat"]))
     with pytest.raises(ConflictError, match="already has a rep 1"):
         store.add_rep(set_id, rep(1, faults=["no_touch"]), series={name: [1.0] for name in SERIES_NAMES})
-    assert [row[0] for row in store._db.execute("SELECT fault FROM rep_faults")] == ["squat"]
-    assert store._db.execute("SELECT count(*) FROM rep_series").fetchone()[0] == 0
+    assert [row[0] for row in raw(store).execute("SELECT fault FROM rep_faults")] == ["squat"]
+    assert raw(store).execute("SELECT count(*) FROM rep_series").fetchone()[0] == 0
 
 
 def test_series_round_trip_none_to_nan_to_none(store):
@@ -482,7 +490,7 @@ def test_series_round_trip_none_to_nan_to_none(store):
     assert got[1]["series"] is None
     assert series_to_list(store.rep_series(rep_id)["knee_flexion_deg"]) == [5.0, 6.0, 7.0, 8.0, 9.0]
     assert store.rep_series(999) is None
-    blob = store._db.execute("SELECT wall_gap_mm FROM rep_series").fetchone()[0]
+    blob = raw(store).execute("SELECT wall_gap_mm FROM rep_series").fetchone()[0]
     assert len(blob) == 5 * 4  # float32
 
 
@@ -540,7 +548,7 @@ def test_session_summaries_match_hand_computed_figures(store):
     one, two = summaries
     assert one == {
         "session_id": first, "started": "2026-03-02T09:00:00.000Z", "ended": "2026-03-02T09:20:00.000Z",
-        "date": at(2).astimezone().date().isoformat(), "interrupted": False, "sets": 2, "reps": 4, "good_reps": 2,
+        "date": at(2).astimezone().date().isoformat(), "interrupted": False, "station": None, "sets": 2, "reps": 4, "good_reps": 2,
         "good_rate": 0.5, "touch_rate": 0.75, "mean_peak_trunk_angle_deg": 48.0,
         "mean_peak_knee_flexion_deg": 22.25, "mean_score": 80.0,
         "fault_counts": {"squat": 1, "rounded_back": 0, "no_touch": 1, "too_fast": 1, "incomplete_return": 0}}

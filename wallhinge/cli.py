@@ -218,10 +218,16 @@ def _print_rep_table(analysis) -> None:
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
 
 
+def _store_file(args) -> Path:
+    """The station's database file: ``--store``, else the settings' ``station.database``."""
+    return Path(args.store) if args.store else _load_run_settings(args).station.database_path
+
+
 def _backup(args) -> int:
     from station.store import backup
 
     started = time.monotonic()
+    args.store = _store_file(args)
     dest = backup(args.store, args.output)
     print(f"backed up {args.store} to {dest} ({dest.stat().st_size / 1e6:.1f} MB) "
           f"in {time.monotonic() - started:.1f} s")
@@ -231,6 +237,7 @@ def _backup(args) -> int:
 def _restore(args) -> int:
     from station.store import restore
 
+    args.store = _store_file(args)
     kept = restore(args.backup, args.store)
     print(f"restored {args.store} from {args.backup}" + (f"; the replaced store is kept as {kept}" if kept else ""))
     return 0
@@ -280,10 +287,13 @@ def _run(args) -> int:
             raise WallHingeError(f"cannot serve the dashboard on {settings.station.web_host}:"
                                  f"{settings.station.web_port}: {reason}") from None
         logger.info("dashboard on %s", dashboard.url)
+    delivering = _start_delivery(settings.station)
     try:
         summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,
                               publisher=None if dashboard is None else dashboard.live)
     finally:
+        if delivering is not None:
+            delivering.set()
         if dashboard is not None:
             dashboard.stop()
         logger.removeHandler(handler)
@@ -303,6 +313,42 @@ def _run(args) -> int:
     print(f"session {summary.session_id}: {summary.sets} sets, {reps} reps ({good} good) "
           f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
     return 1 if summary.journal is not None or summary.store_failures else 0
+
+
+def _deliverer(station):
+    """The station's deliverer to the clinic's database, or None for a station on its own."""
+    from station.store.outbox import Deliverer
+
+    if not station.clinic_database.strip():
+        return None
+    return Deliverer(station.database_path, station.clinic_database, station.station_name)
+
+
+def _deliver(args) -> int:
+    import threading
+
+    deliverer = _deliverer(_load_run_settings(args).station)
+    if deliverer is None:
+        raise WallHingeError("station.clinic_database is empty: this station keeps its sessions on its own")
+    if args.once:
+        done = deliverer.deliver_once()
+        print(f"delivered {done.reps} new reps of {done.sessions} sessions; {done.waiting} reps waiting"
+              + (f"; failed: {done.error}" if done.error else ""))
+        return 0 if done.ok else 1
+    deliverer.run(threading.Event())
+    return 0
+
+
+def _start_delivery(station):
+    """In a clinic, deliver to its database on a background thread; the event that stops it, or None."""
+    import threading
+
+    deliverer = _deliverer(station)
+    if deliverer is None:
+        return None
+    stop = threading.Event()
+    threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True).start()
+    return stop
 
 
 def _load_run_settings(args):
@@ -426,7 +472,7 @@ def _add_recording_commands(commands) -> None:
 
 
 def _add_store_commands(commands) -> None:
-    """``setup-token``, ``backup`` and ``restore``: the station's database and its accounts."""
+    """``setup-token``, ``backup``, ``restore`` and ``deliver``: the station's database, its accounts and the clinic's."""
     token = commands.add_parser("setup-token", help="print the one-time token the dashboard's first-run set-up asks for")
     token.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
     token.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
@@ -435,13 +481,27 @@ def _add_store_commands(commands) -> None:
 
     backup = commands.add_parser("backup", help="copy the station's database to a file; safe while the station runs")
     backup.add_argument("output", help="file to write, e.g. /media/usb/station-2026-03-02.db")
-    backup.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
+    _add_store_options(backup)
     backup.set_defaults(run=_backup)
 
     restore = commands.add_parser("restore", help="replace the station's database by a backup (stop the station first)")
     restore.add_argument("backup", help="a file made by wallhinge backup")
-    restore.add_argument("--store", default="data/station.db", help="the station's database (default data/station.db)")
+    _add_store_options(restore)
     restore.set_defaults(run=_restore)
+
+    deliver = commands.add_parser("deliver", help="send this station's sessions to the clinic's database "
+                                  "(station.clinic_database), every few seconds or --once")
+    deliver.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
+    deliver.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                         help="change one setting, e.g. --set station.clinic_database=postgresql+psycopg://...")
+    deliver.add_argument("--once", action="store_true", help="deliver once and say what was sent")
+    deliver.set_defaults(run=_deliver)
+
+
+def _add_store_options(command) -> None:
+    command.add_argument("--store", help="the station's database file (default: station.database of the settings)")
+    command.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
+    command.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE", help="change one setting")
 
 
 #: glibc's mallopt parameter for the number of malloc arenas (malloc.h).

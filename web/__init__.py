@@ -21,7 +21,8 @@ folder, ``WALLHINGE_*`` environment variables (``WALLHINGE_DATABASE=/data/statio
 then ``test_config``:
 
 ``DATABASE``
-    The store's file (default ``station.db`` in the instance folder).
+    The store's file or database URL (default ``station.db`` in the instance
+    folder; on a clinic's server ``postgresql+psycopg://...``).
 ``SECRET_KEY``
     Signs the session cookie. Without one, a random key is made on first
     start and kept in ``secret_key`` in the instance folder (mode 0600).
@@ -61,6 +62,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from station.store import DEFAULT_DATABASE
 from web.live import LiveFeed
 
 __all__ = ["create_app", "csrf"]
@@ -81,7 +83,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
                 instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
     app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
-        DATABASE=os.path.join(app.instance_path, "station.db"),
+        DATABASE=os.path.join(app.instance_path, DEFAULT_DATABASE),
         SESSION_COOKIE_NAME="wallhinge_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -108,7 +110,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         app.config["DATABASE"] = os.fspath(database)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
-    if app.config["DATABASE"] == os.path.join(app.instance_path, "station.db"):
+    if app.config["DATABASE"] == os.path.join(app.instance_path, DEFAULT_DATABASE):
         os.makedirs(app.instance_path, exist_ok=True)
 
     app.json.sort_keys = False  # keep the store's column order in JSON

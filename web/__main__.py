@@ -13,7 +13,8 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 for the clinic's network)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
-    parser.add_argument("--database", help="the station's database file (default: station.db in the instance folder)")
+    parser.add_argument("--database", help="the database: a station's file or the clinic's URL, postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                             "(default: station.db in the instance folder)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"server threads (default {DEFAULT_THREADS})")
     args = parser.parse_args(argv)

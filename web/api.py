@@ -7,7 +7,9 @@ import datetime as _dt
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
+from station.fhir_export import export_session
 from station.store import thresholds_from_targets
+from station.store.outbox import station_states
 from web.auth import login_required
 from web.db import get_store
 from web.forms import FormError, parse_targets
@@ -141,6 +143,23 @@ def session_reps(session_id: int):
     with_series = _flag("series")
     reps = get_store().session_reps(session_id, with_series=with_series)
     return jsonify(session_id=session_id, reps=[rep_json(rep, with_series=with_series) for rep in reps])
+
+
+@bp.route("/sessions/<int:session_id>/fhir")
+@login_required(json=True)
+def session_fhir(session_id: int):
+    """The session as a FHIR R4 bundle (see station/fhir_export.py)."""
+    _session_or_404(session_id)
+    response = jsonify(export_session(get_store(), session_id))
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+@bp.route("/stations")
+@login_required(json=True)
+def stations():
+    """The stations that deliver to this database, and whether each is behind."""
+    return jsonify(stations=station_states(get_store()))
 
 
 @bp.route("/calibration")

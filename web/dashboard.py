@@ -11,6 +11,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from markupsafe import Markup
 
 from station.faults import FAULT_NAMES, Thresholds
+from station.fhir_export import export_session
+from station.store.outbox import station_states
 from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
 from station.store import SERIES_NAMES, ConflictError, series_to_list, thresholds_from_targets
 from web import charts
@@ -39,7 +41,8 @@ def _patients_page(status: int = 200, **extra):
     patients = (store.search_patients(query, include_archived=archived, limit=100) if query
                 else store.list_patients(include_archived=archived))
     return render_template("dashboard/patients.html", patients=patients, query=query, archived=archived,
-                           recent=store.recent_activity(limit=8), due=due_to_progress(store), **extra), status
+                           recent=store.recent_activity(limit=8), due=due_to_progress(store),
+                           stations=station_states(store), **extra), status
 
 
 @bp.route("/")
@@ -357,6 +360,17 @@ def reps_csv(session_id: int):
     name = f"session-{session_id}-{day}-reps.csv"
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/sessions/<int:session_id>/fhir.json")
+@login_required
+def fhir(session_id: int):
+    """The session as a FHIR R4 bundle (Patient by code, an Observation per rep and per set), to download."""
+    session = _session_or_404(session_id)
+    bundle = export_session(get_store(), session_id)
+    day = parse_time(session["started"]).astimezone().date().isoformat()
+    return Response(json.dumps(bundle, ensure_ascii=False), mimetype="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="session-{session_id}-{day}.fhir.json"'})
 
 
 @bp.route("/sessions/<int:session_id>/report")

@@ -43,7 +43,7 @@ def close_store(exception=None) -> None:
 def init_db_command() -> None:
     """Create (or upgrade) the station's database at the configured DATABASE."""
     with open_store(current_app.config["DATABASE"]) as store:
-        click.echo(f"the store {store.path} is at schema version {store.schema_version}")
+        click.echo(f"the store {store.where} is at schema version {store.schema_version}")
 
 
 def init_app(app: Flask) -> None:

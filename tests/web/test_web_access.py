@@ -1,6 +1,7 @@
 """Every route refuses a request without a logged-in clinician, except log-in, setup and static files."""
 
 import re
+import sqlite3
 
 import pytest
 
@@ -29,9 +30,9 @@ def test_every_route_is_known(app):
         "auth.logout", "auth.clinicians", "auth.password",
         "dashboard.patients", "dashboard.add_patient", "dashboard.patient", "dashboard.edit_patient",
         "dashboard.set_targets", "dashboard.session", "dashboard.assign_patient", "dashboard.rep",
-        "dashboard.reps_csv", "dashboard.report", "dashboard.calibration",
+        "dashboard.reps_csv", "dashboard.report", "dashboard.fhir", "dashboard.calibration",
         "api.me", "api.patients", "api.due", "api.patient", "api.patient_sessions", "api.targets",
-        "api.session", "api.session_reps", "api.calibration", "api.live",
+        "api.session", "api.session_reps", "api.session_fhir", "api.stations", "api.calibration", "api.live",
         "live.page", "live.events", "live.command",
         "kiosk.setup", "kiosk.save_roster", "kiosk.speech", "kiosk.enable", "kiosk.revoke",
     }
@@ -62,11 +63,11 @@ def test_the_same_routes_answer_once_logged_in(app, client, account, sample):
     log_in(client)
     paths = ["/", f"/patients/{sample['patient']}", f"/sessions/{sample['session']}",
              f"/sessions/{sample['session']}/reps/{sample['rep']}", f"/sessions/{sample['session']}/reps.csv",
-             f"/sessions/{sample['session']}/report", "/calibration", "/live/", "/auth/clinicians", "/auth/password",
+             f"/sessions/{sample['session']}/report", f"/sessions/{sample['session']}/fhir.json", "/calibration", "/live/", "/auth/clinicians", "/auth/password",
              "/api/me", "/api/patients", "/api/patients/due", f"/api/patients/{sample['patient']}",
              f"/api/patients/{sample['patient']}/sessions", f"/api/patients/{sample['patient']}/targets",
-             f"/api/sessions/{sample['session']}", f"/api/sessions/{sample['session']}/reps", "/api/calibration",
-             "/api/live"]
+             f"/api/sessions/{sample['session']}", f"/api/sessions/{sample['session']}/reps",
+             f"/api/sessions/{sample['session']}/fhir", "/api/stations", "/api/calibration", "/api/live"]
     for path in paths:
         assert client.get(path).status_code == 200, path
 
@@ -87,7 +88,8 @@ def test_an_unknown_address_is_404_for_pages_and_json_for_the_api(client, accoun
 
 def test_a_stale_cookie_after_the_account_vanished_logs_out(app, client, account, store):
     log_in(client)
-    store._db.execute("DELETE FROM clinicians")  # the account is gone (e.g. a restored backup without it)
+    with sqlite3.connect(store.path) as db:
+        db.execute("DELETE FROM clinicians")  # the account is gone (e.g. a restored backup without it)
     store.add_clinician("someone", password_hash="$argon2id$x")
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")

@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -53,7 +54,8 @@ def test_who_is_due_to_progress(logged_in, store):
     assert logged_in.get("/api/patients/due").get_json()["patients"][0]["code"] == "WH-0100"
     # Progressing them (new targets) takes them off the list.
     store.set_targets(patient, standoff_mm=200)
-    store._db.execute("UPDATE targets SET updated = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 hour')")
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE targets SET updated = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 hour')")
     assert "Dora K." not in text(logged_in.get("/")).split("Due to progress")[1].split("Recent sessions")[0]
 
 
@@ -325,14 +327,14 @@ def test_pages_carry_security_headers_and_no_inline_script(logged_in, sample):
 
 
 def test_the_store_is_opened_once_per_request_and_closed_on_teardown(app, sample):
-    import sqlite3
+    import sqlalchemy.exc
 
     import web.db
     with app.test_request_context("/"):
         store = web.db.get_store()
         assert web.db.get_store() is store
         assert store.list_patients()
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(sqlalchemy.exc.ResourceClosedError):
         store.list_patients()
 
 
