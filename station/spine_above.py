@@ -65,7 +65,11 @@ HIP_BAND_SHARE = 0.04  # half-height of the band that finds the rearmost point
 BIN_SHARE = 0.02
 TURN_SPAN = (0.06, 0.30)
 REAR_QUANTILE = 0.2  # of the angle about the hip: near the back's skin, short of noise
-MIN_BIN_POINTS = 3
+MIN_BIN_POINTS = 5
+# The back's skin about the hip, from straight back (-90 degrees: the
+# buttocks) round to past horizontal forward in a deep hinge; a point further
+# round, behind and below the hip, is a leg or a flying pixel.
+BELOW_HIP_RAD = np.radians(100.0)
 MIN_BINS = 6  # radial bins with an outline, of the 12
 MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
 # The head's top in the strips (clear of a stick's top on the midline), and
@@ -176,7 +180,8 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
     low, high = TURN_SPAN
     n_bins = int(round((high - low) / BIN_SHARE))
     bins = np.floor((radius - low) / BIN_SHARE).astype(np.intp)
-    in_span = (bins >= 0) & (bins < n_bins)
+    # Only above the hip's level or behind it: below it are the legs and flying pixels under the buttocks.
+    in_span = (bins >= 0) & (bins < n_bins) & (angle > -BELOW_HIP_RAD)
     outlines = []
     for strip in (in_span & side, in_span & ~side):
         rear, counts = slice_quantile(bins[strip], angle[strip], REAR_QUANTILE, n_bins)
@@ -204,9 +209,10 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
 class AboveBaseline(SpineBaseline):
     """:class:`SpineBaseline` for the camera above: it also keeps the stature standing still at the start of the set.
 
-    Until the baseline is settled, each frame is read with its own head top as
-    the stature (the patient is standing at the start of the set); from then
-    on the median head top of the still moment scales every frame.
+    Until the baseline is settled, each frame is read with the median head top
+    of the last ``window_s`` as the stature (the patient stands at the start
+    of the set); from then on the median head top of the still moment scales
+    every frame.
     """
 
     def __init__(self, window_s: float = 1.0):
@@ -215,7 +221,7 @@ class AboveBaseline(SpineBaseline):
         self._tops: list[tuple[float, float]] = []
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
-        """The stature to read this frame with (m), keeping the frame's head top while unsettled."""
+        """The stature to read this frame with (m): the set's once settled, else the last ``window_s``'s median head top."""
         if self.stature_m is not None:
             return self.stature_m
         top = stature_from_head_top(points)
@@ -223,7 +229,7 @@ class AboveBaseline(SpineBaseline):
             self._tops.append((t_s, top))
         while self._tops and self._tops[0][0] < t_s - self.window_s:
             self._tops.pop(0)
-        return top
+        return float(np.median([value for _, value in self._tops])) if self._tops else None
 
     def settle(self, since_s: float) -> None:
         if self.baseline_deg is None:
