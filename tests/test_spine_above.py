@@ -1,0 +1,111 @@
+"""Spine flexion from the camera above the drill spot (wall-above), on simulated frames."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from station.faults import Thresholds
+from station.sim.body import BodyShape, Posture, pose_body
+from station.sim.motion import spot_range_m
+from station.sim.render import LABEL_PATIENT
+from station.sim.scenarios import build_scene
+from station.sim.sensor import sense
+from station.sim.simulate import SceneRenderer
+from station.spine_above import COLUMN_BOTTOM_M, AboveBaseline, AboveView, back_turn, stature_from_head_top
+
+THRESHOLD = Thresholds().max_spine_flexion_deg
+
+
+class Camera:
+    """The camera above the spot of a simulated scene, and a person to pose under it."""
+
+    def __init__(self, shape: BodyShape, arms: str = "hips", seed: int = 1):
+        self.shape = shape
+        self.arms = arms
+        near, far = spot_range_m(shape)
+        self.spot_z_m = near + 0.6 * (far - near)
+        spec = build_scene("good-set", seed, placement="wall-above")
+        self.spec = dataclasses.replace(spec, spot_z_m=self.spot_z_m)
+        self.scene = SceneRenderer(self.spec)
+        self.view = AboveView(self.scene.intrinsics, self.scene.camera_pose, self.spec.sensor.depth_unit_m)
+        self.rng = np.random.default_rng(seed)
+
+    def frame(self, hip_deg: float = 0.0, spine_deg: float = 0.0, knee_deg: float = 5.0) -> np.ndarray:
+        posture = Posture(z_m=self.spot_z_m, hip_flexion_deg=hip_deg, spine_flexion_deg=spine_deg,
+                          knee_flexion_deg=(knee_deg, knee_deg), arms=self.arms)
+        rendered = self.scene.renderer.render([(LABEL_PATIENT, pose_body(self.shape, posture))])
+        return sense(rendered.z_m, rendered.cos_incidence, self.scene.intrinsics, self.spec.sensor, self.rng)
+
+    def set_reader(self) -> AboveBaseline:
+        """A baseline settled on a second of standing still (5 frames)."""
+        baseline = AboveBaseline()
+        for i in range(5):
+            t = 0.2 * i
+            points = self.view.points(self.frame(hip_deg=0.5 * (i % 2)))
+            baseline.observe(t, back_turn(points, baseline.stature_for(t, points)).curvature_deg)
+        baseline.settle(0.0)
+        return baseline
+
+    def spine(self, baseline: AboveBaseline, **pose) -> float | None:
+        points = self.view.points(self.frame(**pose))
+        return baseline.relative(back_turn(points, baseline.stature_for(9.0, points)).curvature_deg)
+
+
+@pytest.fixture(scope="module")
+def upright():
+    return Camera(BodyShape(height_m=1.72, build=0.5, kyphosis_deg=2.0))
+
+
+@pytest.fixture(scope="module")
+def upright_baseline(upright):
+    return upright.set_reader()
+
+
+def test_the_points_are_the_column_over_the_spot_and_a_wrong_frame_is_refused(upright):
+    points = upright.view.points(upright.frame())
+    assert len(points) > 2000
+    assert points[:, 1].min() >= COLUMN_BOTTOM_M  # no floor
+    assert np.abs(points[:, 0]).max() <= 0.5 + 1e-6
+    empty = upright.view.points(np.zeros((upright.spec.height, upright.spec.width), np.uint16))
+    assert empty.shape == (0, 3)
+    assert back_turn(empty, 1.7).curvature_deg is None and back_turn(empty, 1.7).reason
+    with pytest.raises(ValueError, match="424x240"):
+        upright.view.points(np.zeros((480, 848), np.uint16))
+
+
+def test_the_stature_comes_from_the_standing_head_top(upright, upright_baseline):
+    assert upright_baseline.stature_m == pytest.approx(upright.shape.height_m, rel=0.03)
+    assert stature_from_head_top(np.zeros((0, 3))) is None
+    assert back_turn(upright.view.points(upright.frame()), 0.5).reason == "no stature"
+
+
+def test_a_rounded_rep_reads_rounded_and_a_good_hinge_does_not(upright, upright_baseline):
+    assert upright_baseline.baseline_deg is not None
+    good = upright.spine(upright_baseline, hip_deg=40.0, spine_deg=2.0, knee_deg=15.0)
+    rounded = upright.spine(upright_baseline, hip_deg=15.0, spine_deg=30.0, knee_deg=15.0)
+    assert good is not None and rounded is not None
+    assert good < THRESHOLD
+    assert rounded > THRESHOLD
+    assert rounded == pytest.approx(30.0, abs=10.0)
+
+
+def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
+    senior = Camera(BodyShape(height_m=1.58, build=0.7, kyphosis_deg=30.0), arms="crossed", seed=5)
+    baseline = senior.set_reader()
+    standing = senior.spine(baseline)
+    good = senior.spine(baseline, hip_deg=35.0, spine_deg=2.0, knee_deg=12.0)
+    rounded = senior.spine(baseline, hip_deg=15.0, spine_deg=30.0, knee_deg=12.0)
+    assert abs(standing) < 6.0
+    assert good < THRESHOLD
+    assert rounded > THRESHOLD
+
+
+def test_no_reading_before_the_set_has_a_standing_baseline(upright):
+    baseline = AboveBaseline()
+    points = upright.view.points(upright.frame())
+    turn = back_turn(points, baseline.stature_for(0.0, points)).curvature_deg
+    assert turn is not None
+    assert baseline.relative(turn) is None
+    baseline.reset()
+    assert baseline.stature_m is None
