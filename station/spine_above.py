@@ -71,7 +71,8 @@ MIN_BIN_POINTS = 5
 # round, behind and below the hip, is a leg or a flying pixel.
 BELOW_HIP_RAD = np.radians(100.0)
 MIN_BINS = 6  # radial bins with an outline, of the 12
-MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
+MIN_SPAN_SHARE = 0.5
+OFF_OUTLINE_M = 0.02  # the outline must cover this share of the span's length
 # The head's top in the strips (clear of a stick's top on the midline), and
 # how it stands to the stature: the strips' top is a little over it with hair
 # and noise (1.00-1.04 in the simulator's tuning seeds).
@@ -201,6 +202,12 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
     v = (profile - middle) @ across
     if np.ptp(u) < MIN_SPAN_SHARE * (high - low) * stature_m:
         return BackReading(None, "back hidden (arms, a stick or the view)")
+    fit = np.polyfit(u, v, 2)
+    # A bin off the parabola by more than skin does is something else (a kettlebell, a hand): refit without it.
+    kept = np.abs(np.polyval(fit, u) - v) < OFF_OUTLINE_M
+    if np.count_nonzero(kept) < MIN_BINS:
+        return BackReading(None, "back hidden (arms, a stick or the view)")
+    u, v = u[kept], v[kept]
     a, b, _ = np.polyfit(u, v, 2)
     turn = np.arctan(2.0 * a * u.max() + b) - np.arctan(2.0 * a * u.min() + b)
     return BackReading(float(np.degrees(turn)))
