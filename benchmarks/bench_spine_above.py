@@ -6,7 +6,8 @@ Issue 15's recommended set-up is two cameras: the side camera for the wall
 gap, trunk and knee (its figures are the placement study's, unchanged:
 docs/back-view.md) and a camera on the drill wall above the spot for the back
 (station/spine_above.py). This renders what the camera above sees of each set
-(the study's D400 sensor model, its true pose as the calibration), sampled at
+(the study's D400 sensor model, its true pose as the calibration, or that pose
+off by ``--pose-error``; the empty room's median as the background), sampled at
 ``--fps`` frames per second while the patient is at the spot, and prints per
 drill variant:
 
@@ -39,8 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from station.calibration import temporal_statistics  # noqa: E402
 from station.faults import Thresholds  # noqa: E402
-from station.geometry import Pose  # noqa: E402
+from station.geometry import Pose, rotation_x, rotation_y  # noqa: E402
 from station.sim.body import pose_body  # noqa: E402
 from station.sim.placements import placement_mount  # noqa: E402
 from station.sim.render import LABEL_PATIENT  # noqa: E402
@@ -67,10 +69,21 @@ def rendered(name: str, seed: int, arms: str, fps: float) -> dict:
     path = CACHE / f"{name}-{seed}-{arms}-{fps:g}fps.npz"
     if path.is_file():
         with np.load(path) as cached:
-            return {key: cached[key] for key in cached.files}
+            data = {key: cached[key] for key in cached.files}
+        if "background_m" in data:
+            return data
     spec = build_scene(name, seed, arms=arms)
     patient = spec.patient
     scene = SceneRenderer(dataclasses.replace(spec, mount=placement_mount("wall-above", spec.mount.side, seed)))
+    # The empty room, as the calibration keeps it: the median of a dozen frames.
+    empty_rng = np.random.default_rng([seed, 16])
+    room = scene.renderer.render([])
+    empty = np.stack([sense(room.z_m, room.cos_incidence, scene.intrinsics, spec.sensor, empty_rng) for _ in range(12)])
+    background_m = temporal_statistics(empty)[0] * spec.sensor.depth_unit_m
+    if path.is_file():
+        data["background_m"] = background_m
+        np.savez_compressed(path, **data)
+        return data
     rng = np.random.default_rng([seed, 15])
     depths, rows = [], []
     for t in np.arange(patient.at_spot_s, patient.set_end_s, 1.0 / fps):
@@ -82,17 +95,26 @@ def rendered(name: str, seed: int, arms: str, fps: float) -> dict:
     data = {"depth": np.stack(depths), "rows": np.array(rows), "pose": scene.camera_pose.as_matrix(),
             "principal_offset_px": np.array(spec.principal_offset_px), "size": np.array([spec.width, spec.height]),
             "first_rep_s": patient.first_rep_s, "kyphosis_deg": patient.shape.kyphosis_deg,
-            "depth_unit_m": spec.sensor.depth_unit_m}
+            "depth_unit_m": spec.sensor.depth_unit_m, "background_m": background_m}
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **data)
     return data
 
 
-def spine_readings(data: dict, timing: list) -> np.ndarray:
-    """Spine flexion per frame (degrees, NaN unread) as the station would read it from the camera above."""
+def spine_readings(data: dict, timing: list, pose_error=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Spine flexion per frame (degrees, NaN unread) as the station would read it from the camera above.
+
+    ``pose_error`` is (height m, tilt deg, yaw deg): the calibration's error,
+    the camera placed that much higher and turned about its own centre
+    toward the room and about the vertical.
+    """
     width, height = (int(v) for v in data["size"])
-    view = AboveView(d400_intrinsics(width, height, tuple(data["principal_offset_px"])),
-                     Pose.from_matrix(data["pose"]), float(data["depth_unit_m"]))
+    true = Pose.from_matrix(data["pose"])
+    raise_m, tilt_deg, yaw_deg = pose_error
+    turn = rotation_y(np.radians(yaw_deg)) @ rotation_x(np.radians(tilt_deg))
+    pose = Pose(turn @ true.rotation, true.translation + np.array([0.0, raise_m, 0.0]))
+    view = AboveView(d400_intrinsics(width, height, tuple(data["principal_offset_px"])), pose,
+                     float(data["depth_unit_m"]), background_m=data["background_m"])
     baseline = AboveBaseline()
     first_rep_s = float(data["first_rep_s"])
     spine = []
@@ -154,18 +176,27 @@ def main():
     parser.add_argument("--set", choices=("tune", "check", "both"), default="both")
     parser.add_argument("--arms", default=",".join(VARIANTS), help="drill variants, comma-separated")
     parser.add_argument("--fps", type=float, default=5.0, help="frames sampled per second of the set (default 5)")
+    parser.add_argument("--pose-error", default="0,0,0",
+                        help="the calibration's error given to the measure: height m, tilt deg, yaw deg (default 0,0,0)")
     args = parser.parse_args()
+    try:
+        pose_error = tuple(float(v) for v in args.pose_error.split(","))
+        if len(pose_error) != 3:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--pose-error takes three numbers, height m, tilt deg, yaw deg, not {args.pose_error!r}")
     threshold = Thresholds().max_spine_flexion_deg
     sets = ("tune", "check") if args.set == "both" else (args.set,)
     timing = []
-    print(f"side+wall-above: spine flexion from the camera above; {args.fps:g} frames/s at the spot")
+    print(f"side+wall-above: spine flexion from the camera above; {args.fps:g} frames/s at the spot; "
+          f"pose error {args.pose_error} (height m, tilt deg, yaw deg)")
     print(f"{'set':6} {'variant':17} {'read':>5}  {'error deg':>13}  {'rounded P / R':>13}  kyphotic flagged")
     for set_name in sets:
         for arms in args.arms.split(","):
             cases = []
             for name, seed in SETS[set_name]:
                 data = rendered(name, seed, arms, args.fps)
-                cases.append((data, spine_readings(data, timing)))
+                cases.append((data, spine_readings(data, timing, pose_error)))
             r = summarise(cases, threshold)
             precision = r["tp"] / (r["tp"] + r["fp"]) if r["tp"] + r["fp"] else float("nan")
             recall = r["tp"] / (r["tp"] + r["fn"]) if r["tp"] + r["fn"] else float("nan")

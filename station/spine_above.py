@@ -5,10 +5,10 @@ The side camera sees the back edge-on, where the arms and the stick hide it
 down along the back instead, and once the patient hinges, the back faces it.
 This module reads the back's sagittal profile from that camera's depth frames:
 
-1. **Points** (:class:`AboveView`): each frame's depth pixels become room
-   points (the calibration's pose; the rays are computed once per camera,
-   and only for the pixels whose ray crosses the column of air over the drill
-   spot) and only the points in that column are kept.
+1. **Points** (:class:`AboveView`): the depth pixels nearer than the empty
+   scene and inside the column of air over the drill spot become room
+   points (the calibration's pose). Both tests are one integer comparison
+   per pixel against depth limits computed once per camera.
 2. **The back's profile** (:func:`back_turn`): two strips either side of the
    body's midline (3-8 cm out: clear of the spine's groove, of a stick held
    along the spine and of the arms) give the back's skin in the sagittal
@@ -17,8 +17,9 @@ This module reads the back's sagittal profile from that camera's depth frames:
    the upper back; per bin and strip the rear quantile of the angle about the
    hip is the back's outline there. Of the two strips the front one is kept: a
    hand behind the back is on one side only.
-3. **Its turn**: a parabola fitted to that outline, in its own axis, turns
-   between its ends by the back's curvature; the angle between its end
+3. **Its turn**: a parabola fitted to that outline, in its own axis (a bin
+   3 cm off it is something else, a kettlebell or a hand, and is dropped),
+   turns between its ends by the back's curvature; the angle between its end
    tangents is the reading, in degrees, positive when the back rounds.
 4. **Against standing** (:class:`AboveBaseline`): spine flexion is the turn
    minus the patient's own turn standing still at the start of the set, so a
@@ -51,6 +52,10 @@ COLUMN_BOTTOM_M = 0.4
 COLUMN_TOP_M = 2.3
 COLUMN_WALL_CLEARANCE_M = 0.01
 COLUMN_DEPTH_M = 1.3
+# What "nearer than the empty scene" takes: the D400's noise, RMS metres per
+# square metre of depth (2% at 2 m), times this many sigmas.
+STEREO_NOISE_PER_M2 = 0.01
+BACKGROUND_SIGMAS = 3.0
 # The strips beside the midline that show the back's skin (metres out from it).
 STRIP_INNER_M = 0.03
 STRIP_OUTER_M = 0.08
@@ -93,11 +98,19 @@ class AboveView:
         camera's true pose.
     depth_unit_m : float
         Metres per depth unit.
+    background_m : ndarray (H, W) or None
+        The empty scene's depth (metres, 0 unknown), as the calibration keeps
+        it: a pixel must be nearer than it by three sigmas of the camera's
+        noise there (at least ``min_step_m``) to count, so the drill wall
+        below the camera and the floor never do, whatever the pose's error.
+    min_step_m : float
+        How much nearer than the background a body is at least (metres).
     spot_x_m : float
         Where the drill spot is along the wall.
     """
 
-    def __init__(self, intrinsics: Intrinsics, camera_pose: Pose, depth_unit_m: float, spot_x_m: float = 0.0):
+    def __init__(self, intrinsics: Intrinsics, camera_pose: Pose, depth_unit_m: float,
+                 background_m: np.ndarray | None = None, min_step_m: float = 0.04, spot_x_m: float = 0.0):
         self.intrinsics = intrinsics
         self.camera_pose = camera_pose
         self.depth_unit_m = float(depth_unit_m)
@@ -120,8 +133,17 @@ class AboveView:
         unit = self.depth_unit_m
         self._near_units = np.clip(np.ceil(near / unit), 1, 65535).astype(np.uint16).reshape(
             intrinsics.height, intrinsics.width)
-        self._far_units = np.clip(np.floor(np.where(far > near, far, 0.0) / unit), 0, 65535).astype(
-            np.uint16).reshape(intrinsics.height, intrinsics.width)
+        far = np.where(far > near, far, 0.0).reshape(intrinsics.height, intrinsics.width)
+        if background_m is not None:
+            background_m = np.asarray(background_m, float)
+            if background_m.shape != far.shape:
+                raise ValueError(f"the background is {background_m.shape[1::-1]}, the stream "
+                                 f"{intrinsics.width}x{intrinsics.height}")
+            # A D400's depth noise grows with the square of depth (2% RMS at 2 m in its
+            # coarse modes): three of its sigmas, and never less than ``min_step_m``.
+            step = np.maximum(min_step_m, BACKGROUND_SIGMAS * STEREO_NOISE_PER_M2 * background_m ** 2)
+            far = np.where(background_m > 0, np.minimum(far, background_m - step), far)
+        self._far_units = np.clip(np.floor(far / unit), 0, 65535).astype(np.uint16)
         self._rays = rays.astype(np.float32)
         self._origin = origin.astype(np.float32)
 

@@ -5,7 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from station.calibration import temporal_statistics
 from station.faults import Thresholds
+from station.geometry import Pose, rotation_x
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.motion import spot_range_m
 from station.sim.render import LABEL_PATIENT
@@ -28,8 +30,13 @@ class Camera:
         spec = build_scene("good-set", seed, placement="wall-above")
         self.spec = dataclasses.replace(spec, spot_z_m=self.spot_z_m)
         self.scene = SceneRenderer(self.spec)
-        self.view = AboveView(self.scene.intrinsics, self.scene.camera_pose, self.spec.sensor.depth_unit_m)
         self.rng = np.random.default_rng(seed)
+        room = self.scene.renderer.render([])
+        empty = np.stack([sense(room.z_m, room.cos_incidence, self.scene.intrinsics, self.spec.sensor, self.rng)
+                          for _ in range(5)])
+        self.background_m = temporal_statistics(empty)[0] * self.spec.sensor.depth_unit_m
+        self.view = AboveView(self.scene.intrinsics, self.scene.camera_pose, self.spec.sensor.depth_unit_m,
+                              background_m=self.background_m)
 
     def frame(self, hip_deg: float = 0.0, spine_deg: float = 0.0, knee_deg: float = 5.0) -> np.ndarray:
         posture = Posture(z_m=self.spot_z_m, hip_flexion_deg=hip_deg, spine_flexion_deg=spine_deg,
@@ -48,8 +55,13 @@ class Camera:
         return baseline
 
     def spine(self, baseline: AboveBaseline, **pose) -> float | None:
-        points = self.view.points(self.frame(**pose))
-        return baseline.relative(back_turn(points, baseline.stature_for(9.0, points)).curvature_deg)
+        """Spine flexion held in a pose: the median of 3 frames' readings, as the rep detector smooths them."""
+        readings = []
+        for _ in range(3):
+            points = self.view.points(self.frame(**pose))
+            readings.append(baseline.relative(back_turn(points, baseline.stature_for(9.0, points)).curvature_deg))
+        readings = [value for value in readings if value is not None]
+        return float(np.median(readings)) if readings else None
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +84,21 @@ def test_the_points_are_the_column_over_the_spot_and_a_wrong_frame_is_refused(up
     assert back_turn(empty, 1.7).curvature_deg is None and back_turn(empty, 1.7).reason
     with pytest.raises(ValueError, match="424x240"):
         upright.view.points(np.zeros((480, 848), np.uint16))
+
+
+def test_the_empty_scene_is_background_even_with_the_pose_a_little_off(upright):
+    """Posed 2 degrees off, the column takes in the drill wall and the floor; the empty scene's depth keeps them out."""
+    pose = upright.scene.camera_pose
+    tilted = Pose(rotation_x(np.radians(-2.0)) @ pose.rotation, pose.translation)
+    room = upright.scene.renderer.render([])
+    empty = sense(room.z_m, room.cos_incidence, upright.scene.intrinsics, upright.spec.sensor, upright.rng)
+    unit = upright.spec.sensor.depth_unit_m
+    without_background = len(AboveView(upright.scene.intrinsics, tilted, unit).points(empty))
+    with_background = len(AboveView(upright.scene.intrinsics, tilted, unit,
+                                    background_m=upright.background_m).points(empty))
+    assert without_background > 5000
+    # What is left is the wall just under the lens, seen too steeply to have an empty-scene depth.
+    assert with_background < without_background / 4
 
 
 def test_the_stature_comes_from_the_standing_head_top(upright, upright_baseline):
