@@ -18,7 +18,7 @@ This module reads the back's sagittal profile from that camera's depth frames:
    hip is the back's outline there. Of the two strips the front one is kept: a
    hand behind the back is on one side only.
 3. **Its turn**: a parabola fitted to that outline, in its own axis (a bin
-   3 cm off it is something else, a kettlebell or a hand, and is dropped),
+   2 cm off it is something else, a kettlebell or a hand, and is dropped),
    turns between its ends by the back's curvature; the angle between its end
    tangents is the reading, in degrees, positive when the back rounds.
 4. **Against standing** (:class:`AboveBaseline`): spine flexion is the turn
@@ -76,8 +76,8 @@ MIN_BIN_POINTS = 5
 # round, behind and below the hip, is a leg or a flying pixel.
 BELOW_HIP_RAD = np.radians(100.0)
 MIN_BINS = 6  # radial bins with an outline, of the 12
-MIN_SPAN_SHARE = 0.5
-OFF_OUTLINE_M = 0.02  # the outline must cover this share of the span's length
+MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
+OFF_OUTLINE_M = 0.02  # a bin this far off the back's parabola (m) is something else
 # The head's top in the strips (clear of a stick's top on the midline), and
 # how it stands to the stature: the strips' top is a little over it with hair
 # and noise (1.00-1.04 in the simulator's tuning seeds).
@@ -158,6 +158,7 @@ class AboveView:
         pixels = np.flatnonzero(inside)
         z = depth.reshape(-1)[pixels].astype(np.float32) * np.float32(self.depth_unit_m)
         return self._origin + self._rays[pixels] * z[:, None]
+
 
 def stature_from_head_top(points: np.ndarray) -> float | None:
     """The standing patient's stature (m) from the top of the strips beside the midline, or None."""
