@@ -121,10 +121,12 @@ def spine_readings(data: dict, timing: list, pose_error=(0.0, 0.0, 0.0)) -> np.n
     baseline = AboveBaseline()
     first_rep_s = float(data["first_rep_s"])
     spine = []
+    settled = False
     for depth, (t, _, _) in zip(data["depth"], data["rows"]):
-        if t >= first_rep_s:
+        if t >= first_rep_s and not settled:
             # The rep detector settles the baseline on the still moment before the first rep.
             baseline.settle(first_rep_s - baseline.window_s)
+            settled = True
         started = time.perf_counter()
         points = view.points(depth)
         stature = baseline.stature_for(t, points)

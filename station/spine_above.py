@@ -82,6 +82,10 @@ OFF_OUTLINE_M = 0.02  # a bin this far off the back's parabola (m) is something 
 # how it stands to the stature: the strips' top is a little over it with hair
 # and noise (1.00-1.04 in the simulator's tuning seeds).
 HEAD_TOP_QUANTILE = 99.5
+# A standing turn beyond this (degrees) is not a back seen edge-on but
+# something in front of it (crossed forearms under a steep view): the set
+# gets no baseline. The tuning seeds' standing turns span -17 to +21.
+MAX_STANDING_TURN_DEG = 45.0
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
 
@@ -262,11 +266,14 @@ class AboveBaseline(SpineBaseline):
         return float(np.median([value for _, value in self._tops])) if self._tops else None
 
     def settle(self, since_s: float) -> None:
-        if self.baseline_deg is None:
-            tops = [top for t, top in self._tops if t >= since_s]
-            if len(tops) >= 3:
-                self.stature_m = float(np.median(tops))
+        if self.baseline_deg is not None:
+            return
+        tops = [top for t, top in self._tops if t >= since_s]
+        if len(tops) >= 3:
+            self.stature_m = float(np.median(tops))
         super().settle(since_s)
+        if self.baseline_deg is not None and abs(self.baseline_deg) > MAX_STANDING_TURN_DEG:
+            self.baseline_deg = None  # no back seen standing: spine flexion stays None for the set
 
     def reset(self) -> None:
         super().reset()

@@ -128,6 +128,20 @@ def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
     assert rounded > THRESHOLD
 
 
+def test_a_standing_turn_no_back_has_gives_the_set_no_baseline():
+    """Crossed forearms under a steep view can read as a back turned 80 degrees: that is not a standing back."""
+    baseline = AboveBaseline()
+    for t in np.arange(0.0, 1.0, 0.2):
+        baseline.observe(t, 80.0)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None
+    assert baseline.relative(95.0) is None
+    for t in np.arange(1.0, 2.0, 0.2):
+        baseline.observe(t, 20.0)  # a kyphotic senior's back, standing
+    baseline.settle(1.0)
+    assert baseline.relative(35.0) == pytest.approx(15.0)
+
+
 def test_no_reading_before_the_set_has_a_standing_baseline(upright):
     baseline = AboveBaseline()
     points = upright.view.points(upright.frame())
