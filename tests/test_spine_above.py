@@ -1,0 +1,152 @@
+"""Spine flexion from the camera above the drill spot (wall-above), on simulated frames."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from station.calibration import temporal_statistics
+from station.faults import Thresholds
+from station.geometry import Pose, rotation_x
+from station.sim.body import BodyShape, Posture, pose_body
+from station.sim.motion import spot_range_m
+from station.sim.render import LABEL_PATIENT
+from station.sim.scenarios import build_scene
+from station.sim.sensor import sense
+from station.sim.simulate import SceneRenderer
+from station.spine_above import COLUMN_BOTTOM_M, AboveBaseline, AboveView, back_turn, stature_from_head_top
+
+THRESHOLD = Thresholds().max_spine_flexion_deg
+
+
+class Camera:
+    """The camera above the spot of a simulated scene, and a person to pose under it."""
+
+    def __init__(self, shape: BodyShape, arms: str = "hips", seed: int = 1):
+        self.shape = shape
+        self.arms = arms
+        near, far = spot_range_m(shape)
+        self.spot_z_m = near + 0.6 * (far - near)
+        spec = build_scene("good-set", seed, placement="wall-above")
+        self.spec = dataclasses.replace(spec, spot_z_m=self.spot_z_m)
+        self.scene = SceneRenderer(self.spec)
+        self.rng = np.random.default_rng(seed)
+        room = self.scene.renderer.render([])
+        empty = np.stack([sense(room.z_m, room.cos_incidence, self.scene.intrinsics, self.spec.sensor, self.rng)
+                          for _ in range(5)])
+        self.background_m = temporal_statistics(empty)[0] * self.spec.sensor.depth_unit_m
+        self.view = AboveView(self.scene.intrinsics, self.scene.camera_pose, self.spec.sensor.depth_unit_m,
+                              background_m=self.background_m)
+
+    def frame(self, hip_deg: float = 0.0, spine_deg: float = 0.0, knee_deg: float = 5.0) -> np.ndarray:
+        posture = Posture(z_m=self.spot_z_m, hip_flexion_deg=hip_deg, spine_flexion_deg=spine_deg,
+                          knee_flexion_deg=(knee_deg, knee_deg), arms=self.arms)
+        rendered = self.scene.renderer.render([(LABEL_PATIENT, pose_body(self.shape, posture))])
+        return sense(rendered.z_m, rendered.cos_incidence, self.scene.intrinsics, self.spec.sensor, self.rng)
+
+    def set_reader(self) -> AboveBaseline:
+        """A baseline settled on a second of standing still (5 frames)."""
+        baseline = AboveBaseline()
+        for i in range(5):
+            t = 0.2 * i
+            points = self.view.points(self.frame(hip_deg=0.5 * (i % 2)))
+            baseline.observe(t, back_turn(points, baseline.stature_for(t, points)).curvature_deg)
+        baseline.settle(0.0)
+        return baseline
+
+    def spine(self, baseline: AboveBaseline, **pose) -> float | None:
+        """Spine flexion held in a pose: the median of 3 frames' readings, as the rep detector smooths them."""
+        readings = []
+        for _ in range(3):
+            points = self.view.points(self.frame(**pose))
+            readings.append(baseline.relative(back_turn(points, baseline.stature_for(9.0, points)).curvature_deg))
+        readings = [value for value in readings if value is not None]
+        return float(np.median(readings)) if readings else None
+
+
+@pytest.fixture(scope="module")
+def upright():
+    return Camera(BodyShape(height_m=1.72, build=0.5, kyphosis_deg=2.0))
+
+
+@pytest.fixture(scope="module")
+def upright_baseline(upright):
+    return upright.set_reader()
+
+
+def test_the_points_are_the_column_over_the_spot_and_a_wrong_frame_is_refused(upright):
+    points = upright.view.points(upright.frame())
+    assert len(points) > 2000
+    assert points[:, 1].min() >= COLUMN_BOTTOM_M  # no floor
+    assert np.abs(points[:, 0]).max() <= 0.5 + 1e-6
+    empty = upright.view.points(np.zeros((upright.spec.height, upright.spec.width), np.uint16))
+    assert empty.shape == (0, 3)
+    assert back_turn(empty, 1.7).curvature_deg is None and back_turn(empty, 1.7).reason
+    with pytest.raises(ValueError, match="424x240"):
+        upright.view.points(np.zeros((480, 848), np.uint16))
+
+
+def test_the_empty_scene_is_background_even_with_the_pose_a_little_off(upright):
+    """Posed 2 degrees off, the column takes in the drill wall and the floor; the empty scene's depth keeps them out."""
+    pose = upright.scene.camera_pose
+    tilted = Pose(rotation_x(np.radians(-2.0)) @ pose.rotation, pose.translation)
+    room = upright.scene.renderer.render([])
+    empty = sense(room.z_m, room.cos_incidence, upright.scene.intrinsics, upright.spec.sensor, upright.rng)
+    unit = upright.spec.sensor.depth_unit_m
+    without_background = len(AboveView(upright.scene.intrinsics, tilted, unit).points(empty))
+    with_background = len(AboveView(upright.scene.intrinsics, tilted, unit,
+                                    background_m=upright.background_m).points(empty))
+    assert without_background > 5000
+    # What is left is the wall just under the lens, seen too steeply to have an empty-scene depth.
+    assert with_background < without_background / 4
+
+
+def test_the_stature_comes_from_the_standing_head_top(upright, upright_baseline):
+    assert upright_baseline.stature_m == pytest.approx(upright.shape.height_m, rel=0.03)
+    assert stature_from_head_top(np.zeros((0, 3))) is None
+    assert back_turn(upright.view.points(upright.frame()), 0.5).reason == "no stature"
+
+
+def test_a_rounded_rep_reads_rounded_and_a_good_hinge_does_not(upright, upright_baseline):
+    assert upright_baseline.baseline_deg is not None
+    good = upright.spine(upright_baseline, hip_deg=40.0, spine_deg=2.0, knee_deg=15.0)
+    rounded = upright.spine(upright_baseline, hip_deg=15.0, spine_deg=30.0, knee_deg=15.0)
+    assert good is not None and rounded is not None
+    assert good < THRESHOLD
+    assert rounded > THRESHOLD
+    assert rounded == pytest.approx(30.0, abs=10.0)
+
+
+def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
+    senior = Camera(BodyShape(height_m=1.58, build=0.7, kyphosis_deg=30.0), arms="crossed", seed=5)
+    baseline = senior.set_reader()
+    standing = senior.spine(baseline)
+    good = senior.spine(baseline, hip_deg=35.0, spine_deg=2.0, knee_deg=12.0)
+    rounded = senior.spine(baseline, hip_deg=15.0, spine_deg=30.0, knee_deg=12.0)
+    assert abs(standing) < 6.0
+    assert good < THRESHOLD
+    assert rounded > THRESHOLD
+
+
+def test_a_standing_turn_no_back_has_gives_the_set_no_baseline():
+    """Crossed forearms under a steep view can read as a back turned 80 degrees: that is not a standing back."""
+    baseline = AboveBaseline()
+    for t in np.arange(0.0, 1.0, 0.2):
+        baseline.observe(t, 80.0)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None
+    assert baseline.relative(95.0) is None
+    for t in np.arange(1.0, 2.0, 0.2):
+        baseline.observe(t, 20.0)  # a kyphotic senior's back, standing
+    baseline.settle(1.0)
+    assert baseline.relative(35.0) == pytest.approx(15.0)
+
+
+def test_no_reading_before_the_set_has_a_standing_baseline(upright):
+    baseline = AboveBaseline()
+    points = upright.view.points(upright.frame())
+    turn = back_turn(points, baseline.stature_for(0.0, points)).curvature_deg
+    assert turn is not None
+    assert baseline.relative(turn) is None
+    baseline.reset()
+    assert baseline.stature_m is None
