@@ -7,9 +7,9 @@ from the builtin they refine, so callers may catch either.
 
 The web's two (:class:`FormError`, a clinician's input refused field by field,
 and :class:`FeedFull`, a limit of live streams) are here too; they are not
-``WallHingeError``: the dashboard answers them itself. Not here yet: the
-store's (``station.store``: ``StoreError``, ``NotFoundError``,
-``ConflictError``) and the measurement's ``FrameError`` (``station.measure``).
+``WallHingeError``: the dashboard answers them itself. ``station.store`` and
+``station.measure`` import theirs from here, so ``from station.store import
+StoreError`` still works.
 """
 
 
@@ -35,6 +35,22 @@ class ConfigError(WallHingeError, ValueError):
 
 class CalibrationError(WallHingeError, ValueError):
     """A calibration could not be made, read or trusted; the message says what to do."""
+
+
+class FrameError(WallHingeError, ValueError):
+    """A depth frame that cannot be measured at all (wrong size, no depth data)."""
+
+
+class StoreError(WallHingeError, RuntimeError):
+    """The station's database cannot be used; the message says why and what to do."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A patient, session, set or rep that an operation names does not exist."""
+
+
+class ConflictError(StoreError, ValueError):
+    """A duplicate (patient code, username, rep number) or a clash with a row's state."""
 
 
 class FormError(ValueError):

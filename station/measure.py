@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from station.errors import WallHingeError
+from station.errors import FrameError
 from station.rear_edge import HIDDEN, RearEdge
 from station.slices import slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
@@ -108,10 +108,6 @@ MEASURE_WIDTH_PX = 424
 # A patient already followed stays present with this much of them in view
 # (see the confidence in Measurer.measure); choosing one takes 0.5.
 FOLLOWED_MIN_CONFIDENCE = 0.25
-
-
-class FrameError(WallHingeError, ValueError):
-    """A depth frame that cannot be measured at all (wrong size, no depth data)."""
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from station.reps import RepSettings
 from station.scoring import Targets
 from station.setup import SetupSettings
 from station.store.engine import DEFAULT_DATABASE, database_url
-from station.store.errors import StoreError
+from station.errors import StoreError
 
 __all__ = ["CameraSettings", "Settings", "StationSettings", "TABLES", "load_settings", "parse_override"]
 

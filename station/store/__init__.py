@@ -32,7 +32,7 @@ from station.store.backup import backup, restore
 from station.store.codec import (SERIES_NAMES, UNCHANGED, decode_series, encode_series, series_to_list,
                                  thresholds_from_targets)
 from station.store.engine import DEFAULT_DATABASE, database_url
-from station.store.errors import ConflictError, NotFoundError, StoreError
+from station.errors import ConflictError, NotFoundError, StoreError
 from station.store.migrate import is_read_only_failure
 from station.store.repository import Store, open_store
 from station.store.schema import APPLICATION_ID, MIGRATIONS, PAGE_SIZE, ROLES, SCHEMA_VERSION

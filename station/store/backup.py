@@ -12,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from station.store.errors import StoreError
+from station.errors import StoreError
 from station.store.migrate import check_identity
 
 __all__ = ["backup", "restore"]

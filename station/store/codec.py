@@ -30,7 +30,7 @@ import numpy as np
 
 from station.faults import FAULT_NAMES, Thresholds
 from station.patient_targets import patient_limits
-from station.store.errors import StoreError
+from station.errors import StoreError
 
 __all__ = ["SERIES_NAMES", "UNCHANGED", "decode_series", "encode_series", "series_to_list",
            "thresholds_from_targets"]

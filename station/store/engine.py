@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
-from station.store.errors import StoreError
+from station.errors import StoreError
 
 __all__ = ["DEFAULT_DATABASE", "constraint_broken", "database_url", "engine_for", "is_sqlite", "sqlite_path"]
 

@@ -20,7 +20,7 @@ from typing import Iterator
 from sqlalchemy import Connection, inspect, insert, select, text
 
 from station.store import schema
-from station.store.errors import StoreError
+from station.errors import StoreError
 
 __all__ = ["check_identity", "migrate_postgresql", "migrate_sqlite", "open_failure", "is_read_only_failure"]
 

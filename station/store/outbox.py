@@ -33,7 +33,7 @@ import threading
 from dataclasses import dataclass
 
 from station.store.codec import SERIES_NAMES, encode_series, timestamp
-from station.store.errors import StoreError
+from station.errors import StoreError
 from station.store.records import sql
 from station.store.repository import Store, open_store
 

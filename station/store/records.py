@@ -22,7 +22,7 @@ from station.patient_targets import TARGET_DEFAULTS
 from station.store.codec import (REP_COLUMNS, SERIES_NAMES, UNCHANGED, as_dict, count, decode_series, fault_order,
                                  local_date, number, rep_values, series_blobs, text_value, timestamp)
 from station.store.engine import constraint_broken
-from station.store.errors import ConflictError, NotFoundError
+from station.errors import ConflictError, NotFoundError
 
 __all__ = ["SessionRecords", "sql"]
 

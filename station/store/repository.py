@@ -36,7 +36,7 @@ from station.patient_targets import TARGET_DEFAULTS, check_target
 from station.store import migrate, schema
 from station.store.codec import UNCHANGED, as_dict, count, flag, number, text_value, timestamp
 from station.store.engine import database_url, engine_for, is_sqlite, sqlite_path
-from station.store.errors import ConflictError, NotFoundError, StoreError
+from station.errors import ConflictError, NotFoundError, StoreError
 from station.store.records import SessionRecords, sql
 
 __all__ = ["Store", "open_store"]
