@@ -734,3 +734,16 @@ def test_a_rep_keeps_the_limits_it_was_judged_with(store):
                                                              if k != "upright_angle_deg"}})
     with pytest.raises(ValueError, match="unknown limit 'speed'"):
         store.add_rep(set_id, {**rep, "index": 3, "limits": {**limits, "speed": 1}})
+
+
+def test_a_rep_whose_touch_was_not_checked_counts_neither_way(store):
+    # A rep whose buttocks were hidden at its bottom has no closest gap: it
+    # is no evidence of not touching, so the touch rate is of the reps checked.
+    patient = store.add_patient(code="P-009", display_name="Ida H")
+    session = store.start_session(source="camera 1", patient_id=patient, started=at(2))
+    set_id = store.start_set(session, started=at(2, 9, 1))
+    store.add_rep(set_id, rep(1))
+    store.add_rep(set_id, rep(2, touched=False, min_wall_gap_mm=None))
+    store.add_rep(set_id, rep(3, touched=False, min_wall_gap_mm=None))
+    only = store.session_summaries(patient)[0]
+    assert (only["reps"], only["touch_rate"]) == (3, 1.0)

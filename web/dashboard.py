@@ -85,7 +85,7 @@ def _progress_charts(summaries: list[dict], targets: dict, thresholds) -> list[d
         ("Good reps", "Share of reps with no fault (and deep enough, if there is a target)",
          charts.progress_chart(labels, percent("good_rate"), title="Good-rep rate per session (%)", unit="%",
                                y_range=(0, 100), width=560, height=240)),
-        ("Wall touched", "Share of reps whose closest gap was within the touch tolerance",
+        ("Wall touched", "Share of the reps checked for touch (buttocks in view at the bottom) whose closest gap was within the touch tolerance",
          charts.progress_chart(labels, percent("touch_rate"), title="Touch rate per session (%)", unit="%",
                                y_range=(0, 100), width=560, height=240)),
         ("Peak trunk lean", "Mean of the reps' deepest trunk angle",

@@ -29,12 +29,17 @@ def session_overview(reps: list[dict]) -> dict:
                 entry = lost.setdefault(item["fault"], {"fault": item["fault"], "reps": 0, "points": 0})
                 entry["reps"] += 1
                 entry["points"] += item.get("points") or 0
+    # A rep whose buttocks were hidden at its bottom has no closest gap: its
+    # touch was not checked, so it counts neither way.
+    touch_checked = sum(1 for rep in reps if rep["min_wall_gap_mm"] is not None)
+    touched = sum(1 for rep in reps if rep["touched"])
     return {
         "reps": count,
         "good_reps": sum(1 for rep in reps if rep["good"]),
-        "touched": sum(1 for rep in reps if rep["touched"]),
+        "touched": touched,
+        "touch_not_checked": count - touch_checked,
         "good_rate": None if not count else sum(1 for rep in reps if rep["good"]) / count,
-        "touch_rate": None if not count else sum(1 for rep in reps if rep["touched"]) / count,
+        "touch_rate": None if not touch_checked else touched / touch_checked,
         "mean_score": _mean(rep["score"] for rep in reps),
         "mean_peak_trunk_angle_deg": _mean(rep["peak_trunk_angle_deg"] for rep in reps),
         "mean_peak_knee_flexion_deg": _mean(rep["peak_knee_flexion_deg"] for rep in reps),

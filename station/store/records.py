@@ -371,7 +371,9 @@ class SessionRecords:
         Each dict: ``session_id``, ``started``, ``ended`` (UTC text),
         ``date`` (the start's calendar date on this computer's local clock,
         ``YYYY-MM-DD``), ``interrupted``, ``station`` (None for this station's own), ``sets``, ``reps``, ``good_reps``,
-        ``good_rate`` and ``touch_rate`` (shares 0-1 of the reps),
+        ``good_rate`` (share 0-1 of the reps), ``touch_rate`` (share 0-1 of the
+        reps whose closest gap was read: a rep whose buttocks were hidden at
+        its bottom was not checked for touch; None when no rep was),
         ``mean_peak_trunk_angle_deg``, ``mean_peak_knee_flexion_deg``
         (degrees), ``mean_score`` (0-100), and ``fault_counts`` (reps with
         each fault, every name of :data:`~station.faults.FAULT_NAMES` present).
@@ -388,7 +390,7 @@ class SessionRecords:
             rows = self._all(
                 "SELECT s.id AS session_id, s.started, s.ended, s.interrupted, s.station, count(DISTINCT st.id) AS sets,"
                 " count(r.id) AS reps, coalesce(sum(r.good), 0) AS good_reps, avg(r.good * 1.0) AS good_rate,"
-                " avg(r.touched * 1.0) AS touch_rate, avg(r.peak_trunk_angle_deg) AS mean_peak_trunk_angle_deg,"
+                " avg(CASE WHEN r.min_wall_gap_mm IS NOT NULL THEN r.touched * 1.0 END) AS touch_rate, avg(r.peak_trunk_angle_deg) AS mean_peak_trunk_angle_deg,"
                 " avg(r.peak_knee_flexion_deg) AS mean_peak_knee_flexion_deg, avg(r.score) AS mean_score"
                 " FROM sessions s LEFT JOIN sets st ON st.session_id = s.id LEFT JOIN reps r ON r.set_id = st.id"
                 " WHERE s.patient_id = :patient AND s.started >= :since GROUP BY s.id ORDER BY s.started, s.id",

@@ -372,6 +372,27 @@ def test_a_rep_shows_the_limits_it_was_judged_with_and_says_its_back_was_not_che
     assert rows[0]["back"] == "not checked" and "max_knee_flexion_deg 50" in rows[0]["limits"]
 
 
+
+def test_a_rep_whose_hips_were_hidden_says_its_touch_was_not_checked(logged_in, store):
+    # Someone in front of the patient hid the buttocks at the bottom: no
+    # closest gap was read, so the rep neither touched nor failed to touch.
+    patient = store.add_patient(code="WH-0301", display_name="Olga S.")
+    session = store.start_session(source="camera 1", patient_id=patient)
+    set_id = store.start_set(session)
+    seen, series = make_rep(1, 5.0, (50, 4, 20, None, 1.5, 1))
+    hidden, hidden_series = make_rep(2, 12.0, (50, 4, 20, None, 1.5, 1))
+    hidden.update(min_wall_gap_mm=None, touched=False)
+    store.add_rep(set_id, seen, series=series)
+    store.add_rep(set_id, hidden, series=hidden_series)
+    hidden_id = store.session_reps(session)[1]["id"]
+
+    rep_page = text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}"))
+    assert "touch not checked" in rep_page and "did not touch" not in rep_page
+    session_page = text(logged_in.get(f"/sessions/{session}"))
+    assert "100%" in session_page and "1 not checked" in session_page and "50%" not in session_page
+    report = text(logged_in.get(f"/sessions/{session}/report"))
+    assert "1 not checked" in report and "50%" not in report
+
 def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
     page = text(logged_in.get(f"/patients/{sample['patient']}"))
     assert "Slowest allowed descent" not in page and "quicker than this" not in page
