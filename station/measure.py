@@ -34,6 +34,7 @@ from scipy import ndimage
 
 from station.errors import FrameError
 from station.rear_edge import HIDDEN, RearEdge
+from station.slices import line_slope
 from station.slices import slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
 from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
@@ -385,13 +386,13 @@ class Measurer:
             return nobody
         sizes = np.bincount(point_labels, minlength=count + 1)
         sizes[0] = 0
-        rearmost_z = np.full(count + 1, np.inf)
-        rearmost_z[1:] = ndimage.minimum(points[:, 2], point_labels, np.arange(1, count + 1))
         # Within the slab, the person-sized blob nearest the wall: someone
-        # passing in front of the patient stands further out.
+        # passing in front of the patient stands further out. (A loop over
+        # the few person-sized blobs, not the points.)
         candidates = np.flatnonzero(sizes >= max(1, PERSON_SHARE * sizes.max()))
-        keep = point_labels == candidates[np.argmin(rearmost_z[candidates])]
-        return points[keep], pixels[keep]
+        members = [point_labels == label for label in candidates]
+        nearest = int(np.argmin([points[member, 2].min() for member in members]))
+        return points[members[nearest]], pixels[members[nearest]]
 
     def _hinging_other(self):
         """Feet (x, z; m) of someone else at the drill spot who is leaning like a hinge, or None.
@@ -546,6 +547,6 @@ def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | Non
     heights = (np.arange(n_slices) + 0.5) * SLICE_M
     # Legs are within about 70 degrees of vertical: regressing z on y is
     # stable there even for a short band, where a principal axis can flip.
-    thigh_angle = np.degrees(np.arctan(np.polyfit(y[thigh], z[thigh], 1)[0]))
-    shank_angle = np.degrees(np.arctan(np.polyfit(heights[outline], rear[outline], 1)[0]))
+    thigh_angle = np.degrees(np.arctan(line_slope(y[thigh], z[thigh])))
+    shank_angle = np.degrees(np.arctan(line_slope(heights[outline], rear[outline])))
     return float(abs(shank_angle - thigh_angle))

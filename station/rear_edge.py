@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from station.slices import line_slope
+
 # Half-height of the band around the buttocks whose rear edge gives the gap.
 GAP_BAND_HALF_M = 0.08
 # Half-height of the window of image rows whose median gap is one reading:
@@ -71,7 +73,7 @@ class RearEdge:
         rows, cols = np.divmod(pixels[band], self._width)
         z = points[band, 2]
         # Which way along a row the wall is: columns where the body is nearer the wall.
-        toward_wall = -1 if np.polyfit(cols.astype(float), z, 1)[0] > 0 else 1
+        toward_wall = -1 if line_slope(cols, z) > 0 else 1
         unique_rows, inverse = np.unique(rows, return_inverse=True)
         extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
         (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
