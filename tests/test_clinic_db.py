@@ -276,7 +276,7 @@ def test_the_database_setting_is_a_file_or_a_url_and_a_station_records_into_a_fi
 
 
 def test_wallhinge_deliver_once_sends_and_says_what_waits(tmp_path, clinic_url, capsys):
-    from station.cli import main
+    from wallhinge.cli import main
 
     with open_store(tmp_path / "station.db") as store:
         fill(store, sessions=1)
@@ -292,7 +292,7 @@ def test_wallhinge_deliver_once_sends_and_says_what_waits(tmp_path, clinic_url, 
 def test_a_station_run_in_a_clinic_records_into_its_file_and_delivers(tmp_path, clinic_url, short_recording,
                                                                       monkeypatch, capsys):
     """``wallhinge run`` with a clinic database: the session goes into the station's file, then to the clinic."""
-    from station.cli import main
+    from wallhinge.cli import main
 
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
