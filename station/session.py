@@ -44,6 +44,9 @@ Threads and queues
   it is full, so a stalled browser costs snapshots, never frames or reps.
   If the publisher also has ``commands()`` (``web.live.LiveFeed``), its
   start, pause, end and assign commands are taken here and forwarded.
+- With ``station.speech`` on, the station's voice (:class:`station.voice.CueVoice`)
+  hears each event on the session-live thread and hands its cue to espeak-ng's
+  own thread, so nothing waits for a voice, with or without the dashboard.
 - Button callbacks run on gpiozero's threads and only put a command on a
   queue that the camera thread drains once per frame (and once a second
   while the camera is lost).
@@ -108,6 +111,7 @@ from station.session_storage import StoreWorker
 from station.set_rules import SetRules
 from station.settings import Settings
 from station.systemd_notify import Notifier
+from station.voice import CueVoice, open_voice
 
 __all__ = ["NullPublisher", "Publisher", "SessionSummary", "run_session"]
 
@@ -516,7 +520,8 @@ def _stop_on_signals(stop_event: threading.Event, summary: SessionSummary):
 
 def run_session(settings: Settings, *, replay=None, publisher: Publisher | None = None, pin_factory=None,
                 stop_event: threading.Event | None = None, max_duration_s: float | None = None,
-                real_time: bool = True, source: Callable[[], Iterable] | None = None) -> SessionSummary:
+                real_time: bool = True, source: Callable[[], Iterable] | None = None,
+                speech_enabled: Callable[[], bool] | None = None) -> SessionSummary:
     """Run the station until it is stopped; see the module's docs.
 
     Parameters
@@ -544,6 +549,9 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         returns an iterable of :class:`~station.camera.DepthFrame` with
         ``close()``; raising or iterating into :class:`~station.errors.CameraError`
         is a lost camera, retried every second. Treated as a live camera.
+    speech_enabled : callable, optional
+        With ``station.speech`` on, asked before each spoken cue (the
+        kiosk page's switch when the dashboard runs here); always yes if None.
 
     Returns
     -------
@@ -570,7 +578,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     calibration = _prepare_data_folder(settings, is_replay, summary)
 
     feedback = _open_feedback(settings, pin_factory)
-    commands, notifier, live, store = _workers(station, publisher, feedback)
+    voice = open_voice(station, enabled=speech_enabled)
+    commands, notifier, live, store = _workers(station, publisher, feedback, voice)
     loop = None
     try:
         _start_workers(feedback, live, store, summary, pin_factory)
@@ -585,6 +594,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
             _run_camera_until_stopped(loop, notifier, stop_event, deadline, summary)
     finally:
         _stop_workers(feedback, live, store, notifier, summary)
+        if voice is not None:
+            voice.close()
         summary.elapsed_s = time.monotonic() - started
     if loop.error is not None:
         raise loop.error
@@ -606,11 +617,11 @@ def _prepare_data_folder(settings: Settings, is_replay: bool, summary: SessionSu
     return calibration
 
 
-def _workers(station, publisher, feedback: Feedback):
+def _workers(station, publisher, feedback: Feedback, voice: CueVoice | None):
     """(commands, notifier, live, store): the camera thread's queue of commands (the button's, the dashboard's, the
-    store's targets) and the threads that serve it, not started yet."""
+    store's targets) and the threads that serve it, not started yet; the voice hears the live events."""
     commands: queue.SimpleQueue = queue.SimpleQueue()
-    live = LiveWorker(publisher, feedback, commands)
+    live = LiveWorker(publisher, feedback, commands, listeners=() if voice is None else (voice.hear,))
     store = StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
         ("targets", {"patient_id": patient_id, "targets": targets})))
     return commands, Notifier(), live, store
