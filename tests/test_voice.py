@@ -147,3 +147,17 @@ def test_speech_stays_off_unless_the_settings_turn_it_on(fake_espeak, short_reco
     run_session(settings, replay=short_recording[0], pin_factory=MockFactory(pin_class=ToneRecordingPin),
                 real_time=False)
     assert fake_espeak() == []
+
+
+def test_inside_the_station_the_kiosk_switch_governs_the_station_s_voice_and_the_app_starts_none(tmp_path,
+                                                                                                  monkeypatch):
+    from station.settings import load_settings
+    from wallhinge.in_station import StationDashboard
+
+    monkeypatch.setenv("WALLHINGE_KIOSK_SPEECH", "true")  # an old drop-in: the station's voice, not a second one
+    settings = load_settings(overrides={"station": {"data_dir": str(tmp_path)}})
+    with StationDashboard(settings, host="127.0.0.1", port=0) as dashboard:
+        assert settings.station.speech and "wallhinge_speech" not in dashboard.app.extensions
+        assert dashboard.speech_enabled() is True
+        dashboard.app.extensions["wallhinge_kiosk"].set_speech(False)
+        assert dashboard.speech_enabled() is False

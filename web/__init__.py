@@ -112,6 +112,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
     if database is not None:
         app.config["DATABASE"] = os.fspath(database)
     if station_speaks is not None:
+        if app.config.get("KIOSK_SPEECH") and not station_speaks:
+            app.logger.warning("KIOSK_SPEECH no longer turns the station's voice on: set speech = true in the "
+                               "[station] table of its settings")
         app.config.update(KIOSK_SPEECH=False, KIOSK_STATION_SPEAKS=bool(station_speaks))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
