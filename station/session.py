@@ -550,8 +550,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         ``close()``; raising or iterating into :class:`~station.errors.CameraError`
         is a lost camera, retried every second. Treated as a live camera.
     speech_enabled : callable, optional
-        With ``station.speech`` on, asked before each spoken cue (the
-        kiosk page's switch when the dashboard runs here); always yes if None.
+        Asked before each spoken cue (``station.speech``; the kiosk's switch); always yes if None.
 
     Returns
     -------
@@ -578,8 +577,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     calibration = _prepare_data_folder(settings, is_replay, summary)
 
     feedback = _open_feedback(settings, pin_factory)
-    voice = open_voice(station, enabled=speech_enabled)
-    commands, notifier, live, store = _workers(station, publisher, feedback, voice)
+    commands, notifier, live, store, voice = _workers(station, publisher, feedback, speech_enabled)
     loop = None
     try:
         _start_workers(feedback, live, store, summary, pin_factory)
@@ -593,9 +591,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         with _stop_on_signals(stop_event, summary):
             _run_camera_until_stopped(loop, notifier, stop_event, deadline, summary)
     finally:
-        _stop_workers(feedback, live, store, notifier, summary)
-        if voice is not None:
-            voice.close()
+        _stop_workers(feedback, live, store, notifier, voice, summary)
         summary.elapsed_s = time.monotonic() - started
     if loop.error is not None:
         raise loop.error
@@ -617,14 +613,16 @@ def _prepare_data_folder(settings: Settings, is_replay: bool, summary: SessionSu
     return calibration
 
 
-def _workers(station, publisher, feedback: Feedback, voice: CueVoice | None):
-    """(commands, notifier, live, store): the camera thread's queue of commands (the button's, the dashboard's, the
-    store's targets) and the threads that serve it, not started yet; the voice hears the live events."""
+def _workers(station, publisher, feedback: Feedback, speech_enabled: Callable[[], bool] | None):
+    """(commands, notifier, live, store, voice): the camera thread's queue of commands (the button's, the dashboard's,
+    the store's targets) and the threads that serve it, not started yet; the voice (None with speech off) hears the
+    live events."""
     commands: queue.SimpleQueue = queue.SimpleQueue()
+    voice = open_voice(station, enabled=speech_enabled)
     live = LiveWorker(publisher, feedback, commands, listeners=() if voice is None else (voice.hear,))
     store = StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
         ("targets", {"patient_id": patient_id, "targets": targets})))
-    return commands, Notifier(), live, store
+    return commands, Notifier(), live, store, voice
 
 
 def _start_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, summary: SessionSummary,
@@ -666,12 +664,14 @@ def _run_camera_until_stopped(loop: _CameraLoop, notifier: Notifier, stop_event:
 
 
 def _stop_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, notifier: Notifier,
-                  summary: SessionSummary) -> None:
-    """Let the store and the live feed finish, turn the lamps off, and note what they did in ``summary``."""
+                  voice: CueVoice | None, summary: SessionSummary) -> None:
+    """Let the store, the live feed and the voice finish, turn the lamps off, and note what they did in ``summary``."""
     feedback.on_start_pause = None
     feedback.on_end = None
     store.stop()
     live.stop()
+    if voice is not None:
+        voice.close()
     notifier.close()
     feedback.close()
     summary.snapshots_dropped = live.snapshots_dropped
