@@ -22,7 +22,6 @@ the counts (0.05 for a quick try). No assertions: figures to read.
 """
 
 import argparse
-import datetime as dt
 import sys
 import tempfile
 import time
@@ -34,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from benchmarks.bench_dashboard import logged_in_client, timed  # noqa: E402
-from benchmarks.bench_store import (REPS_PER_SET, SETS_PER_SESSION, YEAR_START, fill, rep_rows,  # noqa: E402
-                                    session_starts, stamp)
+from benchmarks.bench_store import (YEAR_START, fill, rep_rows, session_sets, session_starts,  # noqa: E402
+                                    stamp)
 from postgres import PostgresServer, find_binaries  # noqa: E402
 from station.store import open_store  # noqa: E402
 from web import create_app  # noqa: E402
@@ -76,15 +75,12 @@ def fill_clinic(url: str, scale: float, rng) -> dict:
                     started = starts[s]
                     station = int(stations[s])
                     per_station[station] = per_station.get(station, 0) + 1
-                    session_rows.append((s + 1, int(owners[s]), stamp(started),
-                                         stamp(started + dt.timedelta(minutes=SETS_PER_SESSION * 6)),
+                    ended, rows, times = session_sets(s + 1, started, set_id)
+                    session_rows.append((s + 1, int(owners[s]), stamp(started), stamp(ended),
                                          "camera 123456", f"wall-{station:02d}", per_station[station]))
-                    for number in range(1, SETS_PER_SESSION + 1):
-                        set_start = started + dt.timedelta(minutes=(number - 1) * 6)
-                        set_rows.append((set_id, s + 1, number, stamp(set_start),
-                                         stamp(set_start + dt.timedelta(minutes=5))))
-                        set_starts.append(set_start)
-                        set_id += 1
+                    set_rows += rows
+                    set_starts += times
+                    set_id += len(rows)
                 reps, rep_faults, series = rep_rows(rep_id, np.array([row[0] for row in set_rows]), set_starts, rng)
                 rep_id += len(reps)
                 _copy(cursor, "sessions (id, patient_id, started, ended, source, station, station_session_id)",

@@ -65,6 +65,18 @@ def session_starts(count: int, rng) -> list[dt.datetime]:
     return starts
 
 
+def session_sets(session_id: int, started: dt.datetime, first_set_id: int):
+    """A session's end and its sets: rows ``(id, session_id, number, started, ended)`` and their start times.
+
+    SETS_PER_SESSION sets of 5 minutes, one every 6 minutes from ``started``;
+    the session ends 6 minutes after its last set started.
+    """
+    starts = [started + dt.timedelta(minutes=(number - 1) * 6) for number in range(1, SETS_PER_SESSION + 1)]
+    rows = [(first_set_id + number - 1, session_id, number, stamp(start), stamp(start + dt.timedelta(minutes=5)))
+            for number, start in enumerate(starts, 1)]
+    return started + dt.timedelta(minutes=SETS_PER_SESSION * 6), rows, starts
+
+
 def rep_rows(first_rep_id: int, set_ids: np.ndarray, set_starts: list[dt.datetime], rng):
     """Rows for reps, rep_faults and rep_series of a block of sets (REPS_PER_SET reps each)."""
     count = len(set_ids) * REPS_PER_SET
@@ -142,16 +154,13 @@ def fill(path: Path, scale: float, rng) -> dict:
             session_rows, set_rows, set_starts = [], [], []
             for s in block:
                 started = starts[s]
-                ended = started + dt.timedelta(minutes=SETS_PER_SESSION * 6)
+                ended, rows, times = session_sets(s + 1, started, set_id)
                 week = min(52, (started - YEAR_START).days // 7)
                 session_rows.append((s + 1, int(owners[s]), week + 1, stamp(started), stamp(ended),
                                      "camera 123456"))
-                for number in range(1, SETS_PER_SESSION + 1):
-                    set_start = started + dt.timedelta(minutes=(number - 1) * 6)
-                    set_rows.append((set_id, s + 1, number, stamp(set_start),
-                                     stamp(set_start + dt.timedelta(minutes=5))))
-                    set_starts.append(set_start)
-                    set_id += 1
+                set_rows += rows
+                set_starts += times
+                set_id += len(rows)
             ids = np.array([row[0] for row in set_rows])
             reps, rep_faults, series = rep_rows(rep_id, ids, set_starts, rng)
             rep_id += len(reps)

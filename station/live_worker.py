@@ -5,7 +5,9 @@ The camera thread never waits for it: events go on an append-only deque
 per-frame snapshots on a bounded queue with ``put_nowait``, dropped when it
 is full, so a stalled browser costs snapshots, never frames or reps. Each
 event is serialised once, by :meth:`station.events.LiveEvent.as_dict`, as it
-is published; the lamps' state is filled in then.
+is published; the lamps' state is filled in then. Listeners (the station's
+voice, :class:`station.voice.CueVoice`) hear each event on this thread too,
+after the publisher; they must not wait either.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 import logging
 import queue
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from station.events import FrameEvent, LightsEvent, LiveEvent
@@ -59,8 +62,10 @@ class NullPublisher:
 class LiveWorker:
     """Publishes events and snapshots on its own thread; the camera thread never waits for it."""
 
-    def __init__(self, publisher, feedback: Feedback, commands: queue.SimpleQueue):
+    def __init__(self, publisher, feedback: Feedback, commands: queue.SimpleQueue, *,
+                 listeners: Sequence[Callable[[dict], Any]] = ()):
         self._publisher = publisher
+        self._listeners = tuple(listeners)
         self._feedback = feedback
         self._commands = commands
         self._take_commands = getattr(publisher, "commands", None)
@@ -125,12 +130,18 @@ class LiveWorker:
     def _publish(self, event: LiveEvent) -> None:
         if isinstance(event, (LightsEvent, FrameEvent)):
             event = dataclasses.replace(event, lights=self._feedback.state())
+        serialised = event.as_dict()
+        self._hand(self._publisher.publish, serialised, "the live feed")
+        for listener in self._listeners:
+            self._hand(listener, serialised, "a live listener")
+
+    def _hand(self, take: Callable[[dict], Any], event: dict, who: str) -> None:
         try:
-            self._publisher.publish(event.as_dict())
-        except Exception:  # the dashboard's problem must never end a session: say so and go on
+            take(event)
+        except Exception:  # the dashboard's (or the voice's) problem must never end a session: say so and go on
             self.publish_failures += 1
             if self.publish_failures <= 3:
-                log.warning("the live feed refused a %r event", event.TYPE, exc_info=True)
+                log.warning("%s refused a %r event", who, event["type"], exc_info=True)
 
     def _forward_commands(self) -> None:
         try:

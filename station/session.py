@@ -44,6 +44,9 @@ Threads and queues
   it is full, so a stalled browser costs snapshots, never frames or reps.
   If the publisher also has ``commands()`` (``web.live.LiveFeed``), its
   start, pause, end and assign commands are taken here and forwarded.
+- With ``station.speech`` on, the station's voice (:class:`station.voice.CueVoice`)
+  hears each event on the session-live thread and hands its cue to espeak-ng's
+  own thread, so nothing waits for a voice, with or without the dashboard.
 - Button callbacks run on gpiozero's threads and only put a command on a
   queue that the camera thread drains once per frame (and once a second
   while the camera is lost).
@@ -108,6 +111,7 @@ from station.session_storage import StoreWorker
 from station.set_rules import SetRules
 from station.settings import Settings
 from station.systemd_notify import Notifier
+from station.voice import CueVoice, open_voice
 
 __all__ = ["NullPublisher", "Publisher", "SessionSummary", "run_session"]
 
@@ -516,7 +520,8 @@ def _stop_on_signals(stop_event: threading.Event, summary: SessionSummary):
 
 def run_session(settings: Settings, *, replay=None, publisher: Publisher | None = None, pin_factory=None,
                 stop_event: threading.Event | None = None, max_duration_s: float | None = None,
-                real_time: bool = True, source: Callable[[], Iterable] | None = None) -> SessionSummary:
+                real_time: bool = True, source: Callable[[], Iterable] | None = None,
+                speech_enabled: Callable[[], bool] | None = None) -> SessionSummary:
     """Run the station until it is stopped; see the module's docs.
 
     Parameters
@@ -544,6 +549,8 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         returns an iterable of :class:`~station.camera.DepthFrame` with
         ``close()``; raising or iterating into :class:`~station.errors.CameraError`
         is a lost camera, retried every second. Treated as a live camera.
+    speech_enabled : callable, optional
+        Asked before each spoken cue (``station.speech``; the kiosk's switch); always yes if None.
 
     Returns
     -------
@@ -570,7 +577,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     calibration = _prepare_data_folder(settings, is_replay, summary)
 
     feedback = _open_feedback(settings, pin_factory)
-    commands, notifier, live, store = _workers(station, publisher, feedback)
+    commands, notifier, live, store, voice = _workers(station, publisher, feedback, speech_enabled)
     loop = None
     try:
         _start_workers(feedback, live, store, summary, pin_factory)
@@ -584,7 +591,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         with _stop_on_signals(stop_event, summary):
             _run_camera_until_stopped(loop, notifier, stop_event, deadline, summary)
     finally:
-        _stop_workers(feedback, live, store, notifier, summary)
+        _stop_workers(feedback, live, store, notifier, voice, summary)
         summary.elapsed_s = time.monotonic() - started
     if loop.error is not None:
         raise loop.error
@@ -606,14 +613,16 @@ def _prepare_data_folder(settings: Settings, is_replay: bool, summary: SessionSu
     return calibration
 
 
-def _workers(station, publisher, feedback: Feedback):
-    """(commands, notifier, live, store): the camera thread's queue of commands (the button's, the dashboard's, the
-    store's targets) and the threads that serve it, not started yet."""
+def _workers(station, publisher, feedback: Feedback, speech_enabled: Callable[[], bool] | None):
+    """(commands, notifier, live, store, voice): the camera thread's queue of commands (the button's, the dashboard's,
+    the store's targets) and the threads that serve it, not started yet; the voice (None with speech off) hears the
+    live events."""
     commands: queue.SimpleQueue = queue.SimpleQueue()
-    live = LiveWorker(publisher, feedback, commands)
+    voice = open_voice(station, enabled=speech_enabled)
+    live = LiveWorker(publisher, feedback, commands, listeners=() if voice is None else (voice.hear,))
     store = StoreWorker(station.database_path, live, on_targets=lambda patient_id, targets: commands.put(
         ("targets", {"patient_id": patient_id, "targets": targets})))
-    return commands, Notifier(), live, store
+    return commands, Notifier(), live, store, voice
 
 
 def _start_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, summary: SessionSummary,
@@ -655,12 +664,14 @@ def _run_camera_until_stopped(loop: _CameraLoop, notifier: Notifier, stop_event:
 
 
 def _stop_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, notifier: Notifier,
-                  summary: SessionSummary) -> None:
-    """Let the store and the live feed finish, turn the lamps off, and note what they did in ``summary``."""
+                  voice: CueVoice | None, summary: SessionSummary) -> None:
+    """Let the store, the live feed and the voice finish, turn the lamps off, and note what they did in ``summary``."""
     feedback.on_start_pause = None
     feedback.on_end = None
     store.stop()
     live.stop()
+    if voice is not None:
+        voice.close()
     notifier.close()
     feedback.close()
     summary.snapshots_dropped = live.snapshots_dropped

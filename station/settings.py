@@ -35,13 +35,17 @@ the unit file and the demo), glibc's ``MALLOC_ARENA_MAX``, ``XDG_RUNTIME_DIR``
 for the journal, and the web app's Flask configuration ``WALLHINGE_*``
 (``web/__init__.py``), which serves the dashboard when it runs on its own
 (``python -m web``, ``flask --app web``); inside ``wallhinge run`` the
-dashboard takes its database and folder from these settings, and only the
-kiosk's ``WALLHINGE_KIOSK_SPEECH`` is still read from the environment there.
+dashboard takes its database and folder from these settings. One variable
+remains as a fallback for stations deployed before ``station.speech``:
+``WALLHINGE_KIOSK_SPEECH=true`` (the drop-in that deploy/README.md once
+described) turns the station's voice on when neither the file nor ``--set``
+says ``station.speech``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 import tomllib
@@ -58,6 +62,7 @@ from station.reps import RepSettings
 from station.scoring import Targets
 from station.setup import SetupSettings
 from station.store.engine import DEFAULT_DATABASE, database_url
+from station.voice import DEFAULT_VOICE, DEFAULT_WORDS_PER_MINUTE, check_voice
 from station.errors import StoreError
 
 __all__ = ["CameraSettings", "Settings", "StationSettings", "TABLES", "load_settings", "parse_override"]
@@ -150,6 +155,14 @@ class StationSettings:
         start-up and writes it here.
     muted : bool
         Silence the buzzer; the lamps work as usual.
+    speech : bool
+        Speak the cues (the good-rep count, a correction, "Set complete")
+        with espeak-ng through the station's sound output
+        (:mod:`station.voice`); with the dashboard, the kiosk page's switch
+        can silence it. Default off.
+    speech_voice, speech_words_per_minute : str, int
+        The espeak-ng voice (``espeak-ng --voices=en`` lists them) and its
+        speaking rate (80-450).
     end_hold_s : float
         Seconds the button is held to end a set.
     web_host, web_port : str, int
@@ -163,6 +176,9 @@ class StationSettings:
     clinic_database: str = ""
     calibration: str = "calibration.json"
     muted: bool = False
+    speech: bool = False
+    speech_voice: str = DEFAULT_VOICE
+    speech_words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
     end_hold_s: float = DEFAULT_END_HOLD_S
     web_host: str = "0.0.0.0"
     web_port: int = 8080
@@ -184,8 +200,13 @@ class StationSettings:
         if "://" in self.clinic_database and url.get_backend_name() != "sqlite":
             raise ValueError("station.database must be the station's own file when it delivers to "
                              "station.clinic_database")
-        if not isinstance(self.muted, bool):
-            raise ValueError(f"station.muted must be true or false, not {self.muted!r}")
+        for name in ("muted", "speech"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"station.{name} must be true or false, not {getattr(self, name)!r}")
+        try:
+            check_voice(voice=self.speech_voice, words_per_minute=self.speech_words_per_minute)
+        except ValueError as error:
+            raise ValueError(f"station.speech_{error}") from None
         if not _is_number(self.end_hold_s) or not 0.2 <= self.end_hold_s <= 10:
             raise ValueError(f"station.end_hold_s must be 0.2-10 seconds, not {self.end_hold_s!r}")
         if not _is_host(self.web_host):
@@ -342,6 +363,7 @@ def load_settings(path=None, *, overrides: Mapping[str, Mapping[str, Any]] | Non
         refused value. The message names the file (or ``--set``) and the key.
     """
     settings = Settings()
+    tables: Mapping[str, Any] = {}
     if path is not None:
         path = Path(path)
         try:
@@ -360,4 +382,12 @@ def load_settings(path=None, *, overrides: Mapping[str, Mapping[str, Any]] | Non
         settings = replace(_merge(settings, tables, str(path)), origin=str(path))
     if overrides:
         settings = replace(_merge(settings, overrides, "--set"), origin=f"{settings.origin} + overrides")
+        tables = {**tables, "station": {**tables.get("station", {}), **overrides.get("station", {})}}
+    if "speech" not in tables.get("station", {}) and _legacy_speech():
+        settings = replace(settings, station=replace(settings.station, speech=True))
     return settings
+
+
+def _legacy_speech() -> bool:
+    """``WALLHINGE_KIOSK_SPEECH`` is true: a station deployed before ``station.speech`` (module docs)."""
+    return os.environ.get("WALLHINGE_KIOSK_SPEECH", "").strip().lower() in ("true", "1", "yes", "on")

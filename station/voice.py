@@ -10,8 +10,11 @@ lags behind the wall. Muted, it says nothing and drops what was waiting.
 Where espeak-ng is missing, or cannot reach a sound card, it says so once
 in the log and carries on silently.
 
-What is said comes from whoever holds the speaker (the kiosk's spoken cues
-say the rep count and the coach's cue), so a station without the web still has a voice.
+What is said follows the live events by the rules of :mod:`station.cues`
+(the good-rep count, a new correction, "Set complete"): :class:`CueVoice`
+hears the events the session publishes (``wallhinge run`` turns it on with
+``station.speech``), so a station without the web has a voice too, and the
+kiosk shows the same cues.
 """
 
 from __future__ import annotations
@@ -22,10 +25,30 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 
-__all__ = ["Speaker"]
+from station.cues import CueCaller
+
+__all__ = ["DEFAULT_VOICE", "DEFAULT_WORDS_PER_MINUTE", "CueVoice", "Speaker", "check_voice", "open_voice"]
+
+#: espeak-ng's voice and speaking rate unless the settings say otherwise (espeak-ng's own rate, 175, is a
+#: little quick for the room).
+DEFAULT_VOICE, DEFAULT_WORDS_PER_MINUTE = "en-gb", 140
+#: Longest a stopping station waits for its voice to finish the last cue ("Set complete"), in seconds.
+FINISH_S = 3.0
 
 log = logging.getLogger(__name__)
+
+
+def check_voice(*, voice: str, words_per_minute: int, amplitude: int = 150) -> None:
+    """ValueError, naming the option, unless espeak-ng takes these (the settings check them with this too)."""
+    for name, value, low, high in (("words_per_minute", words_per_minute, 80, 450),
+                                   ("amplitude", amplitude, 0, 200)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    if not isinstance(voice, str) or not voice or voice.startswith("-"):
+        raise ValueError(f"voice must be an espeak-ng voice name such as 'en-gb', not {voice!r}")
 
 
 class Speaker:
@@ -47,14 +70,10 @@ class Speaker:
         Start muted.
     """
 
-    def __init__(self, *, command: str = "espeak-ng", voice: str = "en-gb", words_per_minute: int = 140,
-                 amplitude: int = 150, timeout_s: float = 15.0, muted: bool = False):
-        for name, value, low, high in (("words_per_minute", words_per_minute, 80, 450),
-                                       ("amplitude", amplitude, 0, 200)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
-        if not isinstance(voice, str) or not voice or voice.startswith("-"):
-            raise ValueError(f"voice must be an espeak-ng voice name such as 'en-gb', not {voice!r}")
+    def __init__(self, *, command: str = "espeak-ng", voice: str = DEFAULT_VOICE,
+                 words_per_minute: int = DEFAULT_WORDS_PER_MINUTE, amplitude: int = 150, timeout_s: float = 15.0,
+                 muted: bool = False):
+        check_voice(voice=voice, words_per_minute=words_per_minute, amplitude=amplitude)
         self._program = shutil.which(command)
         if self._program is None:
             log.warning("%s is not installed (sudo apt-get install espeak-ng): the station's cues are not spoken",
@@ -176,3 +195,47 @@ class Speaker:
         if not self._complained:
             self._complained = True
             log.warning("%s: going on without a voice", message)
+
+
+class CueVoice:
+    """Says the cues of the live events through a :class:`Speaker`: the station's voice beside its lamps.
+
+    :meth:`hear` takes each event as the session publishes it
+    (``LiveEvent.as_dict()``) and never waits: the phrase (by
+    :class:`station.cues.CueCaller`) goes to the speaker, which speaks on
+    its own thread.
+
+    Parameters
+    ----------
+    speaker : Speaker
+    enabled : callable, optional
+        Asked before each phrase: speak it or not (the kiosk's switch when
+        the dashboard runs in the station); always on if None.
+    caller : CueCaller, optional
+        The phrase rules with their state (a fresh one if None).
+    """
+
+    def __init__(self, speaker: Speaker, *, enabled: Callable[[], bool] | None = None,
+                 caller: CueCaller | None = None, clock: Callable[[], float] = time.monotonic):
+        self.speaker = speaker
+        self._enabled = enabled or (lambda: True)
+        self._caller = caller or CueCaller()
+        self._clock = clock
+
+    def hear(self, event: dict) -> None:
+        phrase = self._caller.phrase(event, self._clock())
+        if phrase is not None and self._enabled():
+            self.speaker.say(phrase)
+
+    def close(self, finish_s: float = FINISH_S) -> None:
+        """Let the phrase being said end (at most ``finish_s`` seconds), then close the speaker."""
+        self.speaker.idle(finish_s)
+        self.speaker.close()
+
+
+def open_voice(station, *, enabled: Callable[[], bool] | None = None) -> CueVoice | None:
+    """The station's voice as its settings (:class:`station.settings.StationSettings`) say, or None with speech off."""
+    if not station.speech:
+        return None
+    return CueVoice(Speaker(voice=station.speech_voice, words_per_minute=station.speech_words_per_minute),
+                    enabled=enabled)

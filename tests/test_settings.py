@@ -221,3 +221,16 @@ def test_the_setup_names_a_known_placement_and_drill_variant(tmp_path):
     assert (settings.setup.placement, settings.setup.drill_variant) == ("side+wall-above", "crossed")
     with pytest.raises(ConfigError, match=r"setup.placement = 'behind the patient' is refused: .*side, side-high"):
         load_settings(write(tmp_path, '[setup]\nplacement = "behind the patient"\n'))
+
+
+def test_speech_is_a_station_setting_with_the_old_environment_variable_as_a_fallback(tmp_path, monkeypatch):
+    monkeypatch.delenv("WALLHINGE_KIOSK_SPEECH", raising=False)
+    assert load_settings().station.speech is False
+    monkeypatch.setenv("WALLHINGE_KIOSK_SPEECH", "true")  # a drop-in from before station.speech
+    assert load_settings().station.speech is True
+    path = tmp_path / "station.toml"
+    path.write_text("[station]\nspeech = false\n")
+    assert load_settings(path).station.speech is False  # the settings, when they say, win
+    assert load_settings(overrides={"station": {"speech": False}}).station.speech is False
+    with pytest.raises(ConfigError, match="station.speech_words_per_minute = 10 is refused"):
+        load_settings(overrides={"station": {"speech_words_per_minute": 10}})

@@ -115,3 +115,49 @@ def test_the_real_espeak_ng_takes_these_arguments(tmp_path):
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
     assert wav.read_bytes()[:4] == b"RIFF" and wav.stat().st_size > 5000
+
+
+def test_a_station_without_the_web_speaks_its_cues(fake_espeak, short_recording, tmp_path):
+    """``wallhinge run --no-web`` with station.speech on: the good-rep count is said after each good rep."""
+    from gpiozero.pins.mock import MockFactory
+
+    from station.session import run_session
+    from station.settings import load_settings
+    from tests.pins import ToneRecordingPin
+
+    fake_espeak.install(seconds=0.01)
+    settings = load_settings(overrides={"station": {"data_dir": str(tmp_path), "speech": True}})
+    summary = run_session(settings, replay=short_recording[0], pin_factory=MockFactory(pin_class=ToneRecordingPin),
+                          real_time=False)
+    good = sum(1 for rep in summary.reps if rep["good"])
+    assert good == 2
+    said = phrases(fake_espeak())
+    # One phrase at a time, only the newest waiting: the last count is always said, and nothing else is.
+    assert said and said[-1] == str(good) and set(said) <= {"1", "2"}
+
+
+def test_speech_stays_off_unless_the_settings_turn_it_on(fake_espeak, short_recording, tmp_path):
+    from gpiozero.pins.mock import MockFactory
+
+    from station.session import run_session
+    from station.settings import load_settings
+    from tests.pins import ToneRecordingPin
+
+    settings = load_settings(overrides={"station": {"data_dir": str(tmp_path)}})
+    run_session(settings, replay=short_recording[0], pin_factory=MockFactory(pin_class=ToneRecordingPin),
+                real_time=False)
+    assert fake_espeak() == []
+
+
+def test_inside_the_station_the_kiosk_switch_governs_the_station_s_voice_and_the_app_starts_none(tmp_path,
+                                                                                                  monkeypatch):
+    from station.settings import load_settings
+    from wallhinge.in_station import StationDashboard
+
+    monkeypatch.setenv("WALLHINGE_KIOSK_SPEECH", "true")  # an old drop-in: the station's voice, not a second one
+    settings = load_settings(overrides={"station": {"data_dir": str(tmp_path)}})
+    with StationDashboard(settings, host="127.0.0.1", port=0) as dashboard:
+        assert settings.station.speech and "wallhinge_speech" not in dashboard.app.extensions
+        assert dashboard.speech_enabled() is True
+        dashboard.app.extensions["wallhinge_kiosk"].set_speech(False)
+        assert dashboard.speech_enabled() is False

@@ -290,7 +290,8 @@ def _run(args) -> int:
     delivering = _start_delivery(settings.station)
     try:
         summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,
-                              publisher=None if dashboard is None else dashboard.live)
+                              publisher=None if dashboard is None else dashboard.live,
+                              speech_enabled=None if dashboard is None else dashboard.speech_enabled)
     finally:
         if delivering is not None:
             delivering.set()

@@ -144,7 +144,7 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
             print(f"Replaying {name} ({code}): {scenario}", file=out, flush=True)
             dashboard.live.command("assign", by="demo", patient_id=patients[index])
             summary = run_session(settings, replay=recordings[index], publisher=dashboard.live, stop_event=stop,
-                                  real_time=real_time)
+                                  real_time=real_time, speech_enabled=dashboard.speech_enabled)
             good = sum(1 for rep in summary.reps if rep["good"])
             print(f"  {len(summary.reps)} reps ({good} good) in {summary.sets} sets; ended by {summary.ended_by}",
                   file=out, flush=True)

@@ -5,7 +5,9 @@ The live page and the kiosk follow the station through
 in-process feed: so ``wallhinge run`` (and the demo) serve the web app on
 threads of the station's process and hand that feed to the session loop as
 its publisher. The session loop never imports the web app; only the
-command-line entry points put the two together.
+command-line entry points put the two together. The station's own voice
+(``station.speech``) speaks the cues here, asking the kiosk page's switch
+(:attr:`StationDashboard.speech_enabled`); the app starts no voice of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class StationDashboard:
 
     def __init__(self, settings, *, host: str | None = None, port: int | None = None):
         station = settings.station
-        self.app = create_app(instance_path=Path(station.data_path) / "instance", database=station.database_path)
+        self.app = create_app(instance_path=Path(station.data_path) / "instance", database=station.database_path,
+                              station_speaks=station.speech)
         self.server = make_server(self.app, station.web_host if host is None else host,
                                   station.web_port if port is None else port)
         self._thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
@@ -40,6 +43,10 @@ class StationDashboard:
     def live(self):
         """The live feed to hand to :func:`station.session.run_session` as its publisher."""
         return self.app.extensions["wallhinge_live"]
+
+    def speech_enabled(self) -> bool:
+        """The kiosk page's spoken-cues switch, for :func:`station.session.run_session`'s ``speech_enabled``."""
+        return bool(self.app.extensions["wallhinge_kiosk"].read()["speech"])
 
     @property
     def url(self) -> str:

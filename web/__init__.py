@@ -73,11 +73,14 @@ _SECRET_FILE = "secret_key"
 
 
 def create_app(test_config: dict | None = None, *, instance_path: str | os.PathLike | None = None,
-               database: str | os.PathLike | None = None) -> Flask:
+               database: str | os.PathLike | None = None, station_speaks: bool | None = None) -> Flask:
     """The dashboard app; ``test_config`` overrides every other setting (see the module's docs).
 
     ``database`` is the station's own database (its configuration decides
     where it lives); it wins over the instance folder's and the environment's.
+    ``station_speaks`` is given inside ``wallhinge run``: the station's own
+    voice speaks the cues (True when ``station.speech`` is on), so the app
+    starts none (``KIOSK_SPEECH`` off) and its kiosk page says which.
     """
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=None if instance_path is None else str(Path(instance_path).resolve()))
@@ -108,6 +111,11 @@ def create_app(test_config: dict | None = None, *, instance_path: str | os.PathL
         app.config.from_mapping(test_config)
     if database is not None:
         app.config["DATABASE"] = os.fspath(database)
+    if station_speaks is not None:
+        if app.config.get("KIOSK_SPEECH") and not station_speaks:
+            app.logger.warning("KIOSK_SPEECH no longer turns the station's voice on: set speech = true in the "
+                               "[station] table of its settings")
+        app.config.update(KIOSK_SPEECH=False, KIOSK_STATION_SPEAKS=bool(station_speaks))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if app.config["DATABASE"] == os.path.join(app.instance_path, DEFAULT_DATABASE):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from station.errors import StoreError
 from station.store.migrate import check_identity
@@ -57,27 +59,13 @@ def backup(store_path, dest_path) -> Path:
         raise StoreError("the backup must go to another file than the store itself")
     if not dest.parent.is_dir():
         raise StoreError(f"cannot write the backup {dest}: folder {dest.parent} does not exist")
-    partial = dest.with_name(dest.name + ".partial")
-    partial.unlink(missing_ok=True)
-    try:
+    with _written_beside(dest, ".partial", f"cannot back up {source_path} to {dest}") as partial:
         source = sqlite3.connect(source_path, isolation_level=None)
         try:
             check_identity(source, source_path)
-            target = sqlite3.connect(partial, isolation_level=None)
-            try:
-                source.backup(target)
-                target.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                target.close()
+            _copy(source, partial)
         finally:
             source.close()
-        os.replace(partial, dest)
-    except (sqlite3.Error, OSError) as error:
-        partial.unlink(missing_ok=True)
-        raise StoreError(f"cannot back up {source_path} to {dest}: {error}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return dest
 
 
@@ -103,17 +91,10 @@ def restore(backup_path, store_path) -> Path | None:
         raise StoreError(f"backup {source} fails SQLite's integrity check ({report}); choose another backup")
     if not store.parent.is_dir():
         raise StoreError(f"cannot restore to {store}: folder {store.parent} does not exist")
-    incoming = store.with_name(store.name + ".restoring")
-    incoming.unlink(missing_ok=True)
-    try:
+    with _written_beside(store, ".restoring", f"cannot restore {source} to {store}") as incoming:
         reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         try:
-            writer = sqlite3.connect(incoming, isolation_level=None)
-            try:
-                reader.backup(writer)
-                writer.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                writer.close()
+            _copy(reader, incoming)
         finally:
             reader.close()
         kept = store.with_name(store.name + ".before-restore")
@@ -126,14 +107,37 @@ def restore(backup_path, store_path) -> Path | None:
                     os.replace(old, aside)
         else:
             kept = None
-        os.replace(incoming, store)
-    except (sqlite3.Error, OSError) as error:
-        incoming.unlink(missing_ok=True)
-        raise StoreError(f"cannot restore {source} to {store}: {error}") from None
-    except BaseException:
-        incoming.unlink(missing_ok=True)
-        raise
     return kept
+
+
+@contextmanager
+def _written_beside(dest: Path, suffix: str, failure: str) -> Iterator[Path]:
+    """Yield a fresh path beside ``dest`` to write; on success move it onto ``dest``, on any error remove it.
+
+    A SQLite or file error becomes StoreError(``failure: error``), so a half
+    written file never takes the place of a good one.
+    """
+    partial = dest.with_name(dest.name + suffix)
+    partial.unlink(missing_ok=True)
+    try:
+        yield partial
+        os.replace(partial, dest)
+    except (sqlite3.Error, OSError) as error:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"{failure}: {error}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _copy(source: sqlite3.Connection, target_path: Path) -> None:
+    """Copy an open database page by page into a new self-contained file (no ``-wal``) at ``target_path``."""
+    target = sqlite3.connect(target_path, isolation_level=None)
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        target.close()
 
 
 def _quiesce(store: Path) -> None:

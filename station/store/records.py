@@ -114,16 +114,8 @@ class SessionRecords:
         ConflictError
             The session has already ended.
         """
-        ended_text = timestamp(ended, "ended")
-        with self._write() as db:
-            row = self._one("SELECT ended FROM sessions WHERE id = :id", id=session_id)
-            if row is None:
-                raise NotFoundError(f"session {session_id} does not exist")
-            if row.ended is not None:
-                raise ConflictError(f"session {session_id} already ended at {row.ended}")
-            parameters = {"ended": ended_text, "id": session_id}
-            db.execute(sql("UPDATE sets SET ended = :ended WHERE session_id = :id AND ended IS NULL"), parameters)
-            db.execute(sql("UPDATE sessions SET ended = :ended WHERE id = :id"), parameters)
+        self._end("sessions", "session", session_id, ended,
+                  "UPDATE sets SET ended = :ended WHERE session_id = :id AND ended IS NULL")
 
     def get_session(self, session_id: int) -> dict | None:
         """A session with its patient and counts, or None.
@@ -188,14 +180,23 @@ class SessionRecords:
         ConflictError
             The set has already ended.
         """
-        ended_text = timestamp(ended, "ended")
+        self._end("sets", "set", set_id, ended)
+
+    def _end(self, table: str, what: str, row_id: int, ended: _dt.datetime | None, *first: str) -> None:
+        """Stamp an open row of ``table`` (a session or a set) ended, after the statements ``first``.
+
+        The statements take ``:ended`` and ``:id``; all run in one transaction.
+        NotFoundError if there is no such row, ConflictError if it has ended.
+        """
+        parameters = {"ended": timestamp(ended, "ended"), "id": row_id}
         with self._write() as db:
-            row = self._one("SELECT ended FROM sets WHERE id = :id", id=set_id)
+            row = self._one(f"SELECT ended FROM {table} WHERE id = :id", id=row_id)
             if row is None:
-                raise NotFoundError(f"set {set_id} does not exist")
+                raise NotFoundError(f"{what} {row_id} does not exist")
             if row.ended is not None:
-                raise ConflictError(f"set {set_id} already ended at {row.ended}")
-            db.execute(sql("UPDATE sets SET ended = :ended WHERE id = :id"), {"ended": ended_text, "id": set_id})
+                raise ConflictError(f"{what} {row_id} already ended at {row.ended}")
+            for statement in (*first, f"UPDATE {table} SET ended = :ended WHERE id = :id"):
+                db.execute(sql(statement), parameters)
 
     def session_sets(self, session_id: int) -> list[dict]:
         """A session's sets in order: ``{id, session_id, number, started, ended, reps, good_reps}``."""

@@ -243,6 +243,15 @@ class Store(SessionRecords):
         """Run an ``INSERT ... RETURNING id`` and give the new row's id."""
         return db.execute(sql(statement + " RETURNING id"), parameters).scalar_one()
 
+    @contextmanager
+    def _write_unique(self, taken: str) -> Iterator[Connection]:
+        """A write transaction in which a row that breaks a unique key is ConflictError(``taken``)."""
+        try:
+            with self._write() as db:
+                yield db
+        except IntegrityError:
+            raise ConflictError(taken) from None
+
     def _require(self, table: str, row_id, what: str) -> None:
         if self._one(f"SELECT 1 FROM {table} WHERE id = :id", id=row_id) is None:
             raise NotFoundError(f"{what} {row_id} does not exist")
@@ -260,18 +269,17 @@ class Store(SessionRecords):
         ------
         ConflictError
             The username is taken.
+        ValueError
+            An empty username or hash, or a role not in the list.
         """
         username = text_value(username, "username")
         password_hash = text_value(password_hash, "password_hash")
         if role not in schema.ROLES:
             raise ValueError(f"role must be one of {', '.join(schema.ROLES)}, not {role!r}")
-        try:
-            with self._write() as db:
-                return self._insert(db, "INSERT INTO clinicians (username, password_hash, role, created)"
-                                        " VALUES (:username, :hash, :role, :now)",
-                                    username=username, hash=password_hash, role=role, now=timestamp(None, "now"))
-        except IntegrityError:
-            raise ConflictError(f"the username {username!r} is taken") from None
+        with self._write_unique(f"the username {username!r} is taken") as db:
+            return self._insert(db, "INSERT INTO clinicians (username, password_hash, role, created)"
+                                    " VALUES (:username, :hash, :role, :now)",
+                                username=username, hash=password_hash, role=role, now=timestamp(None, "now"))
 
     def get_clinician(self, username: str) -> dict | None:
         """The account ``{id, username, password_hash, created, role, session_epoch}`` for a username (any case), or None."""
@@ -333,13 +341,9 @@ class Store(SessionRecords):
         """
         code = text_value(code, "code")
         display_name = text_value(display_name, "display_name")
-        try:
-            with self._write() as db:
-                return self._insert(db, "INSERT INTO patients (code, display_name, created)"
-                                        " VALUES (:code, :name, :now)",
-                                    code=code, name=display_name, now=timestamp(None, "now"))
-        except IntegrityError:
-            raise ConflictError(f"the patient code {code!r} is taken") from None
+        with self._write_unique(f"the patient code {code!r} is taken") as db:
+            return self._insert(db, "INSERT INTO patients (code, display_name, created) VALUES (:code, :name, :now)",
+                                code=code, name=display_name, now=timestamp(None, "now"))
 
     def update_patient(self, patient_id: int, *, code: str = UNCHANGED, display_name: str = UNCHANGED,
                        archived: bool = UNCHANGED) -> dict:
@@ -359,14 +363,11 @@ class Store(SessionRecords):
             changes["display_name"] = text_value(display_name, "display_name")
         if archived is not UNCHANGED:
             changes["archived"] = flag(archived, "archived")
-        try:
-            with self._write() as db:
-                self._require("patients", patient_id, "patient")
-                if changes:
-                    assignments = ", ".join(f"{name} = :{name}" for name in changes)
-                    db.execute(sql(f"UPDATE patients SET {assignments} WHERE id = :id"), {**changes, "id": patient_id})
-        except IntegrityError:
-            raise ConflictError(f"the patient code {changes.get('code')!r} is taken") from None
+        with self._write_unique(f"the patient code {changes.get('code')!r} is taken") as db:
+            self._require("patients", patient_id, "patient")
+            if changes:
+                assignments = ", ".join(f"{name} = :{name}" for name in changes)
+                db.execute(sql(f"UPDATE patients SET {assignments} WHERE id = :id"), {**changes, "id": patient_id})
         return self.get_patient(patient_id)
 
     def get_patient(self, patient_id: int) -> dict | None:

@@ -4,7 +4,7 @@ import time
 
 from espeak import fake_espeak, phrases  # noqa: F401 (a fixture)
 from station.voice import Speaker
-from web.kiosk.cues import CueCoach
+from station.cues import CueCoach
 from web.kiosk.view import KioskView
 from web.live import LiveFeed
 from web.kiosk.speech import SpokenCues

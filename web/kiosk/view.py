@@ -17,8 +17,8 @@ with messages for the kiosk:
 ``("roster", {"version"})``
     The clinician changed the class roster: the kiosk fetches it again.
 ``("say", {"text"})``
-    A phrase for the station's voice (:mod:`web.kiosk.speech`); never sent to
-    the browser.
+    A phrase for the station's voice (:mod:`web.kiosk.speech`), by the
+    rules of :mod:`station.cues`; never sent to the browser.
 
 Only what a participant should see leaves this module: first names from
 the roster (through ``names``), counts, cues and the lamps. Patient ids,
@@ -42,7 +42,7 @@ from collections.abc import Callable
 from station.faults import Thresholds
 from station.lamps import participant_words
 from station.scoring import Targets
-from web.kiosk.cues import CueCoach
+from station.cues import SET_COMPLETE_PHRASE, CueCoach, rep_phrase
 
 __all__ = ["LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
 
@@ -141,7 +141,7 @@ class KioskView:
         ``names(patient_id)`` -> the kiosk's name for a participant on the
         class roster, or None (someone not on it: no name is shown).
     coach : CueCoach, optional
-        The cue rules (a default :class:`~web.kiosk.cues.CueCoach` if None).
+        The cue rules (a default :class:`~station.cues.CueCoach` if None).
     touch_tolerance_mm : float
         A wall gap within this is a touch until the station says the
         participant's own (``touch_tolerance_mm`` of its ``session`` events,
@@ -319,11 +319,9 @@ class KioskView:
         self._reps_in_set += 1
         if good:
             self._good += 1
-        cue = self.coach.after_rep(faults, now)
-        if cue is not None and cue.kind == "fix":
-            out.append(("say", {"text": cue.text}))
-        elif good:
-            out.append(("say", {"text": str(self._good)}))
+        phrase = rep_phrase(self.coach.after_rep(faults, now), good, self._good)
+        if phrase is not None:
+            out.append(("say", {"text": phrase}))
 
     def _on_set_complete(self, event: dict, now: float, out: list) -> None:
         number = _count(event.get("set_number"))
@@ -332,7 +330,7 @@ class KioskView:
             self._good = good
         key = None if number is None else (self._session_id, number)
         self._summarise(key, complete=True, ready=event.get("ready_to_progress") is True, now=now)
-        out.append(("say", {"text": "Set complete. Well done!"}))
+        out.append(("say", {"text": SET_COMPLETE_PHRASE}))
 
     def _on_touched(self, event: dict, now: float, out: list) -> None:
         if event.get("counted", True):

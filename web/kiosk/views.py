@@ -63,7 +63,8 @@ Configuration (``app.config``)
     Kiosk access for the station's own screen without a pass (default True).
 ``KIOSK_SPEECH``
     Speak the cues in this process with espeak-ng (:mod:`web.kiosk.speech`;
-    default False: the process that owns the station's audio turns it on).
+    default False). Inside ``wallhinge run`` the station speaks them itself
+    (``station.speech``, :mod:`station.voice`) and this stays off.
 """
 
 from __future__ import annotations
@@ -314,7 +315,8 @@ def _setup_page(status: int = 200, **extra):
     clashes = sorted({name.rsplit(" ", 1)[0] for name in shown if name[-1:].isdigit() and " " in name})
     return render_template("kiosk_setup.html", patients=patients, on_roster=on_roster, people=people,
                            settings=settings, clashes=clashes, max_roster=MAX_ROSTER, kiosk_name=kiosk_name,
-                           speech_here=bool(current_app.config["KIOSK_SPEECH"]), **extra), status
+                           speech_here=bool(current_app.config["KIOSK_SPEECH"]
+                                            or current_app.config.get("KIOSK_STATION_SPEAKS")), **extra), status
 
 
 @bp.route("/setup")

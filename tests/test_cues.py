@@ -1,10 +1,10 @@
-"""The kiosk's cue rules (web/kiosk/cues.py): one cue at a time, the right one, never chattering."""
+"""The cue rules (station/cues.py), shown by the kiosk and spoken by the station: one cue at a time, the right one, never chattering."""
 
 import pytest
 
 from station.faults import FAULT_NAMES
 from station.scoring import FAULT_POINTS
-from web.kiosk.cues import CUE_FOR_FAULT, FAULT_PRIORITY, PRAISE, CueCoach
+from station.cues import CUE_FOR_FAULT, FAULT_PRIORITY, PRAISE, CueCoach
 
 
 def test_every_fault_has_plain_words_and_a_place_in_the_order():

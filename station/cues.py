@@ -1,4 +1,4 @@
-"""The kiosk's coaching cue: one short phrase at a time, chosen from the last rep, never chattering.
+"""The coaching cues and the spoken phrases: one short phrase at a time, chosen from the last rep, never chattering.
 
 After each rep the kiosk shows (and the station may speak) at most one cue
 in plain words. A rep with faults gets the cue for its most important fault
@@ -15,6 +15,13 @@ cues calm:
   asked for it, praise ``praise_hold_s``, then the cue area is empty until
   the next rep.
 
+What the station's voice says (:mod:`station.voice`) follows from the same
+cues, and is decided here too, for the station's own voice and the kiosk
+alike: after a counted rep a new correction's words, else the set's good-rep
+count after a good rep (:func:`rep_phrase`), and :data:`SET_COMPLETE_PHRASE`
+when a set reaches its target. :class:`CueCaller` applies them to the live
+events one by one.
+
 Everything takes the time as an argument (seconds on any monotonic clock),
 so the rules are tested without waiting; the kiosk page only displays what
 this module decides.
@@ -25,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["CUE_FOR_FAULT", "FAULT_PRIORITY", "PRAISE", "Cue", "CueCoach"]
+__all__ = ["CUE_FOR_FAULT", "FAULT_PRIORITY", "PRAISE", "SET_COMPLETE_PHRASE", "Cue", "CueCaller", "CueCoach",
+           "rep_phrase"]
 
 #: The fault to speak to first when a rep shows several: spine and knees before depth, speed and finish.
 FAULT_PRIORITY = ("rounded_back", "squat", "no_touch", "too_fast", "incomplete_return")
@@ -41,6 +49,9 @@ CUE_FOR_FAULT = {
 
 #: Praise after a rep without a fault, taken in turn.
 PRAISE = ("Well done", "Lovely", "That's it")
+
+#: Said when a set's good reps reach the target.
+SET_COMPLETE_PHRASE = "Set complete. Well done!"
 
 
 @dataclass(frozen=True)
@@ -129,3 +140,48 @@ class CueCoach:
         self._serial += 1
         self._cue = Cue(text, kind, fault, self._serial, now, now)
         return self._cue
+
+
+def rep_phrase(cue: Cue | None, good: bool, good_in_set: int) -> str | None:
+    """What the voice says after a counted rep, or None.
+
+    ``cue`` is what the coach just announced for the rep (None if it kept
+    quiet), ``good`` the rep's verdict and ``good_in_set`` the set's good
+    reps with it: a new correction is said, else the count after a good rep;
+    praise is only shown.
+    """
+    if cue is not None and cue.kind == "fix":
+        return cue.text
+    return str(good_in_set) if good else None
+
+
+class CueCaller:
+    """The phrases to say, from the live events as they are published (``LiveEvent.as_dict()`` dicts).
+
+    Follows the set's good-rep count from ``session`` and ``rep`` events and
+    asks its :class:`CueCoach` after each rep, as the kiosk does; a new
+    session forgets the last participant's cues.
+    """
+
+    def __init__(self, coach: CueCoach | None = None):
+        self.coach = coach or CueCoach()
+        self._good_in_set = 0
+        self._session_id: object = ()
+
+    def phrase(self, event: dict, now: float) -> str | None:
+        """The phrase for one event that arrived at ``now`` (seconds, monotonic), or None."""
+        kind = event.get("type")
+        if kind == "session":
+            if event.get("session_id") != self._session_id:
+                self._session_id = event.get("session_id")
+                self.coach.reset()
+            if event.get("state") in ("running", "paused") and isinstance(event.get("good_reps_in_set"), int):
+                self._good_in_set = event["good_reps_in_set"]
+        elif kind == "rep" and isinstance(event.get("rep"), dict):
+            faults = [name for name in event["rep"].get("faults") or () if isinstance(name, str)]
+            good = event["good"] if isinstance(event.get("good"), bool) else not faults
+            self._good_in_set += good
+            return rep_phrase(self.coach.after_rep(faults, now), good, self._good_in_set)
+        elif kind == "set_complete":
+            return SET_COMPLETE_PHRASE
+        return None
