@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from benchmarks.bench_dashboard import logged_in_client, timed  # noqa: E402
+from benchmarks.bench_dashboard import logged_in_client, main_pages, timed  # noqa: E402
 from benchmarks.bench_store import (YEAR_START, fill, rep_rows, session_sets, session_starts,  # noqa: E402
                                     stamp)
 from postgres import PostgresServer, find_binaries  # noqa: E402
@@ -111,11 +111,7 @@ def pages_for(counts: dict, repeat: int, rng, url) -> list[tuple[str, list[str]]
     with open_store(url) as store:
         reps = [store.session_reps(s)[0]["id"] for s in sessions[:50]]
     return [
-        ("patients list (due, recent)", ["/"]),
-        ("patient search ?q=P-01", ["/?q=P-01"]),
-        ("patient page with 6 charts", [f"/patients/{p}" for p in patients]),
-        ("session page (30 reps, curves)", [f"/sessions/{s}" for s in sessions]),
-        ("rep page (curves, replay)", [f"/sessions/{s}/reps/{r}" for s, r in zip(sessions, reps)]),
+        *main_pages(patients, sessions, reps),
         ("session FHIR export", [f"/sessions/{s}/fhir.json" for s in sessions]),
         ("API reps with series", [f"/api/sessions/{s}/reps?series=1" for s in sessions]),
     ]

@@ -86,6 +86,17 @@ def timed(client, paths: list[str], repeat: int) -> tuple[float, float, float, i
             int(np.mean(sizes)))
 
 
+
+def main_pages(patients: list[int], sessions: list[int], reps: list[int]) -> list[tuple[str, list[str]]]:
+    """The pages a clinician opens most, as (label, paths): the lists, a patient's, a session's, a rep's."""
+    return [
+        ("patients list (due, recent)", ["/"]),
+        ("patient search ?q=P-01", ["/?q=P-01"]),
+        ("patient page with 6 charts", [f"/patients/{p}" for p in patients]),
+        ("session page (30 reps, curves)", [f"/sessions/{s}" for s in sessions]),
+        ("rep page (curves, replay)", [f"/sessions/{s}/reps/{r}" for s, r in zip(sessions, reps)]),
+    ]
+
 def run(path: Path, scale: float, repeat: int, rng) -> None:
     counts = prepare(path, scale, rng)
     size = path.stat().st_size + sum(Path(f"{path}{suffix}").stat().st_size
@@ -100,11 +111,7 @@ def run(path: Path, scale: float, repeat: int, rng) -> None:
         reps = [store.session_reps(s)[0]["id"] for s in sessions[:50]]
         per_patient = [len(store.session_summaries(p)) for p in patients[:50]]
     pages = [
-        ("patients list (due, recent)", ["/"]),
-        ("patient search ?q=P-01", ["/?q=P-01"]),
-        ("patient page with 6 charts", [f"/patients/{p}" for p in patients]),
-        ("session page (30 reps, curves)", [f"/sessions/{s}" for s in sessions]),
-        ("rep page (curves, replay)", [f"/sessions/{s}/reps/{r}" for s, r in zip(sessions, reps)]),
+        *main_pages(patients, sessions, reps),
         ("session report", [f"/sessions/{s}/report" for s in sessions]),
         ("session CSV", [f"/sessions/{s}/reps.csv" for s in sessions]),
         ("API reps with series", [f"/api/sessions/{s}/reps?series=1" for s in sessions]),

@@ -104,6 +104,12 @@ def back_curvature(points: np.ndarray, hip_y_m: float, trunk_angle_deg: float | 
     return BackReading(float(slopes[0] - slopes[1]))
 
 
+
+def median_since(samples: list[tuple[float, float]], since_s: float, min_count: int = 3) -> float | None:
+    """The median value of the (t_s, value) samples taken at or after ``since_s``; None with fewer than ``min_count``."""
+    values = [value for t_s, value in samples if t_s >= since_s]
+    return float(np.median(values)) if len(values) >= min_count else None
+
 class SpineBaseline:
     """Spine flexion: the back's curvature against the person's own, standing still at the start of the set.
 
@@ -129,11 +135,8 @@ class SpineBaseline:
 
     def settle(self, since_s: float) -> None:
         """The patient has stood still since ``since_s``: take the curvature then as the set's baseline, once."""
-        if self.baseline_deg is not None:
-            return
-        still = [value for t, value in self._recent if t >= since_s]
-        if len(still) >= 3:
-            self.baseline_deg = float(np.median(still))
+        if self.baseline_deg is None:
+            self.baseline_deg = median_since(self._recent, since_s)
 
     def relative(self, curvature_deg: float | None) -> float | None:
         """Spine flexion (degrees) of a frame's curvature, or None."""

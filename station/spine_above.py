@@ -45,7 +45,7 @@ import numpy as np
 
 from station.geometry import Intrinsics, Pose, pixel_rays
 from station.slices import slice_quantile
-from station.spine import BackReading, SpineBaseline
+from station.spine import BackReading, SpineBaseline, median_since
 
 # The column of air over the drill spot where the patient is (room metres):
 # across the wall either side of the spot, above the shins, in front of the
@@ -271,9 +271,9 @@ class AboveBaseline(SpineBaseline):
     def settle(self, since_s: float) -> None:
         if self.baseline_deg is not None:
             return
-        tops = [top for t, top in self._tops if t >= since_s]
-        if len(tops) >= 3:
-            self.stature_m = float(np.median(tops))
+        stature_m = median_since(self._tops, since_s)
+        if stature_m is not None:
+            self.stature_m = stature_m
         super().settle(since_s)
         if self.baseline_deg is not None and abs(self.baseline_deg) > MAX_STANDING_TURN_DEG:
             self.baseline_deg = None  # no back seen standing: spine flexion stays None for the set
