@@ -3,10 +3,10 @@
 Run ``python benchmarks/bench_playback_teardown.py [runs] [cycles]``. Each run is
 a fresh Python process (so a segmentation fault is counted, not fatal to the
 script) doing ``cycles`` write/read cycles: write 45 random 424x240 depth
-frames with ``RecordingWriter``, then read the file back twice with
+frames with ``RecordingWriter``, then read the file back five times with
 ``open_recording`` and check every frame. Meanwhile one busy-loop process per
 core keeps the machine loaded, the condition under which librealsense's
-playback teardown used to race (a third of loaded test runs crashed).
+playback teardown used to race.
 Prints the runs that crashed (signal) or failed, and the totals.
 """
 
@@ -30,6 +30,14 @@ from station.camera import FilterSettings, open_recording
 from station.sim.recording import RecordingWriter
 from station.sim.scene import d400_intrinsics
 
+def read_all(path):
+    # Released on return, like the tests' reader: the source's playback device
+    # is destroyed right after the pipeline stops.
+    with open_recording(path, filters=no_filters) as source:
+        return list(source)
+
+
+READS = 5
 folder, cycles = Path(sys.argv[1]), int(sys.argv[2])
 intrinsics = d400_intrinsics(424, 240)
 no_filters = FilterSettings(min_distance_m=0, max_distance_m=0)
@@ -40,9 +48,8 @@ for cycle in range(cycles):
     with RecordingWriter(path, intrinsics, 30) as writer:
         for index, depth in enumerate(frames):
             writer.write(depth, index / 30)
-    for _ in range(2):
-        with open_recording(path, filters=no_filters) as source:
-            read = list(source)
+    for _ in range(READS):
+        read = read_all(path)
         if len(read) != len(frames) or not all(np.array_equal(r.depth, f) for r, f in zip(read, frames)):
             sys.exit(f"cycle {cycle}: read {len(read)} of {len(frames)} frames or they differ")
 """

@@ -286,6 +286,10 @@ class FrameSource:
         deadline = time.monotonic() + _PLAYBACK_STOP_WAIT_S
         while playback.current_status() != rs.playback_status.stopped and time.monotonic() < deadline:
             time.sleep(0.002)
+        if playback.current_status() == rs.playback_status.stopped:
+            # The status says stopped as soon as the reading thread *begins* to stop;
+            # pause() runs on that thread and returns once it has finished stopping.
+            playback.pause()
 
     @property
     def closed(self) -> bool:
