@@ -49,6 +49,12 @@ _THRESHOLD_LIMIT_M = 16.0
 # end of a recording is noticed within about this long.
 _PLAYBACK_POLL_MS = 200
 
+# How long a recording's playback may take to report itself stopped, after its
+# last frame or after the pipeline is stopped (s). Releasing a playback device
+# that is still busy crashes librealsense (a segmentation fault in its reading
+# thread, seen under load), so the source waits for this state first.
+_PLAYBACK_STOP_WAIT_S = 5.0
+
 log = logging.getLogger(__name__)
 
 
@@ -255,13 +261,35 @@ class FrameSource:
         self.close()
 
     def close(self) -> None:
-        """Stop the pipeline; any iteration in progress ends."""
+        """Stop the pipeline; any iteration in progress ends.
+
+        For a recording, returns once librealsense's playback has stopped
+        reading, so that the playback device is idle whenever it is released.
+        """
         if not self._closed.is_set():
             self._closed.set()
             try:
                 self._pipeline.stop()
             except RuntimeError:
                 pass  # already stopped by librealsense at the end of a recording
+            if self.info.kind == "recording":
+                self._wait_for_playback_stop()
+
+    def _wait_for_playback_stop(self) -> None:
+        """Wait (at most _PLAYBACK_STOP_WAIT_S) until the playback reports itself stopped.
+
+        librealsense stops a playback from its own reading thread at the end
+        of the file; stopping the pipeline or releasing the device while that
+        thread is still at work races it and can crash the process.
+        """
+        playback = self._profile.get_device().as_playback()
+        deadline = time.monotonic() + _PLAYBACK_STOP_WAIT_S
+        while playback.current_status() != rs.playback_status.stopped and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if playback.current_status() == rs.playback_status.stopped:
+            # The status says stopped as soon as the reading thread *begins* to stop;
+            # pause() runs on that thread and returns once it has finished stopping.
+            playback.pause()
 
     @property
     def closed(self) -> bool:
@@ -292,7 +320,10 @@ class FrameSource:
         read, last_s = 0, 0.0
         while not self._closed.is_set():
             if self._stated_frames is not None and read >= self._stated_frames:
-                return  # every frame the file holds: no need to wait for playback to notice its end
+                # Every frame the file holds: let playback reach the file's end and stop
+                # by itself before the pipeline is stopped (see _wait_for_playback_stop).
+                self._wait_for_playback_stop()
+                return
             try:
                 arrived, frames = self._pipeline.try_wait_for_frames(_PLAYBACK_POLL_MS)
             except RuntimeError as error:

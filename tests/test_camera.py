@@ -169,6 +169,35 @@ def test_close_twice_and_after_the_end_is_harmless(random_recording):
     assert list(source) == []
 
 
+def playback_status(source):
+    """librealsense's own playback state behind a recording's source."""
+    return source._profile.get_device().as_playback().current_status()
+
+
+def test_reading_every_frame_leaves_playback_stopped_at_the_end_of_the_file(random_recording):
+    # Stopping the pipeline (or releasing the device) while playback is still
+    # reading crashed librealsense under load: the source first lets it stop.
+    source = open_recording(random_recording[0], filters=NO_FILTERS)
+    try:
+        frames = list(source)
+        status = playback_status(source)
+    finally:
+        source.close()
+    assert len(frames) == len(random_recording[1])
+    assert status == camera_module.rs.playback_status.stopped
+    assert playback_status(source) == camera_module.rs.playback_status.stopped
+
+
+def test_closing_mid_way_returns_with_playback_stopped(tmp_path):
+    path, count = steady_recording(tmp_path / "one-second.db3", 1.0)
+    source = open_recording(path, filters=NO_FILTERS)
+    frames = iter(source)
+    next(frames)
+    source.close()
+    assert playback_status(source) == camera_module.rs.playback_status.stopped
+    assert list(frames) == []
+
+
 # -- filters ---------------------------------------------------------------------
 
 def test_decimation_halves_the_image_and_its_intrinsics(random_recording):
