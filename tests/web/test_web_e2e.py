@@ -33,22 +33,37 @@ def site(tmp_path):
 
 
 
-def _page(browser, size, errors):
-    context = browser.new_context(viewport={"width": SIZES[size][0], "height": SIZES[size][1]},
-                                  timezone_id="Europe/London", locale="en-GB")
+@pytest.fixture
+def contexts(browser):
+    """Opens browser contexts (``contexts(**options)``) and closes every one when the test ends, passed or not."""
+    opened = []
+
+    def open_context(**options):
+        opened.append(browser.new_context(**options))
+        return opened[-1]
+
+    yield open_context
+    for context in opened:
+        context.close()
+
+
+def _page(contexts, size, errors):
+    """A page of a new context at one of SIZES whose script errors land in ``errors``."""
+    context = contexts(viewport={"width": SIZES[size][0], "height": SIZES[size][1]},
+                       timezone_id="Europe/London", locale="en-GB")
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    return context, page
+    return page
 
 
-def _live_page(browser, served, errors, query=""):
-    """A logged-in browser on the live page, its event stream connected: (context, page)."""
-    context, page = _page(browser, "landscape", errors)
+def _live_page(contexts, served, errors, query=""):
+    """A logged-in page on the live page, its event stream connected."""
+    page = _page(contexts, "landscape", errors)
     _log_in(page, served.url)
     page.goto(f"{served.url}/live/{query}")
     page.wait_for_selector("#connection.up")
-    return context, page
+    return page
 
 
 def _log_in(page, url):
@@ -61,184 +76,168 @@ def _log_in(page, url):
 
 
 @pytest.mark.parametrize("size", ["landscape", "portrait"])
-def test_log_in_open_a_patient_a_session_and_replay_a_rep(browser, site, shots, size):
+def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots, size):
     served, ids = site
     errors = []
-    context, page = _page(browser, size, errors)
-    try:
-        _log_in(page, served.url)
-        assert page.locator("h1").inner_text() == "Patients"
-        assert page.locator("text=Walter H.").count() >= 1  # due to progress, and in the list
-        page.screenshot(path=shots / f"patients-{size}.png")
+    page = _page(contexts, size, errors)
+    _log_in(page, served.url)
+    assert page.locator("h1").inner_text() == "Patients"
+    assert page.locator("text=Walter H.").count() >= 1  # due to progress, and in the list
+    page.screenshot(path=shots / f"patients-{size}.png")
 
-        page.click("table >> text=Margaret B.")
-        page.wait_for_url(f"{served.url}/patients/{ids['patient']}")
-        assert page.locator("svg.chart").count() == 6
-        page.screenshot(path=shots / f"patient-{size}.png")
+    page.click("table >> text=Margaret B.")
+    page.wait_for_url(f"{served.url}/patients/{ids['patient']}")
+    assert page.locator("svg.chart").count() == 6
+    page.screenshot(path=shots / f"patient-{size}.png")
 
-        page.click(f"a[href='/sessions/{ids['session']}']")
-        page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
-        assert page.locator("h2:has-text('Set 2')").is_visible()
-        assert page.locator("td .badge:has-text('Squat')").count() == 2
-        assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
-        assert page.locator("td .badge:text-is('No fault')").count() == 0
-        page.screenshot(path=shots / f"session-{size}.png")
+    page.click(f"a[href='/sessions/{ids['session']}']")
+    page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
+    assert page.locator("h2:has-text('Set 2')").is_visible()
+    assert page.locator("td .badge:has-text('Squat')").count() == 2
+    assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
+    assert page.locator("td .badge:text-is('No fault')").count() == 0
+    page.screenshot(path=shots / f"session-{size}.png")
 
-        page.click("a[aria-label='Rep 4 of set 1: details and replay']")
-        page.wait_for_url(f"{served.url}/sessions/{ids['session']}/reps/{ids['rep']}")
-        play = page.locator("#replay-play")
-        assert play.is_visible() and play.inner_text() == "▶ Play"
-        page.screenshot(path=shots / f"rep-{size}.png")
-        bottom = page.locator("[data-part=trunk]").get_attribute("x2")
-        page.select_option("#replay-speed", "2")
-        play.click()
-        # (The pages' Content-Security-Policy forbids eval, so wait on selectors, not wait_for_function.)
-        page.wait_for_selector("svg#replay[data-playing='true']")
-        page.wait_for_selector("svg#replay[data-playing='false']", timeout=10_000)
-        assert play.inner_text() == "↻ Replay"
-        frames = page.locator("#replay-frame")
-        assert frames.input_value() == frames.get_attribute("max")  # it played to the last frame
-        assert page.locator("[data-part=trunk]").get_attribute("x2") != bottom  # and stood back up
-        assert "Frame" in page.locator("#replay-readout").inner_text()
-        # Through the whole rep, the figure's head never covers the readout (the knee and touch labels too).
-        last = int(frames.get_attribute("max"))
-        for index in sorted({0, last // 4, last // 2, 3 * last // 4, last}):
-            frames.fill(str(index))
-            head = page.locator("[data-part=head]").bounding_box()
-            for name in ("time-text", "gap-text", "trunk-text", "knee-text", "touch-text"):
-                label = page.locator(f"[data-part={name}]").bounding_box()
-                if label is None or label["width"] == 0:
-                    continue  # an empty label ("touching" when not touching)
-                apart = (head["x"] + head["width"] <= label["x"] or label["x"] + label["width"] <= head["x"]
-                         or head["y"] + head["height"] <= label["y"] or label["y"] + label["height"] <= head["y"])
-                assert apart, f"the head covers {name} at frame {index}"
-        assert errors == []
-    finally:
-        context.close()
+    page.click("a[aria-label='Rep 4 of set 1: details and replay']")
+    page.wait_for_url(f"{served.url}/sessions/{ids['session']}/reps/{ids['rep']}")
+    play = page.locator("#replay-play")
+    assert play.is_visible() and play.inner_text() == "▶ Play"
+    page.screenshot(path=shots / f"rep-{size}.png")
+    bottom = page.locator("[data-part=trunk]").get_attribute("x2")
+    page.select_option("#replay-speed", "2")
+    play.click()
+    # (The pages' Content-Security-Policy forbids eval, so wait on selectors, not wait_for_function.)
+    page.wait_for_selector("svg#replay[data-playing='true']")
+    page.wait_for_selector("svg#replay[data-playing='false']", timeout=10_000)
+    assert play.inner_text() == "↻ Replay"
+    frames = page.locator("#replay-frame")
+    assert frames.input_value() == frames.get_attribute("max")  # it played to the last frame
+    assert page.locator("[data-part=trunk]").get_attribute("x2") != bottom  # and stood back up
+    assert "Frame" in page.locator("#replay-readout").inner_text()
+    # Through the whole rep, the figure's head never covers the readout (the knee and touch labels too).
+    last = int(frames.get_attribute("max"))
+    for index in sorted({0, last // 4, last // 2, 3 * last // 4, last}):
+        frames.fill(str(index))
+        head = page.locator("[data-part=head]").bounding_box()
+        for name in ("time-text", "gap-text", "trunk-text", "knee-text", "touch-text"):
+            label = page.locator(f"[data-part={name}]").bounding_box()
+            if label is None or label["width"] == 0:
+                continue  # an empty label ("touching" when not touching)
+            apart = (head["x"] + head["width"] <= label["x"] or label["x"] + label["width"] <= head["x"]
+                     or head["y"] + head["height"] <= label["y"] or label["y"] + label["height"] <= head["y"])
+            assert apart, f"the head covers {name} at frame {index}"
+    assert errors == []
 
 
-def test_the_live_page_follows_the_station_and_sends_commands(browser, site, shots):
+def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, shots):
     served, ids = site
     feed = served.app.extensions["wallhinge_live"]
     errors = []
-    context, page = _live_page(browser, served, errors, f"?patient={ids['patient']}")
-    try:
-        feed.publish({"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
-                      "patient_name": "Margaret B.", "set_number": 2, "reps_in_set": 4, "good_reps_in_set": 3,
-                      "reps_per_set": 12})
-        lights = {"pattern": "patient_detected", "colour": "green", "blinking": False,
-                  "lamps": {"red": 0, "amber": 0, "green": 0.25}}
-        feed.publish({"type": "frame", "t_s": 41.2, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
-                      "knee_flexion_deg": 6.0, "lights": lights})
-        page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
-        assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
-        feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
-                      "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,
-                              "peak_trunk_angle_deg": 49.5, "peak_knee_flexion_deg": 47.0, "descent_s": 1.4,
-                              "lost_points": [{"fault": "squat", "points": 25,
-                                               "why": "knees bent to 47 degrees (limit 40)"}]},
-                      "lights": {"pattern": "rep_done", "colour": "red", "blinking": True,
-                                 "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True, "note": "A4",
-                                 "muted": False, "reason": None}})
-        page.wait_for_selector("#rep-body .badge.fault-squat")
-        assert "Running · Margaret B. · set 2: 3 of 12 good" in page.locator("#station-state").inner_text()
-        assert "red lamp flashing" in page.locator("#lights-words").inner_text()
-        assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
-        assert page.locator("#lamp-red.on").count() == 1
-        feed.publish({"type": "station", "state": "trouble", "reason": "the camera stopped sending frames"})
-        page.wait_for_selector("#station-trouble:has-text('Trouble: the camera stopped sending frames')")
-        feed.publish({"type": "station", "state": "ready"})
-        page.wait_for_selector("#station-trouble:empty", state="attached")
-        page.click("button:has-text('Pause')")
-        page.wait_for_selector("#command-status:has-text('Pause: sent to the station')")
-        page.click("button:has-text('Start')")
-        page.wait_for_selector("#command-status:has-text('Start: sent to the station')")
-        page.wait_for_selector("#event-log li:has-text('Start asked by anna')")
-        taken = feed.commands()
-        assert [(c["command"], c.get("patient_id")) for c in taken] == [("pause", None), ("start", ids["patient"])]
-        page.screenshot(path=shots / "live-landscape.png")
-        assert errors == []
-    finally:
-        context.close()
+    page = _live_page(contexts, served, errors, f"?patient={ids['patient']}")
+    feed.publish({"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
+                  "patient_name": "Margaret B.", "set_number": 2, "reps_in_set": 4, "good_reps_in_set": 3,
+                  "reps_per_set": 12})
+    lights = {"pattern": "patient_detected", "colour": "green", "blinking": False,
+              "lamps": {"red": 0, "amber": 0, "green": 0.25}}
+    feed.publish({"type": "frame", "t_s": 41.2, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
+                  "knee_flexion_deg": 6.0, "lights": lights})
+    page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
+    assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
+                  "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,
+                          "peak_trunk_angle_deg": 49.5, "peak_knee_flexion_deg": 47.0, "descent_s": 1.4,
+                          "lost_points": [{"fault": "squat", "points": 25,
+                                           "why": "knees bent to 47 degrees (limit 40)"}]},
+                  "lights": {"pattern": "rep_done", "colour": "red", "blinking": True,
+                             "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True, "note": "A4",
+                             "muted": False, "reason": None}})
+    page.wait_for_selector("#rep-body .badge.fault-squat")
+    assert "Running · Margaret B. · set 2: 3 of 12 good" in page.locator("#station-state").inner_text()
+    assert "red lamp flashing" in page.locator("#lights-words").inner_text()
+    assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
+    assert page.locator("#lamp-red.on").count() == 1
+    feed.publish({"type": "station", "state": "trouble", "reason": "the camera stopped sending frames"})
+    page.wait_for_selector("#station-trouble:has-text('Trouble: the camera stopped sending frames')")
+    feed.publish({"type": "station", "state": "ready"})
+    page.wait_for_selector("#station-trouble:empty", state="attached")
+    page.click("button:has-text('Pause')")
+    page.wait_for_selector("#command-status:has-text('Pause: sent to the station')")
+    page.click("button:has-text('Start')")
+    page.wait_for_selector("#command-status:has-text('Start: sent to the station')")
+    page.wait_for_selector("#event-log li:has-text('Start asked by anna')")
+    taken = feed.commands()
+    assert [(c["command"], c.get("patient_id")) for c in taken] == [("pause", None), ("start", ids["patient"])]
+    page.screenshot(path=shots / "live-landscape.png")
+    assert errors == []
 
 
-def test_the_report_prints_on_one_page(browser, site, tmp_path, shots):
+def test_the_report_prints_on_one_page(contexts, site, tmp_path, shots):
     served, ids = site
     errors = []
-    context, page = _page(browser, "landscape", errors)
-    try:
-        _log_in(page, served.url)
-        page.goto(f"{served.url}/sessions/{ids['session']}/report")
-        page.screenshot(path=shots / "report-landscape.png", full_page=True)
-        body = page.locator("body").inner_text()
-        # The back is not measured on these reps: the report says so and prints no back-rounding limit.
-        assert "back rounding ≤" not in body and "Back rounding not checked" in body
-        assert "back not checked" in body and "camera 123456" in body
-        pdf = page.pdf(format="A4")
-        assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
-        assert errors == []
-    finally:
-        context.close()
+    page = _page(contexts, "landscape", errors)
+    _log_in(page, served.url)
+    page.goto(f"{served.url}/sessions/{ids['session']}/report")
+    page.screenshot(path=shots / "report-landscape.png", full_page=True)
+    body = page.locator("body").inner_text()
+    # The back is not measured on these reps: the report says so and prints no back-rounding limit.
+    assert "back rounding ≤" not in body and "Back rounding not checked" in body
+    assert "back not checked" in body and "camera 123456" in body
+    pdf = page.pdf(format="A4")
+    assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ") == 1
+    assert errors == []
 
 
-def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times(browser, site, shots):
+def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times(contexts, site, shots):
     """In a browser whose language prefers 12-hour times: the lamps in words, the patient's name from their id,
     one log line per change of state (not per rep), and the back not vouched for when it was not measured."""
     served, ids = site
     feed = served.app.extensions["wallhinge_live"]
     errors = []
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, timezone_id="America/New_York",
-                                  locale="en-US")
+    context = contexts(viewport={"width": 1024, "height": 768}, timezone_id="America/New_York", locale="en-US")
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        _log_in(page, served.url)
-        page.goto(f"{served.url}/live/")
-        page.wait_for_selector("#connection.up")
-        running = {"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
-                   "set_number": 1, "reps_in_set": 0, "good_reps_in_set": 0, "reps_per_set": 12}
-        feed.publish(running)
-        page.wait_for_selector("#station-state:has-text('Margaret B.')")
-        assert "patient " + str(ids["patient"]) not in page.locator("#station-state").inner_text()
-        for k in (1, 2):
-            feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
-                          "rep": {"index": k, "score": 100, "faults": [], "min_wall_gap_mm": 4.0,
-                                  "peak_trunk_angle_deg": 50.0, "peak_knee_flexion_deg": 12.0,
-                                  "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []},
-                          "lights": {"pattern": "good_rep", "colour": "green", "blinking": False,
-                                     "lamps": {"red": 0, "amber": 0, "green": 1.0}, "sound": False}})
-            feed.publish({**running, "reps_in_set": k, "good_reps_in_set": k})
-        page.wait_for_selector("#station-state:has-text('2 of 12 good')")
-        assert page.locator("#lights-words").inner_text().startswith("Good rep")
-        assert "good_rep" not in page.locator("body").inner_text()
-        assert "Back not checked" in page.locator("#rep-body").inner_text()
-        assert "No fault seen" in page.locator("#rep-body").inner_text()
-        log = page.locator("#event-log li").all_inner_texts()
-        assert sum("Running" in line for line in log) == 1, log  # not once more after every rep
-        assert all(re.match(r"^\d\d:\d\d:\d\d · ", line) for line in log), log
-        assert not any("AM" in line or "PM" in line for line in log), log
-        feed.publish({"type": "session", "state": "idle", "session_id": ids["session"] + 100, "patient_id": None,
-                      "set_number": None})
-        page.wait_for_selector("#station-state:has-text('Guest')")
-        page.screenshot(path=shots / "live-words-landscape.png")
-        assert errors == []
-    finally:
-        context.close()
+    _log_in(page, served.url)
+    page.goto(f"{served.url}/live/")
+    page.wait_for_selector("#connection.up")
+    running = {"type": "session", "state": "running", "session_id": ids["session"], "patient_id": ids["patient"],
+               "set_number": 1, "reps_in_set": 0, "good_reps_in_set": 0, "reps_per_set": 12}
+    feed.publish(running)
+    page.wait_for_selector("#station-state:has-text('Margaret B.')")
+    assert "patient " + str(ids["patient"]) not in page.locator("#station-state").inner_text()
+    for k in (1, 2):
+        feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                      "rep": {"index": k, "score": 100, "faults": [], "min_wall_gap_mm": 4.0,
+                              "peak_trunk_angle_deg": 50.0, "peak_knee_flexion_deg": 12.0,
+                              "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []},
+                      "lights": {"pattern": "good_rep", "colour": "green", "blinking": False,
+                                 "lamps": {"red": 0, "amber": 0, "green": 1.0}, "sound": False}})
+        feed.publish({**running, "reps_in_set": k, "good_reps_in_set": k})
+    page.wait_for_selector("#station-state:has-text('2 of 12 good')")
+    assert page.locator("#lights-words").inner_text().startswith("Good rep")
+    assert "good_rep" not in page.locator("body").inner_text()
+    assert "Back not checked" in page.locator("#rep-body").inner_text()
+    assert "No fault seen" in page.locator("#rep-body").inner_text()
+    log = page.locator("#event-log li").all_inner_texts()
+    assert sum("Running" in line for line in log) == 1, log  # not once more after every rep
+    assert all(re.match(r"^\d\d:\d\d:\d\d · ", line) for line in log), log
+    assert not any("AM" in line or "PM" in line for line in log), log
+    feed.publish({"type": "session", "state": "idle", "session_id": ids["session"] + 100, "patient_id": None,
+                  "set_number": None})
+    page.wait_for_selector("#station-state:has-text('Guest')")
+    page.screenshot(path=shots / "live-words-landscape.png")
+    assert errors == []
 
 
-def test_the_live_page_says_at_once_when_storage_fails_and_when_it_works_again(browser, site, shots):
+def test_the_live_page_says_at_once_when_storage_fails_and_when_it_works_again(contexts, site, shots):
     served, _ = site
     feed = served.app.extensions["wallhinge_live"]
     errors = []
-    context, page = _live_page(browser, served, errors)
-    try:
-        assert page.locator("#storage-alert").is_hidden()
-        message = "Storage is failing: the station keeps the reps and retries every 1 s (disk full)."
-        feed.publish({"type": "storage", "state": "failing", "message": message})
-        page.wait_for_selector(f"#storage-alert:has-text('{message}')", state="visible")
-        page.screenshot(path=shots / "live-storage-failing.png")
-        feed.publish({"type": "storage", "state": "ok", "message": ""})
-        page.wait_for_selector("#storage-alert", state="hidden")
-        assert errors == []
-    finally:
-        context.close()
+    page = _live_page(contexts, served, errors)
+    assert page.locator("#storage-alert").is_hidden()
+    message = "Storage is failing: the station keeps the reps and retries every 1 s (disk full)."
+    feed.publish({"type": "storage", "state": "failing", "message": message})
+    page.wait_for_selector(f"#storage-alert:has-text('{message}')", state="visible")
+    page.screenshot(path=shots / "live-storage-failing.png")
+    feed.publish({"type": "storage", "state": "ok", "message": ""})
+    page.wait_for_selector("#storage-alert", state="hidden")
+    assert errors == []
