@@ -73,25 +73,34 @@ def back_checked(rep) -> bool:
     return rep.get("peak_spine_flexion_deg") is not None
 
 
-def fault_badges(faults, back_was_checked: bool = True) -> Markup:
-    """Badges in words (and colour); "No fault" only for a clean rep whose back was checked too.
+def touch_checked(rep) -> bool:
+    """Whether the rep's touch was judged: its closest gap was read (the buttocks were in view at the bottom)."""
+    return rep.get("min_wall_gap_mm") is not None
 
-    A rep whose back was not measured says so: "No fault seen" and "Back not
-    checked", never a plain "No fault" that would vouch for the back.
+
+def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool = True) -> Markup:
+    """Badges in words (and colour); "No fault" only for a clean rep whose back and touch were checked too.
+
+    A rep whose back (or touch) was not measured says so: "No fault seen" and
+    "Back not checked" ("Touch not checked"), never a plain "No fault" that
+    would vouch for what was not seen.
     """
+    checked = back_was_checked and touch_was_checked
     if not faults:
-        badges = Markup('<span class="badge ok">{}</span>').format("No fault" if back_was_checked else "No fault seen")
+        badges = Markup('<span class="badge ok">{}</span>').format("No fault" if checked else "No fault seen")
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
                                  for name in faults)
+    if not touch_was_checked:
+        badges += Markup('<span class="badge neutral touch-unchecked">Touch not checked</span>')
     if not back_was_checked:
         badges += Markup('<span class="badge neutral back-unchecked">Back not checked</span>')
     return badges
 
 
 def rep_badges(rep) -> Markup:
-    """A rep's fault badges, saying when its back was not checked."""
-    return fault_badges(rep.get("faults") or (), back_checked(rep))
+    """A rep's fault badges, saying when its back or its touch was not checked."""
+    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep))
 
 
 def init_app(app: Flask) -> None:

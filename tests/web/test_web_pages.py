@@ -390,6 +390,7 @@ def test_a_rep_whose_hips_were_hidden_says_its_touch_was_not_checked(logged_in, 
     assert "touch not checked" in rep_page and "did not touch" not in rep_page
     session_page = text(logged_in.get(f"/sessions/{session}"))
     assert "100%" in session_page and "1 not checked" in session_page and "50%" not in session_page
+    assert session_page.count("Touch not checked") == 1  # the hidden rep's badge, not the seen one's
     report = text(logged_in.get(f"/sessions/{session}/report"))
     assert "1 not checked" in report and "50%" not in report
 

@@ -135,8 +135,11 @@
     repBody.appendChild(title);
     var faults = el("p");
     var backChecked = rep.peak_spine_flexion_deg !== null && rep.peak_spine_flexion_deg !== undefined;
+    // No closest gap: the buttocks were hidden at the bottom, the touch was not judged (web/filters.py's rule).
+    var touchChecked = rep.min_wall_gap_mm !== null && rep.min_wall_gap_mm !== undefined;
     if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
-    else { faults.appendChild(el("span", "badge ok", backChecked ? "No fault" : "No fault seen")); }
+    else { faults.appendChild(el("span", "badge ok", backChecked && touchChecked ? "No fault" : "No fault seen")); }
+    if (!touchChecked) { faults.appendChild(el("span", "badge neutral touch-unchecked", "Touch not checked")); }
     if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", "Back not checked")); }
     repBody.appendChild(faults);
     (rep.lost_points || []).forEach(function (item) {
