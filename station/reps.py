@@ -9,9 +9,11 @@ touching the wall, a rep ending.
 How a rep is found (trunk angle relative to the patient's own standing
 posture). Each measure first goes through a short running median
 (:data:`SMOOTHING_FRAMES`): three frames for the wall gap, so a touch is
-reported one frame after it is seen; five for the trunk angle, whose
+reported one frame after it is seen; for the trunk angle, whose
 measurement can flip by a few degrees from frame to frame as the arms join
-or leave the trunk's outline.
+or leave the trunk's outline, the frames of the last
+:data:`TRUNK_SMOOTHING_S` (5 at 15 fps, 9 at 30 fps), so it spans the same
+stretch of movement whatever the frame rate.
 
 - *Standing baseline*: the median trunk angle over the patient's first still
   moment at the spot (``baseline_s`` with trunk angle, wall gap and place
@@ -245,7 +247,17 @@ SETTLED_BAND_DEG = 2.0
 LEAD_FRAMES = 450
 
 # Running-median lengths per measure (frames); see the module's docs.
-SMOOTHING_FRAMES = {"gap": 3, "trunk": 5, "knee": 3, "spine": 3}
+SMOOTHING_FRAMES = {"gap": 3, "knee": 3, "spine": 3}
+# The trunk angle's running median takes the frames of this last stretch (s):
+# 5 frames at 15 fps, 9 at 30, 26 at 90. A fixed count of frames would
+# smooth half as long at 30 fps as at 15, and a far or small patient's
+# trunk reading jitters by 10-15 degrees frame to frame (a few points fewer
+# or more above the hips tip its axis): a 5-frame median at 30 fps let that
+# start and end phantom reps. A rep's descent takes 0.5 s at the quickest, so
+# the median lags the body by about 0.13 s and never flattens a rep.
+TRUNK_SMOOTHING_S = 0.28
+# Frames kept for that median: 0.28 s at 90 fps, the fastest D400 depth mode.
+TRUNK_SMOOTHING_MAX_FRAMES = 26
 
 
 def _median(values) -> float | None:
@@ -275,9 +287,11 @@ class RepDetector:
         self._spine = SpineBaseline() if back_checked else None
         self.reps: list[Rep] = []
         self._recent = {name: deque(maxlen=length) for name, length in SMOOTHING_FRAMES.items()}
-        self._times = deque(maxlen=max(SMOOTHING_FRAMES.values()))
+        self._recent["trunk"] = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
+        self._times = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
         self._present = False
         self._last_seen_s = None
+        self._trailing_seen = False
         self._baseline = None
         self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
         # The last few seconds of smoothed frames while standing, (t_s, gap, trunk, knee, spine): a rep is
@@ -310,6 +324,8 @@ class RepDetector:
         """The events this frame causes."""
         events = []
         if not measures.present:
+            if self._present and not self._trailing_seen:
+                self._see_trailing(t_s, events)
             if self._present and t_s - self._last_seen_s > self.settings.max_absent_s:
                 self._returned(t_s, events)
                 # Lost on the way up: the rep counts with what was measured,
@@ -324,6 +340,7 @@ class RepDetector:
             self._present = True
             events.append(PatientArrived(t_s))
         self._last_seen_s = t_s
+        self._trailing_seen = False
         spine = measures.spine_flexion_deg
         if self._spine is not None:
             curvature = getattr(measures, "back_curvature_deg", None)
@@ -333,28 +350,59 @@ class RepDetector:
         for name, value in (("gap", measures.wall_gap_mm), ("trunk", measures.trunk_angle_deg),
                             ("knee", measures.knee_flexion_deg), ("spine", spine)):
             self._recent[name].append(value)
-            smoothed[name] = _median(self._recent[name])
         self._times.append(t_s)
+        window = sum(1 for seen_s in self._times if seen_s > t_s - TRUNK_SMOOTHING_S)
+        for name, values in self._recent.items():
+            smoothed[name] = _median(list(values)[-window:] if name == "trunk" else values)
         trunk = smoothed["trunk"]
         if trunk is None:
             return events
         # A running median of the last n frames shows the body as it was at
-        # the window's middle frame: rep times use that, events the frame now.
-        sample_s = self._times[-(len(self._recent["trunk"]) + 1) // 2]
+        # the window's middle (the mean of the middle two frames' times when n
+        # is even, as after a gap): rep times use that, events the frame now.
+        sample_s = 0.5 * (self._times[-1 - (window - 1) // 2] + self._times[-1 - window // 2])
+        self._advance(sample_s, t_s, smoothed, getattr(measures, "position_x_m", None), events)
+        return events
+
+    def _see_trailing(self, now_s, events):
+        """Give the last frames before the patient went out of sight their turn as the trunk median's middle.
+
+        The running median shows the body half a window late, so when the
+        frames stop (someone steps in front, the set ends) the last half
+        window of them would never be seen: at a hidden bottom, that is
+        where the rep leaned deepest. The window shrinks toward the last
+        frame, as it grows from the first frame after a gap.
+        """
+        self._trailing_seen = True
+        times, trunks = list(self._times), list(self._recent["trunk"])
+        if not times:
+            return
+        window = sum(1 for seen_s in times if seen_s > times[-1] - TRUNK_SMOOTHING_S)
+        others = {name: _median(values) for name, values in self._recent.items() if name != "trunk"}
+        for count in range(window - 2, 0, -2):
+            trunk = _median(trunks[-count:])
+            if trunk is not None:
+                sample_s = 0.5 * (times[-1 - (count - 1) // 2] + times[-1 - count // 2])
+                self._advance(sample_s, now_s, dict(others, trunk=trunk), None, events)
+
+    def _advance(self, sample_s, now_s, smoothed, x_m, events):
+        """Run the machine on one smoothed sample of the body at ``sample_s``; events are told at ``now_s``."""
+        trunk = smoothed["trunk"]
         if self._settling is not None and self._baseline is not None:
-            self._settle(sample_s, t_s, trunk - self._baseline, events)
+            self._settle(sample_s, now_s, trunk - self._baseline, events)
         if self._rep is None:
             self._lead.append((sample_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
-            self._standing(sample_s, t_s, trunk, smoothed["gap"], getattr(measures, "position_x_m", None), events)
+            self._standing(sample_s, now_s, trunk, smoothed["gap"], x_m, events)
             if self._rep is not None:
-                self._returned(t_s, events)  # the next rep began: the last one came back as far as it got
+                self._returned(now_s, events)  # the next rep began: the last one came back as far as it got
         if self._rep is not None:
-            self._in_rep(sample_s, t_s, trunk, smoothed, events)
-        return events
+            self._in_rep(sample_s, now_s, trunk, smoothed, events)
 
     def finish(self, t_s: float) -> list:
         """End of the recording or the set: a rep already on its way up counts, with its return as it was."""
         events = []
+        if self._present and not self._trailing_seen:
+            self._see_trailing(t_s, events)
         self._returned(t_s, events)
         rep = self._rep
         if rep is not None and rep["ascending"]:

@@ -5,7 +5,7 @@ import pytest
 
 from station.faults import Thresholds
 from station.measure import ABSENT, Measures
-from station.reps import (SETTLE_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
+from station.reps import (SETTLE_S, TRUNK_SMOOTHING_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
                           RepStarted, Touched)
 
 FPS = 30.0
@@ -109,11 +109,11 @@ def test_the_rep_ends_the_moment_the_trunk_is_back_within_the_upright_angle():
     back_at = 2.0 + 1.5 + 0.5 + 1.5 * (60.0 - STANDING_DEG - 10.0) / (60.0 - STANDING_DEG)
     assert done_at == pytest.approx(back_at, abs=0.2)
     # The rep's times are the smoothed trunk's (the median window's middle frame); the event is now.
-    assert 0.0 <= done_at - done.rep.end_s <= 3 * DT
+    assert 0.0 <= done_at - done.rep.end_s <= TRUNK_SMOOTHING_S / 2 + DT
     # How far it came back is told once the trunk stops coming back: the ascent's end plus SETTLE_S.
     (returned_at, returned), = of_type(events, RepReturned)
     up_at = 2.0 + 1.5 + 0.5 + 1.5
-    assert returned.index == 1 and up_at <= returned_at <= up_at + SETTLE_S + 4 * DT
+    assert returned.index == 1 and up_at <= returned_at <= up_at + SETTLE_S + TRUNK_SMOOTHING_S / 2 + 2 * DT
 
 
 @pytest.mark.parametrize("return_deg", [STANDING_DEG - 1.0, STANDING_DEG, STANDING_DEG + 2.0])
@@ -165,7 +165,8 @@ def test_stopping_part_way_up_ends_the_rep_after_the_stall():
     (rep,) = detector.reps
     assert rep.faults == ("incomplete_return",)
     (done_at, _), = of_type(events, RepDone)
-    assert done_at - rep.end_s == pytest.approx(RepSettings().stall_s, abs=0.1)
+    # Told when the stall is seen: the trunk's running median shows the body half its window late.
+    assert done_at - rep.end_s == pytest.approx(RepSettings().stall_s + TRUNK_SMOOTHING_S / 2, abs=0.1)
 
 
 def test_a_slow_rep_with_a_long_hold_is_one_rep():
@@ -336,3 +337,19 @@ def test_a_rep_right_after_an_incomplete_return_has_its_series_from_its_start():
     assert "incomplete_return" in first.faults
     assert second.series["t_s"][0] == pytest.approx(second.start_s, abs=1e-9)
     assert second.series["trunk_angle_deg"][0] == pytest.approx(stalled, abs=1.5)
+
+
+def test_a_jittery_trunk_reading_neither_splits_nor_invents_reps_at_30_fps():
+    # A small patient far from the camera: a quarter of the frames read the trunk
+    # 8-16 degrees off (a few points more or fewer above the hips tip its axis).
+    # Four shallow reps each time; a 5-frame median (a sixth of a second at 30 fps)
+    # let the jumps split them or start phantoms in 12 of these 20 sets.
+    exact = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        clean = standing(2.0) + sum((hinge(peak_deg=24.0, hold_s=0.8) + standing(1.5) for _ in range(4)), [])
+        jittery = [frame(m.trunk_angle_deg + (rng.choice([-1, 1]) * rng.uniform(8, 16) if rng.random() < 0.25
+                                              else rng.normal(0, 1.5)), m.wall_gap_mm) for m in clean]
+        detector, _ = run(jittery)
+        exact += len(detector.reps) == 4
+    assert exact >= 18
