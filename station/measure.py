@@ -411,6 +411,11 @@ class Measurer:
             if len(points) < 50:
                 continue
             top = np.percentile(points[:, 1], 99.5)
+            legs = points[:, 1] < 0.3 * top
+            if np.count_nonzero(legs) > 20 and abs(np.median(points[legs, 0]) - track.x_m) <= OWN_FEET_SPREAD_M:
+                # The followed person's own far foot, in a wide stance, peaks on
+                # its own: the body standing on it is theirs, not someone else's.
+                continue
             upper = points[:, 1] > HIP_SHARE_OF_TOP[1] * top
             if np.count_nonzero(upper) > 30 and _principal_angle_deg(points[upper, 1], points[upper, 2]) > HINGE_LEAN_DEG:
                 return float(x), float(z)

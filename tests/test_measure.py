@@ -208,3 +208,24 @@ def test_a_kettlebell_hanging_at_the_knees_does_not_bend_them(scene):
     posture = Posture(z_m=SPOT_Z - 0.05, hip_flexion_deg=45, knee_flexion_deg=(10, 10), arms="kettlebell_hanging")
     body, results = scene.measure_posture(posture, shape=short)
     assert median_of(results, "knee_flexion_deg") == pytest.approx(body.knee_flexion_deg(), abs=8.0)
+
+
+def test_the_patients_own_far_foot_is_never_taken_for_someone_else_hinging():
+    # In a wide stance, with the near foot partly hidden (a clinician on the camera
+    # side), the far foot peaks on its own 0.3 m along the wall. The body standing
+    # on it is the patient's own: it used to be taken for a second person hinging
+    # at the spot, and the track jumped to it in the middle of the first rep.
+    scene = Scene()
+    body = pose_body(SHAPE, Posture(x_m=0.35, z_m=SPOT_Z, hip_flexion_deg=55, knee_flexion_deg=(12, 12)))
+    frame = scene.frame([(LABEL_PATIENT, body)])
+    measurer = scene.measurer
+    measurer.reset()
+    for t in (0.0, SETTLE_S + 0.1):
+        assert measurer.measure(frame, t).present is (t > 0)
+    # Followed by the near foot, 0.15 m from the body's middle; the far one 0.16 m beyond it.
+    track = measurer._tracker.track = dataclasses.replace(measurer._tracker.track, x_m=0.35 - 0.15)
+    points, pixels = measurer._foreground_points(measurer._sampled(frame))
+    measurer._frame_points, measurer._frame_pixels = points, pixels
+    measurer._frame_feet = (np.array([track.x_m, track.x_m + 0.31]), np.array([track.z_m, track.z_m]),
+                            np.array([200, 80]))
+    assert measurer._hinging_other() is None
