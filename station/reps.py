@@ -235,6 +235,13 @@ class RepReturned:
 # the first nine tenths.
 FINAL_TENTH_SHARE = 0.3
 
+# Leaning in again within this long (s) of being seen coming up is still the
+# same rep: a trunk reading that dips 10 degrees for a few frames at the
+# bottom while someone moves in front of the patient, or a bob at the bottom.
+# A patient who comes part way up and goes down into the next rep takes a
+# second or more to do it (coming up, then turning round the movement).
+BOB_S = 0.6
+
 # After a full return, the trunk is followed until it makes no new low for this
 # long (s), or at most this long (s); see the module's docs.
 SETTLE_S = 0.3
@@ -468,7 +475,7 @@ class RepDetector:
         relative = trunk - self._baseline
         lead_in = [frame for frame in self._lead if start <= frame[0] < t_s]
         self._rep = {"start": start, "start_level": level, "frames": [], "lead_in": lead_in, "peak": relative,
-                     "ascending": False,
+                     "ascending": False, "ascent_t": None,
                      "return": relative, "return_t": t_s, "touched": False, "announced": False}
 
     def _gap_start(self, trunk_start_s: float) -> float:
@@ -500,16 +507,22 @@ class RepDetector:
             self._still.popleft()
         angles = [frame[1] for frame in self._still]
 
-        def steady(values):
+        def steady(values, *, unread_is_steady=False):
             values = [value for value in values if value is not None]
-            return len(values) >= 0.8 * len(self._still) and max(values) - min(values) < settings.baseline_spread_mm
+            if len(values) < 0.8 * len(self._still):
+                # Mostly unread: the wall gap while someone stands in front of
+                # the hips says nothing either way (the place along the wall
+                # still tells walking from standing); an unread place does.
+                return unread_is_steady
+            return max(values) - min(values) < settings.baseline_spread_mm
 
         # Still means going nowhere: a slow descent's first second sways
         # little but keeps leaning further, and must not carry the baseline.
         still = (t_s - self._still[0][0] >= 0.9 * settings.baseline_s
                  and max(angles) - min(angles) < settings.baseline_spread_deg
                  and abs(angles[-1] - angles[0]) < settings.start_band_deg
-                 and steady(frame[2] for frame in self._still) and steady(frame[3] for frame in self._still))
+                 and steady((frame[2] for frame in self._still), unread_is_steady=True)
+                 and steady(frame[3] for frame in self._still))
         if not still:
             return
         level = float(np.median(angles))
@@ -544,7 +557,7 @@ class RepDetector:
             if relative > rep["peak"]:
                 rep["peak"] = relative
             elif relative <= rep["peak"] - settings.ascent_deg:
-                rep.update(ascending=True, **{"return": relative, "return_t": t_s})
+                rep.update(ascending=True, ascent_t=t_s, **{"return": relative, "return_t": t_s})
             return
         if relative <= self.thresholds.upright_angle_deg:
             self._close(t_s, now_s, events, returned=relative)
@@ -553,6 +566,11 @@ class RepDetector:
                                   "values": [relative]}
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
+        elif relative >= rep["return"] + settings.rise_again_deg and t_s - rep["ascent_t"] < BOB_S:
+            # Down again straight after coming up: the same rep's bottom (a
+            # bob there, or a reading that dipped), not the next rep.
+            rep["ascending"] = False
+            rep["peak"] = max(rep["peak"], relative)
         elif t_s - rep["return_t"] >= settings.stall_s or relative >= rep["return"] + settings.rise_again_deg:
             # Stopped part way up, or going down again: the rep ended where it came back to.
             end = rep["return_t"]

@@ -353,3 +353,25 @@ def test_a_jittery_trunk_reading_neither_splits_nor_invents_reps_at_30_fps():
         detector, _ = run(jittery)
         exact += len(detector.reps) == 4
     assert exact >= 18
+
+
+def test_a_dip_in_the_trunk_reading_at_the_bottom_is_the_same_rep():
+    # Someone moves in front of the patient at the bottom: the lean reads 12 degrees
+    # shallower for a third of a second, then the hold goes on. It used to split the
+    # rep in two, the first half an incomplete return.
+    rep = hinge(hold_s=1.5)
+    bottom = 45 + 10  # descent (45 frames) then 10 frames into the hold
+    rep[bottom:bottom + 10] = [frame(m.trunk_angle_deg - 12.0, m.wall_gap_mm) for m in rep[bottom:bottom + 10]]
+    detector, _ = run(standing(2.0) + rep + standing(2.0))
+    (done,) = detector.reps
+    assert done.faults == () and done.peak_trunk_angle_deg == pytest.approx(60.0, abs=1.0)
+
+
+def test_the_standing_baseline_is_set_while_someone_hides_the_hips():
+    # A clinician stands between the camera and the patient's hips from the start:
+    # the wall gap is never read, the trunk is. The first rep used to be lost (no
+    # still moment without a gap), and the baseline taken from its incomplete return.
+    frames = [frame(m.trunk_angle_deg, None) for m in standing(2.0) + hinge(return_deg=30.0)
+              + standing(0.5, trunk=30.0) + hinge(start_deg=30.0) + standing(2.0)]
+    detector, _ = run(frames)
+    assert [rep.faults for rep in detector.reps] == [("incomplete_return",), ()]
