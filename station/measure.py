@@ -62,6 +62,8 @@ SPOT_MAX_Z_M = 0.65
 DRILL_ZONE_HALF_WIDTH_M = 0.9
 # Points below this height (m) are a standing person's shanks and feet.
 FEET_HEIGHT_M = 0.35
+# ... and below this, their ankles and feet (m): where they stand, whatever the knees do.
+ANKLES_HEIGHT_M = 0.2
 MIN_FEET_POINTS = 20
 # Leaning further than this (degrees from vertical) is a hinge: whoever does
 # it at the drill spot is the patient (see Measurer._hinging_other).
@@ -458,7 +460,12 @@ class Measurer:
         if feet_seen:
             legs_z = float(np.median(points[legs, 2]))
             if self._tracker.plausible(t_s, legs_x, legs_z):
-                self._tracker.seen(t_s, legs_x, legs_z)
+                # Whether they stand put: the ankles and feet where enough of
+                # them show, which stay put as the knees bend.
+                ankles = points[:, 1] < ANKLES_HEIGHT_M
+                planted = ((float(np.median(points[ankles, 0])), float(np.median(points[ankles, 2])))
+                           if np.count_nonzero(ankles) > 20 else None)
+                self._tracker.seen(t_s, legs_x, legs_z, planted)
         else:
             self._tracker.glimpsed(t_s)
         if not self._tracker.settled(t_s):

@@ -40,9 +40,14 @@ MEMORY_S = 2.0
 # may be off by the legs' own width.
 FEET_SPEED_M_S = 1.5
 FEET_SLACK_M = 0.12
-# Feet "stay put" within this of where they stopped (m): the shanks tilt
-# as the knees bend in a rep, which moves their middle a few centimetres.
-STILL_RADIUS_M = 0.2
+# Feet "stay put" within this of where they stopped (m): the ankles and
+# feet (``planted`` in PatientTracker.seen) move a few centimetres at most as
+# the knees bend.
+STILL_RADIUS_M = 0.1
+# Where they stopped follows where they are with this time constant (s), so
+# the last slow centimetres of stepping into place, or a shuffle, never add
+# up to a step; a walk (1 m/s: 0.3 m behind) leaves it at once.
+STILL_FOLLOW_S = 1.0
 # Standing put this long (s) after moving makes someone the one at the drill.
 SETTLE_S = 0.4
 
@@ -104,14 +109,23 @@ class PatientTracker:
         reach = FEET_SLACK_M + FEET_SPEED_M_S * max(0.0, t_s - self.track.t_s)
         return abs(x_m - self.track.x_m) <= reach and abs(z_m - self.track.z_m) <= reach
 
-    def seen(self, t_s: float, x_m: float, z_m: float) -> None:
-        """The patient's feet were measured at (x, z): follow them there."""
+    def seen(self, t_s: float, x_m: float, z_m: float, planted: tuple[float, float] | None = None) -> None:
+        """The patient's feet were measured at (x, z): follow them there.
+
+        ``planted`` (x, z; m) is where the ankles and feet are, when they
+        show: whether the patient stands put is judged there, as the middle
+        of the shanks moves a few centimetres when the knees bend.
+        """
         x_m, z_m, t_s = float(x_m), float(z_m), float(t_s)
+        still_x, still_z = (x_m, z_m) if planted is None else (float(planted[0]), float(planted[1]))
         track = self.track
-        if track is not None and np.hypot(x_m - track.still_x_m, z_m - track.still_z_m) <= STILL_RADIUS_M:
-            self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s)
+        if track is not None and np.hypot(still_x - track.still_x_m, still_z - track.still_z_m) <= STILL_RADIUS_M:
+            follow = min(1.0, max(0.0, t_s - track.t_s) / STILL_FOLLOW_S)
+            self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s,
+                                 still_x_m=track.still_x_m + follow * (still_x - track.still_x_m),
+                                 still_z_m=track.still_z_m + follow * (still_z - track.still_z_m))
         else:
-            self.track = Track(x_m, z_m, t_s, x_m, z_m, t_s)
+            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s)
 
     def glimpsed(self, t_s: float) -> None:
         """Part of the patient was seen, but not their feet: they are still here, where they were."""

@@ -1,5 +1,6 @@
 """Following the patient on the floor plan: pure state, hand-built steps."""
 
+import numpy as np
 import pytest
 
 from station.tracking import FEET_SLACK_M, MEMORY_S, SETTLE_S, STILL_RADIUS_M, PatientTracker
@@ -69,3 +70,34 @@ def test_switching_to_someone_hinging_makes_them_the_patient_at_once_and_for_goo
     assert tracker.track.x_m == 0.3 and tracker.settled(2.0) and tracker.hinged
     tracker.reset()
     assert tracker.track is None and not tracker.hinged
+
+
+def test_stepping_back_into_place_is_not_at_the_drill_until_the_feet_stop():
+    # Walking in, then stepping back into place: the feet move 35 cm back toward
+    # the wall over 1.2 s, slowing to a stop. Judged against a 20 cm radius, the
+    # patient counted as at the drill with 10 cm still to go.
+    tracker = PatientTracker()
+    for step in range(30):
+        tracker.seen(step / 30, -1.0 + step / 30, 0.65, planted=(-1.0 + step / 30, 0.65))
+    steps = 36
+    for step in range(steps + 1):
+        t = 1.0 + step / 30
+        z = 0.65 - 0.35 * np.sin(0.5 * np.pi * step / steps)
+        tracker.seen(t, 0.0, z, planted=(0.0, z))
+        if z - 0.30 > 0.05:
+            assert not tracker.settled(t), step
+    stopped = 1.0 + steps / 30
+    for step in range(1, 16):
+        tracker.seen(stopped + step / 30, 0.0, 0.30, planted=(0.0, 0.30))
+    assert tracker.settled(stopped + 15 / 30)
+
+
+def test_feet_shuffling_slowly_at_the_spot_stay_at_the_drill():
+    # 12 cm of slow drift over four seconds (settling the stance): never a step.
+    tracker = PatientTracker()
+    for step in range(150):
+        t = step / 30
+        x = 0.0 if step < 30 else 0.12 * (step - 30) / 120
+        tracker.seen(t, x, 0.3, planted=(x, 0.3))
+        if step >= 15:
+            assert tracker.settled(t), t
