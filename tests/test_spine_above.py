@@ -128,6 +128,20 @@ def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
     assert rounded > THRESHOLD
 
 
+def test_a_squat_drops_the_hips_and_the_back_is_still_read_from_them():
+    """Knees bent 55-75 degrees put the hips 10-20 cm under their standing height; a neutral back stays neutral.
+
+    With the hip joint kept at its standing height the radial bins started on
+    the back itself and a neutral back read 19-27 degrees extended.
+    """
+    senior = Camera(BodyShape(height_m=1.61, build=0.66, kyphosis_deg=26.0))
+    baseline = senior.set_reader()
+    for knee in (55.0, 75.0):
+        reading = senior.spine(baseline, hip_deg=20.0, spine_deg=2.0, knee_deg=knee)
+        assert reading is not None
+        assert abs(reading - 2.0) < 8.0, (knee, reading)
+
+
 def test_a_standing_turn_no_back_has_gives_the_set_no_baseline():
     """Crossed forearms under a steep view can read as a back turned 80 degrees: that is not a standing back."""
     baseline = AboveBaseline()
