@@ -90,6 +90,10 @@ MIN_BIN_POINTS = 5
 # round, behind and below the hip, is a leg or a flying pixel.
 BELOW_HIP_RAD = np.radians(100.0)
 MIN_BINS = 6  # radial bins with an outline, of the 12
+# The outline's length from the sacrum's bin to the upper back's, share of
+# stature, when the whole back faces the camera (0.30-0.31 hinged in the
+# tuning seeds): the length the turn is read over in every frame.
+TURN_LENGTH_SHARE = 0.30
 MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
 OFF_OUTLINE_M = 0.02  # a bin this far off the back's parabola (m) is something else
 # The head's top in the strips (clear of a stick's top on the midline), and
@@ -276,7 +280,13 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
         return BackReading(None, "back hidden (arms, a stick or the view)")
     u, v = u[kept], v[kept]
     a, b, _ = np.polyfit(u, v, 2)
-    turn = np.arctan(2.0 * a * u.max() + b) - np.arctan(2.0 * a * u.min() + b)
+    # The turn over the back's own length (centred on the outline's middle),
+    # not between the bins this frame happened to keep: standing, the low back
+    # is seen edge-on and the kept bins spanned 0.28 of stature against 0.31
+    # hinged, so the standing baseline was read over a shorter arc than the
+    # reps; a hidden or dropped end bin did the same to single frames.
+    half = 0.5 * TURN_LENGTH_SHARE * stature_m
+    turn = np.arctan(2.0 * a * half + b) - np.arctan(-2.0 * a * half + b)
     return BackReading(float(np.degrees(turn)))
 
 
