@@ -12,15 +12,18 @@ This module reads the back's sagittal profile from that camera's depth frames:
 2. **The back's profile** (:func:`back_turn`): two strips either side of the
    body's midline (3-8 cm out: clear of the spine's groove, of a stick held
    along the spine and of the arms) give the back's skin in the sagittal
-   plane. Around the hip joint (half the stature up, a little in front of the
-   rearmost point there), the skin is cut into radial bins from the sacrum to
+   plane. Around the hip joint (half the stature up, lower when a squat drops
+   the buttocks' rear under that; a little in front of the rearmost point
+   there), the skin is cut into radial bins from the sacrum to
    the upper back; per bin and strip the rear quantile of the angle about the
    hip is the back's outline there. Of the two strips the front one is kept: a
    hand behind the back is on one side only.
 3. **Its turn**: a parabola fitted to that outline, in its own axis (a bin
    2 cm off it is something else, a kettlebell or a hand, and is dropped),
-   turns between its ends by the back's curvature; the angle between its end
-   tangents is the reading, in degrees, positive when the back rounds.
+   turns by the back's curvature; the angle between its tangents at the ends
+   of the back's own length (0.30 of stature, centred on the outline's middle,
+   whatever bins the frame shows) is the reading, in degrees, positive when
+   the back rounds.
 4. **Against standing** (:class:`AboveBaseline`): spine flexion is the turn
    minus the patient's own turn standing still at the start of the set, so a
    kyphotic senior's rounded upper back is their baseline, not a fault. The
