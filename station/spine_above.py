@@ -12,15 +12,18 @@ This module reads the back's sagittal profile from that camera's depth frames:
 2. **The back's profile** (:func:`back_turn`): two strips either side of the
    body's midline (3-8 cm out: clear of the spine's groove, of a stick held
    along the spine and of the arms) give the back's skin in the sagittal
-   plane. Around the hip joint (half the stature up, a little in front of the
-   rearmost point there), the skin is cut into radial bins from the sacrum to
+   plane. Around the hip joint (half the stature up, lower when a squat drops
+   the buttocks' rear under that; a little in front of the rearmost point
+   there), the skin is cut into radial bins from the sacrum to
    the upper back; per bin and strip the rear quantile of the angle about the
    hip is the back's outline there. Of the two strips the front one is kept: a
    hand behind the back is on one side only.
 3. **Its turn**: a parabola fitted to that outline, in its own axis (a bin
    2 cm off it is something else, a kettlebell or a hand, and is dropped),
-   turns between its ends by the back's curvature; the angle between its end
-   tangents is the reading, in degrees, positive when the back rounds.
+   turns by the back's curvature; the angle between its tangents at the ends
+   of the back's own length (0.30 of stature, centred on the outline's middle,
+   whatever bins the frame shows) is the reading, in degrees, positive when
+   the back rounds.
 4. **Against standing** (:class:`AboveBaseline`): spine flexion is the turn
    minus the patient's own turn standing still at the start of the set, so a
    kyphotic senior's rounded upper back is their baseline, not a fault. The
@@ -68,6 +71,17 @@ STRIP_OUTER_M = 0.08
 HIP_SHARE_OF_STATURE = 0.52
 HIP_DEPTH_SHARE = 0.07
 HIP_BAND_SHARE = 0.04  # half-height of the band that finds the rearmost point
+# When the knees bend far (a squat), the hips drop under that height: the
+# buttocks' rear, the rearmost skin in the strips below the mid-back, then
+# places them. Hinged, the pelvis tips forward and the buttocks' rear rides
+# about 0.01 of stature above the hip joint (the simulator's body; its rear
+# under the bulge's equator is seen too steeply to give depth, which lifts
+# what is seen of it a little more).
+BUTTOCKS_TOP_SHARE = 0.62  # under the mid-back (T12 stands at about 0.69)
+BUTTOCKS_REAR_PERCENTILE = 2.0
+BUTTOCKS_SKIN_M = 0.01
+MIN_BUTTOCKS_POINTS = 20
+HIP_UNDER_BUTTOCKS_SHARE = 0.01
 # Radial bins about the hip joint, shares of stature: from the sacrum's skin
 # (0.06) to the upper back short of the neck (0.30).
 BIN_SHARE = 0.02
@@ -79,6 +93,10 @@ MIN_BIN_POINTS = 5
 # round, behind and below the hip, is a leg or a flying pixel.
 BELOW_HIP_RAD = np.radians(100.0)
 MIN_BINS = 6  # radial bins with an outline, of the 12
+# The outline's length from the sacrum's bin to the upper back's, share of
+# stature, when the whole back faces the camera (0.30-0.31 hinged in the
+# tuning seeds): the length the turn is read over in every frame.
+TURN_LENGTH_SHARE = 0.30
 MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
 OFF_OUTLINE_M = 0.02  # a bin this far off the back's parabola (m) is something else
 # The head's top in the strips (clear of a stick's top on the midline), and
@@ -179,6 +197,27 @@ def stature_from_head_top(points: np.ndarray) -> float | None:
     return float(np.percentile(points[strips, 1], HEAD_TOP_QUANTILE)) / HEAD_TOP_SHARE
 
 
+def _buttocks_height(y: np.ndarray, z: np.ndarray, off: np.ndarray, strips: np.ndarray,
+                     stature_m: float) -> float | None:
+    """Height (m) of the buttocks' rear, the body's rearmost skin under the mid-back in the strips, or None.
+
+    Per strip, the points within ``BUTTOCKS_SKIN_M`` of its rearmost
+    (a low quantile, short of flying pixels) give their median height; of the
+    two strips the one whose rear is in front counts: a hand behind the low
+    back (the stick) is in one strip only.
+    """
+    low = strips & (y < BUTTOCKS_TOP_SHARE * stature_m)
+    best = None
+    for strip in (low & (off > 0), low & (off < 0)):
+        if np.count_nonzero(strip) < MIN_BUTTOCKS_POINTS:
+            continue
+        depth = z[strip]
+        rear = float(np.percentile(depth, BUTTOCKS_REAR_PERCENTILE))
+        if best is None or rear > best[0]:
+            best = (rear, float(np.median(y[strip][depth < rear + BUTTOCKS_SKIN_M])))
+    return None if best is None else best[1]
+
+
 def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
     """How far the back's outline turns from the sacrum to the upper back, degrees (+ rounding), or None with a reason.
 
@@ -200,11 +239,16 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
         return BackReading(None, "back not in view")
     midline = float(np.median(x[upper]))
     off = x - midline
+    strips = (np.abs(off) > STRIP_INNER_M) & (np.abs(off) < STRIP_OUTER_M)
+    # Bent knees (a squat) drop the hips well under their standing height: then
+    # the buttocks' rear, seen from above, says where they are.
+    buttocks_y = _buttocks_height(y, z, off, strips, stature_m)
+    if buttocks_y is not None:
+        hip_y = min(hip_y, buttocks_y - HIP_UNDER_BUTTOCKS_SHARE * stature_m)
     at_hips = (np.abs(y - hip_y) < HIP_BAND_SHARE * stature_m) & (np.abs(off) < STRIP_OUTER_M)
     if np.count_nonzero(at_hips) < 10:
         return BackReading(None, "hips not in view")
     hip_z = float(np.percentile(z[at_hips], 5)) + HIP_DEPTH_SHARE * stature_m
-    strips = (np.abs(off) > STRIP_INNER_M) & (np.abs(off) < STRIP_OUTER_M)
     dy, dz, side = y[strips] - hip_y, z[strips] - hip_z, off[strips] > 0
     radius = np.hypot(dy, dz) / stature_m
     angle = np.arctan2(dz, dy)  # about the hip, from straight up toward the room
@@ -239,7 +283,13 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
         return BackReading(None, "back hidden (arms, a stick or the view)")
     u, v = u[kept], v[kept]
     a, b, _ = np.polyfit(u, v, 2)
-    turn = np.arctan(2.0 * a * u.max() + b) - np.arctan(2.0 * a * u.min() + b)
+    # The turn over the back's own length (centred on the outline's middle),
+    # not between the bins this frame happened to keep: standing, the low back
+    # is seen edge-on and the kept bins spanned 0.28 of stature against 0.31
+    # hinged, so the standing baseline was read over a shorter arc than the
+    # reps; a hidden or dropped end bin did the same to single frames.
+    half = 0.5 * TURN_LENGTH_SHARE * stature_m
+    turn = np.arctan(2.0 * a * half + b) - np.arctan(-2.0 * a * half + b)
     return BackReading(float(np.degrees(turn)))
 
 

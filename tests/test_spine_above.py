@@ -128,6 +128,54 @@ def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
     assert rounded > THRESHOLD
 
 
+def test_a_squat_drops_the_hips_and_the_back_is_still_read_from_them():
+    """Knees bent 55-75 degrees put the hips 10-20 cm under their standing height; a neutral back stays neutral.
+
+    With the hip joint kept at its standing height the radial bins started on
+    the back itself and a neutral back read 19-27 degrees extended.
+    """
+    senior = Camera(BodyShape(height_m=1.61, build=0.66, kyphosis_deg=26.0))
+    baseline = senior.set_reader()
+    for knee in (55.0, 75.0):
+        reading = senior.spine(baseline, hip_deg=20.0, spine_deg=2.0, knee_deg=knee)
+        assert reading is not None
+        assert abs(reading - 2.0) < 8.0, (knee, reading)
+
+
+def evenly_bent_back(turn_deg: float, shown_share: float = 1.0, length_m: float = 0.62) -> np.ndarray:
+    """Room points (N, 3) of a back 20 cm wide bent evenly by ``turn_deg`` over ``length_m``, hinged 35 degrees.
+
+    It rises from the buttocks' height (0.72 m) in front of the wall; only
+    its lower ``shown_share`` is in the points, as when the upper back is
+    hidden (a hand behind the neck) or the low back is seen edge-on.
+    """
+    step = 0.004
+    along = np.arange(0.0, length_m * shown_share, step)
+    heading = np.radians(35.0) + np.radians(turn_deg) * along / length_m  # from vertical toward the room
+    y = 0.72 + np.cumsum(np.cos(heading) * step)
+    z = 0.10 + np.cumsum(np.sin(heading) * step)
+    across = np.arange(-0.10, 0.1001, 0.008)
+    return np.column_stack([np.repeat(across[None, :], len(y), 0).ravel(), np.repeat(y, len(across)),
+                            np.repeat(z, len(across))])
+
+
+def test_the_turn_is_read_over_the_backs_length_not_over_what_the_frame_shows():
+    """Standing, the low back is seen edge-on and fewer bins show than hinged: the turn must not shrink with them.
+
+    Read between the outermost bins shown, hiding a quarter of an evenly bent
+    back read 18-21% less turn, so the standing baseline (fewer bins) and the
+    reps (all bins) were read over different lengths.
+    """
+    for bend in (20.0, 40.0):
+        whole = back_turn(evenly_bent_back(bend), 1.7).curvature_deg
+        three_quarters = back_turn(evenly_bent_back(bend, shown_share=0.75), 1.7).curvature_deg
+        assert whole is not None and three_quarters is not None
+        assert whole > 0.6 * bend
+        assert three_quarters == pytest.approx(whole, rel=0.1), (bend, whole, three_quarters)
+    straight = back_turn(evenly_bent_back(0.0), 1.7).curvature_deg
+    assert abs(straight) < 2.0
+
+
 def test_a_standing_turn_no_back_has_gives_the_set_no_baseline():
     """Crossed forearms under a steep view can read as a back turned 80 degrees: that is not a standing back."""
     baseline = AboveBaseline()
