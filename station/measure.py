@@ -95,6 +95,11 @@ CORE_HALF_WIDTH_M = 0.14
 # rounded upper back or a held stick may be the rearmost by a few cm.
 HIP_SHARE_OF_TOP = (0.36, 0.62)
 DEEP_HINGE_MARGIN_M = 0.05
+# The torso, across the trunk's axis, lies within this of the back's outline
+# (m); arms, a kettlebell or a stick held in front of the chest lie further
+# out. Outline in slices this long along the axis (m).
+TORSO_DEPTH_M = 0.22
+TORSO_SLICE_M = 0.04
 # The shank's rear outline: this quantile of distance from the wall in
 # each height slice (the calf, clear of the noise).
 LEG_OUTLINE_QUANTILE = 0.1
@@ -161,7 +166,29 @@ def _trunk_angle_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) 
     from the hips (``hip_y`` high, ``rear_z`` from the wall at the buttocks)
     toward the body above them, which sets the half. Past horizontal (a
     stoop) the angle goes beyond 90 degrees rather than wrapping to -90.
+
+    Arms, a held kettlebell or a stick out in front of the chest are no part
+    of the trunk, yet they tip a principal axis toward them, most where the
+    frame cuts off the head and shoulders: the axis is taken again (twice)
+    over the torso alone, the points within :data:`TORSO_DEPTH_M` of the
+    back's outline across the axis found so far.
     """
+    angle = _oriented_axis_deg(y, z, hip_y, rear_z)
+    for _ in range(2):
+        turn = np.radians(angle)
+        along = (y - hip_y) * np.cos(turn) + (z - rear_z) * np.sin(turn)
+        across = (z - rear_z) * np.cos(turn) - (y - hip_y) * np.sin(turn)
+        slices = np.maximum(along / TORSO_SLICE_M, 0.0).astype(np.intp)
+        back, _ = _slice_quantile(slices, across, 0.05, int(slices.max()) + 1)
+        torso = across < back[slices] + TORSO_DEPTH_M
+        if np.count_nonzero(torso) < 30:
+            break
+        angle = _oriented_axis_deg(y[torso], z[torso], hip_y, rear_z)
+    return angle
+
+
+def _oriented_axis_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) -> float:
+    """The points' principal axis from vertical (degrees), the half turn pointing from the hips toward them."""
     axis = _principal_angle_deg(y, z)
     toward = np.degrees(np.arctan2(z.mean() - rear_z, y.mean() - hip_y))
     # Of the axis and its reverse, the one nearer the direction from the hips to the trunk.

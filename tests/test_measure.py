@@ -158,7 +158,9 @@ def test_a_clinician_beside_the_patient_is_never_taken_for_them():
     people = [(LABEL_PATIENT, body), (LABEL_OTHER_PERSON, pose_body(*beside))]
     results = [scene.measurer.measure(scene.frame(people), t) for t in (2.0, 2.03, 2.07)]
     assert all(r.present for r in results)
-    assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=6.0)
+    # 55 degrees with the hands on the hips reads about 5 shallow with nobody near
+    # (the deep-hinge under-read, measured in bench_accuracy.py); the clinician adds nothing.
+    assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=7.0)
     assert median_of(results, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
     assert all(abs(r.position_x_m) < 0.2 for r in results)
 
@@ -229,3 +231,19 @@ def test_the_patients_own_far_foot_is_never_taken_for_someone_else_hinging():
     measurer._frame_feet = (np.array([track.x_m, track.x_m + 0.31]), np.array([track.z_m, track.z_m]),
                             np.array([200, 80]))
     assert measurer._hinging_other() is None
+
+
+@pytest.mark.parametrize("arms", ["crossed", "kettlebell_chest"])
+def test_arms_or_a_load_before_the_chest_do_not_tip_the_trunk_when_the_head_is_cut_off(arms):
+    # The camera at the near, high corner of the envelope (1.5 m, 1.3 m high, pitched
+    # down 15 degrees) cuts off a tall patient's head and shoulders: what is left above
+    # the hips is as deep (arms, a kettlebell) as it is tall, and its principal axis
+    # tipped 18-28 degrees toward the front. The torso alone is read.
+    scene = Scene(mount=CameraMount(side=-1, distance_m=1.5, yaw_toward_wall_deg=10.0, height_m=1.30,
+                                    pitch_deg=-15.0))
+    shape = BodyShape(1.87, 0.82, 0.0)
+    for hip, tolerance in ((0, 10.0), (20, 8.0)):
+        posture = Posture(z_m=SPOT_Z, hip_flexion_deg=hip, knee_flexion_deg=(8, 8), arms=arms,
+                          load_kg=10.0 if arms == "kettlebell_chest" else 0.0)
+        body, results = scene.measure_posture(posture, shape=shape)
+        assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=tolerance)
