@@ -215,6 +215,8 @@ class Measurer:
         self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
         self._clock_s = None
+        # The foreground's image labels, reused frame to frame (see _foreground_points).
+        self._labels = np.empty((intrinsics.height, intrinsics.width), np.int32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -262,13 +264,18 @@ class Measurer:
         # 0 < depth < threshold in one unsigned comparison (0 wraps to the top).
         below = flat - np.uint16(1)
         weak = below < self._weak_below_units
-        if not weak.any():
+        # Only the weak pixels (a few percent of the frame) are looked at
+        # past the labelling: a strong pixel outside them has label 0, which
+        # seeds nothing, so counting seeds among them counts every one.
+        weak_pixels = np.flatnonzero(weak)
+        if weak_pixels.size == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        labels, count = ndimage.label(weak.reshape(self._intrinsics.height, self._intrinsics.width))
-        labels = labels.reshape(-1)
-        seeded = np.bincount(labels[below < self._strong_below_units], minlength=count + 1) >= MIN_SEED_PIXELS
+        count = ndimage.label(weak.reshape(self._labels.shape), output=self._labels)
+        weak_labels = self._labels.reshape(-1)[weak_pixels]
+        strong = below[weak_pixels] < self._strong_below_units[weak_pixels]
+        seeded = np.bincount(weak_labels[strong], minlength=count + 1) >= MIN_SEED_PIXELS
         seeded[0] = False
-        candidates = np.flatnonzero(seeded[labels])
+        candidates = weak_pixels[seeded[weak_labels]]
         if candidates.size == 0:
             return np.empty((0, 3), np.float32), candidates
         depth_m = flat[candidates].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
