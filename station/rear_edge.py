@@ -67,16 +67,15 @@ class RearEdge:
         the body's depth at the edge, on the edge's ray, is the rear tangent
         point.
         """
-        band = np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M
-        if np.count_nonzero(band) < 20:
+        band = np.flatnonzero(np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M)
+        if len(band) < 20:
             return None
-        rows, cols = np.divmod(pixels[band], self._width)
-        z = points[band, 2]
+        band_pixels = pixels.take(band)
+        rows, cols = np.divmod(band_pixels, self._width)
+        z = points[:, 2].take(band)
         # Which way along a row the wall is: columns where the body is nearer the wall.
         toward_wall = -1 if line_slope(cols, z) > 0 else 1
-        unique_rows, inverse = np.unique(rows, return_inverse=True)
-        extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
-        (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
+        unique_rows, extreme = _row_extremes(band_pixels, self._width, toward_wall)
         window = self._edge_window
         offsets = np.arange(-window, window + 1) * toward_wall  # body side first, then wall side
         columns = extreme[:, np.newaxis] + offsets
@@ -118,6 +117,21 @@ class RearEdge:
                                        ROW_WINDOW_HALF_M)
 
 
+def _row_extremes(pixels: np.ndarray, width: int, toward: int) -> tuple[np.ndarray, np.ndarray]:
+    """The image rows of flat pixel indices ``pixels`` (ascending), and each row's last column (``toward`` > 0) or first.
+
+    In ascending flat order each row's pixels are one run, its columns
+    ascending: the extremes are the runs' ends, with no sort. Pixels in
+    another order are sorted first.
+    """
+    if len(pixels) > 1 and not np.all(pixels[1:] > pixels[:-1]):
+        pixels = np.sort(pixels)
+    rows, cols = np.divmod(pixels, width)
+    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    ends = np.append(starts[1:], len(pixels)) - 1
+    return rows.take(starts), cols.take(ends if toward > 0 else starts)
+
+
 def lowest_windowed_median(heights: np.ndarray, values: np.ndarray, half_m: float, min_rows: int = 3):
     """The lowest, over rows, of the median ``values`` of the rows within ``half_m`` of its height; None if no window has ``min_rows``."""
     near = np.abs(heights[:, np.newaxis] - heights[np.newaxis, :]) <= half_m
@@ -151,14 +165,19 @@ def ramp_edges(difference: np.ndarray, valid: np.ndarray):
     """
     rows, width = difference.shape
     k = np.arange(width, dtype=np.float64)
-    v = valid.astype(np.float64)
     d = difference.astype(np.float64)
-
-    def prefix(values):  # sums over k < s for s = 0..width
-        return np.concatenate([np.zeros((rows, 1)), np.cumsum(values, axis=1)], axis=1)
-
-    n, sk, skk = prefix(v), prefix(v * k), prefix(v * k * k)
-    sd, sdk, sdd = prefix(v * d), prefix(v * d * k), prefix(v * d * d)
+    # The six running sums at once: over k < s for s = 0..width of
+    # v, v k, v k k, v d, v d k and v d d (v: valid as 0 or 1).
+    terms = np.empty((6, rows, width))
+    terms[0] = valid
+    np.multiply(terms[0], k, out=terms[1])
+    np.multiply(terms[1], k, out=terms[2])
+    np.multiply(terms[0], d, out=terms[3])
+    np.multiply(terms[3], k, out=terms[4])
+    np.multiply(terms[3], d, out=terms[5])
+    sums = np.zeros((6, rows, width + 1))
+    np.cumsum(terms, axis=2, out=sums[:, :, 1:])
+    n, sk, skk, sd, sdk, sdd = sums
     s = np.arange(width + 1, dtype=np.float64) - 0.5  # the edge position for each split
     sx = s * n - sk  # x = s - k
     sxx = s * s * n - 2.0 * s * sk + skk
