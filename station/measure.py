@@ -323,10 +323,10 @@ class Measurer:
         person's two feet are one peak (the higher), someone else's stand
         more than :data:`OWN_FEET_SPREAD_M` off.
         """
-        low = (points[:, 1] < FEET_HEIGHT_M) & (points[:, 2] < FEET_MAX_Z_M)
-        if np.count_nonzero(low) < self._min_feet_points:
+        low = np.flatnonzero((points[:, 1] < FEET_HEIGHT_M) & (points[:, 2] < FEET_MAX_Z_M))
+        if len(low) < self._min_feet_points:
             return None
-        x, z = points[low, 0], points[low, 2]
+        x, z = points[:, 0].take(low), points[:, 2].take(low)
         bins = ((x - PLAN_X_RANGE_M[0]) / FEET_BIN_M).astype(np.intp)
         counts = np.bincount(bins, minlength=self._feet_bins)[:self._feet_bins]
         # Points within a foot's width of each place along the wall.
