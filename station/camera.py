@@ -7,7 +7,10 @@ depth image with the stream's intrinsics, depth unit and timestamp.
 
 librealsense's own processing blocks (decimation, threshold, spatial and
 temporal filters, hole filling) run on the frames when :class:`FilterSettings`
-asks for them, in the order librealsense recommends.
+asks for them, in the order librealsense recommends; the range threshold,
+when nothing follows it, runs on the numpy frame instead (:class:`DepthRange`,
+the same pixels). A recording read as fast as possible is decoded ahead on a
+thread of its own (:meth:`FrameSource._read_ahead`).
 
 A live camera that came up as USB 2 streams, but drops frames: :func:`open_camera`
 records the link it reports (:attr:`SourceInfo.usb_type`) and logs
