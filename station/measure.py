@@ -284,7 +284,7 @@ class Measurer:
         depth_m = flat[candidates].astype(np.float32)
         depth_m *= np.float32(self.calibration.depth_unit_m)
         # Each coordinate on its own contiguous array (origin + ray * depth, float32).
-        x, y, z = (self._rays_by_axis[axis, candidates] for axis in range(3))
+        x, y, z = (rays.take(candidates) for rays in self._rays_by_axis)
         for coordinate, origin in zip((x, y, z), self._origin):
             coordinate *= depth_m
             coordinate += origin

@@ -192,16 +192,15 @@ def ramp_edges(difference: np.ndarray, valid: np.ndarray):
         a = np.where(ramp_only, sxd / sxx, a)
         c = np.where(ramp_only, 0.0, c)
         left_sse = sdd - 2.0 * (c * sd + a * sxd) + c * c * n + 2.0 * c * a * sx + a * a * sxx
-    right_sse = sdd[:, -1:] - sdd
-    cost = left_sse + right_sse
-    enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
-    cost = np.where(enough, cost, np.inf)
-    best = np.argmin(cost, axis=1)
-    rows_index = np.arange(rows)
-    # Past the edge the row must show the wall: something nearer there (a
-    # person in front of the patient) hides where the body really ends.
-    beyond = n[:, -1] - n[rows_index, best]
-    with np.errstate(divide="ignore", invalid="ignore"):
+        right_sse = sdd[:, -1:] - sdd
+        cost = left_sse + right_sse
+        enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
+        cost = np.where(enough, cost, np.inf)
+        best = np.argmin(cost, axis=1)
+        rows_index = np.arange(rows)
+        # Past the edge the row must show the wall: something nearer there (a
+        # person in front of the patient) hides where the body really ends.
+        beyond = n[:, -1] - n[rows_index, best]
         wall_side_m = (sd[:, -1] - sd[rows_index, best]) / beyond
     fitted = np.isfinite(cost[rows_index, best])
     hidden = fitted & ~(wall_side_m < WALL_SIDE_MAX_M)
