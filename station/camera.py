@@ -7,7 +7,10 @@ depth image with the stream's intrinsics, depth unit and timestamp.
 
 librealsense's own processing blocks (decimation, threshold, spatial and
 temporal filters, hole filling) run on the frames when :class:`FilterSettings`
-asks for them, in the order librealsense recommends.
+asks for them, in the order librealsense recommends; the range threshold,
+when nothing follows it, runs on the numpy frame instead (:class:`DepthRange`,
+the same pixels). A recording read as fast as possible is decoded ahead on a
+thread of its own (:meth:`FrameSource._read_ahead`).
 
 A live camera that came up as USB 2 streams, but drops frames: :func:`open_camera`
 records the link it reports (:attr:`SourceInfo.usb_type`) and logs
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import re
 import sqlite3
 import threading
@@ -54,6 +58,17 @@ _PLAYBACK_POLL_MS = 200
 # that is still busy crashes librealsense (a segmentation fault in its reading
 # thread, seen under load), so the source waits for this state first.
 _PLAYBACK_STOP_WAIT_S = 5.0
+
+# How much of a recording read as fast as possible may be decoded ahead of its
+# reader, on a thread of its own (see FrameSource._read_ahead), in bytes of
+# depth images: 64 MB is some 330 frames at 424x240, 80 at 848x480.
+# librealsense decodes a recording's frames (PNG, 1-5 ms each) on its playback
+# thread only when asked for the next one; reading ahead lets that run on
+# another core while the frames before are measured, and while the opening is
+# calibrated (0.3-0.7 s), which a short queue would wait out.
+_READ_AHEAD_BYTES = 64 * 2**20
+# How often a reading thread with a full queue checks that it is still wanted (s).
+_READ_AHEAD_POLL_S = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -204,17 +219,63 @@ def _intrinsics_of(profile) -> Intrinsics:
     return Intrinsics(intr.width, intr.height, intr.fx, intr.fy, intr.ppx, intr.ppy)
 
 
+class DepthRange:
+    """librealsense's threshold filter, applied to a frame's numpy copy: the same pixels become 0.
+
+    The filter (librealsense src/proc/threshold.cpp) keeps a pixel when
+    ``min <= units * depth <= max``, all in float32. The test is made here
+    once per depth unit, over every uint16 value, into the range of raw
+    values it keeps; a frame then costs one unsigned comparison per pixel,
+    with the interpreter free for the measuring thread meanwhile, where the
+    filter's own frame copy holds it (about 0.8 ms at 848x480).
+    """
+
+    def __init__(self, min_m: float, max_m: float):
+        self.min_m, self.max_m = float(min_m), float(max_m)
+        self._kept: dict[float, tuple[np.uint16, np.uint16] | None] = {}
+
+    def kept_values(self, units: float) -> tuple[np.uint16, np.uint16] | None:
+        """The raw values the filter keeps at ``units`` metres per value: (lowest, how many more), or None.
+
+        Rounding is monotonic, so ``units * depth`` never decreases with
+        ``depth`` and the kept values are one run.
+        """
+        if units not in self._kept:
+            distances = np.arange(65536, dtype=np.float32) * np.float32(units)
+            values = np.flatnonzero((distances >= np.float32(self.min_m)) & (distances <= np.float32(self.max_m)))
+            self._kept[units] = (np.uint16(values[0]), np.uint16(values[-1] - values[0])) if values.size else None
+        return self._kept[units]
+
+    def apply(self, depth: np.ndarray, units: float) -> None:
+        """Zero, in place, the pixels of ``depth`` (uint16, ``units`` metres each) outside the range."""
+        kept = self.kept_values(units)
+        if kept is None:
+            depth[...] = 0
+            return
+        lowest, span = kept
+        # One unsigned comparison (values below the lowest wrap round to the
+        # top), and a product by it: faster than a masked assignment.
+        depth *= (depth - lowest) <= span
+
+
 def _filter_blocks(settings: FilterSettings) -> list:
-    """librealsense blocks in the order its post-processing guide recommends."""
+    """librealsense blocks in the order its post-processing guide recommends.
+
+    The range threshold, when nothing follows it, is a :class:`DepthRange`
+    at the end of the list, applied to the frame's numpy copy.
+    """
     blocks = []
     if settings.decimation > 1:
         decimation = rs.decimation_filter()
         decimation.set_option(rs.option.filter_magnitude, settings.decimation)
         blocks.append(decimation)
     if settings.min_distance_m or settings.max_distance_m:
+        max_distance_m = settings.max_distance_m or _THRESHOLD_LIMIT_M
+        if not (settings.spatial or settings.temporal or settings.hole_filling):
+            return blocks + [DepthRange(settings.min_distance_m, max_distance_m)]
         threshold = rs.threshold_filter()
         threshold.set_option(rs.option.min_distance, settings.min_distance_m)
-        threshold.set_option(rs.option.max_distance, settings.max_distance_m or _THRESHOLD_LIMIT_M)
+        threshold.set_option(rs.option.max_distance, max_distance_m)
         blocks.append(threshold)
     if settings.spatial or settings.temporal:
         blocks.append(rs.disparity_transform(True))
@@ -232,7 +293,8 @@ class FrameSource:
     """Depth frames from ``rs.pipeline``; use :func:`open_camera` or :func:`open_recording`.
 
     Iterate to get :class:`DepthFrame` objects. A recording read with
-    ``real_time=False`` yields every frame as fast as it can be processed; with
+    ``real_time=False`` yields every frame as fast as it can be processed,
+    decoded ahead on a thread of its own (:data:`_READ_AHEAD_BYTES`); with
     ``real_time=True`` frames are paced by their timestamps. :meth:`close`
     (safe from another thread) ends the iteration at once.
     """
@@ -243,7 +305,8 @@ class FrameSource:
         self._stated_frames = stated_frames
         self._profile = profile
         self.info = info
-        self._blocks = blocks
+        self._depth_range = blocks[-1] if blocks and isinstance(blocks[-1], DepthRange) else None
+        self._blocks = blocks[:-1] if self._depth_range is not None else blocks
         self._real_time = real_time
         self._frame_timeout_ms = int(frame_timeout_s * 1000)
         self._closed = threading.Event()
@@ -252,6 +315,7 @@ class FrameSource:
         }
         self._first_timestamp_ms: float | None = None
         self._first_wall_s = 0.0
+        self._reader: threading.Thread | None = None
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "FrameSource":
@@ -272,6 +336,9 @@ class FrameSource:
                 self._pipeline.stop()
             except RuntimeError:
                 pass  # already stopped by librealsense at the end of a recording
+            reader = self._reader
+            if reader is not None and reader is not threading.current_thread():
+                reader.join()  # it sees the source closed within _READ_AHEAD_POLL_S
             if self.info.kind == "recording":
                 self._wait_for_playback_stop()
 
@@ -298,8 +365,67 @@ class FrameSource:
     # -- frames ------------------------------------------------------------
     def __iter__(self) -> Iterator[DepthFrame]:
         if self.info.kind == "recording":
-            return self._recording_frames()
+            frames = self._recording_frames()
+            return frames if self._real_time else self._read_ahead(frames)
         return self._camera_frames()
+
+    def _read_ahead(self, frames: Iterator[DepthFrame]) -> Iterator[DepthFrame]:
+        """``frames`` in order, read on a thread of its own up to :data:`_READ_AHEAD_BYTES` ahead.
+
+        The reading thread's error (a damaged recording) is raised here, where
+        the frame it stopped at would have come. It ends when the frames do,
+        when the source is closed, or when this iteration is abandoned; a
+        source reads on one such thread at a time.
+        """
+        frame_bytes = 2 * self.info.intrinsics.width * self.info.intrinsics.height  # at most: before decimation
+        ready: queue.Queue = queue.Queue(max(2, _READ_AHEAD_BYTES // frame_bytes))
+        abandoned = threading.Event()
+        end = object()
+
+        def hand_over(item) -> bool:
+            """Queue ``item``; False once nobody will take it."""
+            while not (abandoned.is_set() or self._closed.is_set()):
+                try:
+                    ready.put(item, timeout=_READ_AHEAD_POLL_S)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            try:
+                for frame in frames:
+                    if not hand_over(frame):
+                        return
+            except Exception as error:  # handed over as it is: raised to the reader's caller
+                hand_over(error)
+            finally:
+                frames.close()
+                hand_over(end)
+
+        if self._reader is not None and self._reader.is_alive():
+            raise RuntimeError("a recording's frames are read by one iteration at a time")
+        self._reader = threading.Thread(target=read, name=f"read {Path(self.info.path or '').name}", daemon=True)
+        self._reader.start()
+        reader = self._reader
+        try:
+            while True:
+                try:
+                    item = ready.get(timeout=_READ_AHEAD_POLL_S)
+                except queue.Empty:
+                    # Closed, or its reader stopped without a word: nothing more will come.
+                    if self._closed.is_set() or not reader.is_alive() and ready.empty():
+                        return
+                    continue
+                if item is end or self._closed.is_set():
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            abandoned.set()
+            if reader is not threading.current_thread():
+                reader.join()
 
     def _camera_frames(self) -> Iterator[DepthFrame]:
         while not self._closed.is_set():
@@ -374,8 +500,11 @@ class FrameSource:
         intrinsics = self._intrinsics_by_size.get(size)
         if intrinsics is None:
             intrinsics = self._intrinsics_by_size[size] = _intrinsics_of(depth.get_profile())
+        data = np.array(depth.get_data(), dtype=np.uint16, copy=True)
+        if self._depth_range is not None:
+            self._depth_range.apply(data, depth.get_units())
         return DepthFrame(
-            depth=np.array(depth.get_data(), dtype=np.uint16, copy=True),
+            depth=data,
             depth_unit_m=self.info.depth_unit_m,
             timestamp_s=(timestamp_ms - self._first_timestamp_ms) / 1000.0,
             frame_number=int(depth.get_frame_number()),

@@ -109,6 +109,8 @@ LEG_OUTLINE_QUANTILE = 0.1
 WEAK_NOISE_MULTIPLE = 2.0
 WEAK_MIN_STEP_M = 0.015
 MIN_SEED_PIXELS = 10
+# Pixels, and plan cells, touch their 4 neighbours (ndimage.label's default, made once).
+_CROSS = ndimage.generate_binary_structure(2, 1)
 # Frames wider than this are measured on every other pixel (px): 640x480
 # and 848x480 as 320x240 and 424x240. The measures hold at 424x240, and a
 # Pi keeps 30 fps in every mode.
@@ -230,6 +232,7 @@ class Measurer:
             fx=full.fx / stride, fy=full.fy / stride, ppx=full.ppx / stride, ppy=full.ppy / stride)
         self._origin = calibration.camera_pose.translation.astype(np.float32)
         self._rays = np.ascontiguousarray(calibration.rays_room()[::stride, ::stride], np.float32).reshape(-1, 3)
+        self._rays_by_axis = np.ascontiguousarray(self._rays.T)  # (3, pixels): x, y, z of each ray
         background = np.asarray(calibration.background_m, np.float32)[::stride, ::stride].reshape(-1)
         noise = np.asarray(calibration.background_noise_m, np.float32)[::stride, ::stride].reshape(-1)
         # A pixel is clearly, or a little, foreground when nearer than these
@@ -244,6 +247,8 @@ class Measurer:
         self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
         self._clock_s = None
+        # The foreground's image labels, reused frame to frame (see _foreground_points).
+        self._labels = np.empty((intrinsics.height, intrinsics.width), np.int32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -291,31 +296,51 @@ class Measurer:
         # 0 < depth < threshold in one unsigned comparison (0 wraps to the top).
         below = flat - np.uint16(1)
         weak = below < self._weak_below_units
-        if not weak.any():
+        # Only the weak pixels (a few percent of the frame) are looked at
+        # past the labelling: a strong pixel outside them has label 0, which
+        # seeds nothing, so counting seeds among them counts every one.
+        weak_pixels = np.flatnonzero(weak)
+        if weak_pixels.size == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        labels, count = ndimage.label(weak.reshape(self._intrinsics.height, self._intrinsics.width))
-        labels = labels.reshape(-1)
-        seeded = np.bincount(labels[below < self._strong_below_units], minlength=count + 1) >= MIN_SEED_PIXELS
+        count = ndimage.label(weak.reshape(self._labels.shape), _CROSS, output=self._labels)
+        weak_labels = self._labels.reshape(-1)[weak_pixels]
+        strong = below[weak_pixels] < self._strong_below_units[weak_pixels]
+        seeded = np.bincount(weak_labels[strong], minlength=count + 1) >= MIN_SEED_PIXELS
         seeded[0] = False
-        candidates = np.flatnonzero(seeded[labels])
+        candidates = weak_pixels[seeded[weak_labels]]
         if candidates.size == 0:
             return np.empty((0, 3), np.float32), candidates
-        depth_m = flat[candidates].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
-        points = self._origin + self._rays[candidates] * depth_m[:, np.newaxis]
+        depth_m = flat[candidates].astype(np.float32)
+        depth_m *= np.float32(self.calibration.depth_unit_m)
+        # Each coordinate on its own contiguous array (origin + ray * depth, float32).
+        x, y, z = (rays.take(candidates) for rays in self._rays_by_axis)
+        for coordinate, origin in zip((x, y, z), self._origin):
+            coordinate *= depth_m
+            coordinate += origin
         # Above the floor and in front of the wall by more than the noise, inside the plan.
-        inside = ((points[:, 1] > 0.03) & (points[:, 2] > 0.0)
-                  & (points[:, 0] > PLAN_X_RANGE_M[0]) & (points[:, 0] < PLAN_X_RANGE_M[1])
-                  & (points[:, 2] < PLAN_Z_RANGE_M[1]))
-        return points[inside], candidates[inside]
+        inside = np.flatnonzero((y > 0.03) & (z > 0.0) & (x > PLAN_X_RANGE_M[0]) & (x < PLAN_X_RANGE_M[1])
+                                & (z < PLAN_Z_RANGE_M[1]))
+        points = np.empty((inside.size, 3), np.float32)
+        for axis, coordinate in enumerate((x, y, z)):
+            points[:, axis] = coordinate[inside]
+        return points, candidates[inside]
 
     def _plan_labels(self, points: np.ndarray):
         """Connected blobs of ``points`` on the floor plan: each point's label (0: none), and how many blobs."""
         cells_x = ((points[:, 0] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
         cells_z = ((points[:, 2] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
-        counts = np.bincount(cells_x * self._plan_shape[1] + cells_z, minlength=self._plan_shape[0] * self._plan_shape[1])
-        occupied = ndimage.binary_dilation(counts.reshape(self._plan_shape) >= self._plan_min_points)
-        labels, count = ndimage.label(occupied)
-        return labels[cells_x, cells_z], count
+        cells = cells_x * self._plan_shape[1] + cells_z
+        counts = np.bincount(cells, minlength=self._plan_shape[0] * self._plan_shape[1])
+        held = counts.reshape(self._plan_shape) >= self._plan_min_points
+        # One dilation by the 4-neighbour cross (ndimage.binary_dilation's
+        # default), as shifts: the grid is small and the call's set-up is not.
+        occupied = held.copy()
+        occupied[1:] |= held[:-1]
+        occupied[:-1] |= held[1:]
+        occupied[:, 1:] |= held[:, :-1]
+        occupied[:, :-1] |= held[:, 1:]
+        labels, count = ndimage.label(occupied, _CROSS)
+        return labels.reshape(-1)[cells], count
 
     def _feet(self, points: np.ndarray):
         """Where people stand along the wall: x, z (m) and point count of each pair of feet, or None.
@@ -327,10 +352,10 @@ class Measurer:
         person's two feet are one peak (the higher), someone else's stand
         more than :data:`OWN_FEET_SPREAD_M` off.
         """
-        low = (points[:, 1] < FEET_HEIGHT_M) & (points[:, 2] < FEET_MAX_Z_M)
-        if np.count_nonzero(low) < self._min_feet_points:
+        low = np.flatnonzero((points[:, 1] < FEET_HEIGHT_M) & (points[:, 2] < FEET_MAX_Z_M))
+        if len(low) < self._min_feet_points:
             return None
-        x, z = points[low, 0], points[low, 2]
+        x, z = points[:, 0].take(low), points[:, 2].take(low)
         bins = ((x - PLAN_X_RANGE_M[0]) / FEET_BIN_M).astype(np.intp)
         counts = np.bincount(bins, minlength=self._feet_bins)[:self._feet_bins]
         # Points within a foot's width of each place along the wall.
@@ -406,10 +431,11 @@ class Measurer:
         """The points (and pixels) of the person whose feet are at ``feet_x`` along the wall: in their slab, nearest the wall."""
         nobody = np.empty((0, 3), np.float32), np.empty(0, np.intp)
         low, high = self._slab(feet_x, feet)
-        mine = (points[:, 0] > low) & (points[:, 0] < high) & (points[:, 2] < PATIENT_REACH_Z_M)
-        points, pixels = points[mine], pixels[mine]
-        if len(points) == 0:
+        # (Rows are picked by index, np.take: several times faster than a boolean mask on (N, 3).)
+        mine = np.flatnonzero((points[:, 0] > low) & (points[:, 0] < high) & (points[:, 2] < PATIENT_REACH_Z_M))
+        if len(mine) == 0:
             return nobody
+        points, pixels = points.take(mine, axis=0), pixels.take(mine)
         point_labels, count = self._plan_labels(points)
         if count == 0:
             return nobody
@@ -419,9 +445,12 @@ class Measurer:
         # passing in front of the patient stands further out. (A loop over
         # the few person-sized blobs, not the points.)
         candidates = np.flatnonzero(sizes >= max(1, PERSON_SHARE * sizes.max()))
-        members = [point_labels == label for label in candidates]
-        nearest = int(np.argmin([points[member, 2].min() for member in members]))
-        return points[members[nearest]], pixels[members[nearest]]
+        if len(candidates) > 1:
+            nearest = int(np.argmin([points[point_labels == label, 2].min() for label in candidates]))
+        else:
+            nearest = 0
+        chosen = np.flatnonzero(point_labels == candidates[nearest])
+        return points.take(chosen, axis=0), pixels.take(chosen)
 
     def _hinging_other(self):
         """Feet (x, z; m) of someone else at the drill spot who is leaning like a hinge, or None.

@@ -67,21 +67,20 @@ class RearEdge:
         the body's depth at the edge, on the edge's ray, is the rear tangent
         point.
         """
-        band = np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M
-        if np.count_nonzero(band) < 20:
+        band = np.flatnonzero(np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M)
+        if len(band) < 20:
             return None
-        rows, cols = np.divmod(pixels[band], self._width)
-        z = points[band, 2]
+        band_pixels = pixels.take(band)
+        rows, cols = np.divmod(band_pixels, self._width)
+        z = points[:, 2].take(band)
         # Which way along a row the wall is: columns where the body is nearer the wall.
         toward_wall = -1 if line_slope(cols, z) > 0 else 1
-        unique_rows, inverse = np.unique(rows, return_inverse=True)
-        extreme = np.full(len(unique_rows), -1 if toward_wall > 0 else self._width, np.intp)
-        (np.maximum if toward_wall > 0 else np.minimum).at(extreme, inverse, cols)
+        unique_rows, extreme = _row_extremes(band_pixels, self._width, toward_wall)
         window = self._edge_window
         offsets = np.arange(-window, window + 1) * toward_wall  # body side first, then wall side
         columns = extreme[:, np.newaxis] + offsets
         inside = (columns >= 0) & (columns < self._width)
-        flat = unique_rows[:, np.newaxis] * self._width + np.clip(columns, 0, self._width - 1)
+        flat = unique_rows[:, np.newaxis] * self._width + np.minimum(np.maximum(columns, 0), self._width - 1)
         unit = np.float32(self._depth_unit_m)
         depth_m = depth.reshape(-1)[flat].astype(np.float32) * unit
         background = self._background[flat]
@@ -93,7 +92,8 @@ class RearEdge:
         # The rear edge lies between two pixels; its ray is their rays' mean,
         # and the body there is ``step`` nearer than the wall behind it.
         rows_index = np.arange(len(edge))
-        split = np.clip(np.nan_to_num(edge, nan=1.0).astype(np.intp), 1, len(offsets) - 1)
+        # (np.minimum and np.maximum: np.clip's and np.nan_to_num's checks cost more than the work here.)
+        split = np.minimum(np.maximum(np.where(np.isnan(edge), 1.0, edge).astype(np.intp), 1), len(offsets) - 1)
         pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
         edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
         edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
@@ -116,6 +116,21 @@ class RearEdge:
         # 1-2 cm of noise per row, the lowest few rows read low by the noise.
         return lowest_windowed_median(edge_y[keep].astype(np.float64), row_gap[keep].astype(np.float64),
                                        ROW_WINDOW_HALF_M)
+
+
+def _row_extremes(pixels: np.ndarray, width: int, toward: int) -> tuple[np.ndarray, np.ndarray]:
+    """The image rows of flat pixel indices ``pixels`` (ascending), and each row's last column (``toward`` > 0) or first.
+
+    In ascending flat order each row's pixels are one run, its columns
+    ascending: the extremes are the runs' ends, with no sort. Pixels in
+    another order are sorted first.
+    """
+    if len(pixels) > 1 and not np.all(pixels[1:] > pixels[:-1]):
+        pixels = np.sort(pixels)
+    rows, cols = np.divmod(pixels, width)
+    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    ends = np.append(starts[1:], len(pixels)) - 1
+    return rows.take(starts), cols.take(ends if toward > 0 else starts)
 
 
 def lowest_windowed_median(heights: np.ndarray, values: np.ndarray, half_m: float, min_rows: int = 3):
@@ -151,14 +166,19 @@ def ramp_edges(difference: np.ndarray, valid: np.ndarray):
     """
     rows, width = difference.shape
     k = np.arange(width, dtype=np.float64)
-    v = valid.astype(np.float64)
     d = difference.astype(np.float64)
-
-    def prefix(values):  # sums over k < s for s = 0..width
-        return np.concatenate([np.zeros((rows, 1)), np.cumsum(values, axis=1)], axis=1)
-
-    n, sk, skk = prefix(v), prefix(v * k), prefix(v * k * k)
-    sd, sdk, sdd = prefix(v * d), prefix(v * d * k), prefix(v * d * d)
+    # The six running sums at once: over k < s for s = 0..width of
+    # v, v k, v k k, v d, v d k and v d d (v: valid as 0 or 1).
+    terms = np.empty((6, rows, width))
+    terms[0] = valid
+    np.multiply(terms[0], k, out=terms[1])
+    np.multiply(terms[1], k, out=terms[2])
+    np.multiply(terms[0], d, out=terms[3])
+    np.multiply(terms[3], k, out=terms[4])
+    np.multiply(terms[3], d, out=terms[5])
+    sums = np.zeros((6, rows, width + 1))
+    np.cumsum(terms, axis=2, out=sums[:, :, 1:])
+    n, sk, skk, sd, sdk, sdd = sums
     s = np.arange(width + 1, dtype=np.float64) - 0.5  # the edge position for each split
     sx = s * n - sk  # x = s - k
     sxx = s * s * n - 2.0 * s * sk + skk
@@ -172,16 +192,15 @@ def ramp_edges(difference: np.ndarray, valid: np.ndarray):
         a = np.where(ramp_only, sxd / sxx, a)
         c = np.where(ramp_only, 0.0, c)
         left_sse = sdd - 2.0 * (c * sd + a * sxd) + c * c * n + 2.0 * c * a * sx + a * a * sxx
-    right_sse = sdd[:, -1:] - sdd
-    cost = left_sse + right_sse
-    enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
-    cost = np.where(enough, cost, np.inf)
-    best = np.argmin(cost, axis=1)
-    rows_index = np.arange(rows)
-    # Past the edge the row must show the wall: something nearer there (a
-    # person in front of the patient) hides where the body really ends.
-    beyond = n[:, -1] - n[rows_index, best]
-    with np.errstate(divide="ignore", invalid="ignore"):
+        right_sse = sdd[:, -1:] - sdd
+        cost = left_sse + right_sse
+        enough = (n >= 3) & ((n[:, -1:] - n) >= 2) & np.isfinite(cost)
+        cost = np.where(enough, cost, np.inf)
+        best = np.argmin(cost, axis=1)
+        rows_index = np.arange(rows)
+        # Past the edge the row must show the wall: something nearer there (a
+        # person in front of the patient) hides where the body really ends.
+        beyond = n[:, -1] - n[rows_index, best]
         wall_side_m = (sd[:, -1] - sd[rows_index, best]) / beyond
     fitted = np.isfinite(cost[rows_index, best])
     hidden = fitted & ~(wall_side_m < WALL_SIDE_MAX_M)

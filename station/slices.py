@@ -7,7 +7,7 @@ import numpy as np
 
 def slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: int):
     """Per-slice ``q`` quantile of ``values`` (NaN for empty slices) and each slice's count, vectorised by sorting."""
-    order = np.lexsort((values, slices))
+    order = _by_slice_then_value(slices, values)
     slices, values = slices[order], values[order]
     counts = np.bincount(slices, minlength=n_slices)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -16,6 +16,20 @@ def slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: i
     filled = counts > 0
     result[filled] = values[index[filled]]
     return result, counts
+
+
+def _by_slice_then_value(slices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The order of ``np.lexsort((values, slices))``, in about half its time for a few thousand points.
+
+    Two stable sorts, by value and then by slice, give the same order as the
+    lexsort (ties keep their original order either way); with the slices as
+    small unsigned integers numpy sorts them by radix.
+    """
+    if len(slices) == 0 or slices.min() < 0 or slices.max() > np.iinfo(np.uint16).max:
+        return np.lexsort((values, slices))
+    by_value = np.argsort(values, kind="stable")
+    small = np.uint8 if slices.max() <= np.iinfo(np.uint8).max else np.uint16
+    return by_value[np.argsort(slices[by_value].astype(small), kind="stable")]
 
 
 def line_slope(x: np.ndarray, y: np.ndarray) -> float:

@@ -198,6 +198,108 @@ def test_closing_mid_way_returns_with_playback_stopped(tmp_path):
     assert list(frames) == []
 
 
+def readers(path):
+    """The threads reading ``path`` ahead (see FrameSource._read_ahead) that are still running."""
+    return [thread for thread in threading.enumerate() if thread.name == f"read {path.name}" and thread.is_alive()]
+
+
+def test_a_recording_read_as_fast_as_possible_is_decoded_ahead_on_its_own_thread(random_recording):
+    path, frames = random_recording[:2]
+    with open_recording(path, filters=NO_FILTERS) as source:
+        reading = iter(source)
+        first = next(reading)
+        assert len(readers(path)) == 1
+        rest = list(reading)
+        assert readers(path) == []  # it ended with the frames
+    assert [frame.frame_number for frame in [first] + rest] == sorted({f.frame_number for f in [first] + rest})
+    assert all(np.array_equal(frame.depth, written) for frame, written in zip([first] + rest, frames))
+    assert len(rest) + 1 == len(frames)
+
+
+def test_real_time_playback_reads_on_the_callers_thread(tmp_path):
+    path, _ = steady_recording(tmp_path / "paced.db3", 0.2)
+    with open_recording(path, real_time=True, filters=NO_FILTERS) as source:
+        reading = iter(source)
+        next(reading)
+        assert readers(path) == []
+
+
+def test_abandoning_a_read_ahead_ends_its_thread_and_closing_stops_playback(tmp_path):
+    path, _ = steady_recording(tmp_path / "abandoned.db3", 2.0)
+    source = open_recording(path, filters=NO_FILTERS)
+    try:
+        reading = iter(source)
+        next(reading)
+        reading.close()  # as a `for` loop left by break or an error does
+        assert readers(path) == []
+    finally:
+        source.close()
+    assert playback_status(source) == camera_module.rs.playback_status.stopped
+
+
+def test_closing_a_source_from_another_thread_ends_its_read_ahead(tmp_path):
+    path, count = steady_recording(tmp_path / "closed.db3", 3.0)
+    source = open_recording(path, filters=NO_FILTERS)
+    read = []
+    try:
+        for frame in source:
+            read.append(frame)
+            if len(read) == 5:
+                closer = threading.Thread(target=source.close)
+                closer.start()
+                closer.join(timeout=10)
+                assert not closer.is_alive(), "close() hung on the reading thread"
+    finally:
+        source.close()
+    assert readers(path) == []
+    assert 5 <= len(read) < count
+    assert playback_status(source) == camera_module.rs.playback_status.stopped
+
+
+def test_reading_ahead_holds_at_most_its_budget_and_closing_frees_a_reader_that_waits(random_recording, monkeypatch):
+    path, frames = random_recording[:2]
+    monkeypatch.setattr(camera_module, "_READ_AHEAD_BYTES", 4 * 424 * 240 * 2)  # four frames
+    decoded = []
+    to_depth_frame = camera_module.FrameSource._to_depth_frame
+    monkeypatch.setattr(camera_module.FrameSource, "_to_depth_frame",
+                        lambda source, depth: decoded.append(1) or to_depth_frame(source, depth))
+    source = open_recording(path, filters=NO_FILTERS)
+    try:
+        reading = iter(source)
+        next(reading)
+        deadline = time.monotonic() + 5.0
+        while len(decoded) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        # The one taken, four queued and one waiting for room; never all 45.
+        assert len(decoded) <= 6 < len(frames)
+    finally:
+        source.close()
+    assert readers(path) == []
+
+
+def test_a_recording_is_read_by_one_iteration_at_a_time(random_recording):
+    with open_recording(random_recording[0], filters=NO_FILTERS) as source:
+        first = iter(source)
+        next(first)
+        with pytest.raises(RuntimeError, match="one iteration at a time"):
+            next(iter(source))
+
+
+def test_a_damaged_recording_read_ahead_gives_every_good_frame_then_one_error_line(short_recording, tmp_path):
+    from tests.test_analyze import damaged_copy
+    path = damaged_copy(short_recording[0], tmp_path, frame_index=40)
+    read = []
+    with pytest.raises(RecordingError) as caught:
+        with open_recording(path) as source:
+            for frame in source:
+                read.append(frame)
+    assert len(read) == 40
+    message = str(caught.value)
+    assert "ends early" in message and "(40 of " in message and "\n" not in message
+    assert readers(path) == []
+
+
 # -- filters ---------------------------------------------------------------------
 
 def test_decimation_halves_the_image_and_its_intrinsics(random_recording):
@@ -225,6 +327,41 @@ def test_threshold_zeroes_depth_outside_the_range(tmp_path):
     for frame in read:
         assert np.array_equal(frame.depth[inside], depth[inside]), "values inside the range changed"
         assert not frame.depth[~inside].any(), "values outside the range were kept"
+
+
+@pytest.mark.parametrize("depth_unit_m", [0.001, 0.0001, 0.00025])
+def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_path, depth_unit_m):
+    """Every uint16 value, through librealsense's threshold filter and through the source's own."""
+    every_value = np.zeros((240, 424), np.uint16)
+    every_value.reshape(-1)[:65536] = np.arange(65536)
+    path = write_recording(tmp_path / "every-value.db3", [every_value], intrinsics=d400_intrinsics(424, 240),
+                           fps=30, depth_unit_m=depth_unit_m)
+    rs = camera_module.rs
+    kept = []
+    for low, high in [(0.2, 6.0), (0.0, 6.0), (0.3, 4.0), (0.5, 0.0), (0.1, 0.25), (1.234567, 5.4321), (15.9, 16.0)]:
+        settings = FilterSettings(min_distance_m=low, max_distance_m=high)
+        _, (frame,) = read_all(path, filters=settings)
+        pipeline, config = rs.pipeline(), rs.config()
+        config.enable_device_from_file(str(path), repeat_playback=False)
+        profile = pipeline.start(config)
+        try:
+            profile.get_device().as_playback().set_real_time(False)
+            raw = pipeline.wait_for_frames().get_depth_frame()
+            threshold = rs.threshold_filter()
+            threshold.set_option(rs.option.min_distance, low)
+            threshold.set_option(rs.option.max_distance, high or 16.0)
+            expected = np.array(threshold.process(raw).get_data(), np.uint16, copy=True)
+        finally:
+            pipeline.stop()
+        assert np.array_equal(frame.depth, expected), (depth_unit_m, low, high)
+        kept.append(np.count_nonzero(expected))
+    assert 0 < max(kept) and max(kept) < 65535  # (at 0.1 mm a unit, 15.9-16 m is past the range: none kept)
+
+
+def test_the_range_threshold_runs_in_librealsense_when_a_filter_follows_it():
+    blocks = camera_module._filter_blocks(FilterSettings(hole_filling=True))
+    assert not any(isinstance(block, camera_module.DepthRange) for block in blocks)
+    assert isinstance(camera_module._filter_blocks(FilterSettings())[-1], camera_module.DepthRange)
 
 
 @pytest.mark.parametrize("settings, field", [

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import FrameError, Measurer
+from station.measure import PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M, FrameError, Measurer
+from station.rear_edge import _row_extremes
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
@@ -247,3 +248,57 @@ def test_arms_or_a_load_before_the_chest_do_not_tip_the_trunk_when_the_head_is_c
                           load_kg=10.0 if arms == "kettlebell_chest" else 0.0)
         body, results = scene.measure_posture(posture, shape=shape)
         assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=tolerance)
+
+
+# -- the fast paths give what the plain numpy they replace gives --------------------------
+
+def test_row_extremes_are_each_rows_first_or_last_column_whatever_the_pixels_order():
+    rng = np.random.default_rng(5)
+    pixels = np.unique(rng.integers(0, 240 * 424, 600))
+    rows = pixels // 424
+    for order in (pixels, rng.permutation(pixels)):
+        for toward, pick in ((1, np.maximum), (-1, np.minimum)):
+            unique_rows, extreme = _row_extremes(order, 424, toward)
+            expected_rows, inverse = np.unique(rows, return_inverse=True)
+            expected = np.full(len(expected_rows), -1 if toward > 0 else 424)
+            pick.at(expected, inverse, pixels % 424)
+            assert np.array_equal(unique_rows, expected_rows) and np.array_equal(extreme, expected)
+
+
+def test_plan_blobs_are_ndimages_after_one_dilation(scene):
+    from scipy import ndimage
+    rng = np.random.default_rng(6)
+    # Two people's worth of points and a scatter of strays, over the plan.
+    points = np.concatenate([rng.normal((0.0, 1.0, 0.3), (0.1, 0.4, 0.08), (3000, 3)),
+                             rng.normal((0.5, 1.0, 0.9), (0.1, 0.4, 0.1), (2000, 3)),
+                             rng.uniform((-1.5, 0.1, 0.05), (1.5, 2.0, 1.9), (300, 3))]).astype(np.float32)
+    measurer = scene.measurer
+    labels, count = measurer._plan_labels(points)
+    cells_x = ((points[:, 0] - PLAN_X_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
+    cells_z = ((points[:, 2] - PLAN_Z_RANGE_M[0]) / PLAN_CELL_M).astype(np.intp)
+    counts = np.zeros(measurer._plan_shape, np.intp)
+    np.add.at(counts, (cells_x, cells_z), 1)
+    expected, expected_count = ndimage.label(ndimage.binary_dilation(counts >= measurer._plan_min_points))
+    assert count == expected_count >= 2
+    assert np.array_equal(labels, expected[cells_x, cells_z])
+
+
+def test_the_foreground_is_the_weak_pixels_of_objects_with_enough_strong_ones(scene):
+    from scipy import ndimage
+    measurer = scene.measurer
+    body = pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=45, knee_flexion_deg=(12, 12)))
+    depth = scene.frame([(LABEL_PATIENT, body)])
+    points, pixels = measurer._foreground_points(depth)
+    flat = depth.reshape(-1)
+    weak = (flat > 0) & (flat - 1 < measurer._weak_below_units)
+    strong = (flat > 0) & (flat - 1 < measurer._strong_below_units)
+    labels, count = ndimage.label(weak.reshape(depth.shape))
+    seeded = np.bincount(labels.reshape(-1)[strong], minlength=count + 1) >= 10
+    seeded[0] = False
+    candidates = np.flatnonzero(seeded[labels.reshape(-1)])
+    room = measurer._origin + measurer._rays[candidates] * (flat[candidates] * np.float32(0.001))[:, np.newaxis]
+    inside = ((room[:, 1] > 0.03) & (room[:, 2] > 0.0) & (room[:, 0] > PLAN_X_RANGE_M[0])
+              & (room[:, 0] < PLAN_X_RANGE_M[1]) & (room[:, 2] < PLAN_Z_RANGE_M[1]))
+    assert len(pixels) > 1000
+    assert np.array_equal(pixels, candidates[inside])
+    assert np.array_equal(points, room[inside])

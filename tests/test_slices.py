@@ -1,0 +1,40 @@
+"""Point-cloud statistics (station.slices) against plain per-slice numpy."""
+
+import numpy as np
+import pytest
+
+from station.slices import _by_slice_then_value, line_slope, slice_quantile
+
+
+def clouds():
+    """Slices and values as the measures give them, and with ties, NaN, signed zeros and many slices."""
+    rng = np.random.default_rng(3)
+    yield rng.integers(0, 46, 2000), rng.normal(0.3, 0.1, 2000).astype(np.float32)
+    yield rng.integers(0, 30, 4000), rng.normal(0.0, 0.05, 4000)
+    yield rng.integers(0, 5, 300), rng.choice(np.array([-0.0, 0.0, 1.0, -1.0, np.nan, np.inf]), 300)
+    yield rng.integers(0, 300, 1000), np.round(rng.uniform(0, 1, 1000), 1)  # more slices than a uint8 holds
+    yield np.zeros(0, np.intp), np.zeros(0)
+
+
+@pytest.mark.parametrize("slices, values", list(clouds()))
+def test_points_are_ordered_by_slice_then_value_as_lexsort_orders_them(slices, values):
+    assert np.array_equal(_by_slice_then_value(slices.astype(np.intp), values), np.lexsort((values, slices)))
+
+
+@pytest.mark.parametrize("q", [0.0, 0.03, 0.5, 1.0])
+@pytest.mark.parametrize("slices, values", list(clouds())[:2])
+def test_each_slices_quantile_is_its_sample_at_the_quantiles_place(slices, values, q):
+    n_slices = int(slices.max()) + 3  # the last two slices are empty
+    result, counts = slice_quantile(slices.astype(np.intp), values, q, n_slices)
+    for index in range(n_slices):
+        mine = np.sort(values[slices == index])
+        assert counts[index] == len(mine)
+        if len(mine):
+            assert result[index] == mine[int(np.floor(q * (len(mine) - 1)))]
+        else:
+            assert np.isnan(result[index])
+
+
+def test_line_slope_is_the_least_squares_slope():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    assert line_slope(x, 2.0 * x + 1.0) == pytest.approx(2.0)
