@@ -64,6 +64,8 @@ DRILL_ZONE_HALF_WIDTH_M = 0.9
 FEET_HEIGHT_M = 0.35
 # ... and below this, their ankles and feet (m): where they stand, whatever the knees do.
 ANKLES_HEIGHT_M = 0.2
+# Below this share of a body's top height are its shanks and feet, whatever the arms do.
+LEGS_SHARE_OF_TOP = 0.3
 MIN_FEET_POINTS = 20
 # Leaning further than this (degrees from vertical) is a hinge: whoever does
 # it at the drill spot is the patient (see Measurer._hinging_other).
@@ -474,7 +476,7 @@ class Measurer:
             if len(points) < 50:
                 continue
             top = np.percentile(points[:, 1], 99.5)
-            legs = points[:, 1] < 0.3 * top
+            legs = points[:, 1] < LEGS_SHARE_OF_TOP * top
             if np.count_nonzero(legs) > 20 and abs(np.median(points[legs, 0]) - track.x_m) <= OWN_FEET_SPREAD_M:
                 # The followed person's own far foot, in a wide stance, peaks on
                 # its own: the body standing on it is theirs, not someone else's.
@@ -510,9 +512,9 @@ class Measurer:
         # only some of them in view (a clinician may hide the rest).
         if confidence < (FOLLOWED_MIN_CONFIDENCE if followed else 0.5):
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
-        # Below 0.3 of the top are the shanks and feet, either side of the
+        # The shanks and feet (LEGS_SHARE_OF_TOP), either side of the
         # body's midline whatever the arms do.
-        legs = points[:, 1] < 0.3 * height_m
+        legs = points[:, 1] < LEGS_SHARE_OF_TOP * height_m
         feet_seen = np.count_nonzero(legs) > 20
         legs_x = float(np.median(points[legs, 0] if feet_seen else points[:, 0]))
         if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
