@@ -57,7 +57,9 @@ class Track:
     """Where the patient stands: feet ``x_m`` along the wall, ``z_m`` out from it (metres), seen at ``t_s``.
 
     Their feet have stayed within :data:`STILL_RADIUS_M` of
-    (``still_x_m``, ``still_z_m``) since ``still_since_s``.
+    (``still_x_m``, ``still_z_m``) since ``still_since_s``; that spot is
+    their ankles' (``still_by_ankles``) or, where those did not show, their
+    shanks' middle.
     """
 
     x_m: float
@@ -66,6 +68,7 @@ class Track:
     still_x_m: float
     still_z_m: float
     still_since_s: float
+    still_by_ankles: bool = False
 
 
 class PatientTracker:
@@ -117,15 +120,28 @@ class PatientTracker:
         of the shanks moves a few centimetres when the knees bend.
         """
         x_m, z_m, t_s = float(x_m), float(z_m), float(t_s)
-        still_x, still_z = (x_m, z_m) if planted is None else (float(planted[0]), float(planted[1]))
+        by_ankles = planted is not None
+        still_x, still_z = (float(planted[0]), float(planted[1])) if by_ankles else (x_m, z_m)
         track = self.track
-        if track is not None and np.hypot(still_x - track.still_x_m, still_z - track.still_z_m) <= STILL_RADIUS_M:
+        if track is None:
+            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
+            return
+        moved = np.hypot(still_x - track.still_x_m, still_z - track.still_z_m)
+        if by_ankles != track.still_by_ankles:
+            # The ankles came into view or left it (the frame's edge, someone
+            # in front): the shanks' middle stands up to the knees' bend
+            # further forward, so only a step beyond that moves the spot.
+            if moved <= 2 * STILL_RADIUS_M:
+                self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s)
+            else:
+                self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
+        elif moved <= STILL_RADIUS_M:
             follow = min(1.0, max(0.0, t_s - track.t_s) / STILL_FOLLOW_S)
             self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s,
                                  still_x_m=track.still_x_m + follow * (still_x - track.still_x_m),
                                  still_z_m=track.still_z_m + follow * (still_z - track.still_z_m))
         else:
-            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s)
+            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
 
     def glimpsed(self, t_s: float) -> None:
         """Part of the patient was seen, but not their feet: they are still here, where they were."""

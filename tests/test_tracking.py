@@ -101,3 +101,20 @@ def test_feet_shuffling_slowly_at_the_spot_stay_at_the_drill():
         tracker.seen(t, x, 0.3, planted=(x, 0.3))
         if step >= 15:
             assert tracker.settled(t), t
+
+
+def test_the_ankles_going_out_of_view_and_back_is_not_a_step():
+    # At a deep rep's bottom the shanks' middle stands 13 cm forward of the ankles; when the
+    # ankles flicker out of view (the frame's bottom edge, someone's legs in front) the
+    # spot must not move for the change of what is measured.
+    tracker = PatientTracker()
+    for step in range(30):
+        tracker.seen(step / 30, 0.0, 0.43, planted=(0.0, 0.30))
+    assert tracker.settled(29 / 30)
+    for step in range(30, 90):
+        planted = None if step % 3 == 0 else (0.0, 0.30)
+        tracker.seen(step / 30, 0.0, 0.43, planted=planted)
+        assert tracker.settled(step / 30), step
+    # A real step away is still a step, whatever is measured.
+    tracker.seen(3.0, 0.0, 0.43 + 2 * STILL_RADIUS_M + 0.05)
+    assert not tracker.settled(3.0)
