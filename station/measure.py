@@ -545,7 +545,9 @@ class Measurer:
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
         rear_z = gap_mm / 1000.0  # the rear bulge of what is in view
-        edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y)
+        hips_between = _hips_between(height_m, hip_y)
+        edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y,
+                                           hips_between=hips_between, patient_pixels=pixels)
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
         elif edge_gap_m is not None:
@@ -568,13 +570,18 @@ class Measurer:
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason)
 
 
+def _hips_between(top_m: float, hip_y: float) -> tuple[float, float]:
+    """Lowest and highest height (m) the buttocks can be at in a body ``top_m`` high whose rear bulge is at ``hip_y``."""
+    return max(0.4, HIP_SHARE_OF_TOP[0] * top_m), min(1.3, max(HIP_SHARE_OF_TOP[1] * top_m, hip_y + 0.05))
+
+
 def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
     """Rough wall gap (mm) and buttock height (m) from the side profile's rear bulge, or None.
 
     ``y`` and ``z`` are the body's core points (arms held out excluded);
     ``top_m`` is the body's top height, which bounds where the hips can be.
     """
-    band = (y > max(0.4, HIP_SHARE_OF_TOP[0] * top_m)) & (y < 1.3)
+    band = (y > _hips_between(top_m, 0.0)[0]) & (y < 1.3)
     if np.count_nonzero(band) < 40:
         return None
     slices = ((y[band] - 0.4) / SLICE_M).astype(np.intp)

@@ -141,6 +141,23 @@ def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     assert median_of(alone, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
+@pytest.mark.parametrize("hinge_deg, clinician_z_m", [(45, 0.0), (10, 0.05)])
+def test_a_clinician_covering_the_hips_hides_the_gap_rather_than_reading_a_thigh(scene, hinge_deg, clinician_z_m):
+    # Standing 0.9 m to the camera's side, on its line of sight to the
+    # patient: their body covers the buttocks, and what is left in view
+    # bulges rearmost at the thigh or the small of the back, 5-20 cm off
+    # the wall. The gap is hidden there, not read. (The trunk is still
+    # measured; with the pelvis covered it can read up to about 15 degrees
+    # shallow: bench_accuracy.py's stress sets measure that.)
+    posture = Posture(z_m=SPOT_Z, hip_flexion_deg=hinge_deg, knee_flexion_deg=(10, 10))
+    clinician = (BodyShape(1.75, 0.4, 0.0), Posture(x_m=-0.9, z_m=SPOT_Z + clinician_z_m, yaw_deg=90, arms="sides"))
+    body, results = scene.measure_posture(posture, others=[clinician])
+    assert all(r.present for r in results)
+    truth_mm = body.wall_gap_m() * 1000
+    assert all(r.wall_gap_mm is None or abs(r.wall_gap_mm - truth_mm) < 25.0 for r in results)
+    assert all(r.trunk_angle_deg is not None for r in results)
+
+
 def test_a_clinician_beside_the_patient_is_never_taken_for_them():
     # Waiting a metre along the wall from the spot, then, once the patient
     # is in place, stepping up to half a metre beside them (near the wall,
