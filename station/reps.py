@@ -263,6 +263,17 @@ SMOOTHING_FRAMES = {"gap": 3, "knee": 3, "spine": 3}
 # start and end phantom reps. A rep's descent takes 0.5 s at the quickest, so
 # the median lags the body by about 0.13 s and never flattens a rep.
 TRUNK_SMOOTHING_S = 0.28
+# Within a rep, a smoothed lean that jumps faster than a body moves is left
+# out, not taken for the trunk being lost, if the readings are back in step
+# with the rep within this long (s): with someone in front of the hips the
+# trunk reading can flip between two readings 15 degrees apart for a few
+# frames at the bottom (stress-102 lost a whole rep to one such flip).
+# Longer than this, the measurement has lost the trunk and the rep is dropped.
+# Back in step means within one frame's jump of the last reading kept, and
+# what the body could have moved since (JUMP_BODY_RATE_DEG_S: a quick rep
+# goes down 60 degrees in half a second).
+JUMP_RIDE_S = 0.5
+JUMP_BODY_RATE_DEG_S = 120.0
 # Frames kept for that median: 0.28 s at 90 fps, the fastest D400 depth mode.
 TRUNK_SMOOTHING_MAX_FRAMES = 26
 
@@ -540,10 +551,21 @@ class RepDetector:
         rep, settings = self._rep, self.settings
         relative = trunk - self._baseline
         last_t, _, last_trunk, _, _ = rep["frames"][-1] if rep["frames"] else (t_s, None, trunk, None, None)
-        if not self._continuous([(last_t, last_trunk), (t_s, trunk)]):
+        jump = rep.get("jump")  # (when, allowed step in degrees) of the first reading out of step
+        if jump is not None:
+            in_step = abs(trunk - last_trunk) <= jump[1] + JUMP_BODY_RATE_DEG_S * (t_s - jump[0])
+        else:
+            in_step = self._continuous([(last_t, last_trunk), (t_s, trunk)])
+        if not in_step:
+            if rep["frames"] and t_s - last_t < JUMP_RIDE_S:
+                # A reading out of step for a moment: left out (JUMP_RIDE_S).
+                if jump is None:
+                    rep["jump"] = (t_s, self.settings.max_rate_deg_s * max(t_s - last_t, 1e-3))
+                return
             # The measurement lost the trunk (someone turning round): no rep is guessed through that.
             self._reset_standing()
             return
+        rep["jump"] = None
         rep["frames"].append((t_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
         if not rep["announced"] and relative >= settings.enter_deg:
             # Past standing by the entry margin too: a rep, not a dip in the noise.

@@ -1,5 +1,7 @@
 """Rep detection on small hand-built streams of measures with known events."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -375,3 +377,27 @@ def test_the_standing_baseline_is_set_while_someone_hides_the_hips():
               + standing(0.5, trunk=30.0) + hinge(start_deg=30.0) + standing(2.0)]
     detector, _ = run(frames)
     assert [rep.faults for rep in detector.reps] == [("incomplete_return",), ()]
+
+
+def test_a_trunk_reading_that_flips_15_degrees_for_a_moment_at_the_bottom_keeps_the_rep():
+    # With someone in front of the hips the trunk reading can flip to a
+    # second reading 15 degrees lower for a few frames at the bottom: the
+    # smoothed lean then jumps faster than a body moves, and the rep was
+    # dropped as if the trunk had been lost (stress-102's last rep).
+    rep = hinge(peak_deg=65.0, hold_s=1.0)
+    bottom = int(round(1.6 * FPS))
+    flipped = [dataclasses.replace(measures, trunk_angle_deg=measures.trunk_angle_deg - 15.0)
+               for measures in rep[bottom:bottom + 7]]
+    detector, _ = run(standing(2.0) + rep[:bottom] + flipped + rep[bottom + 7:] + standing(2.0))
+    (only,) = detector.reps
+    assert only.peak_trunk_angle_deg == pytest.approx(65.0, abs=1.0)
+
+
+def test_a_trunk_reading_that_stays_out_of_step_still_drops_the_rep():
+    # Past JUMP_RIDE_S the measurement has lost the trunk (someone turning
+    # round in front of the camera): no rep is guessed through that.
+    rep = hinge(peak_deg=65.0, hold_s=2.0)
+    bottom = int(round(1.6 * FPS))
+    lost = [dataclasses.replace(measures, trunk_angle_deg=-40.0) for measures in rep[bottom:]]
+    detector, _ = run(standing(2.0) + rep[:bottom] + lost, finish=False)
+    assert detector.reps == [] and detector._rep is None
