@@ -32,14 +32,18 @@ def step(measurer: Measurer, detector: RepDetector, t_s: float, depth):
 
 
 def frame_record(t_s: float, measures) -> dict:
-    """One entry of the contract's ``frames`` list (seconds, mm, degrees; None where not measured)."""
+    """One entry of the contract's ``frames`` list (seconds, mm, degrees; None where not measured).
+
+    ``hidden`` (a key the contract allows adding) says why measures are None
+    while the patient is there: someone in front of them or of their hips.
+    """
     def rounded(value):
         return None if value is None else round(float(value), 1)
     return {"t_s": round(float(t_s), 3), "present": bool(measures.present),
             "confidence": round(float(measures.confidence), 2),
             "wall_gap_mm": rounded(measures.wall_gap_mm), "trunk_angle_deg": rounded(measures.trunk_angle_deg),
             "knee_flexion_deg": rounded(measures.knee_flexion_deg),
-            "spine_flexion_deg": rounded(measures.spine_flexion_deg)}
+            "spine_flexion_deg": rounded(measures.spine_flexion_deg), "hidden": measures.hidden_reason}
 
 
 def calibrate_frames(frames, label: str) -> Calibration:

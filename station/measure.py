@@ -27,17 +27,19 @@ thresholds, the plan grid) is computed once in :class:`Measurer`.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from station.errors import FrameError
+from station.geometry import project
 from station.rear_edge import HIDDEN, RearEdge
 from station.slices import line_slope
 from station.slices import slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
-from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, PatientTracker
+from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, STILL_RADIUS_M, PatientTracker
 
 # Floor-plan grid for telling people apart (metres). 3 cm cells join one
 # body's pieces after one dilation, and keep two people 10 cm apart separate.
@@ -122,6 +124,29 @@ MEASURE_WIDTH_PX = 424
 # A patient already followed stays present with this much of them in view
 # (see the confidence in Measurer.measure); choosing one takes 0.5.
 FOLLOWED_MIN_CONFIDENCE = 0.25
+# Someone stepping between the camera and the patient hides the patient,
+# and their own legs then stand where the patient's were, a little nearer
+# the camera: without a check the track would drift onto them. Across the
+# spot the patient settled at (SPOT_LEGS_HALF_WIDTH_M either side, image
+# rows at the feet, ankles and shins: SPOT_CHECK_HEIGHTS_M, m), each pixel
+# is compared with the median of the first SPOT_REFERENCE_FRAMES frames
+# there (the patient's own near leg and toes do not move while they stand
+# put). While over SPOT_COVERED_SHARE of them read SPOT_COVERED_NEARER_M
+# (m) nearer, the patient is there but hidden, not gone: unmeasured, for
+# at most SPOT_COVERED_MAX_S (s), as a patient who steps toward the camera
+# covers their old spot with their own legs and is followed after that
+# long. The spot is where the patient has stood put for
+# SPOT_REFERENCE_MOVE_S (s), and moves once they have stood put at another,
+# uncovered, for as long. Unoccluded, under a tenth of
+# the pixels read nearer (stress-103); a clinician as tall standing 10 cm
+# in front, a third to two thirds.
+SPOT_CHECK_HEIGHTS_M = (0.08, 0.2, 0.35)
+SPOT_COVERED_NEARER_M = 0.07
+SPOT_REFERENCE_FRAMES = 5
+SPOT_LEGS_HALF_WIDTH_M = 0.12
+SPOT_COVERED_SHARE = 0.25
+SPOT_COVERED_MAX_S = 4.0
+SPOT_REFERENCE_MOVE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +162,10 @@ class Measures:
     the frame does not show it, None, with ``back_reason`` saying why.
     ``spine_flexion_deg`` is None per frame: flexion is against the set's
     standing baseline, which the rep detector keeps
-    (:class:`station.spine.SpineBaseline`).
+    (:class:`station.spine.SpineBaseline`). ``hidden_reason`` says when
+    someone in front hides part or all of the patient
+    (:data:`PATIENT_HIDDEN`, :data:`HIPS_HIDDEN`): the measures of what
+    they hide are None.
     """
 
     present: bool
@@ -150,9 +178,13 @@ class Measures:
     position_x_m: float | None = None
     back_curvature_deg: float | None = None
     back_reason: str | None = None
+    hidden_reason: str | None = None
 
 
 ABSENT = Measures(present=False, confidence=0.0)
+# Why measures are None while the patient is there (Measures.hidden_reason).
+PATIENT_HIDDEN = "someone in front of the patient"
+HIPS_HIDDEN = "someone in front of the hips"
 NOT_IN_VIEW = BackReading(None, "back not in view from this set-up")
 
 
@@ -254,6 +286,9 @@ class Measurer:
         self._weak_below_units = self._threshold_units(weak_below_m, unit)
         self._tracker = PatientTracker()
         self._clock_s = None
+        self._camera_from_room = calibration.camera_pose.inverse()
+        self._spot_covered_since_s = None
+        self._spot_reference = None
         # The foreground's image labels, reused frame to frame (see _foreground_points).
         self._labels = np.empty((intrinsics.height, intrinsics.width), np.int32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
@@ -287,6 +322,8 @@ class Measurer:
         """Forget the patient being followed (a new recording, a new session)."""
         self._tracker.reset()
         self._clock_s = None
+        self._spot_covered_since_s = None
+        self._spot_reference = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
@@ -486,6 +523,65 @@ class Measurer:
                 return float(x), float(z)
         return None
 
+    def _spot_covered(self, depth: np.ndarray, t_s: float) -> bool:
+        """Whether something nearer the camera covers the spot the followed patient stood put at, since at most SPOT_COVERED_MAX_S.
+
+        ``depth`` is the measured (sampled) frame. Across the spot's feet and
+        ankles (:data:`SPOT_CHECK_HEIGHTS_M`, :data:`SPOT_LEGS_HALF_WIDTH_M`
+        either side along the image row) each pixel is compared with what it
+        showed in the first :data:`SPOT_REFERENCE_FRAMES` frames at that
+        spot (their median): the patient's own feet, near leg and toes do
+        not move while they stand put, so only someone in front reads
+        :data:`SPOT_COVERED_NEARER_M` nearer. The spot is where the patient
+        has stood put for :data:`SPOT_REFERENCE_MOVE_S`, and moves only once
+        they have stood put at another, uncovered, for as long: someone
+        stepping in front shifts where the feet seem to be first.
+        """
+        track = self._tracker.track
+        reference = self._spot_reference
+        if reference is not None:
+            moved = np.hypot(track.still_x_m - reference["x"], track.still_z_m - reference["z"]) > STILL_RADIUS_M
+            if moved and t_s - track.still_since_s >= SPOT_REFERENCE_MOVE_S and self._spot_covered_since_s is None:
+                reference = None
+        if reference is None:
+            if t_s - track.still_since_s < SPOT_REFERENCE_MOVE_S:
+                return False  # still stepping into place, maybe
+            reference = self._spot_reference = self._spot_pixels(track.still_x_m, track.still_z_m, depth.shape)
+            if reference is None:
+                return False
+        seen = depth.reshape(-1)[reference["pixels"]].astype(np.float32)
+        seen[seen == 0] = np.nan
+        if reference["depth"] is None:
+            reference["frames"].append(seen)
+            if len(reference["frames"]) >= SPOT_REFERENCE_FRAMES:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # a pixel never valid
+                    reference["depth"] = np.nanmedian(np.stack(reference["frames"]), axis=0)
+                reference["frames"] = None
+            return False
+        valid = np.isfinite(seen) & np.isfinite(reference["depth"])
+        nearer = np.count_nonzero(valid & (seen < reference["depth"] - SPOT_COVERED_NEARER_M / self.calibration.depth_unit_m))
+        if nearer < SPOT_COVERED_SHARE * max(np.count_nonzero(valid), 1) or nearer == 0:
+            self._spot_covered_since_s = None
+            return False
+        if self._spot_covered_since_s is None:
+            self._spot_covered_since_s = t_s
+        return t_s - self._spot_covered_since_s <= SPOT_COVERED_MAX_S
+
+    def _spot_pixels(self, x_m: float, z_m: float, shape: tuple[int, int]) -> dict | None:
+        """The flat pixels across feet standing at (x, z) on the floor plan (m), for :meth:`_spot_covered`; None if behind the camera."""
+        spot = np.array([[x_m, height, z_m] for height in SPOT_CHECK_HEIGHTS_M])
+        camera = self._camera_from_room.apply(spot)
+        if np.any(camera[:, 2] <= 0.1):
+            return None
+        columns, rows = np.round(project(camera, self._intrinsics)).astype(np.intp).T
+        half = max(1, int(round(SPOT_LEGS_HALF_WIDTH_M * self._intrinsics.fx / float(camera[:, 2].mean()))))
+        across = columns[:, np.newaxis] + np.arange(-half, half + 1)
+        height, width = shape
+        inside = (across >= 0) & (across < width) & (rows[:, np.newaxis] >= 0) & (rows[:, np.newaxis] < height)
+        flat = (rows.clip(0, height - 1)[:, np.newaxis] * width + across.clip(0, width - 1))[inside]
+        return {"x": x_m, "z": z_m, "pixels": flat, "frames": [], "depth": None}
+
     def measure(self, depth: np.ndarray, t_s: float | None = None) -> Measures:
         """The measures of one depth frame (uint16 in the calibration's depth units) taken at ``t_s`` seconds.
 
@@ -520,6 +616,12 @@ class Measurer:
         if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
             self._tracker.reset()  # walked off the drill spot
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
+        if self._tracker.track is None:
+            self._spot_reference = None
+        elif self._spot_covered(depth, t_s):
+            # Someone in front of the patient: what is in view is theirs.
+            self._tracker.glimpsed(t_s)
+            return Measures(present=True, confidence=confidence, hidden_reason=PATIENT_HIDDEN)
         if feet_seen:
             legs_z = float(np.median(points[legs, 2]))
             if self._tracker.plausible(t_s, legs_x, legs_z):
@@ -548,8 +650,10 @@ class Measurer:
         hips_between = _hips_between(height_m, hip_y)
         edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y,
                                            hips_between=hips_between, patient_pixels=pixels)
+        hidden_reason = None
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
+            hidden_reason = HIPS_HIDDEN
         elif edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         y, z = points[:, 1], points[:, 2]
@@ -567,7 +671,7 @@ class Measurer:
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
-                        back_curvature_deg=back.curvature_deg, back_reason=back.reason)
+                        back_curvature_deg=back.curvature_deg, back_reason=back.reason, hidden_reason=hidden_reason)
 
 
 def _hips_between(top_m: float, hip_y: float) -> tuple[float, float]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M, FrameError, Measurer
+from station.measure import HIPS_HIDDEN, PATIENT_HIDDEN, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M, FrameError, Measurer
 from station.rear_edge import _row_extremes
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
@@ -155,6 +155,7 @@ def test_a_clinician_covering_the_hips_hides_the_gap_rather_than_reading_a_thigh
     assert all(r.present for r in results)
     truth_mm = body.wall_gap_m() * 1000
     assert all(r.wall_gap_mm is None or abs(r.wall_gap_mm - truth_mm) < 25.0 for r in results)
+    assert all(r.hidden_reason == HIPS_HIDDEN for r in results if r.wall_gap_mm is None)
     assert all(r.trunk_angle_deg is not None for r in results)
 
 
@@ -319,3 +320,26 @@ def test_the_foreground_is_the_weak_pixels_of_objects_with_enough_strong_ones(sc
     assert len(pixels) > 1000
     assert np.array_equal(pixels, candidates[inside])
     assert np.array_equal(points, room[inside])
+
+
+def test_someone_stepping_between_the_camera_and_the_patient_hides_them_and_is_not_followed():
+    # The patient is chosen standing at the spot; then a clinician as tall
+    # steps onto the camera's line of sight to them, 0.3 m in front of their
+    # feet, hiding them, and steps away again. While they stand there, the
+    # patient is there but not measured (what is in view is the clinician's);
+    # afterwards the patient is followed again, not the clinician.
+    scene = Scene()
+    posture = Posture(z_m=SPOT_Z, hip_flexion_deg=30, knee_flexion_deg=(10, 10))
+    patient = (LABEL_PATIENT, pose_body(SHAPE, posture))
+    toward_camera = np.array([scene.pose.translation[0], scene.pose.translation[2] - SPOT_Z])
+    toward_camera /= np.linalg.norm(toward_camera)
+    x, z = 0.3 * toward_camera + [0.0, SPOT_Z]
+    clinician = (LABEL_OTHER_PERSON, pose_body(SHAPE, Posture(x_m=float(x), z_m=float(z), yaw_deg=-90, arms="sides")))
+    alone = [scene.measurer.measure(scene.frame([patient]), i / 15) for i in range(24)]
+    assert alone[-1].present
+    hidden = [scene.measurer.measure(scene.frame([patient, clinician]), 1.6 + i / 15) for i in range(15)]
+    assert all(r.present and r.trunk_angle_deg is None and r.wall_gap_mm is None for r in hidden)
+    assert all(r.hidden_reason == PATIENT_HIDDEN for r in hidden)
+    after = [scene.measurer.measure(scene.frame([patient]), 2.7 + i / 15) for i in range(5)]
+    assert all(r.present for r in after)
+    assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=6.0)
