@@ -10,7 +10,9 @@ patient is at the spot and fully in view (wall gap: true gap below 100 mm).
 Then per rep, over each true rep's span, whether or not a rep was detected:
 the closest measured wall gap against the true closest, the measured peak
 trunk angle and knee flexion against the true peaks (a rep with no reading
-in its span counts as unmeasured); and how often the patient's presence
+within BOTTOM_WINDOW_S of its true bottom counts as unmeasured: someone in
+front hid the part of the rep the figure is about, and the station says
+so rather than take the peak of the frames either side); and how often the patient's presence
 agrees with the truth, over all frames.
 
 The stress sets (``station.sim.stress``) span the whole envelope: bodies,
@@ -57,6 +59,9 @@ MEASURES = ("wall gap mm", "trunk angle deg", "knee flexion deg", "spine flexion
 PER_REP = (("wall gap mm", "min_wall_gap_mm", np.min, "wall_gap_mm"),
            ("trunk angle deg", "peak_trunk_angle_deg", np.max, "trunk_angle_deg"),
            ("knee flexion deg", "peak_knee_flexion_deg", np.max, "knee_flexion_deg"))
+# A rep's figure needs a reading this close to its true bottom (s): the
+# bottom is what the closest gap and the peaks are about.
+BOTTOM_WINDOW_S = 0.5
 
 
 def recording(name, seed, folder=FOLDER):
@@ -159,9 +164,10 @@ def evaluate(item) -> dict:
     unmeasured = {label: 0 for label, *_ in PER_REP}
     for rep in truth["reps"]:
         span = [results[i] for i in np.flatnonzero((times >= rep["start_s"]) & (times <= rep["end_s"]))]
+        bottom = [results[i] for i in np.flatnonzero(np.abs(times - rep["bottom_s"]) <= BOTTOM_WINDOW_S)]
         for label, truth_key, summary, key in PER_REP:
             values = [getattr(r, key) for r in span if r.present and getattr(r, key) is not None]
-            if values:
+            if values and any(r.present and getattr(r, key) is not None for r in bottom):
                 per_rep[label].append(float(summary(values)) - rep[truth_key])
             else:
                 unmeasured[label] += 1
