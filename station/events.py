@@ -164,13 +164,14 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights",)):
 
     ``measures`` is :func:`station.frame_step.frame_record` (``t_s``, ``present``,
     ``confidence``, ``wall_gap_mm``, ``trunk_angle_deg``, ``knee_flexion_deg``,
-    ``spine_flexion_deg``), sent as fields of the event itself; None before
-    the station measures.
+    ``spine_flexion_deg``, ``hidden``: why measures are None while the
+    patient is there, or None), sent as fields of the event itself; None
+    before the station measures.
     """
 
     #: The fields ``measures`` adds when present.
     MEASURE_FIELDS: ClassVar[tuple[str, ...]] = ("present", "confidence", "wall_gap_mm", "trunk_angle_deg",
-                                                 "knee_flexion_deg", "spine_flexion_deg")
+                                                 "knee_flexion_deg", "spine_flexion_deg", "hidden")
     phase: str
     trouble: str | None
     set_number: int | None

@@ -142,6 +142,13 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     feed.publish({"type": "frame", "t_s": 41.2, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
                   "knee_flexion_deg": 6.0, "lights": lights})
     page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
+    feed.publish({"type": "frame", "t_s": 41.3, "present": True, "wall_gap_mm": None, "trunk_angle_deg": None,
+                  "knee_flexion_deg": None, "hidden": "someone in front of the patient", "lights": lights})
+    page.wait_for_selector("#station-now:has-text('Now: not measured, someone in front of the patient.')")
+    page.screenshot(path=shots / "live-hidden.png")
+    feed.publish({"type": "frame", "t_s": 41.4, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
+                  "knee_flexion_deg": 6.0, "hidden": None, "lights": lights})
+    page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
     assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
     feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
                   "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,
