@@ -1,0 +1,74 @@
+"""The two-camera set-up side+wall-above: simulated as two recordings of one scene, replayed and paired."""
+
+import re
+
+import numpy as np
+import pytest
+
+from station.camera import open_recording
+from station.camera_pair import back_recording_path
+from station.geometry import Pose
+from station.setup import PLACEMENTS as SETUP_PLACEMENTS
+from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
+from station.sim.scenarios import build_scene
+from station.sim.simulate import SceneRenderer
+from wallhinge.cli import main
+
+
+# -- simulating the pair -------------------------------------------------------------
+
+def test_every_two_camera_set_up_of_the_settings_can_be_simulated():
+    assert set(PAIRS) == {name for name in SETUP_PLACEMENTS if "+" in name}
+    for name in PAIRS:
+        side, back = pair_placements(name)
+        assert side == "side" and back in PLACEMENTS
+    assert pair_placements("side") is None
+    with pytest.raises(ValueError, match=re.escape("unknown placement 'side+behind'")):
+        pair_placements("side+behind")
+
+
+def test_a_pair_is_two_recordings_of_one_scene_with_the_second_cameras_truth(pair_recording):
+    path, truth = pair_recording
+    back = back_recording_path(path)
+    assert back.name == "good-set.above.db3" and back.is_file()
+    spec = build_scene("good-set", 4, fps=15, reps=2)
+    mount = placement_mount("wall-above", spec.mount.side, 4)
+    camera = truth["back_camera"]
+    assert camera["recording"] == back.name and camera["placement"] == "wall-above"
+    expected = mount.pose(spec.spot_z_m).as_matrix()
+    assert np.allclose(camera["camera_pose_in_room"], expected, atol=1e-5)
+    # The side camera's own truth is the one-camera recording's.
+    assert np.allclose(truth["camera_pose_in_room"], SceneRenderer(spec).camera_pose.as_matrix(), atol=1e-5)
+    # The second camera's frames are a fraction of a frame off the side camera's, never the same instants.
+    offset = camera["clock_offset_s"]
+    assert 0 < abs(offset) < 0.5 / truth["fps"]
+    assert len(camera["frames"]) == len(truth["frames"])
+    assert camera["frames"][40]["t_s"] == pytest.approx(truth["frames"][40]["t_s"] + offset, abs=1e-6)
+    spines = [f["spine_flexion_deg"] for f in camera["frames"] if f["spine_flexion_deg"] is not None]
+    assert len(spines) > len(camera["frames"]) // 2
+
+
+def test_both_recordings_replay_through_the_pipeline_on_one_clock(pair_recording):
+    path, truth = pair_recording
+    with open_recording(path) as side, open_recording(back_recording_path(path)) as back:
+        assert back.info.serial == side.info.serial + "B"
+        side_first, back_first = next(iter(side)), next(iter(back))
+        assert side_first.clock_s == pytest.approx(truth["clock_origin_s"], abs=1e-3)
+        assert back_first.clock_s - side_first.clock_s == pytest.approx(truth["back_camera"]["clock_offset_s"],
+                                                                        abs=1e-3)
+
+
+def test_simulate_writes_the_pair_and_says_so(tmp_path, capsys):
+    out = tmp_path / "pair.db3"
+    assert main(["simulate", str(out), "--scenario", "empty", "--seed", "2", "--fps", "15",
+                 "--placement", "side+ceiling", "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert out.is_file() and (tmp_path / "pair.above.db3").is_file()
+    assert "pair.above.db3 (the ceiling camera)" in said
+
+
+def test_one_camera_recordings_keep_their_clock_from_zero(short_recording):
+    path, truth = short_recording
+    assert "back_camera" not in truth and "clock_origin_s" not in truth
+    with open_recording(path) as source:
+        assert next(iter(source)).clock_s == pytest.approx(0.0, abs=1e-6)
