@@ -12,7 +12,12 @@ frame period, is the one taken with it.
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from pathlib import Path
+from typing import Iterable, Iterator
+
+from station.errors import RecordingError
 
 #: The part of a pair's second recording's name before ``.db3``: ``NAME.above.db3``.
 BACK_SUFFIX = ".above"
@@ -22,3 +27,79 @@ def back_recording_path(recording) -> Path:
     """Where the camera above's recording of a pair sits: ``NAME.above.db3`` beside ``NAME.db3``."""
     recording = Path(recording)
     return recording.with_name(recording.stem + BACK_SUFFIX + recording.suffix)
+
+
+#: Two recordings of one session start within this of each other (seconds, on
+#: the cameras' clock): the station starts both cameras together.
+MAX_START_APART_S = 2.0
+
+
+def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: float,
+                  back_label: str) -> Iterator[tuple]:
+    """Each side frame with the back frame taken with it: ``(side, back)``, ``back`` None when none was.
+
+    The back frame whose :attr:`~station.camera.DepthFrame.clock_s` is nearest
+    the side frame's, within half of ``period_s`` (the side camera's frame
+    period), pairs with it; a back frame may pair with no side frame (it
+    fell between two) or, if the side camera dropped frames, with two.
+    Both iterables are read once, in step.
+
+    Raises
+    ------
+    RecordingError
+        The back frames are of another session (their first frame more than
+        :data:`MAX_START_APART_S` from the side's), or stop before the side
+        frames do (a recording cut short): one line naming ``back_label``.
+    """
+    side_frames, back_frames = iter(side_frames), iter(back_frames)
+    first = next(side_frames, None)
+    if first is None:
+        return
+    buffered: deque = deque()
+    pending = next(back_frames, None)
+    if pending is None:
+        raise RecordingError(f"{back_label} has no depth frames")
+    apart = pending.clock_s - first.clock_s
+    if abs(apart) > MAX_START_APART_S:
+        raise RecordingError(f"{back_label} is not of the same session: its first frame is {_span(apart)} "
+                             f"{'after' if apart > 0 else 'before'} the side camera's")
+    half = 0.5 * period_s
+    last_back_s = pending.clock_s
+    side = first
+    for side in itertools.chain([first], side_frames):
+        # Take back frames up to half a period past this side frame...
+        while pending is not None and pending.clock_s <= side.clock_s + half:
+            buffered.append(pending)
+            last_back_s = pending.clock_s
+            pending = next(back_frames, None)
+        # ... and forget those more than half a period before it.
+        while buffered and buffered[0].clock_s < side.clock_s - half:
+            buffered.popleft()
+        nearest = min(buffered, key=lambda frame: abs(frame.clock_s - side.clock_s), default=None)
+        yield side, nearest
+    if last_back_s < side.clock_s - period_s:
+        raise RecordingError(f"{back_label} ends {_span(side.clock_s - last_back_s)} before the side camera's "
+                             f"recording ({last_back_s - first.clock_s:.1f} s of "
+                             f"{side.clock_s - first.clock_s:.1f} s): it is cut short")
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    return f"{seconds:.1f} s" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
+
+
+def open_back_recording(path, **options):
+    """Open the camera above's recording of a pair (:func:`station.camera.open_recording`'s ``options``).
+
+    Raises
+    ------
+    RecordingError
+        It is missing (one line saying where a pair's second recording sits), or unreadable.
+    """
+    from station.camera import open_recording
+
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"the back camera's recording {path} is missing: a pair's second recording sits "
+                             f"beside the first as NAME{BACK_SUFFIX}.db3")
+    return open_recording(path, **options)

@@ -5,9 +5,10 @@ import re
 import numpy as np
 import pytest
 
-from station.camera import open_recording
-from station.camera_pair import back_recording_path
-from station.geometry import Pose
+from station.camera import DepthFrame, open_recording
+from station.camera_pair import back_recording_path, open_back_recording, paired_frames
+from station.errors import RecordingError
+from station.geometry import Intrinsics
 from station.setup import PLACEMENTS as SETUP_PLACEMENTS
 from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
 from station.sim.scenarios import build_scene
@@ -72,3 +73,51 @@ def test_one_camera_recordings_keep_their_clock_from_zero(short_recording):
     assert "back_camera" not in truth and "clock_origin_s" not in truth
     with open_recording(path) as source:
         assert next(iter(source)).clock_s == pytest.approx(0.0, abs=1e-6)
+
+
+# -- replaying and pairing ---------------------------------------------------------------
+
+def _frame(clock_s, value=0):
+    intrinsics = Intrinsics(4, 3, 3.0, 3.0, 1.5, 1.0)
+    return DepthFrame(np.full((3, 4), value, np.uint16), 0.001, clock_s, 0, intrinsics, clock_s=clock_s)
+
+
+def test_each_side_frame_pairs_with_the_nearest_back_frame_within_half_a_period():
+    side = [_frame(100.0 + i / 30) for i in range(10)]
+    # The back camera 12 ms late, one of its frames dropped (the 5th).
+    back = [_frame(100.012 + i / 30, value=i) for i in range(10) if i != 4]
+    pairs = list(paired_frames(side, back, period_s=1 / 30, back_label="back"))
+    assert [s.clock_s for s, _ in pairs] == [f.clock_s for f in side]
+    assert [None if b is None else int(b.depth[0, 0]) for _, b in pairs] == [0, 1, 2, 3, None, 5, 6, 7, 8, 9]
+
+
+def test_a_back_camera_at_another_rate_pairs_with_the_nearest():
+    side = [_frame(i / 15) for i in range(6)]
+    back = [_frame(0.004 + i / 30, value=i) for i in range(12)]
+    pairs = list(paired_frames(side, back, period_s=1 / 15, back_label="back"))
+    assert [int(b.depth[0, 0]) for _, b in pairs] == [0, 2, 4, 6, 8, 10]
+
+
+def test_back_frames_of_another_session_or_cut_short_are_one_line_errors():
+    side = [_frame(1000.0 + i / 30) for i in range(90)]
+    with pytest.raises(RecordingError, match="not of the same session: its first frame is 1.0 hours after"):
+        list(paired_frames(side, [_frame(4600.0)], period_s=1 / 30, back_label="the back camera's recording"))
+    with pytest.raises(RecordingError, match=r"ends 1\.0 s before the side camera's recording \(2\.0 s of 3\.0 s\)"):
+        list(paired_frames(side, side[:61], period_s=1 / 30, back_label="b.above.db3"))
+    with pytest.raises(RecordingError, match="has no depth frames"):
+        list(paired_frames(side, [], period_s=1 / 30, back_label="b.above.db3"))
+
+
+def test_the_simulated_pair_replays_paired_frame_for_frame(pair_recording):
+    path, truth = pair_recording
+    offset = truth["back_camera"]["clock_offset_s"]
+    with open_recording(path) as side, open_back_recording(back_recording_path(path)) as back:
+        pairs = list(paired_frames(side, back, period_s=1 / side.info.fps, back_label=back.info.path))
+    assert len(pairs) == len(truth["frames"])
+    assert all(b is not None for _, b in pairs)
+    assert {round(b.clock_s - s.clock_s, 3) for s, b in pairs} == {round(offset, 3)}
+
+
+def test_a_missing_back_recording_is_one_line(tmp_path):
+    with pytest.raises(RecordingError, match=r"the back camera's recording .*nothing\.above\.db3 is missing"):
+        open_back_recording(tmp_path / "nothing.above.db3")
