@@ -1,18 +1,26 @@
 """The two-camera set-up side+wall-above: simulated as two recordings of one scene, replayed and paired."""
 
+import itertools
+import json
 import re
 
+import jsonschema
 import numpy as np
 import pytest
 
+from station.back_camera import back_reader_from_opening
 from station.camera import DepthFrame, open_recording
 from station.camera_pair import back_recording_path, open_back_recording, paired_frames
 from station.errors import RecordingError
-from station.geometry import Intrinsics
+from station.frame_step import OPENING_S
+from station.geometry import Intrinsics, Pose
 from station.setup import PLACEMENTS as SETUP_PLACEMENTS
 from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
 from station.sim.scenarios import build_scene
+from station.sim.recording import RecordingWriter
 from station.sim.simulate import SceneRenderer
+from tests.test_analyze import SCHEMA
+from tests.test_cli import assert_one_error_line, run
 from wallhinge.cli import main
 
 
@@ -121,3 +129,83 @@ def test_the_simulated_pair_replays_paired_frame_for_frame(pair_recording):
 def test_a_missing_back_recording_is_one_line(tmp_path):
     with pytest.raises(RecordingError, match=r"the back camera's recording .*nothing\.above\.db3 is missing"):
         open_back_recording(tmp_path / "nothing.above.db3")
+
+
+# -- analyzing the pair ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def analysed_pair(pair_recording):
+    """``wallhinge analyze NAME.db3 --back-camera NAME.above.db3 --json --frames``: the document."""
+    path, _ = pair_recording
+    code, out, err = run(["analyze", str(path), "--back-camera", str(back_recording_path(path)), "--json", "--frames"])
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_the_camera_above_calibrates_from_the_floor_and_its_edge_at_the_wall(pair_recording):
+    path, truth = pair_recording
+    with open_back_recording(back_recording_path(path)) as source:
+        opening = [frame for frame in itertools.takewhile(lambda f: f.timestamp_s < OPENING_S, source)]
+    reader = back_reader_from_opening(opening, "above")
+    found, true = reader.calibration.camera_pose, Pose.from_matrix(truth["back_camera"]["camera_pose_in_room"])
+    # Rows of the rotation: the room's axes in camera coordinates.
+    tilt = np.degrees(np.arccos(np.clip(found.rotation[1] @ true.rotation[1], -1, 1)))
+    yaw = np.degrees(np.arccos(np.clip(found.rotation[2] @ true.rotation[2], -1, 1)))
+    assert tilt < 0.3 and yaw < 1.0, (tilt, yaw)
+    assert found.translation[1] == pytest.approx(true.translation[1], abs=0.02)  # height
+    assert found.translation[2] == pytest.approx(true.translation[2], abs=0.02)  # out from the wall
+    assert abs(found.translation[0] - true.translation[0]) <= 0.1  # along the wall: the bracket's place
+
+
+def test_analyze_reads_spine_flexion_per_frame_from_the_camera_above(analysed_pair, pair_recording):
+    _, truth = pair_recording
+    jsonschema.validate(analysed_pair, SCHEMA)
+    frames = analysed_pair["frames"]
+    assert len(frames) == len(truth["frames"])
+    assert all("back_reason" in frame for frame in frames)
+    truths = [frame["spine_flexion_deg"] for frame in truth["back_camera"]["frames"]]
+    errors = [abs(mine["spine_flexion_deg"] - true) for mine, true in zip(frames, truths)
+              if mine["spine_flexion_deg"] is not None and true is not None]
+    at_spot = sum(frame["present"] for frame in truth["frames"])
+    assert len(errors) > 0.5 * at_spot
+    assert np.median(errors) < 5.0
+    # A frame without a reading says why; one with a reading does not.
+    assert all((frame["spine_flexion_deg"] is None) == (frame["back_reason"] is not None) for frame in frames)
+    assert {frame["back_reason"] for frame in frames[:10]} == {"nobody at the spot"}
+
+
+def test_the_reps_back_stays_not_checked_and_the_side_cameras_reps_are_unchanged(analysed_pair, pair_recording):
+    path, _ = pair_recording
+    code, out, err = run(["analyze", str(path), "--json"])
+    assert code == 0, err
+    alone = json.loads(out)["reps"]
+    assert analysed_pair["reps"] == alone and len(alone) == 2
+    assert all(rep["peak_spine_flexion_deg"] is None and "rounded_back" not in rep["faults"] for rep in alone)
+
+
+def test_analyze_with_a_back_camera_of_another_session_is_one_line(pair_recording, short_recording):
+    path, _ = pair_recording
+    other = short_recording[0]
+    code, _, err = run(["analyze", str(path), "--back-camera", str(other)])
+    assert code == 2
+    assert_one_error_line(err)
+    assert "is not of the same session" in err and str(other) in err
+
+
+def test_analyze_with_a_missing_or_cut_back_recording_is_one_line(pair_recording, tmp_path):
+    path, _ = pair_recording
+    code, _, err = run(["analyze", str(path), "--back-camera", str(tmp_path / "none.above.db3")])
+    assert code == 2
+    assert_one_error_line(err)
+    assert "none.above.db3 is missing" in err
+    # The camera above's recording stopped after 8 s: written again, its frames on their own clock, up to then.
+    cut = tmp_path / "cut.above.db3"
+    with open_back_recording(back_recording_path(path)) as source:
+        frames = [frame for frame in itertools.takewhile(lambda f: f.timestamp_s < 8.0, source)]
+    with RecordingWriter(cut, frames[0].intrinsics, source.info.fps) as writer:
+        for frame in frames:
+            writer.write(frame.depth, frame.clock_s)
+    code, _, err = run(["analyze", str(path), "--back-camera", str(cut)])
+    assert code == 2
+    assert_one_error_line(err)
+    assert "cut.above.db3 ends" in err and "it is cut short" in err

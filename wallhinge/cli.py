@@ -190,13 +190,21 @@ def _calibrate(args) -> int:
 def _analyze(args) -> int:
     import json
 
+    import contextlib
+
     from station.analyze import analyze_frames
     from station.calibration_files import load_calibration
     from station.camera import open_recording
+    from station.camera_pair import open_back_recording
 
     calibration = load_calibration(args.calibration) if args.calibration else None
-    with open_recording(args.recording) as source:
-        analysis = analyze_frames(source, source.info.path, calibration=calibration)
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_recording(args.recording))
+        pair = {}
+        if args.back_camera is not None:
+            back = stack.enter_context(open_back_recording(args.back_camera))
+            pair = {"back_frames": back, "back_label": back.info.path, "period_s": 1.0 / (source.info.fps or 30)}
+        analysis = analyze_frames(source, source.info.path, calibration=calibration, **pair)
     if args.json:
         json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
         print()
@@ -478,6 +486,9 @@ def _add_recording_commands(commands) -> None:
     analyze.add_argument("--calibration", help="a calibration file (wallhinge calibrate) instead of the opening")
     analyze.add_argument("--json", action="store_true", help="print JSON instead of a table (its keys: docs/drill.md)")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
+    analyze.add_argument("--back-camera", metavar="REC",
+                         help="the camera above's recording of the same session (side+wall-above: NAME.above.db3): "
+                              "per-frame spine flexion from it; the reps' back stays not checked")
     analyze.set_defaults(run=_analyze)
 
 
