@@ -48,7 +48,7 @@ class Analysis:
 def analyze_frames(frames, label: str, *, calibration: Calibration | None = None,
                    thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings(),
                    back_frames=None, back_label: str = "the back camera's recording",
-                   period_s: float = 1.0 / 30) -> Analysis:
+                   period_s: float = 1.0 / 30, back_reader: BackReader | None = None) -> Analysis:
     """Measure every frame of ``frames`` (an iterable of DepthFrame, read once) and find the reps.
 
     Without ``calibration`` it is made from the frames' empty opening (held
@@ -58,8 +58,9 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
 
     ``back_frames`` are the camera above's (the pair ``side+wall-above``),
     paired with ``frames`` within half of ``period_s`` (the side camera's
-    frame period, s); the camera above always calibrates from its own empty
-    opening, so it must open on the empty scene too.
+    frame period, s); the camera above calibrates from its own empty
+    opening (so it must open on the empty scene too) unless ``back_reader``
+    is given (a benchmark's, with the simulator's true pose).
     """
     if back_frames is None:
         pairs = ((frame, None) for frame in frames)
@@ -81,8 +82,8 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
         calibration = calibrate_from_opening([frame for frame, _ in opening], label)
     else:
         _check_fits(calibration, opening[0][0].depth, label)
-    reader = None
-    if back_frames is not None:
+    reader = back_reader
+    if back_frames is not None and reader is None:
         reader = back_reader_from_opening([back for frame, back in opening
                                            if back is not None and frame.timestamp_s < OPENING_S], back_label)
     measurer = Measurer(calibration)
