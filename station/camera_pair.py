@@ -88,6 +88,78 @@ def _span(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
 
 
+class SourcePair:
+    """The side camera's and the camera above's frame sources, iterated as pairs (:func:`paired_frames`).
+
+    Made by :func:`open_recording_pair` or :func:`open_camera_pair`; closing
+    it closes both sources. ``back_label`` names the camera above in errors.
+    """
+
+    def __init__(self, side, back, back_label: str):
+        self.side, self.back, self.back_label = side, back, back_label
+
+    def __iter__(self) -> Iterator[tuple]:
+        return paired_frames(self.side, self.back, period_s=1.0 / (self.side.info.fps or 30),
+                             back_label=self.back_label)
+
+    def close(self) -> None:
+        try:
+            self.back.close()
+        finally:
+            self.side.close()
+
+    def __enter__(self) -> "SourcePair":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def open_recording_pair(side_path, back_path, **options) -> SourcePair:
+    """Both recordings of a pair (:func:`station.camera.open_recording`'s ``options``, e.g. ``real_time``).
+
+    Raises
+    ------
+    RecordingError
+        Either is missing or unreadable (the camera above's: :func:`open_back_recording`).
+    """
+    from station.camera import open_recording
+
+    side = open_recording(side_path, **options)
+    try:
+        back = open_back_recording(back_path, **options)
+    except BaseException:
+        side.close()
+        raise
+    return SourcePair(side, back, back.info.path)
+
+
+def open_camera_pair(camera, back_serial: str, *, filters=None) -> SourcePair:
+    """Both live cameras of a pair: one ``rs.pipeline`` each, by serial (librealsense's multi-camera way).
+
+    ``camera`` is the ``[camera]`` settings (the side camera's serial and the
+    depth mode both cameras stream in); ``back_serial`` is ``[setup]
+    back_camera_serial``. Their frames pair by D400 global time, the host's
+    clock, without a sync cable.
+
+    Raises
+    ------
+    NoCameraError, CameraError
+        Either camera is not connected or will not stream (the side camera is closed again).
+    """
+    from station.camera import FilterSettings, open_camera
+
+    mode = {"width": camera.width, "height": camera.height, "fps": camera.fps,
+            "filters": filters or FilterSettings(), "frame_timeout_s": camera.frame_timeout_s}
+    side = open_camera(serial=camera.serial, **mode)
+    try:
+        back = open_camera(serial=back_serial, **mode)
+    except BaseException:
+        side.close()
+        raise
+    return SourcePair(side, back, f"the camera above ({back_serial})")
+
+
 def open_back_recording(path, **options):
     """Open the camera above's recording of a pair (:func:`station.camera.open_recording`'s ``options``).
 

@@ -3,6 +3,7 @@
 import itertools
 import json
 import re
+import time
 
 import jsonschema
 import numpy as np
@@ -10,10 +11,12 @@ import pytest
 
 from station.back_camera import back_reader_from_opening
 from station.camera import DepthFrame, open_recording
-from station.camera_pair import back_recording_path, open_back_recording, paired_frames
-from station.errors import RecordingError
+from station.camera_pair import (back_recording_path, open_back_recording, open_camera_pair, open_recording_pair,
+                                 paired_frames)
+from station.errors import NoCameraError, RecordingError
 from station.frame_step import OPENING_S
 from station.geometry import Intrinsics, Pose
+from station.settings import CameraSettings
 from station.setup import PLACEMENTS as SETUP_PLACEMENTS
 from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
 from station.sim.scenarios import build_scene
@@ -209,3 +212,22 @@ def test_analyze_with_a_missing_or_cut_back_recording_is_one_line(pair_recording
     assert code == 2
     assert_one_error_line(err)
     assert "cut.above.db3 ends" in err and "it is cut short" in err
+
+
+# -- two cameras live ---------------------------------------------------------------------
+
+def test_two_recordings_played_in_real_time_pair_as_two_live_cameras_would(pair_recording):
+    path, truth = pair_recording
+    offset = truth["back_camera"]["clock_offset_s"]
+    with open_recording_pair(path, back_recording_path(path), real_time=True) as pair:
+        started = time.monotonic()
+        pairs = list(itertools.islice(pair, 20))
+        took = time.monotonic() - started
+    assert [b is not None for _, b in pairs] == [True] * 20
+    assert {round(b.clock_s - s.clock_s, 3) for s, b in pairs} == {round(offset, 3)}
+    assert took >= 19 / truth["fps"] - 0.05  # paced by the timestamps, as frames come from cameras
+
+
+def test_a_live_pair_without_cameras_is_one_line(capsys):
+    with pytest.raises(NoCameraError, match="no RealSense camera is connected"):
+        open_camera_pair(CameraSettings(serial="111"), "222")

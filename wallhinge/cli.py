@@ -190,21 +190,20 @@ def _calibrate(args) -> int:
 def _analyze(args) -> int:
     import json
 
-    import contextlib
-
     from station.analyze import analyze_frames
     from station.calibration_files import load_calibration
     from station.camera import open_recording
-    from station.camera_pair import open_back_recording
+    from station.camera_pair import open_recording_pair
 
     calibration = load_calibration(args.calibration) if args.calibration else None
-    with contextlib.ExitStack() as stack:
-        source = stack.enter_context(open_recording(args.recording))
-        pair = {}
-        if args.back_camera is not None:
-            back = stack.enter_context(open_back_recording(args.back_camera))
-            pair = {"back_frames": back, "back_label": back.info.path, "period_s": 1.0 / (source.info.fps or 30)}
-        analysis = analyze_frames(source, source.info.path, calibration=calibration, **pair)
+    if args.back_camera is None:
+        with open_recording(args.recording) as source:
+            analysis = analyze_frames(source, source.info.path, calibration=calibration)
+    else:
+        with open_recording_pair(args.recording, args.back_camera) as pair:
+            analysis = analyze_frames(pair.side, pair.side.info.path, calibration=calibration,
+                                      back_frames=pair.back, back_label=pair.back_label,
+                                      period_s=1.0 / (pair.side.info.fps or 30))
     if args.json:
         json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
         print()
