@@ -231,3 +231,14 @@ def test_two_recordings_played_in_real_time_pair_as_two_live_cameras_would(pair_
 def test_a_live_pair_without_cameras_is_one_line(capsys):
     with pytest.raises(NoCameraError, match="no RealSense camera is connected"):
         open_camera_pair(CameraSettings(serial="111"), "222")
+
+
+def test_the_table_says_how_much_the_camera_above_read_and_that_the_back_stays_not_checked(pair_recording):
+    path, _ = pair_recording
+    code, out, err = run(["analyze", str(path), "--back-camera", str(back_recording_path(path))])
+    assert code == 0, err
+    last = out.splitlines()[-1]
+    read, present = (int(n) for n in re.search(r"read spine flexion in (\d+) of (\d+) frames", last).groups())
+    assert 0 < read <= present
+    assert "the reps' back stays not checked" in last
+    assert all(line.endswith("; back not checked") for line in out.splitlines()[1:3])

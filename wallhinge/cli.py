@@ -231,6 +231,11 @@ def _print_rep_table(analysis) -> None:
     print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "
           f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
+    if analysis.back is not None:
+        read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
+        print(f"the camera above read spine flexion in {read} of {present} frames with the patient at the spot "
+              "(per frame: --json --frames); the reps' back stays not checked until that measurement is validated "
+              "(docs/back-view.md)")
 
 
 def _store_file(args) -> Path:
