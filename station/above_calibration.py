@@ -38,7 +38,7 @@ import numpy as np
 
 from station.calibration import fit_floor
 from station.errors import CalibrationError
-from station.geometry import Intrinsics, Pose
+from station.geometry import Intrinsics, Pose, project
 
 # Where "up" is looked for: against the optical axis (a camera looking down),
 # within this cone; the bracket tilts it 60-80 degrees below horizontal.
@@ -56,6 +56,12 @@ EDGE_QUANTILE = 0.2
 EDGE_BAND_M = 0.03
 # At least this many floor points must lie along the edge for it to count.
 MIN_EDGE_POINTS = 200
+# An edge with more than this share of its points within EDGE_BORDER_PX of
+# the picture's border is the picture's edge, not the wall's foot; and the
+# lens is at least MIN_LENS_OUT_M out from the wall (its bracket: 4-8 cm).
+EDGE_BORDER_PX = 2
+MAX_BORDER_SHARE = 0.2
+MIN_LENS_OUT_M = 0.01
 # The floor points nearer the wall than this (metres beyond the edge's
 # first guess) are the ones the edge search looks at.
 EDGE_REGION_M = 0.6
@@ -108,7 +114,9 @@ def calibrate_above(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_
     across = np.cross(up, out)
     # The floor's points in the level plane, from the camera's foot: (along the first guess, out from it).
     flat = np.column_stack([floor.points @ across, floor.points @ out])
-    turn, wall_s, count = _wall_edge(flat)
+    turn, wall_s, along_edge = _wall_edge(flat)
+    _refuse_picture_edge(floor.points[along_edge], intrinsics, wall_s)
+    count = int(np.count_nonzero(along_edge))
     z_axis = np.cos(turn) * out + np.sin(turn) * across
     x_axis = np.cross(up, z_axis)
     rotation = np.vstack([x_axis, up, z_axis])  # rows: the room's axes in camera coordinates
@@ -125,8 +133,25 @@ def _level(direction: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     return None if length < 0.05 else horizontal / length
 
 
-def _wall_edge(flat: np.ndarray) -> tuple[float, float, int]:
-    """The turn (radians) from the first guess to the direction across the wall, the edge's distance along it (m, negative: behind the camera's foot), and the points along it.
+def _refuse_picture_edge(edge_points: np.ndarray, intrinsics: Intrinsics, wall_s: float) -> None:
+    """Refuse an edge that is where the picture ends, not where the floor meets the wall.
+
+    Tilted too little below horizontal (under about 65 degrees), the picture
+    ends before the floor reaches the wall: the floor's edge is then the
+    picture's, in front of the lens's foot or along the picture's border.
+    """
+    pixels = project(edge_points, intrinsics)
+    margin = EDGE_BORDER_PX
+    on_border = ((pixels[:, 0] < margin) | (pixels[:, 0] > intrinsics.width - 1 - margin)
+                 | (pixels[:, 1] < margin) | (pixels[:, 1] > intrinsics.height - 1 - margin))
+    if wall_s > -MIN_LENS_OUT_M or np.count_nonzero(on_border) > MAX_BORDER_SHARE * len(edge_points):
+        raise CalibrationError("the foot of the drill wall is not in the picture of the camera above (the picture "
+                               "ends before the floor meets the wall): tilt it further down, at least 65 degrees "
+                               "below horizontal, and calibrate again")
+
+
+def _wall_edge(flat: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """The turn (radians) from the first guess to the direction across the wall, the edge's distance along it (m, negative: behind the camera's foot), and which of the points lie along it.
 
     ``flat`` (M, 2) is each floor point's (across, out) from the camera's
     foot. For each candidate turn the points' distance out is taken; the
@@ -135,7 +160,8 @@ def _wall_edge(flat: np.ndarray) -> tuple[float, float, int]:
     """
     first_edge = np.quantile(flat[:, 1], EDGE_QUANTILE / 100.0)
     # Only the floor near the wall matters; the rest would slow the search.
-    near = flat[flat[:, 1] < first_edge + EDGE_REGION_M]
+    near_wall = flat[:, 1] < first_edge + EDGE_REGION_M
+    near = flat[near_wall]
     if len(near) < MIN_EDGE_POINTS:
         raise CalibrationError("no edge of the floor along the drill wall in view: aim the camera above so the "
                                "floor at the foot of the wall below it is in the picture, and clear it")
@@ -154,4 +180,6 @@ def _wall_edge(flat: np.ndarray) -> tuple[float, float, int]:
     if count < MIN_EDGE_POINTS:
         raise CalibrationError("no straight edge of the floor along the drill wall: clear the foot of the wall "
                                "below the camera above and calibrate again")
-    return turn, edge, count
+    along_edge = np.zeros(len(flat), dtype=bool)
+    along_edge[near_wall] = near @ np.array([np.sin(turn), np.cos(turn)]) < edge + EDGE_BAND_M
+    return turn, edge, along_edge

@@ -1,5 +1,6 @@
 """The two-camera set-up side+wall-above: simulated as two recordings of one scene, replayed and paired."""
 
+import dataclasses
 import itertools
 import json
 import re
@@ -9,11 +10,12 @@ import jsonschema
 import numpy as np
 import pytest
 
+from station.above_calibration import calibrate_above
 from station.back_camera import back_reader_from_opening
 from station.camera import DepthFrame, open_recording
 from station.camera_pair import (back_recording_path, open_back_recording, open_camera_pair, open_recording_pair,
                                  paired_frames)
-from station.errors import NoCameraError, RecordingError
+from station.errors import CalibrationError, NoCameraError, RecordingError
 from station.frame_step import OPENING_S
 from station.geometry import Intrinsics, Pose
 from station.settings import CameraSettings
@@ -21,6 +23,8 @@ from station.setup import PLACEMENTS as SETUP_PLACEMENTS
 from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
 from station.sim.scenarios import build_scene
 from station.sim.recording import RecordingWriter
+from station.sim.scene import AimedMount
+from station.sim.sensor import sense
 from station.sim.simulate import SceneRenderer
 from tests.test_analyze import SCHEMA
 from tests.test_cli import assert_one_error_line, run
@@ -242,3 +246,28 @@ def test_the_table_says_how_much_the_camera_above_read_and_that_the_back_stays_n
     assert 0 < read <= present
     assert "the reps' back stays not checked" in last
     assert all(line.endswith("; back not checked") for line in out.splitlines()[1:3])
+
+
+def _empty_room_from_above(degrees_below_horizontal, roll_deg=0.0, x_m=0.0):
+    """Twelve depth frames of the empty room from a lens 2.4 m up the drill wall, 6 cm out: (frames, scene)."""
+    spec = build_scene("empty", 3)
+    reach = 1.6 / np.tan(np.radians(degrees_below_horizontal))  # from 2.4 m down to 0.8 m
+    mount = AimedMount(side=1, x_m=x_m, height_m=2.4, z_m=0.06, z_from_spot=False, aim_height_m=0.8,
+                       aim_z_m=0.06 + reach - spec.spot_z_m, roll_deg=roll_deg)
+    scene = SceneRenderer(dataclasses.replace(spec, mount=mount))
+    room = scene.renderer.render([])
+    rng = np.random.default_rng(1)
+    return [sense(room.z_m, room.cos_incidence, scene.intrinsics, spec.sensor, rng) for _ in range(12)], scene
+
+
+def test_the_camera_above_calibrates_across_its_brackets_tilts_and_refuses_one_too_shallow():
+    frames, scene = _empty_room_from_above(67, roll_deg=3.0, x_m=0.1)
+    found = calibrate_above(frames, scene.intrinsics, 0.001, source="above").camera_pose
+    true = scene.camera_pose
+    assert np.degrees(np.arccos(np.clip(found.rotation[1] @ true.rotation[1], -1, 1))) < 0.3
+    assert np.degrees(np.arccos(np.clip(found.rotation[2] @ true.rotation[2], -1, 1))) < 1.0
+    assert np.allclose(found.translation[1:], true.translation[1:], atol=0.02)
+    # Tilted 60 degrees, the picture ends before the floor meets the wall: refused, not a wrong wall.
+    frames, scene = _empty_room_from_above(60)
+    with pytest.raises(CalibrationError, match="^the foot of the drill wall is not in the picture .* at least 65 degrees"):
+        calibrate_above(frames, scene.intrinsics, 0.001, source="above")
