@@ -16,6 +16,7 @@ camera finds them: spine flexion reaches neither the rep detector nor
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -92,13 +93,14 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     last_s = 0.0
     for frame, back in itertools.chain(opening, pairs):
         measures, events = step(measurer, detector, frame.timestamp_s, frame.depth)
-        record = frame_record(frame.timestamp_s, measures)
-        if reader is not None:
+        if reader is None:
+            records.append(frame_record(frame.timestamp_s, measures))
+        else:
+            # After the rep detector has had the frame: its spine flexion stays the side camera's (None).
             reader.follow(events)
             spine, reason = reader.read(frame.timestamp_s, None if back is None else back.depth, measures.present)
-            record["spine_flexion_deg"] = None if spine is None else round(float(spine), 1)
-            record["back_reason"] = reason
-        records.append(record)
+            measures = dataclasses.replace(measures, spine_flexion_deg=spine, back_reason=reason)
+            records.append({**frame_record(frame.timestamp_s, measures), "back_reason": reason})
         last_s = frame.timestamp_s
     detector.finish(last_s)
     return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader)

@@ -7,8 +7,8 @@ camera above from its empty opening (:mod:`station.above_calibration`) and
 against the patient's own standing one).
 
 The standing baseline is taken over the second before the rep detector
-announces the set's first rep (or the next, if too few frames of that
-second read the back) (its :class:`~station.reps.RepStarted`): the
+announces the set's first rep (its :class:`~station.reps.RepStarted`; the
+next rep's, if too few frames of that second read the back): the
 detector's own still moment is internal to it while the back check is off
 (``station/setup.py``), and the announcement comes some frames into the
 descent, so that second can hold the first few degrees of the hinge.
