@@ -77,7 +77,7 @@ def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: flo
             buffered.popleft()
         nearest = min(buffered, key=lambda frame: abs(frame.clock_s - side.clock_s), default=None)
         yield side, nearest
-    if last_back_s < side.clock_s - period_s:
+    if pending is None and last_back_s < side.clock_s - period_s:
         raise RecordingError(f"{back_label} ends {_span(side.clock_s - last_back_s)} before the side camera's "
                              f"recording ({last_back_s - first.clock_s:.1f} s of "
                              f"{side.clock_s - first.clock_s:.1f} s): it is cut short")

@@ -121,6 +121,9 @@ def test_back_frames_of_another_session_or_cut_short_are_one_line_errors():
         list(paired_frames(side, side[:61], period_s=1 / 30, back_label="b.above.db3"))
     with pytest.raises(RecordingError, match="has no depth frames"):
         list(paired_frames(side, [], period_s=1 / 30, back_label="b.above.db3"))
+    # Frames dropped at the side's end, but the back goes on past it: not cut.
+    back = side[:85] + [_frame(1003.2)]
+    assert [b is None for _, b in paired_frames(side, back, period_s=1 / 30, back_label="b")][84:] == [False] + [True] * 5
 
 
 def test_the_simulated_pair_replays_paired_frame_for_frame(pair_recording):
