@@ -121,7 +121,8 @@ def open_recording_pair(side_path, back_path, **options) -> SourcePair:
     Raises
     ------
     RecordingError
-        Either is missing or unreadable (the camera above's: :func:`open_back_recording`).
+        Either is missing or unreadable (the camera above's: :func:`open_back_recording`),
+        or both are the same camera's.
     """
     from station.camera import open_recording
 
@@ -131,6 +132,10 @@ def open_recording_pair(side_path, back_path, **options) -> SourcePair:
     except BaseException:
         side.close()
         raise
+    if back.info.serial and back.info.serial == side.info.serial:
+        SourcePair(side, back, "").close()
+        raise RecordingError(f"{back.info.path} is from the side camera itself (serial {back.info.serial}), not "
+                             "from the camera above: name the camera above's recording")
     return SourcePair(side, back, back.info.path)
 
 

@@ -202,6 +202,14 @@ def test_analyze_with_a_back_camera_of_another_session_is_one_line(pair_recordin
     assert "is not of the same session" in err and str(other) in err
 
 
+def test_the_side_recording_given_as_the_back_cameras_is_one_line(pair_recording):
+    path, _ = pair_recording
+    code, _, err = run(["analyze", str(path), "--back-camera", str(path)])
+    assert code == 2
+    assert_one_error_line(err)
+    assert "is from the side camera itself (serial SIM00000004)" in err
+
+
 def test_analyze_with_a_missing_or_cut_back_recording_is_one_line(pair_recording, tmp_path):
     path, _ = pair_recording
     code, _, err = run(["analyze", str(path), "--back-camera", str(tmp_path / "none.above.db3")])
