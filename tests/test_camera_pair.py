@@ -193,9 +193,15 @@ def test_the_reps_back_stays_not_checked_and_the_side_cameras_reps_are_unchanged
     assert all(rep["peak_spine_flexion_deg"] is None and "rounded_back" not in rep["faults"] for rep in alone)
 
 
-def test_analyze_with_a_back_camera_of_another_session_is_one_line(pair_recording, short_recording):
+def test_analyze_with_a_back_camera_of_another_session_is_one_line(pair_recording, short_recording, tmp_path):
     path, _ = pair_recording
-    other = short_recording[0]
+    # Another camera's recording of another session: the one-camera set's first 3 s, its clock from 0.
+    other = tmp_path / "other.above.db3"
+    with open_recording(short_recording[0]) as source:
+        frames = list(itertools.takewhile(lambda f: f.timestamp_s < 3.0, source))
+    with RecordingWriter(other, frames[0].intrinsics, source.info.fps, serial="OTHER") as writer:
+        for frame in frames:
+            writer.write(frame.depth, frame.clock_s)
     code, _, err = run(["analyze", str(path), "--back-camera", str(other)])
     assert code == 2
     assert_one_error_line(err)
