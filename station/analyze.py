@@ -3,14 +3,26 @@
 The same path as the live station without the fan-out (camera source ->
 :func:`station.frame_step.step`, the live loop's own frame step), so an
 analysis of a session's recording says what the station said live.
+
+With the two-camera set-up (``side+wall-above``), the camera above's frames
+come paired with the side camera's (:func:`station.camera_pair.paired_frames`);
+the camera above is calibrated from its own empty opening and each paired
+frame gives that frame's spine flexion (:mod:`station.back_camera`), in the
+per-frame record with ``back_reason`` beside it. The reps stay as the side
+camera finds them: spine flexion reaches neither the rep detector nor
+``rounded_back`` until the set-up's back check is validated
+(``station/setup.py``), so every rep's back stays "not checked".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from station.back_camera import BackReader, back_reader_from_opening
 from station.calibration_model import Calibration
+from station.camera_pair import paired_frames
 from station.camera_check import camera_moved
 from station.errors import WallHingeError
 from station.faults import Thresholds
@@ -25,6 +37,7 @@ class Analysis:
     reps: list
     frames: list
     calibration: Calibration
+    back: BackReader | None = field(default=None)
 
     def as_json(self, *, with_frames: bool = False) -> dict:
         result = {"reps": [rep.as_dict() for rep in self.reps]}
@@ -34,37 +47,63 @@ class Analysis:
 
 
 def analyze_frames(frames, label: str, *, calibration: Calibration | None = None,
-                   thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings()) -> Analysis:
+                   thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings(),
+                   back_frames=None, back_label: str = "the back camera's recording",
+                   period_s: float = 1.0 / 30, back_reader: BackReader | None = None) -> Analysis:
     """Measure every frame of ``frames`` (an iterable of DepthFrame, read once) and find the reps.
 
     Without ``calibration`` it is made from the frames' empty opening (held
     until then; the rest streams through, so memory does not grow with the
     recording's length). With one, it must fit: the same resolution, and
     the camera where it was.
+
+    ``back_frames`` are the camera above's (the pair ``side+wall-above``),
+    paired with ``frames`` within half of ``period_s`` (the side camera's
+    frame period, s); the camera above calibrates from its own empty
+    opening (so it must open on the empty scene too) unless ``back_reader``
+    is given (a benchmark's, with the simulator's true pose).
     """
-    frames = iter(frames)
+    if back_frames is None:
+        pairs = ((frame, None) for frame in frames)
+    else:
+        pairs = paired_frames(frames, back_frames, period_s=period_s, back_label=back_label)
     opening = []
-    if calibration is None:
-        for frame in frames:
-            opening.append(frame)
+    if calibration is None or back_frames is not None:
+        for frame, back in pairs:
+            opening.append((frame, back))
             if frame.timestamp_s >= OPENING_S:
                 break
-        calibration = calibrate_from_opening(opening, label)
     else:
-        opening = [next(frames, None)]
+        opening = [next(pairs, None)]
         if opening[0] is None:
             raise WallHingeError(f"{label} has no depth frames")
-        _check_fits(calibration, opening[0].depth, label)
+    if not opening:
+        raise WallHingeError(f"{label} has no depth frames")
+    if calibration is None:
+        calibration = calibrate_from_opening([frame for frame, _ in opening], label)
+    else:
+        _check_fits(calibration, opening[0][0].depth, label)
+    reader = back_reader
+    if back_frames is not None and reader is None:
+        reader = back_reader_from_opening([back for frame, back in opening
+                                           if back is not None and frame.timestamp_s < OPENING_S], back_label)
     measurer = Measurer(calibration)
     detector = RepDetector(thresholds, settings)
     records = []
     last_s = 0.0
-    for frame in itertools.chain(opening, frames):
-        measures, _ = step(measurer, detector, frame.timestamp_s, frame.depth)
-        records.append(frame_record(frame.timestamp_s, measures))
+    for frame, back in itertools.chain(opening, pairs):
+        measures, events = step(measurer, detector, frame.timestamp_s, frame.depth)
+        if reader is None:
+            records.append(frame_record(frame.timestamp_s, measures))
+        else:
+            # After the rep detector has had the frame: its spine flexion stays the side camera's (None).
+            reader.follow(events)
+            spine, reason = reader.read(frame.timestamp_s, None if back is None else back.depth, measures.present)
+            measures = dataclasses.replace(measures, spine_flexion_deg=spine, back_reason=reason)
+            records.append({**frame_record(frame.timestamp_s, measures), "back_reason": reason})
         last_s = frame.timestamp_s
     detector.finish(last_s)
-    return Analysis(reps=detector.reps, frames=records, calibration=calibration)
+    return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader)
 
 
 def _check_fits(calibration: Calibration, depth, label: str) -> None:

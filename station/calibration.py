@@ -220,6 +220,70 @@ def calibrate(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
     )
 
 
+@dataclass(frozen=True)
+class FloorFit:
+    """The floor alone, as a camera that cannot see the drill wall finds it (:func:`fit_floor`).
+
+    Attributes
+    ----------
+    normal : ndarray (3,)
+        The floor's normal in camera coordinates, pointing up (toward the camera).
+    height_m : float
+        The camera's height above the floor.
+    points : ndarray (M, 3)
+        The floor's inlier points in camera coordinates (metres).
+    rms_mm : float
+        Their RMS distance to the plane.
+    background_m, background_noise_m : ndarray (H, W)
+        The empty scene's median depth and its noise, metres (0 unknown), as
+        :class:`~station.calibration_model.Calibration` keeps them.
+    frames_used : int
+    """
+
+    normal: np.ndarray
+    height_m: float
+    points: np.ndarray
+    rms_mm: float
+    background_m: np.ndarray
+    background_noise_m: np.ndarray
+    frames_used: int
+
+
+def fit_floor(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m: float, *, up_camera,
+              cone_deg: float = FLOOR_CONE_DEG, rng: np.random.Generator | int | None = None) -> FloorFit:
+    """The floor in depth frames of the empty scene, searched within ``cone_deg`` of ``up_camera``.
+
+    The same background, noise and floor search as :func:`calibrate`, for a
+    camera that does not see the drill wall (the one above the drill spot,
+    :mod:`station.above_calibration`): ``up_camera`` is where "up" is
+    expected in camera coordinates (the mount's nominal angle, or an
+    accelerometer's reading).
+
+    Raises
+    ------
+    CalibrationError
+        Too few frames, no depth data, movement during the capture, or no
+        floor within the cone.
+    """
+    depth_unit_m = _positive_float(depth_unit_m, "depth_unit_m")
+    axis = _unit_vector(up_camera, "up_camera")
+    rng = _generator(rng)
+    stack = _frame_stack(frames, intrinsics)
+    median_units, reliable, background, noise = _background(stack, depth_unit_m)
+    k = noise_coefficient(background, noise)
+    _refuse_changes(stack, median_units, reliable, depth_unit_m, k)
+    scene = _Scene.of(background, reliable, intrinsics, k, stack.shape[0])
+    floor = _search_floor(scene, axis, rng, cone_deg=cone_deg)
+    if floor is None:
+        raise CalibrationError(f"no floor in view within {cone_deg:.0f} degrees of where the mount puts it: "
+                               "check the camera's aim and that the floor below it is clear")
+    points = scene.points_t[:, floor.inliers].T
+    residual = points @ floor.normal + floor.offset
+    return FloorFit(normal=floor.normal, height_m=float(floor.offset), points=points,
+                    rms_mm=float(np.sqrt(np.mean(residual**2)) * 1000.0), background_m=background,
+                    background_noise_m=noise, frames_used=int(stack.shape[0]))
+
+
 def _background(stack: np.ndarray, depth_unit_m: float):
     """(median depth units, reliable mask, background m, its noise m) of the frames; refused if too little is seen."""
     median_units, mad_units, reliable = temporal_statistics(stack)

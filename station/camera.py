@@ -125,6 +125,10 @@ class DepthFrame:
         The camera's frame counter (not necessarily from 0, nor contiguous).
     intrinsics : Intrinsics
         Of this frame (decimation changes them).
+    clock_s : float
+        The frame's timestamp on its camera's clock, seconds: with D400
+        global time (on by default) the host's clock, so two cameras' frames
+        can be paired by it (:mod:`station.camera_pair`).
     """
 
     depth: np.ndarray
@@ -132,6 +136,7 @@ class DepthFrame:
     timestamp_s: float
     frame_number: int
     intrinsics: Intrinsics
+    clock_s: float = 0.0
 
     def depth_m(self) -> np.ndarray:
         """Z-depth in metres as float32; 0 where there is no data."""
@@ -509,6 +514,7 @@ class FrameSource:
             timestamp_s=(timestamp_ms - self._first_timestamp_ms) / 1000.0,
             frame_number=int(depth.get_frame_number()),
             intrinsics=intrinsics,
+            clock_s=timestamp_ms / 1000.0,
         )
 
 

@@ -323,7 +323,12 @@ def _merge(settings: Settings, tables: Mapping[str, Any], where: str) -> Setting
         raise ConfigError(f"{where}: unknown {kind} {name!r}; the tables are {', '.join(TABLES)}")
     changes = {table: _build(table, TABLES[table], getattr(settings, table), values, where)
                for table, values in tables.items()}
-    return replace(settings, **changes)
+    merged = replace(settings, **changes)
+    back = merged.setup.back_camera_serial
+    if back is not None and back == merged.camera.serial:
+        raise ConfigError(f"{where}: setup.back_camera_serial = {back!r} is the side camera's (camera.serial): "
+                          "name the camera above's serial (wallhinge cameras lists both)")
+    return merged
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:

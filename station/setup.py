@@ -45,10 +45,15 @@ class SetupSettings:
         reference mount beside the drill spot).
     drill_variant : str
         How the patient holds their arms, one of :data:`DRILL_VARIANTS`.
+    back_camera_serial : str or None
+        With a two-camera placement (``side+wall-above``), the serial of the
+        camera that sees the back (``wallhinge cameras`` lists both; the side
+        camera's is ``[camera] serial``). None (left out) with one camera.
     """
 
     placement: str = "side"
     drill_variant: str = "hips"
+    back_camera_serial: str | None = None
 
     def __post_init__(self):
         if self.placement not in PLACEMENTS:
@@ -56,6 +61,19 @@ class SetupSettings:
         if self.drill_variant not in DRILL_VARIANTS:
             raise ValueError(f"setup.drill_variant must be one of {', '.join(DRILL_VARIANTS)}, "
                              f"not {self.drill_variant!r}")
+        serial = self.back_camera_serial
+        if serial is not None:
+            if not isinstance(serial, str) or not serial.strip():
+                raise ValueError(f"setup.back_camera_serial must be the camera's serial number as text, not {serial!r}")
+            if not self.two_cameras:
+                raise ValueError(f"setup.back_camera_serial names a second camera, but setup.placement "
+                                 f"{self.placement!r} has one: use a two-camera placement "
+                                 f"({', '.join(p for p in PLACEMENTS if '+' in p)}) or leave it out")
+
+    @property
+    def two_cameras(self) -> bool:
+        """Whether the placement is a pair: the side camera and one that sees the back."""
+        return "+" in self.placement
 
     @property
     def back_checked(self) -> bool:

@@ -17,6 +17,17 @@ def short_recording(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def pair_recording(tmp_path_factory):
+    """The two-rep good set seen by the pair side+wall-above: (side path, truth dict); NAME.above.db3 beside it."""
+    from station.sim.placements import placement_mount
+
+    path = tmp_path_factory.mktemp("pair") / "good-set.db3"
+    spec = build_scene("good-set", 4, fps=15, reps=2)
+    simulate(spec, path, back=("wall-above", placement_mount("wall-above", spec.mount.side, 4)))
+    return path, json.loads(truth_path(path).read_text())
+
+
+@pytest.fixture(scope="session")
 def postgres_server():
     """A real PostgreSQL server (Debian's package) on 127.0.0.1, started once for the session and removed after.
 

@@ -13,7 +13,7 @@ import pytest
 
 from wallhinge.cli import main
 from station.sim.body import ARM_STYLES
-from station.sim.placements import PLACEMENTS
+from station.sim.placements import PAIRS, PLACEMENTS
 from station.sim.scenarios import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def test_simulate_list_names_every_scenario_placement_and_variant(capsys):
     starts = [body.index(head) for head in heads] + [len(body)]
     scenarios, placements, variants = (body[a + 1:b] for a, b in zip(starts, starts[1:]))
     assert {line.split()[0] for line in scenarios} == set(SCENARIOS) | {"stress"}
-    assert {line.split()[0] for line in placements} == set(PLACEMENTS)
+    assert {line.split()[0] for line in placements} == set(PLACEMENTS) | set(PAIRS)
     for line in scenarios + placements:
         assert len(line.split()) > 1, f"listed without a description: {line!r}"
     assert set(variants[0].strip().split(", ")) == set(ARM_STYLES)

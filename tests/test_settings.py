@@ -223,6 +223,23 @@ def test_the_setup_names_a_known_placement_and_drill_variant(tmp_path):
         load_settings(write(tmp_path, '[setup]\nplacement = "behind the patient"\n'))
 
 
+def test_a_two_camera_set_up_names_its_second_camera_by_serial(tmp_path):
+    settings = load_settings(write(tmp_path, '[camera]\nserial = "111"\n[setup]\nplacement = "side+wall-above"\n'
+                                             'back_camera_serial = "222"\n'))
+    assert settings.setup.back_camera_serial == "222" and settings.setup.two_cameras
+    assert load_settings().setup.back_camera_serial is None
+    with pytest.raises(ConfigError, match=r"setup.back_camera_serial = '222' is refused: .*setup.placement 'side' "
+                                          r"has one: use a two-camera placement \(side\+wall-above, side\+ceiling\)"):
+        load_settings(write(tmp_path, '[setup]\nback_camera_serial = "222"\n'))
+    with pytest.raises(ConfigError, match="back_camera_serial = 222 is refused: .*serial number as text"):
+        load_settings(write(tmp_path, '[setup]\nplacement = "side+wall-above"\nback_camera_serial = 222\n'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[camera]\nserial = "111"\n[setup]\nplacement = "side+wall-above"\n'
+                                      'back_camera_serial = "111"\n'))
+    assert "setup.back_camera_serial = '111' is the side camera's (camera.serial)" in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+
+
 def test_speech_is_a_station_setting_with_the_old_environment_variable_as_a_fallback(tmp_path, monkeypatch):
     monkeypatch.delenv("WALLHINGE_KIOSK_SPEECH", raising=False)
     assert load_settings().station.speech is False

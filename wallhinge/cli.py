@@ -32,8 +32,9 @@ def _positive_int(text: str) -> int:
 
 
 def _simulate(args) -> int:
+    from station.camera_pair import back_recording_path
     from station.sim.body import ARM_STYLES
-    from station.sim.placements import PLACEMENTS
+    from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
     from station.sim.scenarios import SCENARIOS, build_scene
     from station.sim.simulate import simulate, truth_path
     from station.sim.stress import CHECK_SEEDS, TUNE_SEEDS, stress_scene
@@ -47,11 +48,14 @@ def _simulate(args) -> int:
         print("camera placements (--placement; docs/back-view.md compares them):")
         for name, placement in PLACEMENTS.items():
             print(f"  {name:20} {placement.description}")
+        for name, description in PAIRS.items():
+            print(f"  {name:20} {description}")
         print("drill variants (--arms; default: the scenario's own, hands on the hips but for 'stick'):")
         print("  " + ", ".join(ARM_STYLES))
         return 0
     if args.output is None:
         raise WallHingeError("say where to write the recording, e.g. wallhinge simulate session.db3")
+    pair = None
     try:
         if args.scenario == "stress":
             chosen = [f"--{name}" for name in ("resolution", "fps", "side", "camera", "reps", "placement", "arms")
@@ -61,9 +65,12 @@ def _simulate(args) -> int:
             spec = stress_scene(args.seed)
         else:
             width, height = args.resolution or (424, 240)
+            pair = pair_placements(args.placement or "side")
             spec = build_scene(args.scenario, args.seed, width=width, height=height, fps=args.fps or 30,
                                side=args.side, camera_model=args.camera, reps=args.reps,
-                               placement=args.placement or "side", arms=args.arms)
+                               placement=pair[0] if pair else args.placement or "side", arms=args.arms)
+            if pair is not None:
+                pair = (pair[1], placement_mount(pair[1], spec.mount.side, args.seed))
     except ValueError as error:
         raise WallHingeError(str(error)) from None
     width, height = spec.width, spec.height
@@ -74,10 +81,11 @@ def _simulate(args) -> int:
         if not args.quiet and (done % (spec.fps * 5) == 0 or done == total):
             print(f"\r{done}/{total} frames", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    truth = simulate(spec, output, progress=progress)
+    truth = simulate(spec, output, progress=progress, back=pair)
     elapsed = time.monotonic() - started
+    second = "" if pair is None else f", {back_recording_path(output)} (the {pair[0]} camera)"
     print(f"wrote {output} ({len(truth['frames'])} frames, {spec.duration_s:.1f} s at {width}x{height} "
-          f"{spec.fps} fps, {len(truth['reps'])} reps) and {truth_path(output)} in {elapsed:.1f} s")
+          f"{spec.fps} fps, {len(truth['reps'])} reps){second} and {truth_path(output)} in {elapsed:.1f} s")
     return 0
 
 
@@ -185,10 +193,17 @@ def _analyze(args) -> int:
     from station.analyze import analyze_frames
     from station.calibration_files import load_calibration
     from station.camera import open_recording
+    from station.camera_pair import open_recording_pair
 
     calibration = load_calibration(args.calibration) if args.calibration else None
-    with open_recording(args.recording) as source:
-        analysis = analyze_frames(source, source.info.path, calibration=calibration)
+    if args.back_camera is None:
+        with open_recording(args.recording) as source:
+            analysis = analyze_frames(source, source.info.path, calibration=calibration)
+    else:
+        with open_recording_pair(args.recording, args.back_camera) as pair:
+            analysis = analyze_frames(pair.side, pair.side.info.path, calibration=calibration,
+                                      back_frames=pair.back, back_label=pair.back_label,
+                                      period_s=1.0 / (pair.side.info.fps or 30))
     if args.json:
         json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
         print()
@@ -216,6 +231,11 @@ def _print_rep_table(analysis) -> None:
     print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "
           f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
+    if analysis.back is not None:
+        read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
+        print(f"the camera above read spine flexion in {read} of {present} frames with the patient at the spot "
+              "(per frame: --json --frames); the reps' back stays not checked until that measurement is validated "
+              "(docs/back-view.md)")
 
 
 def _store_file(args) -> Path:
@@ -435,7 +455,8 @@ def _add_recording_commands(commands) -> None:
     simulate.add_argument("--side", type=int, choices=(-1, 1), help="camera at -x (-1) or +x (+1) of the spot")
     simulate.add_argument("--camera", choices=("D435", "D455"), help="camera model (default: drawn by the seed)")
     simulate.add_argument("--reps", type=int, help="number of reps (the scenario's pattern repeated or cut)")
-    simulate.add_argument("--placement", help="camera placement (see --list; default side)")
+    simulate.add_argument("--placement", help="camera placement (see --list; default side); a pair such as "
+                          "side+wall-above writes both cameras' recordings, NAME.db3 and NAME.above.db3")
     simulate.add_argument("--arms", help="how the patient holds their arms, the drill variant (see --list)")
     simulate.add_argument("--list", action="store_true", help="list the scenarios, placements and variants and exit")
     simulate.add_argument("--quiet", action="store_true", help="no progress output")
@@ -469,6 +490,9 @@ def _add_recording_commands(commands) -> None:
     analyze.add_argument("--calibration", help="a calibration file (wallhinge calibrate) instead of the opening")
     analyze.add_argument("--json", action="store_true", help="print JSON instead of a table (its keys: docs/drill.md)")
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
+    analyze.add_argument("--back-camera", metavar="REC",
+                         help="the camera above's recording of the same session (side+wall-above: NAME.above.db3): "
+                              "per-frame spine flexion from it; the reps' back stays not checked")
     analyze.set_defaults(run=_analyze)
 
 

@@ -77,6 +77,35 @@ PLACEMENTS = {p.name: p for p in (
 )}
 
 
+#: Two-camera set-ups (named in :data:`station.setup.PLACEMENTS`): the side camera
+#: for the wall gap, trunk and knee, and a second camera for the back.
+#: ``wallhinge simulate`` writes both cameras' recordings of one scene
+#: (:func:`station.sim.simulate.simulate` with ``back``).
+PAIRS = {
+    "side+wall-above": "two cameras: the side mount, and one on the drill wall above the spot for the back "
+                       "(writes NAME.db3 and NAME.above.db3)",
+    "side+ceiling": "two cameras: the side mount, and one on the ceiling over the spot for the back "
+                    "(writes NAME.db3 and NAME.above.db3)",
+}
+
+
+def pair_placements(name: str) -> tuple[str, str] | None:
+    """The (side, back) placements of a two-camera set-up, or None for one camera.
+
+    Raises
+    ------
+    ValueError
+        Not a placement at all.
+    """
+    if name in PAIRS:
+        side, back = name.split("+")
+        return side, back
+    if name not in PLACEMENTS:
+        known = list(PLACEMENTS) + list(PAIRS)
+        raise ValueError(f"unknown placement {name!r}; known: {', '.join(known)}")
+    return None
+
+
 def placement_mount(name: str, side: int, seed: int):
     """The mount of placement ``name`` for a scenario drawn with ``seed`` and the people coming from ``side``.
 

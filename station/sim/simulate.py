@@ -4,17 +4,29 @@ The recording is written through ``rs.software_device`` and ``rs.recorder``
 (:mod:`station.sim.recording`); beside it, ``NAME.truth.json`` holds per frame
 the measures of ``docs/drill.md`` computed from the exact geometry, and
 per rep its timing, extremes and faults.
+
+A two-camera set-up (``side+wall-above``) writes a second recording of the
+same scene beside the first, ``NAME.above.db3``
+(:func:`station.camera_pair.back_recording_path`), through its own software
+device and recorder: the second camera's frames are taken a fraction of a
+frame apart from the side camera's (the cameras are not synchronised), and
+both carry timestamps on one clock whose origin is the scene's own, as D400
+global time puts two real cameras on the host's clock; the truth then says
+where the second camera is and the true spine flexion at each of its frames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import asdict
+import zlib
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from station.camera_pair import back_recording_path
 from station.faults import Thresholds, rep_faults
 from station.geometry import project
 from station.sim.body import Body, pose_body
@@ -33,6 +45,14 @@ _VIEW_CHECK_JOINTS = ("head", "c7", "shoulder_centre", "hip_centre", "left_knee"
 # Bump when a change to the simulator alters what a scene records: recordings
 # cached by an older version (benchmarks, the demo) are then made again.
 SIMULATOR_VERSION = 2
+
+# A pair's clock: its origin is the scene's own, an hour apart per scene key
+# from 2026-01-01 (so two scenes' recordings never overlap in time, as two
+# sessions' never do on a real station's clock), and the second camera's
+# frames are this share of a frame period either side of the side camera's.
+_PAIR_CLOCK_BASE_S = 1_767_225_600.0
+_PAIR_CLOCK_SCENES = 100_000
+_PAIR_PHASE_SHARE = 0.4
 
 
 def truth_path(recording) -> Path:
@@ -182,27 +202,67 @@ def _scene_truth(spec: SceneSpec, scene: SceneRenderer) -> dict:
     }
 
 
-def simulate(spec: SceneSpec, path, *, progress: Callable[[int, int], None] | None = None) -> dict:
+def pair_clock(spec: SceneSpec) -> tuple[float, float]:
+    """A pair's (clock origin, second camera's offset), seconds: drawn from the scene, the same every time."""
+    patient = spec.patient
+    key = json.dumps([spec.scenario, spec.seed, spec.width, spec.height, spec.fps, spec.duration_s,
+                      None if patient is None else [patient.arms, len(patient.reps)]])
+    origin = _PAIR_CLOCK_BASE_S + 3600.0 * (zlib.crc32(key.encode()) % _PAIR_CLOCK_SCENES)
+    phase = np.random.default_rng([spec.seed, 0xC10C]).uniform(-_PAIR_PHASE_SHARE, _PAIR_PHASE_SHARE)
+    return origin, float(phase / spec.fps)
+
+
+def simulate(spec: SceneSpec, path, *, progress: Callable[[int, int], None] | None = None,
+             back: tuple[str, object] | None = None) -> dict:
     """Write the recording at ``path`` (.db3) and its truth beside it; return the truth.
 
     ``progress(done, total)`` is called after each frame when given.
+    ``back`` is a second camera's (placement name, mount): its recording of
+    the same scene goes to :func:`~station.camera_pair.back_recording_path`
+    of ``path``, and the truth gains ``back_camera`` (its pose, clock offset
+    and per frame the true spine flexion) and ``clock_origin_s``. Without it
+    the recording is what it always was: one camera, its clock from 0.
     """
     scene = SceneRenderer(spec)
     rng = np.random.default_rng([spec.seed, 0x5E45])  # sensor noise, apart from the scene's draws
     total = int(round(spec.duration_s * spec.fps))
     frames = []
-    with RecordingWriter(path, scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}",
-                         name=f"Intel RealSense {spec.camera_model} (simulated)") as writer:
+    name = f"Intel RealSense {spec.camera_model} (simulated)"
+    origin_s, offset_s = pair_clock(spec) if back is not None else (0.0, 0.0)
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(RecordingWriter(path, scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}",
+                                                     name=name))
+        if back is not None:
+            back_scene = SceneRenderer(replace(spec, mount=back[1]))
+            back_rng = np.random.default_rng([spec.seed, 0x5E45, 2])
+            back_writer = stack.enter_context(RecordingWriter(
+                back_recording_path(path), back_scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}B", name=name))
+            back_frames = []
         for index in range(total):
             t = index / spec.fps
             rendered, people = scene.at(t)
             depth = sense(rendered.z_m, rendered.cos_incidence, scene.intrinsics, spec.sensor, rng)
-            writer.write(depth, t)
+            writer.write(depth, origin_s + t)
             moment, body = people[0] if spec.patient is not None else (None, None)
             frames.append(_frame_truth(t, scene, rendered, moment, body))
+            if back is not None:
+                back_t = t + offset_s
+                back_rendered, back_people = back_scene.at(back_t)
+                back_writer.write(sense(back_rendered.z_m, back_rendered.cos_incidence, back_scene.intrinsics,
+                                        spec.sensor, back_rng), origin_s + back_t)
+                back_body = back_people[0][1] if spec.patient is not None else None
+                back_frames.append({"t_s": round(back_t, 6), "spine_flexion_deg":
+                                    None if back_body is None else round(back_body.spine_flexion_deg(), 3)})
             if progress is not None:
                 progress(index + 1, total)
     truth = {**_scene_truth(spec, scene), "recording": Path(path).name, "frames": frames,
              "reps": rep_truth(spec, frames)}
+    if back is not None:
+        truth["clock_origin_s"] = origin_s
+        truth["back_camera"] = {
+            "recording": back_recording_path(path).name, "placement": back[0], "serial": f"SIM{spec.seed:08d}B",
+            "clock_offset_s": round(offset_s, 6), "intrinsics": asdict(back_scene.intrinsics),
+            "camera_pose_in_room": back_scene.camera_pose.as_matrix().round(6).tolist(), "mount": asdict(back[1]),
+            "frames": back_frames}
     truth_path(path).write_text(json.dumps(truth, indent=1))
     return truth
