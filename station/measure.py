@@ -137,16 +137,19 @@ FOLLOWED_MIN_CONFIDENCE = 0.25
 # covers their old spot with their own legs and is followed after that
 # long. The spot is where the patient has stood put for
 # SPOT_REFERENCE_MOVE_S (s), and moves once they have stood put at another,
-# uncovered, for as long. Unoccluded, under a tenth of
+# uncovered, for as long. While the knees bend SPOT_KNEE_SLACK_DEG more than
+# when the reference was taken, the shins lean forward over the spot (a
+# squat) and it is not checked. Unoccluded, under a tenth of
 # the pixels read nearer (stress-103); a clinician as tall standing 10 cm
 # in front, a third to two thirds.
-SPOT_CHECK_HEIGHTS_M = (0.08, 0.2, 0.35)
+SPOT_CHECK_HEIGHTS_M = (0.06, 0.15, 0.25)
 SPOT_COVERED_NEARER_M = 0.07
 SPOT_REFERENCE_FRAMES = 5
 SPOT_LEGS_HALF_WIDTH_M = 0.12
 SPOT_COVERED_SHARE = 0.25
 SPOT_COVERED_MAX_S = 4.0
 SPOT_REFERENCE_MOVE_S = 1.0
+SPOT_KNEE_SLACK_DEG = 25.0
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ class Measurer:
         self._camera_from_room = calibration.camera_pose.inverse()
         self._spot_covered_since_s = None
         self._spot_reference = None
+        self._last_knee_deg = None
         # The foreground's image labels, reused frame to frame (see _foreground_points).
         self._labels = np.empty((intrinsics.height, intrinsics.width), np.int32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
@@ -324,6 +328,7 @@ class Measurer:
         self._clock_s = None
         self._spot_covered_since_s = None
         self._spot_reference = None
+        self._last_knee_deg = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
@@ -549,9 +554,14 @@ class Measurer:
             reference = self._spot_reference = self._spot_pixels(track.still_x_m, track.still_z_m, depth.shape)
             if reference is None:
                 return False
+        if reference["depth"] is not None and self._knees_moved_shins(reference):
+            self._spot_covered_since_s = None
+            return False
         seen = depth.reshape(-1)[reference["pixels"]].astype(np.float32)
         seen[seen == 0] = np.nan
         if reference["depth"] is None:
+            if reference.get("knee_deg") is None:
+                reference["knee_deg"] = self._last_knee_deg
             reference["frames"].append(seen)
             if len(reference["frames"]) >= SPOT_REFERENCE_FRAMES:
                 with warnings.catch_warnings():
@@ -567,6 +577,11 @@ class Measurer:
         if self._spot_covered_since_s is None:
             self._spot_covered_since_s = t_s
         return t_s - self._spot_covered_since_s <= SPOT_COVERED_MAX_S
+
+    def _knees_moved_shins(self, reference: dict) -> bool:
+        """Whether the knees bend :data:`SPOT_KNEE_SLACK_DEG` more than when the spot's reference was taken (the shins then lean forward over it)."""
+        then, now = reference.get("knee_deg"), self._last_knee_deg
+        return then is not None and now is not None and now - then > SPOT_KNEE_SLACK_DEG
 
     def _spot_pixels(self, x_m: float, z_m: float, shape: tuple[int, int]) -> dict | None:
         """The flat pixels across feet standing at (x, z) on the floor plan (m), for :meth:`_spot_covered`; None if behind the camera."""
@@ -668,6 +683,8 @@ class Measurer:
                 self._tracker.switch(t_s, *other)
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
+        if knee is not None:
+            self._last_knee_deg = knee
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),

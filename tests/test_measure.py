@@ -343,3 +343,17 @@ def test_someone_stepping_between_the_camera_and_the_patient_hides_them_and_is_n
     after = [scene.measurer.measure(scene.frame([patient]), 2.7 + i / 15) for i in range(5)]
     assert all(r.present for r in after)
     assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=6.0)
+
+
+def test_a_patient_squatting_deep_is_not_hidden_by_their_own_shins():
+    # The shins lean forward over the spot the patient settled at when the
+    # knees bend far: that is their own legs, not someone in front.
+    scene = Scene()
+    standing = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=5, knee_flexion_deg=(5, 5))))
+    for i in range(24):
+        scene.measurer.measure(scene.frame([standing]), i / 15)
+    results = []
+    for i, knees in enumerate(np.linspace(5, 70, 12)):  # a squat: the fault is past 40 degrees
+        squat = pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=float(knees), knee_flexion_deg=(float(knees),) * 2))
+        results.append(scene.measurer.measure(scene.frame([(LABEL_PATIENT, squat)]), 1.6 + i / 8))
+    assert all(r.present and r.hidden_reason != PATIENT_HIDDEN for r in results)
