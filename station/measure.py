@@ -129,9 +129,9 @@ FOLLOWED_MIN_CONFIDENCE = 0.25
 # the camera: without a check the track would drift onto them. Across the
 # spot the patient settled at (SPOT_LEGS_HALF_WIDTH_M either side, image
 # rows at the feet, ankles and shins: SPOT_CHECK_HEIGHTS_M, m), each pixel
-# is compared with the median of the first SPOT_REFERENCE_FRAMES frames
-# there (the patient's own near leg and toes do not move while they stand
-# put). While over SPOT_COVERED_SHARE of them read SPOT_COVERED_NEARER_M
+# is compared with the nearest it read in the first SPOT_REFERENCE_FRAMES
+# frames there (the patient's own near leg and toes do not move while they
+# stand put; a leg's edge flickers between the leg and what is behind it). While over SPOT_COVERED_SHARE of them read SPOT_COVERED_NEARER_M
 # (m) nearer, the patient is there but hidden, not gone: unmeasured, for
 # at most SPOT_COVERED_MAX_S (s), as a patient who steps toward the camera
 # covers their old spot with their own legs and is followed after that
@@ -533,9 +533,10 @@ class Measurer:
 
         ``depth`` is the measured (sampled) frame. Across the spot's feet and
         ankles (:data:`SPOT_CHECK_HEIGHTS_M`, :data:`SPOT_LEGS_HALF_WIDTH_M`
-        either side along the image row) each pixel is compared with what it
-        showed in the first :data:`SPOT_REFERENCE_FRAMES` frames at that
-        spot (their median): the patient's own feet, near leg and toes do
+        either side along the image row) each pixel is compared with the
+        nearest it showed in the first :data:`SPOT_REFERENCE_FRAMES` frames at
+        that spot (a leg's edge flickers between the leg and what is behind
+        it; depth noise is 2% of the range): the patient's own feet, near leg and toes do
         not move while they stand put, so only someone in front reads
         :data:`SPOT_COVERED_NEARER_M` nearer. The spot is where the patient
         has stood put for :data:`SPOT_REFERENCE_MOVE_S`, and moves only once
@@ -566,7 +567,7 @@ class Measurer:
             if len(reference["frames"]) >= SPOT_REFERENCE_FRAMES:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # a pixel never valid
-                    reference["depth"] = np.nanmedian(np.stack(reference["frames"]), axis=0)
+                    reference["depth"] = np.nanmin(np.stack(reference["frames"]), axis=0)
                 reference["frames"] = None
             return False
         valid = np.isfinite(seen) & np.isfinite(reference["depth"])
