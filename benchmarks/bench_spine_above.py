@@ -34,15 +34,14 @@ set of seeds and variant on one core.
 Also prints the measure's cost per frame (points and turn). No assertions:
 figures to read.
 
-Last figures (``--set all``, median / p95 degrees, rounded P / R, kyphotic good reps
-flagged): tune hips 2.4 / 12.7, 0.71 / 1.00, 2 of 21; stick 5.5 / 16.7, 0.30 / 0.60,
-7 of 21; kettlebell_chest 1.9 / 8.1, 0.80 / 0.80, 1 of 21; crossed 2.3 / 9.0,
-1.00 / 1.00, 0 of 21. check hips 1.7 / 11.6, 0.62 / 1.00, 3 of 30; stick 8.6 / 29.6,
-0.27 / 0.60, 8 of 30; kettlebell_chest 2.2 / 7.9, 0.71 / 1.00, 2 of 30; crossed
-1.9 / 7.6, 1.00 / 1.00, 0 of 30. check2 crossed reads 44% of frames, recall 0.40.
-No variant meets issue 15's targets in every set; the whole table and why are in
-docs/back-view.md. One rounded rep moves P or R by 0.15-0.2 and the flagged counts
-move by 1-3 with small changes: the false positives sit at the threshold.
+Last figures (every set, 30 fps; median / p95 degrees, rounded P / R, kyphotic good
+reps flagged): crossed tune 2.2 / 10.4, 1.00 / 1.00, 0 of 21; check 1.6 / 7.2, 1.00 / 1.00,
+0 of 30; check2 1.7 / 17.6, 0.67 / 0.80, 0 of 10 (65% read); check3 1.7 / 7.2, 1.00 / 1.00,
+0 of 24. hips tune 2.1 / 13.5, 0.83 / 1.00, 1 of 21; check 1.7 / 10.6, 0.62 / 1.00, 3 of 30;
+check2 and check3 meet every target. kettlebell_chest misses in every set. No variant meets
+issue 15's targets in every set; the whole table (and 15 fps) and why are in
+docs/back-view.md. One rounded rep moves P or R by 0.15-0.2 and the flagged counts move by
+1-3 with small changes: the false positives sit at the threshold.
 """
 
 import argparse
