@@ -29,7 +29,7 @@ module's constants were chosen, and ``check``, ``check2`` and ``check3``, six
 other seeds of the same scenarios each, never tuned on (``check2`` was added
 after ``check`` had been run once, ``check3`` when the benchmark moved to the
 live frame rate). Rendered frames are cached under data/bench_spine_above/
-(gitignored, about 10 MB a set); a first run renders for about 4 minutes a
+(gitignored, 40-80 MB a set at 30 fps); a first run renders for about 5 minutes a
 set of seeds and variant on one core.
 Also prints the measure's cost per frame (points and turn). No assertions:
 figures to read.
