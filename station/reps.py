@@ -11,7 +11,7 @@ posture). Each measure first goes through a short running median
 (:data:`SMOOTHING_FRAMES`): three frames for the wall gap, so a touch is
 reported one frame after it is seen; for the trunk angle, whose
 measurement can flip by a few degrees from frame to frame as the arms join
-or leave the trunk's outline, the frames of the last
+or leave the trunk's outline, and for spine flexion, the frames of the last
 :data:`TRUNK_SMOOTHING_S` (5 at 15 fps, 9 at 30 fps), so it spans the same
 stretch of movement whatever the frame rate.
 
@@ -254,7 +254,7 @@ SETTLED_BAND_DEG = 2.0
 LEAD_FRAMES = 450
 
 # Running-median lengths per measure (frames); see the module's docs.
-SMOOTHING_FRAMES = {"gap": 3, "knee": 3, "spine": 3}
+SMOOTHING_FRAMES = {"gap": 3, "knee": 3}
 # The trunk angle's running median takes the frames of this last stretch (s):
 # 5 frames at 15 fps, 9 at 30, 26 at 90. A fixed count of frames would
 # smooth half as long at 30 fps as at 15, and a far or small patient's
@@ -276,6 +276,11 @@ JUMP_RIDE_S = 0.5
 JUMP_BODY_RATE_DEG_S = 120.0
 # Frames kept for that median: 0.28 s at 90 fps, the fastest D400 depth mode.
 TRUNK_SMOOTHING_MAX_FRAMES = 26
+# Spine flexion's running median takes the same stretch, so a rep's frame
+# pairs the trunk and the back of the same moment, and a few noisy back
+# readings weigh the same at 15 fps as at 30 (three readings were a tenth of
+# a second at 30 fps: a 0.13 s flicker named a rounded back).
+TIMED_SMOOTHING = ("trunk", "spine")
 
 
 def _median(values) -> float | None:
@@ -305,7 +310,8 @@ class RepDetector:
         self._spine = SpineBaseline() if back_checked else None
         self.reps: list[Rep] = []
         self._recent = {name: deque(maxlen=length) for name, length in SMOOTHING_FRAMES.items()}
-        self._recent["trunk"] = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
+        for name in TIMED_SMOOTHING:
+            self._recent[name] = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
         self._times = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
         self._present = False
         self._last_seen_s = None
@@ -371,7 +377,7 @@ class RepDetector:
         self._times.append(t_s)
         window = sum(1 for seen_s in self._times if seen_s > t_s - TRUNK_SMOOTHING_S)
         for name, values in self._recent.items():
-            smoothed[name] = _median(list(values)[-window:] if name == "trunk" else values)
+            smoothed[name] = _median(list(values)[-window:] if name in TIMED_SMOOTHING else values)
         trunk = smoothed["trunk"]
         if trunk is None:
             return events
@@ -396,7 +402,8 @@ class RepDetector:
         if not times:
             return
         window = sum(1 for seen_s in times if seen_s > times[-1] - TRUNK_SMOOTHING_S)
-        others = {name: _median(values) for name, values in self._recent.items() if name != "trunk"}
+        others = {name: _median(list(values)[-window:] if name in TIMED_SMOOTHING else values)
+                  for name, values in self._recent.items() if name != "trunk"}
         for count in range(window - 2, 0, -2):
             trunk = _median(trunks[-count:])
             if trunk is not None:

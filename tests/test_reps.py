@@ -401,3 +401,25 @@ def test_a_trunk_reading_that_stays_out_of_step_still_drops_the_rep():
     lost = [dataclasses.replace(measures, trunk_angle_deg=-40.0) for measures in rep[bottom:]]
     detector, _ = run(standing(2.0) + rep[:bottom] + lost, finish=False)
     assert detector.reps == [] and detector._rep is None
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_spine_flexion_is_smoothed_over_the_same_time_at_15_and_30_fps(fps):
+    # A good rep (10 degrees of spine flexion at the bottom) whose back reading
+    # flickers to 30 degrees for 0.13 s at the bottom, as a hand or noise can
+    # make it, and a rounded rep that holds 30 degrees for half a second. A
+    # median over three readings (a tenth of a second at 30 fps, a fifth at
+    # 15) named the flicker a rounded back at both rates.
+    step = int(round(FPS / fps))
+    flicker = hinge(spine_deg=10.0, hold_s=1.0)
+    bottom = 45 + 10  # descent (45 frames) then 10 frames into the hold
+    flicker[bottom:bottom + 4] = [frame(m.trunk_angle_deg, m.wall_gap_mm, spine=30.0) for m in flicker[bottom:bottom + 4]]
+    rounded = hinge(spine_deg=10.0, hold_s=1.0)
+    rounded[bottom:bottom + 15] = [frame(m.trunk_angle_deg, m.wall_gap_mm, spine=30.0) for m in rounded[bottom:bottom + 15]]
+    frames = (standing(2.0) + flicker + standing(2.0) + rounded + standing(2.0))[::step]
+    detector, events = RepDetector(), []
+    for index, measures in enumerate(frames):
+        events += detector.update(index * step * DT, measures)
+    detector.finish(len(frames) * step * DT)
+    assert [rep.faults for rep in detector.reps] == [(), ("rounded_back",)]
+    assert detector.reps[1].peak_spine_flexion_deg == pytest.approx(30.0)
