@@ -191,13 +191,7 @@ def calibrate(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
         raise TypeError(f"source must be a string (camera serial or recording path), not {type(source).__name__}")
     up_hint = None if gravity_camera is None else _unit_vector(gravity_camera, "gravity_camera")
     rng = _generator(rng)
-    stack = _frame_stack(frames, intrinsics)
-
-    median_units, reliable, background, noise = _background(stack, depth_unit_m)
-    k = noise_coefficient(background, noise)
-    _refuse_changes(stack, median_units, reliable, depth_unit_m, k)
-
-    scene = _Scene.of(background, reliable, intrinsics, k, stack.shape[0])
+    stack, background, noise, scene = _empty_scene(frames, intrinsics, depth_unit_m)
     floor = _find_floor(scene, up_hint, rng)
     wall = _find_wall(scene, floor, rng)
     rotation, translation = room_frame(floor.normal, floor.offset, wall.normal, wall.offset)
@@ -268,11 +262,7 @@ def fit_floor(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
     depth_unit_m = _positive_float(depth_unit_m, "depth_unit_m")
     axis = _unit_vector(up_camera, "up_camera")
     rng = _generator(rng)
-    stack = _frame_stack(frames, intrinsics)
-    median_units, reliable, background, noise = _background(stack, depth_unit_m)
-    k = noise_coefficient(background, noise)
-    _refuse_changes(stack, median_units, reliable, depth_unit_m, k)
-    scene = _Scene.of(background, reliable, intrinsics, k, stack.shape[0])
+    stack, background, noise, scene = _empty_scene(frames, intrinsics, depth_unit_m)
     floor = _search_floor(scene, axis, rng, cone_deg=cone_deg)
     if floor is None:
         raise CalibrationError(f"no floor in view within {cone_deg:.0f} degrees of where the mount puts it: "
@@ -282,6 +272,15 @@ def fit_floor(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_unit_m
     return FloorFit(normal=floor.normal, height_m=float(floor.offset), points=points,
                     rms_mm=float(np.sqrt(np.mean(residual**2)) * 1000.0), background_m=background,
                     background_noise_m=noise, frames_used=int(stack.shape[0]))
+
+
+def _empty_scene(frames, intrinsics, depth_unit_m: float):
+    """(frame stack, background m, its noise m, :class:`_Scene`) of the empty room's frames; refused if anything moved."""
+    stack = _frame_stack(frames, intrinsics)
+    median_units, reliable, background, noise = _background(stack, depth_unit_m)
+    k = noise_coefficient(background, noise)
+    _refuse_changes(stack, median_units, reliable, depth_unit_m, k)
+    return stack, background, noise, _Scene.of(background, reliable, intrinsics, k, stack.shape[0])
 
 
 def _background(stack: np.ndarray, depth_unit_m: float):
