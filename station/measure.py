@@ -131,17 +131,18 @@ FOLLOWED_MIN_CONFIDENCE = 0.25
 # rows at the feet, ankles and shins: SPOT_CHECK_HEIGHTS_M, m), each pixel
 # is compared with the nearest it read in the first SPOT_REFERENCE_FRAMES
 # frames there (the patient's own near leg and toes do not move while they
-# stand put; a leg's edge flickers between the leg and what is behind it). While over SPOT_COVERED_SHARE of them read SPOT_COVERED_NEARER_M
-# (m) nearer, the patient is there but hidden, not gone: unmeasured, for
-# at most SPOT_COVERED_MAX_S (s), as a patient who steps toward the camera
+# stand put; a leg's edge flickers between the leg and what is behind it).
+# While over SPOT_COVERED_SHARE of them read SPOT_COVERED_NEARER_M (m)
+# nearer, the patient is there but hidden, not gone: unmeasured, for at
+# most SPOT_COVERED_MAX_S (s), as a patient who steps toward the camera
 # covers their old spot with their own legs and is followed after that
 # long. The spot is where the patient has stood put for
 # SPOT_REFERENCE_MOVE_S (s), and moves once they have stood put at another,
 # uncovered, for as long. While the knees bend SPOT_KNEE_SLACK_DEG more than
 # when the reference was taken, the shins lean forward over the spot (a
-# squat) and it is not checked. Unoccluded, under a tenth of
-# the pixels read nearer (stress-103); a clinician as tall standing 10 cm
-# in front, a third to two thirds.
+# squat) and it is not checked. With nobody in front 0-8% of the
+# pixels read nearer (stress-100); a clinician as tall standing 10 cm in
+# front, a third to two thirds (stress-103).
 SPOT_CHECK_HEIGHTS_M = (0.06, 0.15, 0.25)
 SPOT_COVERED_NEARER_M = 0.07
 SPOT_REFERENCE_FRAMES = 5
@@ -531,13 +532,14 @@ class Measurer:
     def _spot_covered(self, depth: np.ndarray, t_s: float) -> bool:
         """Whether something nearer the camera covers the spot the followed patient stood put at, since at most SPOT_COVERED_MAX_S.
 
-        ``depth`` is the measured (sampled) frame. Across the spot's feet and
-        ankles (:data:`SPOT_CHECK_HEIGHTS_M`, :data:`SPOT_LEGS_HALF_WIDTH_M`
-        either side along the image row) each pixel is compared with the
-        nearest it showed in the first :data:`SPOT_REFERENCE_FRAMES` frames at
-        that spot (a leg's edge flickers between the leg and what is behind
-        it; depth noise is 2% of the range): the patient's own feet, near leg and toes do
-        not move while they stand put, so only someone in front reads
+        ``depth`` is the measured (sampled) frame. Across the spot's feet,
+        ankles and shins (:data:`SPOT_CHECK_HEIGHTS_M`,
+        :data:`SPOT_LEGS_HALF_WIDTH_M` either side along the image row) each
+        pixel is compared with the nearest it showed in the first
+        :data:`SPOT_REFERENCE_FRAMES` frames at that spot (a leg's edge
+        flickers between the leg and what is behind it; depth noise is 2% of
+        the range): the patient's own feet, near leg and toes do not move
+        while they stand put, so only someone in front reads
         :data:`SPOT_COVERED_NEARER_M` nearer. The spot is where the patient
         has stood put for :data:`SPOT_REFERENCE_MOVE_S`, and moves only once
         they have stood put at another, uncovered, for as long: someone
@@ -561,8 +563,6 @@ class Measurer:
         seen = depth.reshape(-1)[reference["pixels"]].astype(np.float32)
         seen[seen == 0] = np.nan
         if reference["depth"] is None:
-            if reference.get("knee_deg") is None:
-                reference["knee_deg"] = self._last_knee_deg
             reference["frames"].append(seen)
             if len(reference["frames"]) >= SPOT_REFERENCE_FRAMES:
                 with warnings.catch_warnings():
@@ -581,7 +581,7 @@ class Measurer:
 
     def _knees_moved_shins(self, reference: dict) -> bool:
         """Whether the knees bend :data:`SPOT_KNEE_SLACK_DEG` more than when the spot's reference was taken (the shins then lean forward over it)."""
-        then, now = reference.get("knee_deg"), self._last_knee_deg
+        then, now = reference["knee_deg"], self._last_knee_deg
         return then is not None and now is not None and now - then > SPOT_KNEE_SLACK_DEG
 
     def _spot_pixels(self, x_m: float, z_m: float, shape: tuple[int, int]) -> dict | None:
@@ -596,7 +596,7 @@ class Measurer:
         height, width = shape
         inside = (across >= 0) & (across < width) & (rows[:, np.newaxis] >= 0) & (rows[:, np.newaxis] < height)
         flat = (rows.clip(0, height - 1)[:, np.newaxis] * width + across.clip(0, width - 1))[inside]
-        return {"x": x_m, "z": z_m, "pixels": flat, "frames": [], "depth": None}
+        return {"x": x_m, "z": z_m, "pixels": flat, "frames": [], "depth": None, "knee_deg": self._last_knee_deg}
 
     def measure(self, depth: np.ndarray, t_s: float | None = None) -> Measures:
         """The measures of one depth frame (uint16 in the calibration's depth units) taken at ``t_s`` seconds.
