@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from station.above_calibration import AboveCalibration, calibrate_above
 from station.errors import CalibrationError, WallHingeError
+from station.frame_step import MIN_OPENING_FRAMES, OPENING_S
 from station.reps import PatientLeft, RepStarted
 from station.spine import BackReading
 from station.spine_above import AboveBaseline, AboveView, back_turn
@@ -74,8 +75,6 @@ def back_reader_from_opening(frames, label: str) -> BackReader:
     WallHingeError
         Too few frames, or no floor or wall's foot to calibrate from: one line naming ``label``.
     """
-    from station.frame_step import MIN_OPENING_FRAMES, OPENING_S
-
     if len(frames) < MIN_OPENING_FRAMES:
         raise WallHingeError(f"{label} has {len(frames)} frames paired in the first {OPENING_S:g} s, too few to "
                              f"calibrate the camera above from (at least {MIN_OPENING_FRAMES})")

@@ -17,6 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from station.camera import FilterSettings, open_camera, open_recording
 from station.errors import RecordingError
 
 #: The part of a pair's second recording's name before ``.db3``: ``NAME.above.db3``.
@@ -124,8 +125,6 @@ def open_recording_pair(side_path, back_path, **options) -> SourcePair:
         Either is missing or unreadable (the camera above's: :func:`open_back_recording`),
         or both are the same camera's.
     """
-    from station.camera import open_recording
-
     side = open_recording(side_path, **options)
     try:
         back = open_back_recording(back_path, **options)
@@ -152,8 +151,6 @@ def open_camera_pair(camera, back_serial: str, *, filters=None) -> SourcePair:
     NoCameraError, CameraError
         Either camera is not connected or will not stream (the side camera is closed again).
     """
-    from station.camera import FilterSettings, open_camera
-
     mode = {"width": camera.width, "height": camera.height, "fps": camera.fps,
             "filters": filters or FilterSettings(), "frame_timeout_s": camera.frame_timeout_s}
     side = open_camera(serial=camera.serial, **mode)
@@ -173,8 +170,6 @@ def open_back_recording(path, **options):
     RecordingError
         It is missing (one line saying where a pair's second recording sits), or unreadable.
     """
-    from station.camera import open_recording
-
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"the back camera's recording {path} is missing: a pair's second recording sits "
