@@ -37,7 +37,7 @@ from station.errors import FrameError
 from station.geometry import project
 from station.rear_edge import HIDDEN, RearEdge
 from station.slices import line_slope
-from station.slices import slice_quantile as _slice_quantile
+from station.slices import quantile, slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
 from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, STILL_RADIUS_M, PatientTracker
 
@@ -518,9 +518,9 @@ class Measurer:
             points, _ = self._person_at(float(x), self._frame_points, self._frame_pixels, feet)
             if len(points) < 50:
                 continue
-            top = np.percentile(points[:, 1], 99.5)
+            top = quantile(points[:, 1], 0.995)
             legs = points[:, 1] < LEGS_SHARE_OF_TOP * top
-            if np.count_nonzero(legs) > 20 and abs(np.median(points[legs, 0]) - track.x_m) <= OWN_FEET_SPREAD_M:
+            if np.count_nonzero(legs) > 20 and abs(quantile(points[legs, 0], 0.5) - track.x_m) <= OWN_FEET_SPREAD_M:
                 # The followed person's own far foot, in a wide stance, peaks on
                 # its own: the body standing on it is theirs, not someone else's.
                 continue
@@ -616,7 +616,7 @@ class Measurer:
             return ABSENT
         depth_m = depth.reshape(-1)[pixels].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
         area_m2 = float(np.sum(depth_m * depth_m)) * self._pixel_area_at_1m
-        height_m = float(np.percentile(points[:, 1], 99.5))
+        height_m = quantile(points[:, 1], 0.995)
         # A standing or hinging adult shows at least ~0.25 m^2 of side and is
         # over a metre tall; less is a passer-by's edge or an object.
         confidence = float(np.clip(min(area_m2 / 0.35, (height_m - 0.6) / 0.6), 0.0, 1.0))
@@ -628,7 +628,7 @@ class Measurer:
         # body's midline whatever the arms do.
         legs = points[:, 1] < LEGS_SHARE_OF_TOP * height_m
         feet_seen = np.count_nonzero(legs) > 20
-        legs_x = float(np.median(points[legs, 0] if feet_seen else points[:, 0]))
+        legs_x = quantile(points[legs, 0] if feet_seen else points[:, 0], 0.5)
         if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
             self._tracker.reset()  # walked off the drill spot
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
@@ -639,12 +639,12 @@ class Measurer:
             self._tracker.glimpsed(t_s)
             return Measures(present=True, confidence=confidence, hidden_reason=PATIENT_HIDDEN)
         if feet_seen:
-            legs_z = float(np.median(points[legs, 2]))
+            legs_z = quantile(points[legs, 2], 0.5)
             if self._tracker.plausible(t_s, legs_x, legs_z):
                 # Whether they stand put: the ankles and feet where enough of
                 # them show, which stay put as the knees bend.
                 ankles = points[:, 1] < ANKLES_HEIGHT_M
-                planted = ((float(np.median(points[ankles, 0])), float(np.median(points[ankles, 2])))
+                planted = ((quantile(points[ankles, 0], 0.5), quantile(points[ankles, 2], 0.5))
                            if np.count_nonzero(ankles) > 20 else None)
                 self._tracker.seen(t_s, legs_x, legs_z, planted)
         else:

@@ -59,6 +59,7 @@ Times are seconds on the frame clock; lengths mm; angles degrees.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -284,8 +285,9 @@ TIMED_SMOOTHING = ("trunk", "spine")
 
 
 def _median(values) -> float | None:
+    """The median of the readings that are not None (np.median's value; statistics' is faster on a few dozen)."""
     present = [value for value in values if value is not None]
-    return float(np.median(present)) if present else None
+    return float(statistics.median(present)) if present else None
 
 
 class RepDetector:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from station.slices import _by_slice_then_value, line_slope, slice_quantile
+from station.slices import _by_slice_then_value, line_slope, quantile, slice_quantile
 
 
 def clouds():
@@ -38,3 +38,12 @@ def test_each_slices_quantile_is_its_sample_at_the_quantiles_place(slices, value
 def test_line_slope_is_the_least_squares_slope():
     x = np.array([0.0, 1.0, 2.0, 3.0])
     assert line_slope(x, 2.0 * x + 1.0) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("q", [0.0, 0.03, 0.5, 0.995, 1.0])
+@pytest.mark.parametrize("size", [1, 2, 21, 1000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quantile_is_numpys_to_the_last_bit(q, size, dtype):
+    values = np.random.default_rng(size).normal(1.0, 0.5, size).astype(dtype)
+    expected = float(np.median(values)) if q == 0.5 else float(np.quantile(values, q))
+    assert quantile(values, q) == expected
