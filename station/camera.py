@@ -24,6 +24,7 @@ import logging
 import queue
 import re
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -69,6 +70,15 @@ _PLAYBACK_STOP_WAIT_S = 5.0
 _READ_AHEAD_BYTES = 64 * 2**20
 # How often a reading thread with a full queue checks that it is still wanted (s).
 _READ_AHEAD_POLL_S = 0.05
+# The reading thread and the measuring one share the interpreter: each time
+# the reader comes back from librealsense or numpy it waits for the measuring
+# thread to hand the interpreter over, which Python asks of it only every
+# switch interval (5 ms by default), so the two barely overlapped. While a
+# recording is read ahead the interval is this (s), and restored after.
+_READ_AHEAD_SWITCH_INTERVAL_S = 0.0005
+_switch_interval_lock = threading.Lock()
+_switch_interval_users = 0
+_switch_interval_before = None
 
 log = logging.getLogger(__name__)
 
@@ -413,6 +423,7 @@ class FrameSource:
         self._reader = threading.Thread(target=read, name=f"read {Path(self.info.path or '').name}", daemon=True)
         self._reader.start()
         reader = self._reader
+        _shorten_switch_interval()
         try:
             while True:
                 try:
@@ -431,6 +442,7 @@ class FrameSource:
             abandoned.set()
             if reader is not threading.current_thread():
                 reader.join()
+            _restore_switch_interval()
 
     def _camera_frames(self) -> Iterator[DepthFrame]:
         while not self._closed.is_set():
@@ -516,6 +528,25 @@ class FrameSource:
             intrinsics=intrinsics,
             clock_s=timestamp_ms / 1000.0,
         )
+
+
+def _shorten_switch_interval() -> None:
+    """Set the interpreter's switch interval for reading ahead (see _READ_AHEAD_SWITCH_INTERVAL_S); nests."""
+    global _switch_interval_users, _switch_interval_before
+    with _switch_interval_lock:
+        if _switch_interval_users == 0:
+            _switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_interval_before, _READ_AHEAD_SWITCH_INTERVAL_S))
+        _switch_interval_users += 1
+
+
+def _restore_switch_interval() -> None:
+    """Undo one _shorten_switch_interval; the last reader ahead to finish restores the interval."""
+    global _switch_interval_users
+    with _switch_interval_lock:
+        _switch_interval_users -= 1
+        if _switch_interval_users == 0:
+            sys.setswitchinterval(_switch_interval_before)
 
 
 def _source_info(kind: str, profile, path: str | None) -> SourceInfo:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import asdict
@@ -214,6 +215,20 @@ def test_a_recording_read_as_fast_as_possible_is_decoded_ahead_on_its_own_thread
     assert [frame.frame_number for frame in [first] + rest] == sorted({f.frame_number for f in [first] + rest})
     assert all(np.array_equal(frame.depth, written) for frame, written in zip([first] + rest, frames))
     assert len(rest) + 1 == len(frames)
+
+
+def test_reading_ahead_shortens_the_switch_interval_while_it_reads_and_restores_it(tmp_path):
+    # The reader must not wait 5 ms for the measuring thread each time it comes back from librealsense.
+    path, _ = steady_recording(tmp_path / "switch.db3", 0.5)
+    before = sys.getswitchinterval()
+    with open_recording(path, filters=NO_FILTERS) as source, open_recording(path, filters=NO_FILTERS) as other:
+        first, second = iter(source), iter(other)
+        next(first), next(second)  # two recordings read ahead at once, as a camera pair's are
+        assert sys.getswitchinterval() == camera_module._READ_AHEAD_SWITCH_INTERVAL_S
+        list(first)
+        assert sys.getswitchinterval() == camera_module._READ_AHEAD_SWITCH_INTERVAL_S  # the other still reads
+        second.close()
+    assert sys.getswitchinterval() == before
 
 
 def test_real_time_playback_reads_on_the_callers_thread(tmp_path):
