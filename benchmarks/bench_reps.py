@@ -9,7 +9,9 @@ Prints, per recording, the rep count against the truth and the scene (so a
 failing one can be made again with ``wallhinge simulate``); then the share
 of recordings with the exact rep count, the reps missed in scenes with a
 second person, the phantom reps on idle recordings, per fault and for touch
-precision and recall over all reps, and the analysis speed as a multiple of
+precision and recall over all reps, each found rep's own closest gap, peak
+trunk and peak knee (as ``wallhinge analyze`` reports them) against its true
+rep's, and the analysis speed as a multiple of
 real time on a 424x240 and an 848x480 recording at 30 fps, with the CPU time
 it took over all threads and the machine's load average before the run
 (--speed-runs repeats it). The stress sets (``station.sim.stress``) have a
@@ -62,6 +64,10 @@ def precision_recall(true_positive, false_positive, false_negative):
     return precision, recall
 
 
+# Each found rep's figures against its true rep's (same keys in both).
+REP_FIGURES = {"min_wall_gap_mm": "wall gap mm", "peak_trunk_angle_deg": "trunk angle deg",
+               "peak_knee_flexion_deg": "knee flexion deg"}
+
 SPEED_MODES = ((424, 240), (848, 480))  # at 30 fps: the cheapest and the dearest depth mode
 
 
@@ -110,10 +116,13 @@ def evaluate(item) -> dict:
              if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
     timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
               for key in ("start_s", "bottom_s", "end_s", "descent_s")}
+    # The rep's own figures, as `wallhinge analyze` reports them (the detector's smoothed series).
+    figures = {key: [None if getattr(rep, key) is None else getattr(rep, key) - expected[key]
+                     for rep, expected in pairs] for key in REP_FIGURES}
     return {"name": name, "seed": seed, "scene": scene_line(truth), "found": len(analysis.reps),
             "true": len(truth["reps"]), "phantoms": len(phantoms), "missed": len(missed),
             "second_person": truth["bystanders"] > 0, "idle": not truth["reps"], "counts": counts,
-            "wrong": wrong, "timing": timing}
+            "wrong": wrong, "timing": timing, "figures": figures}
 
 
 def main():
@@ -152,6 +161,14 @@ def main():
         values = np.abs(np.concatenate([run["timing"][key] for run in runs] + [[]]))
         if values.size:
             print(f"{key:10} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
+    print(f"\n{'per found rep':18} {'reps':>5} {'bias':>7} {'median':>7} {'p95':>7} {'unmeasured':>10}   "
+          "(the rep's own figure as analyze reports it: closest gap, peak trunk, peak knee)")
+    for key, label in REP_FIGURES.items():
+        values = [value for run in runs for value in run["figures"][key]]
+        errors = np.array([value for value in values if value is not None])
+        if errors.size:
+            print(f"{label:18} {errors.size:5d} {np.median(errors):7.1f} {np.median(np.abs(errors)):7.1f} "
+                  f"{np.percentile(np.abs(errors), 95):7.1f} {len(values) - errors.size:10d}")
     if args.no_speed:
         return
     print()
