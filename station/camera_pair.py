@@ -12,13 +12,12 @@ frame period, is the one taken with it.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from station.camera import FilterSettings, open_camera, open_recording
-from station.errors import RecordingError
+from station.errors import CameraError, RecordingError
 
 #: The part of a pair's second recording's name before ``.db3``: ``NAME.above.db3``.
 BACK_SUFFIX = ".above"
@@ -34,16 +33,122 @@ def back_recording_path(recording) -> Path:
 #: the cameras' clock): the station starts both cameras together.
 MAX_START_APART_S = 2.0
 
+#: What a live camera above's :meth:`LiveBack.poll` gives when no frame has come yet.
+NOT_YET = None
+# No more back frames (a recording's end).
+_END = object()
 
-def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: float,
-                  back_label: str) -> Iterator[tuple]:
-    """Each side frame with the back frame taken with it: ``(side, back)``, ``back`` None when none was.
+
+class Pairing:
+    """Pairs side frames, one at a time and in order, with the camera above's frame taken with each.
 
     The back frame whose :attr:`~station.camera.DepthFrame.clock_s` is nearest
     the side frame's, within half of ``period_s`` (the side camera's frame
     period), pairs with it; a back frame may pair with no side frame (it
     fell between two) or, if the side camera dropped frames, with two.
-    Both iterables are read once, in step.
+
+    ``back`` is an iterable read in step (a recording: each ``next`` waits for
+    its frame), or a :class:`LiveBack`, polled so that a camera above that is
+    late, lost or missing never holds up the side camera.
+
+    Strict (``wallhinge analyze``): a back that fails or stops early raises.
+    With ``tolerant`` (the live station) the side's frames go on pairing with
+    None and :attr:`trouble` says why in one line; only a back of another
+    session raises.
+    """
+
+    def __init__(self, back, *, period_s: float, back_label: str, tolerant: bool = False):
+        if hasattr(back, "poll"):
+            self._pull = back.poll
+        else:
+            frames = iter(back)
+            self._pull = lambda wait: next(frames, _END)
+        self.period_s, self.half_s = period_s, 0.5 * period_s
+        self.back_label = back_label
+        self.tolerant = tolerant
+        #: Why the back gives no more frames (tolerant only): one line a screen can show; None while they come.
+        self.trouble: str | None = None
+        self._buffered: deque = deque()
+        self._pending = NOT_YET
+        self._ended = False
+        self._first_side_s: float | None = None
+        self._first_back_s: float | None = None
+        self._last_back_s: float | None = None
+        self._last_side_s: float | None = None
+
+    def back_for(self, side):
+        """The back frame taken with ``side`` (the next side frame), or None."""
+        if self._first_side_s is None:
+            self._first_side_s = side.clock_s
+        self._last_side_s = side.clock_s
+        half = self.half_s
+        while not self._ended:
+            if self._pending is NOT_YET:
+                # Wait for a frame only while none near this side frame is in hand.
+                matched = any(abs(frame.clock_s - side.clock_s) <= half for frame in self._buffered)
+                self._pending = self._next(wait=not matched)
+                if self._pending is _END:
+                    self._ended = True
+                    self._back_ended(side)
+                    break
+                if self._pending is NOT_YET:
+                    break
+                self._check_start(self._pending)
+            if self._pending.clock_s > side.clock_s + half:
+                break
+            self._buffered.append(self._pending)
+            self._last_back_s = self._pending.clock_s
+            self._pending = NOT_YET
+        # Forget those more than half a period before it.
+        while self._buffered and self._buffered[0].clock_s < side.clock_s - half:
+            self._buffered.popleft()
+        if self._ended and self.tolerant and self.trouble is None and self._last_back_s is not None \
+                and self._last_back_s < side.clock_s - self.period_s:
+            self.trouble = (f"{self.back_label} ends {self._last_back_s - self._first_side_s:.1f} s into the side "
+                            "camera's recording: it is cut short")
+        return min(self._buffered, key=lambda frame: abs(frame.clock_s - side.clock_s), default=None)
+
+    def finish(self) -> None:
+        """After the side's last frame (strict): raise if the back stopped before it."""
+        if self.tolerant or not self._ended or self._last_back_s is None or self._last_side_s is None:
+            return
+        if self._last_back_s < self._last_side_s - self.period_s:
+            raise RecordingError(f"{self.back_label} ends {_span(self._last_side_s - self._last_back_s)} before the "
+                                 f"side camera's recording ({self._last_back_s - self._first_side_s:.1f} s of "
+                                 f"{self._last_side_s - self._first_side_s:.1f} s): it is cut short")
+
+    def _next(self, *, wait: bool):
+        try:
+            return self._pull(wait)
+        except (CameraError, RecordingError) as error:
+            if not self.tolerant:
+                raise
+            self.trouble = str(error)
+            return _END
+
+    def _check_start(self, frame) -> None:
+        if self._first_back_s is not None:
+            return
+        self._first_back_s = frame.clock_s
+        apart = frame.clock_s - self._first_side_s
+        if abs(apart) > MAX_START_APART_S:
+            raise RecordingError(f"{self.back_label} is not of the same session: its first frame is {_span(apart)} "
+                                 f"{'after' if apart > 0 else 'before'} the side camera's")
+
+    def _back_ended(self, side) -> None:
+        if self._first_back_s is not None:
+            return
+        message = f"{self.back_label} has no depth frames"
+        if not self.tolerant:
+            raise RecordingError(message)
+        self.trouble = self.trouble or message
+
+
+def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: float,
+                  back_label: str) -> Iterator[tuple]:
+    """Each side frame with the back frame taken with it: ``(side, back)``, ``back`` None when none was.
+
+    Strict :class:`Pairing` (``wallhinge analyze``); both iterables are read once, in step.
 
     Raises
     ------
@@ -52,36 +157,10 @@ def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: flo
         :data:`MAX_START_APART_S` from the side's), or stop before the side
         frames do (a recording cut short): one line naming ``back_label``.
     """
-    side_frames, back_frames = iter(side_frames), iter(back_frames)
-    first = next(side_frames, None)
-    if first is None:
-        return
-    buffered: deque = deque()
-    pending = next(back_frames, None)
-    if pending is None:
-        raise RecordingError(f"{back_label} has no depth frames")
-    apart = pending.clock_s - first.clock_s
-    if abs(apart) > MAX_START_APART_S:
-        raise RecordingError(f"{back_label} is not of the same session: its first frame is {_span(apart)} "
-                             f"{'after' if apart > 0 else 'before'} the side camera's")
-    half = 0.5 * period_s
-    last_back_s = pending.clock_s
-    side = first
-    for side in itertools.chain([first], side_frames):
-        # Take back frames up to half a period past this side frame...
-        while pending is not None and pending.clock_s <= side.clock_s + half:
-            buffered.append(pending)
-            last_back_s = pending.clock_s
-            pending = next(back_frames, None)
-        # ... and forget those more than half a period before it.
-        while buffered and buffered[0].clock_s < side.clock_s - half:
-            buffered.popleft()
-        nearest = min(buffered, key=lambda frame: abs(frame.clock_s - side.clock_s), default=None)
-        yield side, nearest
-    if pending is None and last_back_s < side.clock_s - period_s:
-        raise RecordingError(f"{back_label} ends {_span(side.clock_s - last_back_s)} before the side camera's "
-                             f"recording ({last_back_s - first.clock_s:.1f} s of "
-                             f"{side.clock_s - first.clock_s:.1f} s): it is cut short")
+    pairing = Pairing(back_frames, period_s=period_s, back_label=back_label)
+    for side in side_frames:
+        yield side, pairing.back_for(side)
+    pairing.finish()
 
 
 def _span(seconds: float) -> str:
