@@ -12,11 +12,13 @@ frame period, is the one taken with it.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from station.camera import FilterSettings, open_camera, open_recording
+from station.camera import SYNC_MASTER, SYNC_SLAVE, FilterSettings, open_camera, open_recording
 from station.errors import CameraError, RecordingError
 
 #: The part of a pair's second recording's name before ``.db3``: ``NAME.above.db3``.
@@ -168,19 +170,126 @@ def _span(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
 
 
+class LiveBack:
+    """The live camera above's frames, read on a thread of their own and polled by :class:`Pairing`.
+
+    A camera above that is missing at the start, or lost on the way, is
+    opened again every ``retry_s`` seconds; meanwhile :attr:`trouble` says
+    why in one line and :meth:`poll` has nothing, so the side camera goes on
+    alone. Only the newest few frames are kept: a pairing that falls behind
+    loses back frames, never side frames.
+    """
+
+    #: Frames kept for the pairing (about a quarter of a second at 30 fps).
+    KEPT = 8
+
+    def __init__(self, open_source, *, label: str, period_s: float, retry_s: float = 1.0):
+        self._open, self.label = open_source, label
+        self._wait_s, self._retry_s = period_s, retry_s
+        self._frames: queue.Queue = queue.Queue(self.KEPT)
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._source = None
+        #: Why no frames come now, one line; None while they come.
+        self.trouble: str | None = None
+        #: How many times the camera above was opened (a new opening after a loss: check its calibration again).
+        self.openings = 0
+        self.info = None
+        self._thread = threading.Thread(target=self._run, name="session-back-camera", daemon=True)
+
+    def start(self) -> "LiveBack":
+        self._thread.start()
+        return self
+
+    def poll(self, wait: bool):
+        """The next frame; :data:`NOT_YET` if none came (within a frame period, with ``wait``)."""
+        try:
+            return self._frames.get(timeout=self._wait_s) if wait else self._frames.get_nowait()
+        except queue.Empty:
+            return NOT_YET
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            try:
+                source = self._open()
+            except CameraError as error:
+                self.trouble = f"{self.label} is not available ({error})"
+                self._closed.wait(self._retry_s)
+                continue
+            with self._lock:
+                self._source = source
+            try:
+                if self._closed.is_set():
+                    return
+                self.info = source.info
+                self.openings += 1
+                self.trouble = None
+                for frame in source:
+                    self._keep(frame)
+                    if self._closed.is_set():
+                        return
+                if not self._closed.is_set():
+                    self.trouble = f"{self.label} stopped giving frames"
+            except CameraError as error:
+                if not self._closed.is_set():
+                    self.trouble = f"{self.label} is lost ({error})"
+            finally:
+                with self._lock:
+                    self._source = None
+                source.close()
+            self._closed.wait(self._retry_s)
+
+    def _keep(self, frame) -> None:
+        while True:
+            try:
+                self._frames.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._frames.get_nowait()  # the oldest goes
+                except queue.Empty:
+                    pass
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            if self._source is not None:
+                self._source.close()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+
 class SourcePair:
-    """The side camera's and the camera above's frame sources, iterated as pairs (:func:`paired_frames`).
+    """The side camera's and the camera above's frame sources, iterated as ``(side, back)`` pairs (:class:`Pairing`).
 
     Made by :func:`open_recording_pair` or :func:`open_camera_pair`; closing
     it closes both sources. ``back_label`` names the camera above in errors.
+    With ``tolerant`` (the live station) a back that fails or ends leaves
+    ``back`` None in the pairs and :attr:`back_trouble` says why.
     """
 
-    def __init__(self, side, back, back_label: str):
+    def __init__(self, side, back, back_label: str, *, tolerant: bool = False):
         self.side, self.back, self.back_label = side, back, back_label
+        self.tolerant = tolerant
+        self.pairing: Pairing | None = None
+
+    @property
+    def info(self):
+        """The side camera's :class:`~station.camera.SourceInfo`."""
+        return self.side.info
+
+    @property
+    def back_trouble(self) -> str | None:
+        """Why the camera above gives no frames now (one line), or None."""
+        live = getattr(self.back, "trouble", None)
+        return live or (self.pairing.trouble if self.pairing is not None else None)
 
     def __iter__(self) -> Iterator[tuple]:
-        return paired_frames(self.side, self.back, period_s=1.0 / (self.side.info.fps or 30),
-                             back_label=self.back_label)
+        self.pairing = pairing = Pairing(self.back, period_s=1.0 / (self.side.info.fps or 30),
+                                         back_label=self.back_label, tolerant=self.tolerant)
+        for side in self.side:
+            yield side, pairing.back_for(side)
+        pairing.finish()
 
     def close(self) -> None:
         try:
@@ -195,8 +304,13 @@ class SourcePair:
         self.close()
 
 
-def open_recording_pair(side_path, back_path, **options) -> SourcePair:
+def open_recording_pair(side_path, back_path, *, tolerant: bool = False, hardware_sync: bool = False,
+                        **options) -> SourcePair:
     """Both recordings of a pair (:func:`station.camera.open_recording`'s ``options``, e.g. ``real_time``).
+
+    ``tolerant``: as the live station reads them (:class:`SourcePair`).
+    ``hardware_sync``: asked for as of live cameras; a playback has no sync
+    option, so each source's ``info.sync_note`` says so.
 
     Raises
     ------
@@ -204,9 +318,9 @@ def open_recording_pair(side_path, back_path, **options) -> SourcePair:
         Either is missing or unreadable (the camera above's: :func:`open_back_recording`),
         or both are the same camera's.
     """
-    side = open_recording(side_path, **options)
+    side = open_recording(side_path, sync_mode=SYNC_MASTER if hardware_sync else None, **options)
     try:
-        back = open_back_recording(back_path, **options)
+        back = open_back_recording(back_path, sync_mode=SYNC_SLAVE if hardware_sync else None, **options)
     except BaseException:
         side.close()
         raise
@@ -214,31 +328,36 @@ def open_recording_pair(side_path, back_path, **options) -> SourcePair:
         SourcePair(side, back, "").close()
         raise RecordingError(f"{back.info.path} is from the side camera itself (serial {back.info.serial}), not "
                              "from the camera above: name the camera above's recording")
-    return SourcePair(side, back, back.info.path)
+    return SourcePair(side, back, back.info.path, tolerant=tolerant)
 
 
-def open_camera_pair(camera, back_serial: str, *, filters=None) -> SourcePair:
+def open_camera_pair(camera, back_serial: str, *, filters=None, hardware_sync: bool = False,
+                     retry_s: float = 1.0) -> SourcePair:
     """Both live cameras of a pair: one ``rs.pipeline`` each, by serial (librealsense's multi-camera way).
 
     ``camera`` is the ``[camera]`` settings (the side camera's serial and the
     depth mode both cameras stream in); ``back_serial`` is ``[setup]
     back_camera_serial``. Their frames pair by D400 global time, the host's
-    clock, without a sync cable.
+    clock, without a sync cable; with ``hardware_sync`` (a cable between
+    their sync connectors) the side camera is made master and the camera
+    above slave before either streams, the master started first.
+
+    The side camera is opened here; the camera above on a thread of its own
+    (:class:`LiveBack`), so a camera above that is missing or lost leaves
+    the side camera measuring (the pair is tolerant; ``back_trouble`` says why).
 
     Raises
     ------
     NoCameraError, CameraError
-        Either camera is not connected or will not stream (the side camera is closed again).
+        The side camera is not connected or will not stream.
     """
     mode = {"width": camera.width, "height": camera.height, "fps": camera.fps,
             "filters": filters or FilterSettings(), "frame_timeout_s": camera.frame_timeout_s}
-    side = open_camera(serial=camera.serial, **mode)
-    try:
-        back = open_camera(serial=back_serial, **mode)
-    except BaseException:
-        side.close()
-        raise
-    return SourcePair(side, back, f"the camera above ({back_serial})")
+    side = open_camera(serial=camera.serial, sync_mode=SYNC_MASTER if hardware_sync else None, **mode)
+    label = f"the camera above ({back_serial})"
+    back = LiveBack(lambda: open_camera(serial=back_serial, sync_mode=SYNC_SLAVE if hardware_sync else None, **mode),
+                    label=label, period_s=1.0 / camera.fps, retry_s=retry_s)
+    return SourcePair(side, back.start(), label, tolerant=True)
 
 
 def open_back_recording(path, **options):
