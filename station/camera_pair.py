@@ -125,7 +125,7 @@ class Pairing:
         except (CameraError, RecordingError) as error:
             if not self.tolerant:
                 raise
-            self.trouble = str(error)
+            self.trouble = str(error) if isinstance(error, RecordingError) else f"{self.back_label} is lost ({error})"
             return _END
 
     def _check_start(self, frame) -> None:

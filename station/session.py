@@ -741,8 +741,8 @@ def _source_opener(settings: Settings, replay, real_time: bool, source, back_rep
     :class:`~station.camera_pair.SourcePair`.
     """
     setup = settings.setup
-    if source is not None:
-        return source, getattr(source, "label", "the frame source"), False, None
+    if source is not None:  # a test's or benchmark's: a pair when it names its camera above (``back_label``)
+        return source, getattr(source, "label", "the frame source"), False, getattr(source, "back_label", None)
     if replay is not None:
         path = Path(replay)
         back_path = Path(back_replay) if back_replay is not None else back_recording_path(path)
