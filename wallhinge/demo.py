@@ -3,7 +3,7 @@
 It simulates three patients' sessions once, each seen by the two-camera
 set-up ``side+wall-above`` (:data:`DEMO_PLACEMENT`: the side camera and the
 camera on the drill wall above the spot, two recordings per session, kept
-in the data folder's ``recordings``, about 400 MB, for the next start), then runs the station
+in the data folder's ``recordings``, about 330 MB, for the next start), then runs the station
 exactly as ``wallhinge run`` does, replaying them one after the other (once
 each; ``loop`` for ever) in real time through ``rs.pipeline`` as a live camera would
 deliver them: measurement, reps, gpiozero feedback on mock pins (the
