@@ -138,7 +138,8 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
     password, patients = _prepare_store(settings, dashboard.app)
     stop = threading.Event()
     with dashboard:
-        print(f"\nThe station is running on two simulated cameras (the side camera and the camera above the spot) with mock pins.\n"
+        print(f"\nThe station is running on two simulated cameras (the side camera and the camera above the spot) "
+              f"with mock pins.\n"
               f"  Dashboard: {dashboard.url}  (user {DEMO_USER}, password {password})\n"
               f"  Live session with the virtual lights: {dashboard.url}live/\n"
               f"  Kiosk for group classes: {dashboard.url}kiosk\n"
