@@ -60,6 +60,9 @@ class Pairing:
     """
 
     def __init__(self, back, *, period_s: float, back_label: str, tolerant: bool = False):
+        # A live camera above may come up long after the side camera (plugged in late): only two
+        # recordings are held to starting together.
+        self._same_start = not hasattr(back, "poll")
         if hasattr(back, "poll"):
             self._pull = back.poll
         else:
@@ -133,7 +136,7 @@ class Pairing:
             return
         self._first_back_s = frame.clock_s
         apart = frame.clock_s - self._first_side_s
-        if abs(apart) > MAX_START_APART_S:
+        if self._same_start and abs(apart) > MAX_START_APART_S:
             raise RecordingError(f"{self.back_label} is not of the same session: its first frame is {_span(apart)} "
                                  f"{'after' if apart > 0 else 'before'} the side camera's")
 
@@ -221,7 +224,7 @@ class LiveBack:
             try:
                 if self._closed.is_set():
                     return
-                self.info = source.info
+                self.info = getattr(source, "info", None)
                 self.openings += 1
                 self.trouble = None
                 for frame in source:

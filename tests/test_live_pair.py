@@ -226,3 +226,23 @@ def test_hardware_sync_on_recordings_says_in_one_line_and_pairs_by_global_time(p
     assert len(notes) == 2 and all("has no inter-camera sync option: its frames are paired by the cameras' global "
                                    "time instead" in note for note in notes)
     assert summary.frames > 0 and summary.session_id is not None
+
+
+def test_a_camera_above_plugged_in_late_is_read_from_then_on(pair_recording, tmp_path):
+    path, _ = pair_recording
+    attempts = []
+
+    def plugged_in_late():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise NoCameraError("no RealSense camera with serial 222 is connected")
+        return Scripted(back_recording_path(path), start_at=4.0)  # its first frame 4 s after the side camera's
+
+    def live_back():
+        return LiveBack(plugged_in_late, label="the camera above (222)", period_s=1 / 15, retry_s=0.05).start()
+
+    opener = PairOpener(path, back=live_back)
+    summary = run_session(pair_settings(tmp_path), source=opener, pin_factory=new_factory())
+    # Not refused as "another session": its frames are paired from then on (read here far faster than the side's,
+    # so it ends and is opened again; what matters is that the side's reps are all there).
+    assert len(summary.reps) == 2 and len(attempts) >= 3 and opener.pair.back.openings >= 1
