@@ -310,8 +310,8 @@ class _CameraLoop:
         if self._pair is not None:
             infos.append(getattr(self._pair.back, "info", None))
         for info in infos:
-            if info is not None and info.sync_note:
-                log.warning("%s", info.sync_note)
+            if note := getattr(info, "sync_note", None):
+                log.warning("%s", note)
 
     def _wait_retry(self) -> None:
         self._notify.beat()  # alive, retrying: no reason for systemd to restart the station
