@@ -371,8 +371,13 @@ def open_back_recording(path, **options):
     RecordingError
         It is missing (one line saying where a pair's second recording sits), or unreadable.
     """
+    return open_recording(require_back_recording(path), **options)
+
+
+def require_back_recording(path) -> Path:
+    """``path`` as a Path if the camera above's recording is there; else RecordingError, one line saying where it sits."""
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"the back camera's recording {path} is missing: a pair's second recording sits "
                              f"beside the first as NAME{BACK_SUFFIX}.db3")
-    return open_recording(path, **options)
+    return path

@@ -101,7 +101,8 @@ from typing import Callable, Iterable
 from station.back_phase import BackPhase
 from station.calibration_phase import CalibrationPhase, existing_calibration
 from station.camera import open_camera, open_recording, usb_warning
-from station.camera_pair import SourcePair, back_recording_path, open_camera_pair, open_recording_pair
+from station.camera_pair import (SourcePair, back_recording_path, open_camera_pair, open_recording_pair,
+                                 require_back_recording)
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
@@ -745,6 +746,8 @@ def _source_opener(settings: Settings, replay, real_time: bool, source, back_rep
         return source, getattr(source, "label", "the frame source"), False, getattr(source, "back_label", None)
     if replay is not None:
         path = Path(replay)
+        if back_replay is not None:  # named: it must be there, said before anything starts
+            require_back_recording(back_replay)
         back_path = Path(back_replay) if back_replay is not None else back_recording_path(path)
         if back_replay is None and not back_path.is_file():
             return (lambda: open_recording(path, real_time=real_time, filters=settings.filters),

@@ -246,3 +246,32 @@ def test_a_camera_above_plugged_in_late_is_read_from_then_on(pair_recording, tmp
     # Not refused as "another session": its frames are paired from then on (read here far faster than the side's,
     # so it ends and is opened again; what matters is that the side's reps are all there).
     assert len(summary.reps) == 2 and len(attempts) >= 3 and opener.pair.back.openings >= 1
+
+
+def test_wallhinge_run_replays_the_pair_and_says_what_the_camera_above_read(pair_recording, tmp_path, monkeypatch):
+    from gpiozero import Device
+
+    from tests.test_cli import assert_one_error_line, run
+
+    path, _ = pair_recording
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+    saved = Device.pin_factory
+    try:
+        code, out, err = run(["run", "--replay", str(path), "--fast", "--no-web", "--set",
+                              f"station.data_dir={tmp_path}", "--set", "station.muted=true"])
+        assert code == 0, err
+        last = out.splitlines()[-1]
+        assert last.startswith(f"the camera above ({back_recording_path(path)}) read the back in ")
+        assert "the reps' back: not checked (the back is in view from this set-up" in last
+        code, out, err = run(["run", "--replay", str(path), "--back-camera", str(tmp_path / "none.above.db3"),
+                              "--no-web", "--set", f"station.data_dir={tmp_path}"])
+        assert code == 2
+        assert_one_error_line(err)
+        assert "none.above.db3 is missing" in err
+        code, out, err = run(["run", "--back-camera", str(tmp_path / "none.above.db3")])
+        assert code == 2 and "--back-camera needs --replay" in err
+    finally:
+        if Device.pin_factory is not saved:
+            Device.pin_factory.close()
+        Device.pin_factory = saved
