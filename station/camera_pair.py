@@ -5,9 +5,16 @@ each camera to its own file through ``rs.recorder`` (a librealsense recording
 holds one device): the side camera's ``NAME.db3`` and, beside it, the camera
 above's ``NAME.above.db3``. Both are read back through ``rs.pipeline``
 (:func:`station.camera.open_recording`), and their frames are paired by the
-cameras' own timestamps (:func:`paired_frames`): D400 global time puts both on
+cameras' own timestamps (:class:`Pairing`, :func:`paired_frames`): D400 global time puts both on
 the host's clock, so the back frame nearest each side frame, within half a
 frame period, is the one taken with it.
+
+``wallhinge analyze`` pairs strictly (a back recording that is cut short
+or damaged stops it in one line); the live station pairs tolerantly
+(:class:`SourcePair` with ``tolerant``): the side camera goes on and
+``back_trouble`` says why the back has no frames. A live camera above is
+read on a thread of its own (:class:`LiveBack`) so that it never holds up
+the side camera, and opened again every second while it is missing.
 """
 
 from __future__ import annotations

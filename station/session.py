@@ -59,6 +59,20 @@ Threads and queues
   is never done on the camera thread, whose requests go on a bounded queue
   with ``put_nowait``. Outside systemd there is no such thread.
 
+Two cameras
+-----------
+With a camera above the drill spot (``[setup] back_camera_serial``, or a
+replayed recording with its ``NAME.above.db3``), the source is a tolerant
+:class:`~station.camera_pair.SourcePair`: each side frame comes with the
+camera above's frame taken with it (or None). :class:`~station.back_phase.BackPhase`
+calibrates the camera above (saved file or its own opening) and puts each
+measured frame's spine flexion into its measures through the call
+``wallhinge analyze`` makes (:meth:`station.back_camera.BackReader.step`),
+after the rep detector has had the frame; the frame snapshots say whether
+the back is checked and why not. A camera above that is missing, lost,
+moved or cut short never stops the side camera: the back is "not checked",
+with the reason, logged once.
+
 Sets and participants
 ---------------------
 When a set starts, pauses and ends, which rep counts, and whose limits judge
