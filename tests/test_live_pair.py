@@ -275,3 +275,20 @@ def test_wallhinge_run_replays_the_pair_and_says_what_the_camera_above_read(pair
         if Device.pin_factory is not saved:
             Device.pin_factory.close()
         Device.pin_factory = saved
+
+
+def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pair_recording, tmp_path, monkeypatch):
+    import station.setup
+
+    path, _ = pair_recording
+    monkeypatch.setattr(station.setup, "BACK_CHECK_VALIDATED", frozenset([("side+wall-above", "hips")]))
+    publisher = Recorder()
+    summary = run_session(pair_settings(tmp_path), replay=path, publisher=publisher, pin_factory=new_factory(),
+                          real_time=False)
+    measured = [frame for frame in publisher.of("frame") if frame.get("present")]
+    read = [frame for frame in measured if frame["spine_flexion_deg"] is not None]
+    assert read and all(frame["back_checked"] is True and frame.get("back_reason") is None for frame in read)
+    # A checked back with no reading this frame says why (e.g. no standing baseline yet).
+    unread = [frame for frame in measured if frame["spine_flexion_deg"] is None]
+    assert all(frame["back_checked"] is True and frame.get("back_reason") for frame in unread)
+    assert summary.back_reason is None
