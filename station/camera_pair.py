@@ -205,6 +205,9 @@ class LiveBack:
         #: How many times the camera above was opened (a new opening after a loss: check its calibration again).
         self.openings = 0
         self.info = None
+        self._starved = True  # no frame yet: nothing to wait for
+        #: Waits of a frame period that brought no frame (each one held up the side camera that long).
+        self.waits_in_vain = 0
         self._thread = threading.Thread(target=self._run, name="session-back-camera", daemon=True)
 
     def start(self) -> "LiveBack":
@@ -212,11 +215,24 @@ class LiveBack:
         return self
 
     def poll(self, wait: bool):
-        """The next frame; :data:`NOT_YET` if none came (within a frame period, with ``wait``)."""
+        """The next frame; :data:`NOT_YET` if none came (within a frame period, with ``wait``).
+
+        Once a wait has come to nothing (the camera above missing, lost or
+        stalled), polls stop waiting until a frame comes again: a camera above
+        that gives nothing costs the side camera at most one frame period.
+        """
         try:
-            return self._frames.get(timeout=self._wait_s) if wait else self._frames.get_nowait()
+            if wait and not self._starved:
+                frame = self._frames.get(timeout=self._wait_s)
+            else:
+                frame = self._frames.get_nowait()
         except queue.Empty:
+            if wait and not self._starved:
+                self.waits_in_vain += 1
+                self._starved = True
             return NOT_YET
+        self._starved = False
+        return frame
 
     def _run(self) -> None:
         while not self._closed.is_set():

@@ -180,10 +180,11 @@ def test_a_camera_above_missing_at_the_start_is_tried_again_and_the_side_measure
         return LiveBack(unplugged, label="the camera above (222)", period_s=1 / 15, retry_s=0.05).start()
 
     publisher = Recorder()
-    summary = run_session(pair_settings(tmp_path), source=PairOpener(path, back=live_back), publisher=publisher,
-                          pin_factory=new_factory())
+    opener = PairOpener(path, back=live_back)
+    summary = run_session(pair_settings(tmp_path), source=opener, publisher=publisher, pin_factory=new_factory())
     assert len(summary.reps) == 2 and summary.back_frames_read == 0
     assert len(tries) >= 2  # opened again while the side measured
+    assert opener.pair.back.waits_in_vain == 0  # the side camera never waited for it
     assert summary.back_reason == ("the camera above (222) is not available (no RealSense camera with serial 222 "
                                    "is connected)")
 
