@@ -1,4 +1,4 @@
-"""The live loop on the two-camera set-up side+wall-above: frames a second and CPU a frame, against the side camera alone.
+"""The live loop on the pair side+wall-above: frames a second and CPU a frame, against the side camera alone.
 
     python benchmarks/bench_live_pair.py [--fps 15|30] [--runs N]
 

@@ -1,4 +1,4 @@
-"""The camera above in the live loop (the pair ``side+wall-above``): its calibration, its reading, and why the back is not checked.
+"""The camera above in the live loop (``side+wall-above``): its calibration, its reading, why the back is not checked.
 
 :class:`BackPhase` follows the camera above's frames as they come paired
 with the side camera's, beside the side camera's own
@@ -97,7 +97,7 @@ class BackPhase:
     # -- frames
 
     def frame(self, t: float, back, *, source_trouble: str | None, openings: int | None = None) -> None:
-        """The camera above's frame paired with the side camera's at session time ``t`` (or None), before it is measured.
+        """The camera above's frame paired with the side camera's at session time ``t`` (or None), before measuring.
 
         ``source_trouble`` is why the camera above gives no frames (the pair's
         :attr:`~station.camera_pair.SourcePair.back_trouble`); ``openings``

@@ -543,7 +543,8 @@ def apply_sync_mode(device, mode: int) -> str | None:
     try:
         sensor.set_option(rs.option.inter_cam_sync_mode, float(mode))
     except RuntimeError as error:
-        return f"hardware sync is on but {name or 'the device'} refused sync mode {mode} ({_one_line(error)}): {instead}"
+        return (f"hardware sync is on but {name or 'the device'} refused sync mode {mode} ({_one_line(error)}): "
+                f"{instead}")
     return None
 
 

@@ -398,7 +398,7 @@ def open_back_recording(path, **options):
 
 
 def require_back_recording(path) -> Path:
-    """``path`` as a Path if the camera above's recording is there; else RecordingError, one line saying where it sits."""
+    """``path`` as a Path if the camera above's recording is there; else a one-line RecordingError."""
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"the back camera's recording {path} is missing: a pair's second recording sits "

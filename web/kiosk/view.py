@@ -83,7 +83,7 @@ _STILL_DEG, _STILL_MM = 4.0, 40.0
 
 
 def _back_words(event: dict, present: bool) -> str | None:
-    """The back's line for a participant (two cameras): why it is not checked stays in, as the station's trouble does."""
+    """The back's line for a participant (two cameras); why it is not checked stays in, as trouble reasons do."""
     checked = event.get("back_checked")
     if checked is False:
         return "Back not checked"
