@@ -293,3 +293,25 @@ def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pa
     unread = [frame for frame in measured if frame["spine_flexion_deg"] is None]
     assert all(frame["back_checked"] is True and frame.get("back_reason") for frame in unread)
     assert summary.back_reason is None
+
+
+def test_a_camera_above_opened_again_after_a_loss_is_checked_for_a_move_before_it_is_read(pair_analysis,
+                                                                                           pair_recording, tmp_path):
+    from station.back_phase import BackPhase
+
+    path, _ = pair_recording
+    with open_back_recording(back_recording_path(path)) as source:
+        frames = list(itertools.islice(source, 12))
+    calibration = pair_analysis.back.calibration
+    save_above_calibration(calibration, tmp_path / "c.above.json")
+    phase = BackPhase(tmp_path / "c.above.json", replay=False, label="the camera above (222)", setup_reason=None)
+    phase.frame(0.0, frames[0], source_trouble=None, openings=1)
+    assert phase.phase == "reading" and phase.checked
+    phase.frame(0.1, None, source_trouble="the camera above (222) is lost (unplugged)", openings=1)
+    assert not phase.checked and phase.reason == "the camera above (222) is lost (unplugged)"
+    # Back, but knocked 3 cm while unplugged: not read until it is where it was.
+    pose = calibration.camera_pose
+    phase.calibration = dataclasses.replace(calibration, camera_pose=Pose(pose.rotation,
+                                                                          pose.translation + [0.0, 0.03, 0.0]))
+    phase.frame(0.2, frames[1], source_trouble=None, openings=2)
+    assert phase.phase == "moved" and "has moved since calibration" in phase.reason and not phase.checked
