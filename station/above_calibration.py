@@ -67,9 +67,11 @@ MIN_LENS_OUT_M = 0.01
 EDGE_REGION_M = 0.6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AboveCalibration:
     """Where the camera above the spot is in the room, and its empty scene.
+
+    Compared by identity (``eq=False``): its fields hold arrays.
 
     Attributes
     ----------
@@ -80,6 +82,9 @@ class AboveCalibration:
     depth_unit_m : float
     background_m : ndarray (H, W)
         The empty scene's median depth, metres (0 unknown).
+    background_noise_m : ndarray (H, W)
+        Its noise, metres (0 unknown), as :class:`~station.calibration_model.Calibration`
+        keeps it: :func:`station.camera_check.camera_moved` reads both.
     floor_rms_mm : float
         The floor's points about its plane.
     edge_points : int
@@ -92,6 +97,7 @@ class AboveCalibration:
     camera_pose: Pose
     depth_unit_m: float
     background_m: np.ndarray
+    background_noise_m: np.ndarray
     floor_rms_mm: float
     edge_points: int
     source: str
@@ -123,6 +129,7 @@ def calibrate_above(frames: Sequence[np.ndarray], intrinsics: Intrinsics, depth_
     translation = np.array([0.0, floor.height_m, -wall_s])
     return AboveCalibration(intrinsics=intrinsics, camera_pose=Pose(rotation, translation),
                             depth_unit_m=float(depth_unit_m), background_m=floor.background_m,
+                            background_noise_m=floor.background_noise_m,
                             floor_rms_mm=floor.rms_mm, edge_points=count, source=source)
 
 

@@ -16,7 +16,6 @@ camera finds them: spine flexion reaches neither the rep detector nor
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -96,11 +95,8 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
         if reader is None:
             records.append(frame_record(frame.timestamp_s, measures))
         else:
-            # After the rep detector has had the frame: its spine flexion stays the side camera's (None).
-            reader.follow(events)
-            spine, reason = reader.read(frame.timestamp_s, None if back is None else back.depth, measures.present)
-            measures = dataclasses.replace(measures, spine_flexion_deg=spine, back_reason=reason)
-            records.append({**frame_record(frame.timestamp_s, measures), "back_reason": reason})
+            measures = reader.step(frame.timestamp_s, None if back is None else back.depth, measures, events)
+            records.append({**frame_record(frame.timestamp_s, measures), "back_reason": measures.back_reason})
         last_s = frame.timestamp_s
     detector.finish(last_s)
     return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader)

@@ -16,6 +16,8 @@ descent, so that second can hold the first few degrees of the hinge.
 
 from __future__ import annotations
 
+import dataclasses
+
 from station.above_calibration import AboveCalibration, calibrate_above
 from station.errors import CalibrationError, WallHingeError
 from station.frame_step import MIN_OPENING_FRAMES, OPENING_S
@@ -65,6 +67,20 @@ class BackReader:
             return None, reading.reason
         flexion = self.baseline.relative(reading.curvature_deg)
         return flexion, None if flexion is not None else NO_BASELINE
+
+
+    def step(self, t_s: float, depth, measures, events):
+        """``measures`` of the side camera's frame at ``t_s`` (s) with the paired back frame's spine flexion and its reason.
+
+        Called after the rep detector has had the frame (its ``events``), by
+        ``wallhinge analyze`` and the live loop alike; ``depth`` is the camera
+        above's frame paired with it, or None. The rep detector keeps the side
+        camera's spine flexion: the back is judged only once validated
+        (``station/setup.py``).
+        """
+        self.follow(events)
+        spine, reason = self.read(t_s, depth, measures.present)
+        return dataclasses.replace(measures, spine_flexion_deg=spine, back_reason=reason)
 
 
 def back_reader_from_opening(frames, label: str) -> BackReader:

@@ -20,7 +20,8 @@ from station.calibration_model import Calibration
 from station.errors import CalibrationError
 from station.geometry import Intrinsics, Pose
 
-__all__ = ["calibration_json", "load_calibration", "save_calibration"]
+__all__ = ["above_calibration_json", "calibration_json", "load_above_calibration", "load_calibration",
+           "save_above_calibration", "save_calibration"]
 
 _FORMAT = "wallhinge-calibration"
 _VERSION = 1
@@ -113,8 +114,17 @@ def load_calibration(path) -> Calibration:
         values; the message names the problem in one line.
     """
     path = Path(path)
+    document = _read_document(path)
     try:
-        document = json.loads(path.read_text())
+        return _from_document(document)
+    except CalibrationError as error:
+        raise CalibrationError(f"calibration {path}: {error}") from None
+
+
+def _read_document(path: Path):
+    """The JSON in ``path``; a missing, unreadable or non-JSON file is a one-line CalibrationError."""
+    try:
+        return json.loads(path.read_text())
     except FileNotFoundError:
         raise CalibrationError(f"calibration file not found: {path}; make one with wallhinge calibrate") from None
     except OSError as error:
@@ -125,10 +135,6 @@ def load_calibration(path) -> Calibration:
     except RecursionError:  # JSON nested thousands deep: no calibration looks like that
         raise CalibrationError(f"{path} is not a calibration file (JSON nested too deep): "
                                "make one with wallhinge calibrate") from None
-    try:
-        return _from_document(document)
-    except CalibrationError as error:
-        raise CalibrationError(f"calibration {path}: {error}") from None
 
 
 def _from_document(document) -> Calibration:
@@ -205,3 +211,98 @@ def _exact_fields(table, names, where: str) -> dict:
     if unknown:
         raise CalibrationError(f"unknown field {where}.{unknown[0]}: calibrate again")
     return table
+
+
+# -- the camera above the drill spot (the pair side+wall-above) ------------------------------------
+
+_ABOVE_FORMAT = "wallhinge-above-calibration"
+_ABOVE_FIELDS = ("format", "version", "source", "depth_unit_m", "intrinsics", "camera_pose_in_room", "quality",
+                 "background_m", "background_noise_m")
+_ABOVE_QUALITY = ("floor_rms_mm", "edge_points")
+
+
+def above_calibration_json(calibration) -> str:
+    """The camera above's :class:`~station.above_calibration.AboveCalibration` as JSON text, as the side's is kept."""
+    unit = calibration.depth_unit_m
+    return json.dumps({
+        "format": _ABOVE_FORMAT,
+        "version": _VERSION,
+        "source": calibration.source,
+        "depth_unit_m": unit,
+        "intrinsics": {name: getattr(calibration.intrinsics, name)
+                       for name in ("width", "height", "fx", "fy", "ppx", "ppy")},
+        "camera_pose_in_room": calibration.camera_pose.as_matrix().tolist(),
+        "quality": {"floor_rms_mm": calibration.floor_rms_mm, "edge_points": calibration.edge_points},
+        "background_m": _encode_image(np.rint(calibration.background_m / unit), unit),
+        "background_noise_m": {**_encode_image(np.rint(calibration.background_noise_m / (MAD_TO_SIGMA * unit / 2.0)),
+                                               MAD_TO_SIGMA * unit / 2.0),
+                               "note": "unit_m includes 1.4826 (MAD to sigma)"},
+    }, indent=1)
+
+
+def save_above_calibration(calibration, path) -> None:
+    """Write the camera above's calibration to ``path`` (:func:`above_calibration_json`).
+
+    Raises
+    ------
+    CalibrationError
+        The file cannot be written.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CalibrationError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:
+        path.write_text(above_calibration_json(calibration))
+    except OSError as error:
+        raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def load_above_calibration(path):
+    """Read the camera above's calibration written by :func:`save_above_calibration`.
+
+    Raises
+    ------
+    CalibrationError
+        Missing file, not JSON, a field missing, unknown or wrong: one line.
+    """
+    from station.above_calibration import AboveCalibration
+
+    path = Path(path)
+    document = _read_document(path)
+    try:
+        if not isinstance(document, dict) or document.get("format") != _ABOVE_FORMAT:
+            raise CalibrationError("not a calibration of the camera above")
+        _exact_fields(document, _ABOVE_FIELDS, "the file")
+        if document["version"] != _VERSION:
+            raise CalibrationError(f"version {document['version']!r} is not supported (expected {_VERSION})")
+        intrinsics = Intrinsics(**_exact_fields(document["intrinsics"], ("width", "height", "fx", "fy", "ppx", "ppy"),
+                                                "intrinsics"))
+        if not all(isinstance(getattr(intrinsics, n), int) and getattr(intrinsics, n) > 0 for n in ("width", "height")):
+            raise CalibrationError("intrinsics must be positive whole sizes")
+        pose = Pose.from_matrix(document["camera_pose_in_room"])
+        rotation = pose.rotation
+        if (not np.all(np.isfinite(pose.as_matrix())) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
+                or not np.isclose(np.linalg.det(rotation), 1.0, atol=1e-6)):
+            raise CalibrationError("camera_pose_in_room is not a rigid transform")
+        quality = _exact_fields(document["quality"], _ABOVE_QUALITY, "quality")
+        unit = float(document["depth_unit_m"])
+        if not unit > 0:
+            raise CalibrationError("depth_unit_m must be above 0")
+        shape = (intrinsics.height, intrinsics.width)
+        background = _exact_fields(document["background_m"], ("dtype", "unit_m", "encoding", "data"), "background_m")
+        noise = _exact_fields(document["background_noise_m"], ("dtype", "unit_m", "encoding", "data", "note"),
+                              "background_noise_m")
+        if not isinstance(document["source"], str):
+            raise CalibrationError("source must be a string")
+        return AboveCalibration(
+            intrinsics=intrinsics, camera_pose=pose, depth_unit_m=unit,
+            background_m=(_decode_image(background, shape, "background_m") * unit).astype(np.float32),
+            background_noise_m=(_decode_image(noise, shape, "background_noise_m")
+                                * (MAD_TO_SIGMA * unit / 2.0)).astype(np.float32),
+            floor_rms_mm=float(quality["floor_rms_mm"]), edge_points=int(quality["edge_points"]),
+            source=document["source"])
+    except CalibrationError as error:
+        raise CalibrationError(f"calibration of the camera above {path}: {error}: calibrate it again") from None
+    except (TypeError, ValueError, KeyError) as error:
+        raise CalibrationError(f"calibration of the camera above {path}: a field has the wrong type or shape "
+                               f"({error}): calibrate it again") from None

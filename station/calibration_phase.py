@@ -142,11 +142,11 @@ class CalibrationPhase:
         """The camera was lost during the opening: gather it afresh."""
         self._opening = []
 
-    def opening_frame(self, t: float, frame, label: str):
-        """Add a frame of the opening at session time ``t``.
+    def opening_frame(self, t: float, frame, label: str, back=None):
+        """Add a frame of the opening at session time ``t`` (``back``: the camera above's frame paired with it).
 
         Returns None while gathering; once :data:`~station.frame_step.OPENING_S`
-        seconds are in, the opening's ``(t, frame)`` pairs (to be measured, as
+        seconds are in, the opening's ``(t, frame, back)`` (to be measured, as
         analyze does) with ``calibration`` set.
 
         Raises
@@ -154,11 +154,11 @@ class CalibrationPhase:
         WallHingeError
             The opening could not be calibrated from; the next frames start another.
         """
-        self._opening.append((t, frame))
+        self._opening.append((t, frame, back))
         start = self._opening[0][0]
         if t - start < OPENING_S:
             return None
-        frames = [dataclasses.replace(f, timestamp_s=ft - start) for ft, f in self._opening]
+        frames = [dataclasses.replace(f, timestamp_s=ft - start) for ft, f, _ in self._opening]
         opening, self._opening = self._opening, []
         calibration = calibrate_from_opening(frames, label)
         self.calibration = calibration

@@ -212,6 +212,9 @@ class SourceInfo:
     # The USB link a live camera reports (camera_info.usb_type_descriptor), e.g. "3.2"
     # or "2.1"; None for a recording or a camera that does not say (see usb_warning).
     usb_type: str | None = None
+    # With hardware sync asked for (sync_mode 1 or 2): None when the camera took it, else one line saying
+    # that it could not and that its frames pair by global time instead (see apply_sync_mode).
+    sync_note: str | None = None
 
 
 def _require_rs():
@@ -549,7 +552,34 @@ def _restore_switch_interval() -> None:
             sys.setswitchinterval(_switch_interval_before)
 
 
-def _source_info(kind: str, profile, path: str | None) -> SourceInfo:
+#: ``rs.option.inter_cam_sync_mode`` values: the camera that drives the sync cable, and the one that follows it.
+SYNC_MASTER = 1
+SYNC_SLAVE = 2
+
+
+def apply_sync_mode(device, mode: int) -> str | None:
+    """Set a D400's hardware sync role (:data:`SYNC_MASTER`, :data:`SYNC_SLAVE`) on ``device``, before it streams.
+
+    Returns None when set, or one line saying the device has no such option
+    (a recording's playback, a camera without the sync connector) or refused
+    it, and that its frames are paired by global time instead.
+    """
+    sensor = device.first_depth_sensor()
+    name = " ".join(part for part in (device.get_info(rs.camera_info.name) if device.supports(rs.camera_info.name)
+                                      else "", device.get_info(rs.camera_info.serial_number)
+                                      if device.supports(rs.camera_info.serial_number) else "") if part)
+    instead = "its frames are paired by the cameras' global time instead"
+    if not sensor.supports(rs.option.inter_cam_sync_mode):
+        return f"hardware sync is on but {name or 'the device'} has no inter-camera sync option: {instead}"
+    try:
+        sensor.set_option(rs.option.inter_cam_sync_mode, float(mode))
+    except RuntimeError as error:
+        return (f"hardware sync is on but {name or 'the device'} refused sync mode {mode} ({_one_line(error)}): "
+                f"{instead}")
+    return None
+
+
+def _source_info(kind: str, profile, path: str | None, sync_note: str | None = None) -> SourceInfo:
     device = profile.get_device()
     stream = profile.get_stream(rs.stream.depth).as_video_stream_profile()
 
@@ -565,10 +595,12 @@ def _source_info(kind: str, profile, path: str | None) -> SourceInfo:
         fps=stream.fps(),
         depth_unit_m=float(device.first_depth_sensor().get_depth_scale()),
         usb_type=(info(rs.camera_info.usb_type_descriptor) or None) if kind == "camera" else None,
+        sync_note=sync_note,
     )
 
 
-def open_recording(path, *, real_time: bool = False, filters: FilterSettings = FilterSettings()) -> FrameSource:
+def open_recording(path, *, real_time: bool = False, filters: FilterSettings = FilterSettings(),
+                   sync_mode: int | None = None) -> FrameSource:
     """Open a RealSense recording (``.db3``, or ``.bag`` from before librealsense 2.58).
 
     Parameters
@@ -580,6 +612,9 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
         reading as fast as possible (analysis). Either way no frame is skipped.
     filters : FilterSettings
         librealsense post-processing to apply.
+    sync_mode : int, optional
+        Hardware sync asked for, as of a live camera (:func:`apply_sync_mode`):
+        a playback has no such option, so ``info.sync_note`` says so.
 
     Raises
     ------
@@ -604,13 +639,14 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
         # the first frames can be dropped while the setting races the reader.
         resolved = config.resolve(rs.pipeline_wrapper(pipeline))
         resolved.get_device().as_playback().set_real_time(False)
+        sync_note = None if sync_mode is None else apply_sync_mode(resolved.get_device(), sync_mode)
         profile = pipeline.start(config)
     except RuntimeError as error:
         reason = _one_line(error)
         if "couldn't resolve requests" in reason.lower():
             reason = "it has no depth frames"
         raise RecordingError(f"cannot read recording {path}: {reason}") from None
-    info = _source_info("recording", profile, str(path))
+    info = _source_info("recording", profile, str(path), sync_note)
     # A recording that stalls this long without ending is broken, not slow.
     return FrameSource(pipeline, profile, info, blocks, real_time=real_time, frame_timeout_s=10.0,
                        stated_frames=stated)
@@ -642,7 +678,8 @@ def connected_cameras() -> list[tuple[str, str]]:
 
 
 def open_camera(*, serial: str | None = None, width: int = 424, height: int = 240, fps: int = 30,
-                filters: FilterSettings = FilterSettings(), frame_timeout_s: float = 5.0) -> FrameSource:
+                filters: FilterSettings = FilterSettings(), frame_timeout_s: float = 5.0,
+                sync_mode: int | None = None) -> FrameSource:
     """Open a live RealSense D400 camera's depth stream.
 
     Parameters
@@ -653,6 +690,9 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
         Depth stream mode, e.g. 424x240, 640x480 or 848x480 at 15 or 30 fps.
     frame_timeout_s : float
         Seconds to wait for a frame before reporting the camera lost.
+    sync_mode : int, optional
+        The camera's hardware sync role (:data:`SYNC_MASTER` or :data:`SYNC_SLAVE`),
+        set before it streams; ``info.sync_note`` says when it could not be.
 
     The returned source's ``info.usb_type`` is the link the camera reports;
     on USB 2, :func:`usb_warning`'s advice is logged once, on the
@@ -679,10 +719,13 @@ def open_camera(*, serial: str | None = None, width: int = 424, height: int = 24
         config.enable_device(serial)
     config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
     try:
+        sync_note = None
+        if sync_mode is not None:
+            sync_note = apply_sync_mode(config.resolve(rs.pipeline_wrapper(pipeline)).get_device(), sync_mode)
         profile = pipeline.start(config)
     except RuntimeError as error:
         raise CameraError(f"the camera would not stream depth at {width}x{height} {fps} fps: {_one_line(error)}") from None
-    info = _source_info("camera", profile, None)
+    info = _source_info("camera", profile, None, sync_note)
     warning = usb_warning(info.usb_type or "")
     if warning:
         log.warning("%s %s: %s", info.name, info.serial, warning)

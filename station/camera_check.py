@@ -101,7 +101,8 @@ def _eroded(mask: np.ndarray, radius: int, *, share: float = 1.0) -> np.ndarray:
     return mask
 
 
-def camera_moved(calibration: Calibration, depth: np.ndarray) -> str | None:
+def camera_moved(calibration: Calibration, depth: np.ndarray, *, floor_only: bool = False,
+                 camera: str = "the camera", remedy: str = "recalibrate with wallhinge calibrate") -> str | None:
     """Whether the camera has moved since it was calibrated.
 
     The floor and wall planes are refitted on the frame's points at the
@@ -116,9 +117,14 @@ def camera_moved(calibration: Calibration, depth: np.ndarray) -> str | None:
     changes neither plane and none of the measures (they do not depend on
     x), so it is not.
 
+    ``floor_only``: the camera sees the floor but not the drill wall (the
+    camera above the spot, an :class:`~station.above_calibration.AboveCalibration`,
+    which has the fields read here): its tilt and height are checked, a turn
+    about the vertical is not seen. ``camera`` and ``remedy`` word the message.
+
     Parameters
     ----------
-    calibration : Calibration
+    calibration : Calibration or AboveCalibration
     depth : ndarray, shape (H, W), unsigned integer
         One depth frame in the calibration's depth units, 0 = no data.
 
@@ -129,21 +135,22 @@ def camera_moved(calibration: Calibration, depth: np.ndarray) -> str | None:
         the floor or wall is in view to tell (someone right in front of the
         camera); otherwise a one-line message for the user.
     """
-    movement = _movement(calibration, depth)
+    movement = _movement(calibration, depth, floor_only=floor_only)
     if movement is None:
         return None
     turn, floor_shift, wall_shift = movement
     findings = [f"it has turned {turn:.1f} degrees"] if turn >= MOVED_ANGLE_DEG else []
-    for name, shift in (("floor", floor_shift), ("wall", wall_shift)):
+    for name, shift in (("floor", floor_shift), ("wall", wall_shift))[:1 if floor_only else 2]:
         if abs(shift) >= MOVED_OFFSET_M:
             findings.append(f"the {name} is {abs(shift) * 100:.0f} cm {'nearer' if shift > 0 else 'farther'} "
                             "than it was")
     if not findings:
         return None
-    return f"the camera has moved since calibration: {', '.join(findings)}; recalibrate with wallhinge calibrate"
+    return f"{camera} has moved since calibration: {', '.join(findings)}; {remedy}"
 
 
-def _movement(calibration: Calibration, depth: np.ndarray) -> tuple[float, float, float] | None:
+def _movement(calibration: Calibration, depth: np.ndarray, *,
+              floor_only: bool = False) -> tuple[float, float, float] | None:
     """How the floor and wall in a frame differ from the calibrated ones, or None if unseen.
 
     Returns
@@ -172,6 +179,13 @@ def _movement(calibration: Calibration, depth: np.ndarray) -> tuple[float, float
     # Fixed seeds: the same frame always gets the same answer.
     floor = _refit(flat[reference.floor_pixels], reference.floor_rays, calibration.depth_unit_m,
                    inverse_depth_planes(axes[1], translation[1]), reference.k, np.random.default_rng(0))
+    if floor_only:
+        if floor is None:
+            return None
+        floor_normal, _, floor_seen = floor
+        # The turn of the floor's normal: the camera's tilt and roll (a turn about the vertical leaves it be).
+        turn = float(np.degrees(np.arccos(np.clip(abs(axes[1] @ floor_normal), -1.0, 1.0))))
+        return turn, float(axes[1] @ floor_seen + translation[1]), 0.0
     wall = _refit(flat[reference.wall_pixels], reference.wall_rays, calibration.depth_unit_m,
                   inverse_depth_planes(axes[2], translation[2]), reference.k, np.random.default_rng(1))
     if floor is None or wall is None:

@@ -159,7 +159,7 @@ class LightsEvent(LiveEvent, type="lights", omit_when_none=("lights",)):
     lights: dict | None = None
 
 
-class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights",)):
+class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights", "back_checked", "back_reason")):
     """A snapshot of the frame loop (about 10 a second): its phase, the set, and the measures when measured.
 
     ``measures`` is :func:`station.frame_step.frame_record` (``t_s``, ``present``,
@@ -167,6 +167,13 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights",)):
     ``spine_flexion_deg``, ``hidden``: why measures are None while the
     patient is there, or None), sent as fields of the event itself; None
     before the station measures.
+
+    With a camera above the spot (two cameras), ``back_checked`` says whether
+    the back is checked now and ``back_reason`` why not (the camera above
+    lost, moved or calibrating, or the set-up's measurement not validated:
+    ``station/setup.py``), or, when checked, why this frame has no reading;
+    ``spine_flexion_deg`` is then the camera above's reading of the frame,
+    shown by the screens only when ``back_checked``. Both left out with one camera.
     """
 
     #: The fields ``measures`` adds when present.
@@ -179,6 +186,8 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights",)):
     reps_in_set: int
     measures: dict | None = None
     lights: dict | None = None
+    back_checked: bool | None = None
+    back_reason: str | None = None
 
     def as_dict(self) -> dict:
         out = super().as_dict()

@@ -59,6 +59,20 @@ Threads and queues
   is never done on the camera thread, whose requests go on a bounded queue
   with ``put_nowait``. Outside systemd there is no such thread.
 
+Two cameras
+-----------
+With a camera above the drill spot (``[setup] back_camera_serial``, or a
+replayed recording with its ``NAME.above.db3``), the source is a tolerant
+:class:`~station.camera_pair.SourcePair`: each side frame comes with the
+camera above's frame taken with it (or None). :class:`~station.back_phase.BackPhase`
+calibrates the camera above (saved file or its own opening) and puts each
+measured frame's spine flexion into its measures through the call
+``wallhinge analyze`` makes (:meth:`station.back_camera.BackReader.step`),
+after the rep detector has had the frame; the frame snapshots say whether
+the back is checked and why not. A camera above that is missing, lost,
+moved or cut short never stops the side camera: the back is "not checked",
+with the reason, logged once.
+
 Sets and participants
 ---------------------
 When a set starts, pauses and ends, which rep counts, and whose limits judge
@@ -98,8 +112,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from station.back_phase import BackPhase
 from station.calibration_phase import CalibrationPhase, existing_calibration
 from station.camera import open_camera, open_recording, usb_warning
+from station.camera_pair import (SourcePair, back_recording_path, open_camera_pair, open_recording_pair,
+                                 require_back_recording)
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
@@ -110,6 +127,7 @@ from station.reps import RepDetector
 from station.session_storage import StoreWorker
 from station.set_rules import SetRules
 from station.settings import Settings
+from station.setup import back_check
 from station.systemd_notify import Notifier
 from station.voice import CueVoice, open_voice
 
@@ -168,6 +186,12 @@ class SessionSummary:
         Wall-clock seconds from start to stop.
     abandoned_sessions : list of int
         Sessions a killed station had left open, closed at start-up.
+    back_camera : str or None
+        The camera above (two cameras: its serial or recording), None with one camera.
+    back_frames_read : int
+        Frames measured with a spine flexion read from the camera above.
+    back_reason : str or None
+        Why the back was not checked at the end (``station.back_phase.BackPhase.reason``).
     """
 
     session_id: int | None = None
@@ -186,6 +210,9 @@ class SessionSummary:
     reps_from_journal: int = 0
     elapsed_s: float = 0.0
     abandoned_sessions: list = field(default_factory=list)
+    back_camera: str | None = None
+    back_frames_read: int = 0
+    back_reason: str | None = None
 
 
 def _now() -> _dt.datetime:
@@ -199,12 +226,15 @@ class _CameraLoop:
 
     def __init__(self, settings: Settings, *, open_source: Callable[[], Iterable], label: str, replay: bool,
                  calibration, calibration_path: Path, feedback: Feedback, store: StoreWorker,
-                 live: LiveWorker, commands: queue.SimpleQueue, notifier: Notifier, summary: SessionSummary):
+                 live: LiveWorker, commands: queue.SimpleQueue, notifier: Notifier, summary: SessionSummary,
+                 back: BackPhase | None = None):
         self.settings = settings
         self._open_source = open_source
         self._label = label
         self._replay = replay
         self._calibration = CalibrationPhase(calibration, calibration_path, replay=replay)
+        self._back = back  # the camera above (two cameras), or None
+        self._pair: SourcePair | None = None
         self._feedback = feedback
         self._store = store
         self._live = live
@@ -268,9 +298,12 @@ class _CameraLoop:
                     log.warning("camera: %s", warning)
                 if getattr(info, "kind", None) == "camera" and not self._rules.started:
                     self.summary.source = self._label = f"camera {info.serial} ({info.name})"
+                self._pair = source if isinstance(source, SourcePair) else None
+                self._say_sync(source)
                 self._source_first = True
-                for frame in source:
-                    self._on_frame(frame)
+                for item in source:
+                    frame, back = item if self._pair is not None else (item, None)
+                    self._on_frame(frame, back)
                     if self._stop.is_set():
                         return
                 if not self._stop.is_set():
@@ -285,6 +318,15 @@ class _CameraLoop:
                 with self._source_lock:
                     self._source = None
                 source.close()
+
+    def _say_sync(self, source) -> None:
+        """Hardware sync asked for but not taken (a camera or playback without the option): one line each."""
+        infos = [getattr(source, "info", None)]
+        if self._pair is not None:
+            infos.append(getattr(self._pair.back, "info", None))
+        for info in infos:
+            if note := getattr(info, "sync_note", None):
+                log.warning("%s", note)
 
     def _wait_retry(self) -> None:
         self._notify.beat()  # alive, retrying: no reason for systemd to restart the station
@@ -321,7 +363,7 @@ class _CameraLoop:
 
     # -- frames
 
-    def _on_frame(self, frame) -> None:
+    def _on_frame(self, frame, back=None) -> None:
         arrival = time.monotonic()
         self._notify.beat()
         if not self._notified_ready:
@@ -335,18 +377,22 @@ class _CameraLoop:
         t = frame.timestamp_s + self._offset
         self.summary.frames += 1
         measures = None
+        if self._back is not None:  # first: its opening ends with the side's, whose frames are then measured
+            pair = self._pair
+            self._back.frame(t, back, source_trouble=None if pair is None else pair.back_trouble,
+                             openings=None if pair is None else getattr(pair.back, "openings", None))
         if first:
             self._resumed_t = t
             self._trouble = None  # frames again; whatever is still wrong shows again below
             self._check_calibration(t, frame)
         phase = self._calibration.phase
         if phase == "opening":
-            self._calibrate_from_opening(t, frame)  # measures the opening's frames once calibrated
+            self._calibrate_from_opening(t, frame, back)  # measures the opening's frames once calibrated
         elif phase == "moved":
             if self._calibration.moved_check_due(t):
                 self._check_moved(t, frame)
         elif phase == "measuring":
-            measures = self._measure(t, frame)
+            measures = self._measure(t, frame, back)
         self._last_t, self._last_arrival = t, arrival
         self._drain_commands()
         if arrival >= self._next_snapshot:
@@ -375,9 +421,9 @@ class _CameraLoop:
             self.lamp("getting_ready")
             self._live.event(StationEvent("getting_ready"))
 
-    def _calibrate_from_opening(self, t: float, frame) -> None:
+    def _calibrate_from_opening(self, t: float, frame, back) -> None:
         try:
-            opening = self._calibration.opening_frame(t, frame, self._label)
+            opening = self._calibration.opening_frame(t, frame, self._label, back)
         except WallHingeError as error:
             if str(error) != self._trouble:
                 log.warning("%s; trying again with the next %g s", error, OPENING_S)
@@ -387,8 +433,8 @@ class _CameraLoop:
             return
         self.summary.calibration = f"opening of {self._label}"
         self._start_measuring()
-        for ft, f in opening:  # as analyze does: the opening's frames are measured too
-            self._measure(ft, f)
+        for ft, f, b in opening:  # as analyze does: the opening's frames are measured too
+            self._measure(ft, f, b)
 
     def _start_measuring(self) -> None:
         calibration = self._calibration.calibration
@@ -411,8 +457,11 @@ class _CameraLoop:
             self._live.event(StationEvent("ready"))
         self._rules.base_lamps()
 
-    def _measure(self, t: float, frame):
+    def _measure(self, t: float, frame, back=None):
         measures, events = step(self._measurer, self._detector, t, frame.depth)
+        if self._back is not None:  # the camera above's spine flexion, after the rep detector had the frame
+            measures = self._back.step(t, back, measures, events)
+            self.summary.back_frames_read += measures.spine_flexion_deg is not None
         for event in events:
             self._rules.on_event(event)
         self._rules.after_frame(t, self._resumed_t)
@@ -470,11 +519,21 @@ class _CameraLoop:
                                        set_number=current.number if current else None,
                                        set_state=current.state if current else None,
                                        reps_in_set=current.reps if current else 0,
-                                       measures=None if measures is None else frame_record(t, measures)))
+                                       measures=None if measures is None else frame_record(t, measures),
+                                       back_checked=None if self._back is None else self._back.checked,
+                                       back_reason=None if self._back is None else self._back_reason(measures)))
+
+    def _back_reason(self, measures) -> str | None:
+        """Why the back is not checked now, or (checked) why this frame has no reading."""
+        if not self._back.checked:
+            return self._back.reason
+        return None if measures is None else measures.back_reason
 
     # -- the end
 
     def _finish(self) -> None:
+        if self._back is not None:
+            self.summary.back_reason = self._back.reason
         if self._calibration.phase == "measuring" and self._last_t is not None:
             for event in self._detector.finish(self._last_t):
                 self._rules.on_event(event)
@@ -521,7 +580,7 @@ def _stop_on_signals(stop_event: threading.Event, summary: SessionSummary):
 def run_session(settings: Settings, *, replay=None, publisher: Publisher | None = None, pin_factory=None,
                 stop_event: threading.Event | None = None, max_duration_s: float | None = None,
                 real_time: bool = True, source: Callable[[], Iterable] | None = None,
-                speech_enabled: Callable[[], bool] | None = None) -> SessionSummary:
+                speech_enabled: Callable[[], bool] | None = None, back_replay=None) -> SessionSummary:
     """Run the station until it is stopped; see the module's docs.
 
     Parameters
@@ -530,7 +589,10 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         From :func:`station.settings.load_settings`.
     replay : str or Path, optional
         Play this recording instead of the live camera; the session ends
-        with it.
+        with it. If the camera above's recording sits beside it
+        (``NAME.above.db3``), the two are replayed as the pair ``side+wall-above``.
+    back_replay : str or Path, optional
+        With ``replay``: the camera above's recording, named (it must exist).
     publisher : object with ``publish(dict)``, optional
         The live feed (``web.live.LiveFeed``); a null publisher if None.
     pin_factory : gpiozero Factory, optional
@@ -563,7 +625,9 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     StoreError
         The store cannot be opened.
     RecordingError
-        The replayed recording cannot be read.
+        The replayed recording cannot be read (or a pair's two are not of one
+        session). A camera above that is missing, lost or cut short later
+        only makes the back "not checked" (:mod:`station.back_phase`).
     """
     if max_duration_s is not None and not max_duration_s > 0:
         raise ValueError(f"max_duration_s must be a positive number of seconds, not {max_duration_s!r}")
@@ -572,8 +636,9 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     stop_event = stop_event if stop_event is not None else threading.Event()
     station = settings.station
     summary = SessionSummary()
-    open_source, label, is_replay = _source_opener(settings, replay, real_time, source)
+    open_source, label, is_replay, back = _source_opener(settings, replay, real_time, source, back_replay)
     summary.source = label
+    summary.back_camera = back
     calibration = _prepare_data_folder(settings, is_replay, summary)
 
     feedback = _open_feedback(settings, pin_factory)
@@ -584,7 +649,7 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
         loop = _CameraLoop(settings, open_source=open_source, label=label, replay=is_replay,
                            calibration=calibration, calibration_path=station.calibration_path,
                            feedback=feedback, store=store, live=live, commands=commands, notifier=notifier,
-                           summary=summary)
+                           summary=summary, back=_back_phase(settings, back, is_replay))
         feedback.on_start_pause = lambda: commands.put(("start_pause",))
         feedback.on_end = lambda: commands.put(("end",))
         deadline = None if max_duration_s is None else started + max_duration_s
@@ -682,16 +747,47 @@ def _stop_workers(feedback: Feedback, live: LiveWorker, store: StoreWorker, noti
         summary.session_id = store.session_ids[-1]
 
 
-def _source_opener(settings: Settings, replay, real_time: bool, source):
-    """(open, label, is_replay) for the frame source the session reads."""
-    if source is not None:
-        return source, getattr(source, "label", "the frame source"), False
+def _source_opener(settings: Settings, replay, real_time: bool, source, back_replay=None):
+    """(open, label, is_replay, back): the frame source the session reads; ``back`` names the camera above, or None.
+
+    Two cameras, when ``[setup] back_camera_serial`` is set (live) or a
+    replayed recording has its camera above's beside it or named
+    (``back_replay``): ``open`` then gives a tolerant
+    :class:`~station.camera_pair.SourcePair`.
+    """
+    setup = settings.setup
+    if source is not None:  # a test's or benchmark's: a pair when it names its camera above (``back_label``)
+        return source, getattr(source, "label", "the frame source"), False, getattr(source, "back_label", None)
     if replay is not None:
         path = Path(replay)
-        return (lambda: open_recording(path, real_time=real_time, filters=settings.filters),
-                f"recording {path}", True)
+        if back_replay is not None:  # named: it must be there, said before anything starts
+            require_back_recording(back_replay)
+        back_path = Path(back_replay) if back_replay is not None else back_recording_path(path)
+        if back_replay is None and not back_path.is_file():
+            return (lambda: open_recording(path, real_time=real_time, filters=settings.filters),
+                    f"recording {path}", True, None)
+        return (lambda: open_recording_pair(path, back_path, tolerant=True, hardware_sync=setup.hardware_sync,
+                                            real_time=real_time, filters=settings.filters),
+                f"recording {path}", True, str(back_path))
     camera = settings.camera
     label = f"camera {camera.serial}" if camera.serial else "camera"
+    if setup.back_camera_serial is not None:
+        return (lambda: open_camera_pair(camera, setup.back_camera_serial, filters=settings.filters,
+                                         hardware_sync=setup.hardware_sync, retry_s=RETRY_S),
+                label, False, f"camera {setup.back_camera_serial}")
     return (lambda: open_camera(serial=camera.serial, width=camera.width, height=camera.height, fps=camera.fps,
                                 filters=settings.filters, frame_timeout_s=camera.frame_timeout_s),
-            label, False)
+            label, False, None)
+
+
+def _back_phase(settings: Settings, back: str | None, is_replay: bool) -> BackPhase | None:
+    """The camera above's phase (two cameras), or None with one camera."""
+    if back is None:
+        return None
+    setup = settings.setup
+    # A replayed pair is the pair side+wall-above whatever the settings' placement (they may be a one-camera station's).
+    placement = setup.placement if setup.two_cameras else "side+wall-above"
+    checked, sentence = back_check(placement, setup.drill_variant)
+    reason = None if checked else sentence.removeprefix("back not checked: ")
+    return BackPhase(settings.station.above_calibration_path, replay=is_replay, label=f"the camera above ({back})",
+                     setup_reason=reason)

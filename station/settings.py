@@ -248,6 +248,12 @@ class StationSettings:
         """The calibration file's path: ``calibration`` within ``data_dir`` unless absolute."""
         return self.data_path / Path(self.calibration).expanduser()
 
+    @property
+    def above_calibration_path(self) -> Path:
+        """The camera above's calibration (the pair ``side+wall-above``), beside the side camera's: ``NAME.above.json``."""
+        path = self.calibration_path
+        return path.with_name(path.stem + ".above" + path.suffix)
+
 
 #: Table name -> settings class, in the order of the module's table.
 TABLES: dict[str, type] = {

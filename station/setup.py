@@ -49,11 +49,17 @@ class SetupSettings:
         With a two-camera placement (``side+wall-above``), the serial of the
         camera that sees the back (``wallhinge cameras`` lists both; the side
         camera's is ``[camera] serial``). None (left out) with one camera.
+    hardware_sync : bool
+        The two cameras are joined by a sync cable: the side camera is made
+        the master and the camera above the slave (``inter_cam_sync_mode``)
+        before they stream. Off by default; without it (or on a camera that
+        lacks the option) their frames are paired by D400 global time.
     """
 
     placement: str = "side"
     drill_variant: str = "hips"
     back_camera_serial: str | None = None
+    hardware_sync: bool = False
 
     def __post_init__(self):
         if self.placement not in PLACEMENTS:
@@ -69,6 +75,11 @@ class SetupSettings:
                 raise ValueError(f"setup.back_camera_serial names a second camera, but setup.placement "
                                  f"{self.placement!r} has one: use a two-camera placement "
                                  f"({', '.join(p for p in PLACEMENTS if '+' in p)}) or leave it out")
+        if not isinstance(self.hardware_sync, bool):
+            raise ValueError(f"setup.hardware_sync must be true or false, not {self.hardware_sync!r}")
+        if self.hardware_sync and not self.two_cameras:
+            raise ValueError(f"setup.hardware_sync joins two cameras by a sync cable, but setup.placement "
+                             f"{self.placement!r} has one: leave it out")
 
     @property
     def two_cameras(self) -> bool:

@@ -288,3 +288,32 @@ def test_the_camera_above_calibrates_across_its_brackets_tilts_and_refuses_one_t
     frames, scene = _empty_room_from_above(60)
     with pytest.raises(CalibrationError, match="^the foot of the drill wall is not in the picture .* at least 65 degrees"):
         calibrate_above(frames, scene.intrinsics, 0.001, source="above")
+
+
+def test_the_camera_above_calibration_is_kept_as_a_file_and_its_move_is_noticed(pair_recording, tmp_path):
+    from station.calibration_files import load_above_calibration, save_above_calibration
+    from station.camera_check import camera_moved
+
+    path, _ = pair_recording
+    with open_back_recording(back_recording_path(path)) as source:
+        frames = list(itertools.takewhile(lambda f: f.timestamp_s < 12.0, source))
+    calibration = back_reader_from_opening([f for f in frames if f.timestamp_s < OPENING_S], "above").calibration
+    save_above_calibration(calibration, tmp_path / "c.above.json")
+    kept = load_above_calibration(tmp_path / "c.above.json")
+    assert np.allclose(kept.camera_pose.as_matrix(), calibration.camera_pose.as_matrix())
+    assert np.allclose(kept.background_m, calibration.background_m, atol=0.001)
+    # With the patient below it, where it was: not moved. Raised 3 cm or tilted 2 degrees: moved, in one line.
+    assert [camera_moved(kept, f.depth, floor_only=True) for f in frames[::40]] == [None] * len(frames[::40])
+    pose = kept.camera_pose
+    raised = dataclasses.replace(kept, camera_pose=Pose(pose.rotation, pose.translation + [0.0, 0.03, 0.0]))
+    said = camera_moved(raised, frames[-1].depth, floor_only=True, camera="the camera above", remedy="put it back")
+    assert said == "the camera above has moved since calibration: the floor is 3 cm nearer than it was; put it back"
+    tilt = np.radians(2.0)
+    turn = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
+    tilted = dataclasses.replace(kept, camera_pose=Pose(pose.rotation @ turn, pose.translation))
+    said = camera_moved(tilted, frames[-1].depth, floor_only=True)
+    assert re.search(r"it has turned (1\.9|2\.0|2\.1) degrees", said)
+    # Not a calibration of the camera above: one line.
+    (tmp_path / "side.json").write_text('{"format": "wallhinge-calibration"}')
+    with pytest.raises(CalibrationError, match="not a calibration of the camera above: calibrate it again"):
+        load_above_calibration(tmp_path / "side.json")

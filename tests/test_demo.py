@@ -8,6 +8,7 @@ import socket
 from gpiozero import Device
 
 from wallhinge import demo
+from station.camera_pair import back_recording_path
 from station.sim.simulate import truth_path
 from station.store import open_store
 
@@ -18,23 +19,24 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def demo_with(short_recording, tmp_path, monkeypatch, sessions):
-    """The demo set to replay ``sessions`` from the fixture's recording (already simulated), on mock pins."""
-    recording, _ = short_recording
+def demo_with(pair_recording, tmp_path, monkeypatch, sessions):
+    """The demo set to replay ``sessions`` from the fixture's pair of recordings (already simulated), on mock pins."""
+    recording, _ = pair_recording
     monkeypatch.setattr(demo, "DEMO_SESSIONS", sessions)
     folder = tmp_path / "recordings"
     folder.mkdir()
     shutil.copy(recording, folder / "good-set-4.db3")
     shutil.copy(truth_path(recording), truth_path(folder / "good-set-4.db3"))
+    shutil.copy(back_recording_path(recording), folder / "good-set-4.above.db3")
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     monkeypatch.setenv("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
 
 
-def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(short_recording, tmp_path,
+def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(pair_recording, tmp_path,
                                                                                 monkeypatch):
-    _, truth = short_recording
+    _, truth = pair_recording
     # One patient's session, already simulated (the fixture's), so the test does not simulate three.
-    demo_with(short_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),))
+    demo_with(pair_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),))
     saved = Device.pin_factory
     passwords = []
     try:
@@ -44,6 +46,10 @@ def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(s
             text = out.getvalue()
             passwords.append(re.search(r"user demo, password (\S+)\)", text).group(1))
             assert "Dashboard: http://localhost:" in text and "/kiosk" in text
+            # The demo's station has both cameras: the camera above read the back, which stays not checked.
+            read = int(re.search(r"the camera above read the back in (\d+) frames \(back not checked: the back is "
+                                 r"in view from this set-up, but its measurement has not met", text).group(1))
+            assert read > 100
     finally:
         if Device.pin_factory is not saved:
             Device.pin_factory.close()
@@ -59,9 +65,9 @@ def test_the_demo_runs_the_station_stores_the_reps_and_prints_a_fresh_password(s
         assert store.latest_calibration() is not None  # the calibration page shows the one it made
 
 
-def test_the_demo_plays_each_patient_once_by_default_and_says_nothing_alarming(short_recording, tmp_path,
+def test_the_demo_plays_each_patient_once_by_default_and_says_nothing_alarming(pair_recording, tmp_path,
                                                                               monkeypatch, caplog):
-    demo_with(short_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),
+    demo_with(pair_recording, tmp_path, monkeypatch, (("WH-0001", "Margaret B.", "good-set", 4),
                                                        ("WH-0002", "Walter H.", "good-set", 4)))
     saved = Device.pin_factory
     out = io.StringIO()

@@ -251,3 +251,14 @@ def test_speech_is_a_station_setting_with_the_old_environment_variable_as_a_fall
     assert load_settings(overrides={"station": {"speech": False}}).station.speech is False
     with pytest.raises(ConfigError, match="station.speech_words_per_minute = 10 is refused"):
         load_settings(overrides={"station": {"speech_words_per_minute": 10}})
+
+
+def test_hardware_sync_is_a_switch_for_two_cameras_only():
+    from station.setup import SetupSettings
+
+    assert SetupSettings().hardware_sync is False
+    assert SetupSettings(placement="side+wall-above", hardware_sync=True).hardware_sync is True
+    with pytest.raises(ValueError, match="setup.hardware_sync must be true or false, not 'yes'"):
+        SetupSettings(placement="side+wall-above", hardware_sync="yes")
+    with pytest.raises(ValueError, match="setup.hardware_sync joins two cameras by a sync cable"):
+        SetupSettings(hardware_sync=True)

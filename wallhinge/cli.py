@@ -294,6 +294,8 @@ def _run(args) -> int:
         raise WallHingeError(f"--duration must be above 0 seconds, not {args.duration:g}")
     if args.fast and args.replay is None:
         raise WallHingeError("--fast needs --replay: a live camera runs at its own pace")
+    if args.back_camera is not None and args.replay is None:
+        raise WallHingeError("--back-camera needs --replay: a live camera above is [setup] back_camera_serial")
     logger, handler = _session_log_on_stderr()
     dashboard = None
     if not args.no_web:
@@ -309,7 +311,8 @@ def _run(args) -> int:
         logger.info("dashboard on %s", dashboard.url)
     delivering = _start_delivery(settings.station)
     try:
-        summary = run_session(settings, replay=args.replay, max_duration_s=args.duration, real_time=not args.fast,
+        summary = run_session(settings, replay=args.replay, back_replay=args.back_camera,
+                              max_duration_s=args.duration, real_time=not args.fast,
                               publisher=None if dashboard is None else dashboard.live,
                               speech_enabled=None if dashboard is None else dashboard.speech_enabled)
     finally:
@@ -333,6 +336,9 @@ def _run(args) -> int:
         where += f"; {summary.store_failures} items the store refused or lost (see the log)"
     print(f"session {summary.session_id}: {summary.sets} sets, {reps} reps ({good} good) "
           f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
+    if summary.back_camera is not None:
+        print(f"the camera above ({summary.back_camera}) read the back in {summary.back_frames_read} of "
+              f"{summary.frames} frames; the reps' back: not checked ({summary.back_reason})")
     return 1 if summary.journal is not None or summary.store_failures else 0
 
 
@@ -438,6 +444,9 @@ def _add_station_commands(commands) -> None:
                      help="override one setting, e.g. --set station.muted=true (repeatable)")
     run.add_argument("--replay", help="play this recording in real time instead of the live camera")
     run.add_argument("--fast", action="store_true", help="with --replay, read it as fast as possible")
+    run.add_argument("--back-camera", metavar="REC",
+                     help="with --replay, the camera above's recording of the pair (default: REPLAY's NAME.above.db3 "
+                          "when it exists)")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument("--no-web", action="store_true", help="do not serve the dashboard and kiosk from this process")
     run.set_defaults(run=_run)

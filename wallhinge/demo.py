@@ -1,7 +1,9 @@
 """The demo: the whole station on a simulated camera, mock pins, SQLite and the dashboard on localhost.
 
-It simulates three patients' sessions once (kept in the data folder's
-``recordings``, about 200 MB, for the next start), then runs the station
+It simulates three patients' sessions once, each seen by the two-camera
+set-up ``side+wall-above`` (:data:`DEMO_PLACEMENT`: the side camera and the
+camera on the drill wall above the spot, two recordings per session, kept
+in the data folder's ``recordings``, about 330 MB, for the next start), then runs the station
 exactly as ``wallhinge run`` does, replaying them one after the other (once
 each; ``loop`` for ever) in real time through ``rs.pipeline`` as a live camera would
 deliver them: measurement, reps, gpiozero feedback on mock pins (the
@@ -31,14 +33,20 @@ DEMO_SESSIONS = (
     ("WH-0003", "Ines M.", "kyphosis", 11),
 )
 DEMO_USER = "demo"
+# The demo station's set-up: both cameras, so the live page shows the back's state frame by frame.
+DEMO_PLACEMENT = "side+wall-above"
 # Between two patients (in real time), as between turns in a class: long enough for the kiosk's
 # set card to be read before the next patient is called up (s).
 TURN_GAP_S = 10.0
 
 
 def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
+    """The session's pair of recordings (``NAME.db3`` and ``NAME.above.db3``), simulated unless kept from before."""
+    from station.camera_pair import back_recording_path
+    from station.sim.placements import pair_placements, placement_mount
+
     recording = folder / f"{scenario}-{seed}.db3"
-    if is_current(recording):
+    if is_current(recording) and back_recording_path(recording).is_file():
         return recording
     folder.mkdir(parents=True, exist_ok=True)
     spec = build_scene(scenario, seed)
@@ -52,7 +60,8 @@ def _ensure_recording(folder: Path, scenario: str, seed: int, out) -> Path:
             shown[0] = percent // 10
             print(f"  {percent:3d}%", file=out, flush=True)
 
-    simulate(spec, recording, progress=progress)
+    _, back = pair_placements(DEMO_PLACEMENT)
+    simulate(spec, recording, progress=progress, back=(back, placement_mount(back, spec.mount.side, seed)))
     return recording
 
 
@@ -115,9 +124,12 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
     recordings = [_ensure_recording(data_dir / "recordings", scenario, seed, out)
                   for _, _, scenario, seed in DEMO_SESSIONS]
     settings = load_settings(None, overrides={"station": {"data_dir": str(data_dir), "web_host": "127.0.0.1",
-                                                          "web_port": port}})
+                                                          "web_port": port},
+                                              "setup": {"placement": DEMO_PLACEMENT}})
     _fresh_database(settings.station.database_path)
-    recorded_mb = sum(path.stat().st_size for path in recordings) / 1e6
+    from station.camera_pair import back_recording_path
+
+    recorded_mb = sum(path.stat().st_size + back_recording_path(path).stat().st_size for path in recordings) / 1e6
     try:
         dashboard = StationDashboard(settings)
     except OSError as error:
@@ -126,7 +138,8 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
     password, patients = _prepare_store(settings, dashboard.app)
     stop = threading.Event()
     with dashboard:
-        print(f"\nThe station is running on a simulated camera with mock pins.\n"
+        print(f"\nThe station is running on two simulated cameras (the side camera and the camera above the spot) "
+              f"with mock pins.\n"
               f"  Dashboard: {dashboard.url}  (user {DEMO_USER}, password {password})\n"
               f"  Live session with the virtual lights: {dashboard.url}live/\n"
               f"  Kiosk for group classes: {dashboard.url}kiosk\n"
@@ -146,8 +159,9 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
             summary = run_session(settings, replay=recordings[index], publisher=dashboard.live, stop_event=stop,
                                   real_time=real_time, speech_enabled=dashboard.speech_enabled)
             good = sum(1 for rep in summary.reps if rep["good"])
-            print(f"  {len(summary.reps)} reps ({good} good) in {summary.sets} sets; ended by {summary.ended_by}",
-                  file=out, flush=True)
+            print(f"  {len(summary.reps)} reps ({good} good) in {summary.sets} sets; ended by {summary.ended_by}; "
+                  f"the camera above read the back in {summary.back_frames_read} frames (back not checked: "
+                  f"{summary.back_reason})", file=out, flush=True)
             played += 1
             if summary.ended_by != "end of recording":
                 return 0  # stopped: Ctrl-C or SIGTERM

@@ -176,6 +176,13 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             page.wait_for_selector("#wall[data-touching='false']")
             assert page.locator("#bar-word").inner_text() == "7 cm to go"
             page.screenshot(path=shots / f"kiosk-live-{size}.png")
+            assert page.locator("#back-word").is_hidden()  # one camera: no back line
+            # Two cameras: the back is not checked (its measurement not validated), and the kiosk says so, plainly.
+            feed.publish({**_frame(70.0, 38.0), "back_checked": False,
+                          "back_reason": "the back is in view from this set-up, but its measurement has not met"})
+            page.wait_for_selector("#back-word:has-text('Back not checked')")
+            assert "measurement" not in page.locator("#back-word").inner_text()
+            page.screenshot(path=shots / f"kiosk-pair-live-{size}.png")
 
             # The set ends with 5 good of 9 reps: the card counts as the station does.
             feed.publish(_session(1, reps=9, good=5))

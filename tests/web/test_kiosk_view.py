@@ -112,7 +112,7 @@ def test_the_wall_bar_fills_as_the_hips_near_the_wall_and_lights_on_a_touch():
     assert not feed.last("frame")["touching"]
     feed.play(5.0, frame(None, None, present=False))
     assert feed.last("frame") == {"present": False, "fill": None, "touching": False, "gap_mm": None,
-                                  "trunk_deg": None, "lean": None}
+                                  "trunk_deg": None, "lean": None, "back": None}
 
 
 def test_the_light_mirrors_the_lamps_in_words_and_places():
@@ -286,3 +286,17 @@ def test_the_wall_bar_uses_the_participant_s_touch_tolerance():
     feed = Feed().play(0.0, session("running", 1, touch_tolerance_mm=35.0), {"type": "patient", "present": True})
     feed.play(0.1, frame(30.0, 40.0))
     assert feed.last("frame")["touching"] is True  # 30 mm is a touch for them, not with the default 20
+
+
+def test_with_two_cameras_the_kiosk_says_the_back_is_not_checked_and_keeps_the_reason_in():
+    feed = Feed().play(0.0, session("running", 1))
+    reason = "the back is in view from this set-up, but its measurement has not met its accuracy targets yet"
+    feed.play(0.1, {**frame(120.0, 20.0), "spine_flexion_deg": 6.0, "back_checked": False, "back_reason": reason})
+    assert feed.last("frame")["back"] == "Back not checked"
+    assert "accuracy" not in str(feed.messages)  # the reason is for the clinician
+    # Once the back is checked: the camera above's reading, in words.
+    feed.play(0.2, {**frame(120.0, 20.0), "spine_flexion_deg": 6.4, "back_checked": True, "back_reason": None})
+    assert feed.last("frame")["back"] == "Back bent 6° from standing tall"
+    # One camera: no back line.
+    feed.play(0.3, frame(120.0, 20.0))
+    assert feed.last("frame")["back"] is None

@@ -248,3 +248,41 @@ def test_the_live_page_says_at_once_when_storage_fails_and_when_it_works_again(c
     feed.publish({"type": "storage", "state": "ok", "message": ""})
     page.wait_for_selector("#storage-alert", state="hidden")
     assert errors == []
+
+
+def test_the_live_page_shows_the_backs_state_frame_by_frame_with_two_cameras(contexts, site, shots):
+    from station.events import FrameEvent
+    from station.setup import back_check
+
+    served, _ = site
+    feed = served.app.extensions["wallhinge_live"]
+    errors = []
+    page = _live_page(contexts, served, errors)
+    reason = back_check("side+wall-above", "hips")[1].removeprefix("back not checked: ")
+    measures = {"t_s": 12.0, "present": True, "confidence": 1.0, "wall_gap_mm": 64.0, "trunk_angle_deg": 31.0,
+                "knee_flexion_deg": 12.0, "spine_flexion_deg": 4.2, "hidden": None}
+
+    def frame(**back):
+        return FrameEvent(t_s=12.0, phase="measuring", trouble=None, set_number=1, set_state="running",
+                          reps_in_set=1, measures=measures, **back).as_dict()
+
+    # Not validated: the reading is not shown, the reason is.
+    feed.publish(frame(back_checked=False, back_reason=reason))
+    page.wait_for_selector("#station-back:has-text('Back: not checked — the back is in view from this set-up, "
+                           "but its measurement has not met its accuracy targets yet')")
+    assert "4°" not in page.locator("#station-back").inner_text()
+    page.screenshot(path=shots / "live-pair-landscape.png")
+    # Rendered by the server too, from the latest frame.
+    page.reload()
+    page.wait_for_selector("#station-back:has-text('Back: not checked — the back is in view')")
+    feed.publish(frame(back_checked=False, back_reason="the camera above (222) is lost (no depth frame)"))
+    page.wait_for_selector("#station-back:has-text('Back: not checked — the camera above (222) is lost')")
+    # Validated (a set-up the study passes): the reading.
+    feed.publish(frame(back_checked=True, back_reason=None))
+    page.wait_for_selector("#station-back:has-text('Back: bent 4° from standing tall.')")
+    # One camera: no back line at all.
+    feed.publish(FrameEvent(t_s=12.1, phase="measuring", trouble=None, set_number=1, set_state="running",
+                            reps_in_set=1, measures=measures).as_dict())
+    assert "back_checked" not in FrameEvent(t_s=0, phase="measuring", trouble=None, set_number=None,
+                                            set_state=None, reps_in_set=0).as_dict()
+    assert errors == []

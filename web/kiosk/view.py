@@ -13,7 +13,9 @@ with messages for the kiosk:
     :meth:`KioskView.view` for the keys).
 ``("frame", dict)``
     The measures now: ``present``, ``fill`` (0..1, the wall bar),
-    ``touching``, ``gap_mm``, ``trunk_deg``, ``lean`` (a word).
+    ``touching``, ``gap_mm``, ``trunk_deg``, ``lean`` (a word), ``back``
+    (two cameras only: "Back not checked", or once the back is checked the
+    camera above's reading in words; None with one camera).
 ``("roster", {"version"})``
     The clinician changed the class roster: the kiosk fetches it again.
 ``("say", {"text"})``
@@ -29,7 +31,8 @@ Events it reads (:mod:`station.events` lists their fields; ``station.session`` a
 ``reps_in_set``, ``good_reps_in_set``, ``reps_per_set``, and ``sets`` when
 present), ``rep`` (``rep``: ``Rep.as_dict()``, ``good``), ``touched``,
 ``set_complete`` (``good_reps``, ``ready_to_progress``), ``frame``
-(``present``, ``wall_gap_mm``, ``trunk_angle_deg``, ``lights``), ``lights``,
+(``present``, ``wall_gap_mm``, ``trunk_angle_deg``, ``spine_flexion_deg``,
+``back_checked``, ``lights``), ``lights``,
 ``patient`` (``present``), ``station`` (``state``), ``command``
 (``assign`` or ``start`` with ``patient_id``) and ``kiosk_roster``.
 """
@@ -77,6 +80,17 @@ _UPRIGHT_DEG = 10.0
 # may stand at 15 degrees, so no absolute angle is asked for).
 _SETTLED_FRAMES = 3
 _STILL_DEG, _STILL_MM = 4.0, 40.0
+
+
+def _back_words(event: dict, present: bool) -> str | None:
+    """The back's line for a participant (two cameras); why it is not checked stays in, as trouble reasons do."""
+    checked = event.get("back_checked")
+    if checked is False:
+        return "Back not checked"
+    spine = _number(event.get("spine_flexion_deg"))
+    if checked is not True or not present or spine is None:
+        return None
+    return f"Back bent {max(0, round(spine))}° from standing tall"
 
 
 def kiosk_name(display_name: str) -> str:
@@ -367,7 +381,8 @@ class KioskView:
             lean = next(word for limit, word in _LEAN_WORDS if trunk < limit)
         out.append(("frame", {"present": bool(present), "fill": fill, "touching": touching,
                               "gap_mm": None if gap is None or not present else round(gap),
-                              "trunk_deg": None if lean is None else round(trunk), "lean": lean}))
+                              "trunk_deg": None if lean is None else round(trunk), "lean": lean,
+                              "back": _back_words(event, bool(present))}))
 
     # -- the summary card
 

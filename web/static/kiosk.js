@@ -117,6 +117,9 @@
     $("needle").setAttribute("transform", "rotate(" + degrees + " 40 130)");
     setText("lean-word", frame.lean || (frame.present ? "" : "—"));
     setText("lean-deg", frame.trunk_deg === null || frame.trunk_deg === undefined ? "" : Math.round(degrees) + "°");
+    // Two cameras: the back's line ("Back not checked" until its measurement is validated); one camera: none.
+    $("back-word").hidden = !frame.back;
+    setText("back-word", frame.back || "");
   }
 
   // -- the roster and "I'm up" -----------------------------------------------------------------

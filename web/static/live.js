@@ -14,6 +14,7 @@
   var commandStatus = document.getElementById("command-status");
   var log = document.getElementById("event-log");
   var nowText = document.getElementById("station-now");
+  var backText = document.getElementById("station-back");
   var troubleText = document.getElementById("station-trouble");
   var storageAlert = document.getElementById("storage-alert");
 
@@ -88,6 +89,18 @@
     if (frame.wall_gap_mm === undefined && frame.trunk_angle_deg === undefined) { return; }
     nowText.textContent = "Now: gap " + round(frame.wall_gap_mm, " mm") + " · trunk " + round(frame.trunk_angle_deg, "°") +
       " · knee " + round(frame.knee_flexion_deg, "°");
+  }
+
+  // Two cameras: the back's state this frame (one camera: nothing; each rep then says "Back not checked").
+  function showBack(frame) {
+    if (!frame || frame.back_checked === undefined || frame.back_checked === null) { return; }
+    if (!frame.back_checked) {
+      backText.textContent = "Back: not checked \u2014 " + (frame.back_reason || "no reason given") + ".";
+    } else if (frame.spine_flexion_deg === null || frame.spine_flexion_deg === undefined) {
+      backText.textContent = "Back: not read this moment \u2014 " + (frame.back_reason || "no reading") + ".";
+    } else {
+      backText.textContent = "Back: bent " + round(frame.spine_flexion_deg, "\u00b0") + " from standing tall.";
+    }
   }
 
   function showStation(event) {
@@ -169,6 +182,7 @@
       showLights(state.lights);
       showRep(state.latest_rep);
       showNow(state.latest && state.latest.frame);
+      showBack(state.latest && state.latest.frame);
       showStation(state.latest && state.latest.station);
       showStorage(state.latest && state.latest.storage);
     });
@@ -176,6 +190,7 @@
       var frame = JSON.parse(message.data);
       if (frame.lights) { showLights(frame.lights); }
       showNow(frame);
+      showBack(frame);
     });
     source.addEventListener("station", function (message) {
       var event = JSON.parse(message.data);
