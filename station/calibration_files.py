@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.above_calibration import AboveCalibration
 from station.calibration import MAD_TO_SIGMA
 from station.calibration_model import Calibration
 from station.errors import CalibrationError
@@ -56,32 +57,30 @@ def save_calibration(calibration: Calibration, path) -> None:
     CalibrationError
         The file cannot be written (e.g. its folder does not exist).
     """
-    path = Path(path)
+    _write_text(Path(path), calibration_json(calibration))
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a calibration's JSON text; a missing folder or a failed write is a one-line CalibrationError."""
     if not path.parent.is_dir():
         raise CalibrationError(f"cannot write {path}: folder {path.parent} does not exist")
     try:
-        path.write_text(calibration_json(calibration))
+        path.write_text(text)
     except OSError as error:
         raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def calibration_json(calibration: Calibration) -> str:
     """The JSON text :func:`save_calibration` writes (the station's store keeps it with each session)."""
-    unit = calibration.depth_unit_m
     rotation = calibration.camera_pose.rotation
     translation = calibration.camera_pose.translation
-    background_units = np.rint(calibration.background_m / unit)
-    noise_half_units = np.rint(calibration.background_noise_m / (MAD_TO_SIGMA * unit / 2.0))
     document = {
         "format": _FORMAT,
         "version": _VERSION,
         "source": calibration.source,
         "created": calibration.created,
         "frames_used": calibration.frames_used,
-        "depth_unit_m": unit,
-        "intrinsics": {name: getattr(calibration.intrinsics, name)
-                       for name in ("width", "height", "fx", "fy", "ppx", "ppy")},
-        "camera_pose_in_room": calibration.camera_pose.as_matrix().tolist(),
+        **_camera_fields(calibration),
         # Planes in camera coordinates, n . p + d = 0, normals toward the camera.
         "planes_camera": {
             "floor": {"normal": rotation[1].tolist(), "offset_m": float(translation[1])},
@@ -92,13 +91,61 @@ def calibration_json(calibration: Calibration) -> str:
             "floor_share": calibration.floor_share, "wall_share": calibration.wall_share,
             "planes_angle_deg": calibration.planes_angle_deg,
         },
-        "background_m": _encode_image(background_units, unit),
-        "background_noise_m": {**_encode_image(noise_half_units, MAD_TO_SIGMA * unit / 2.0),
-                               "note": "unit_m includes 1.4826 (MAD to sigma)"},
     }
     return json.dumps(document, indent=2) + "\n"
 
 
+def _camera_fields(calibration) -> dict:
+    """The fields every camera's calibration file has: depth unit, intrinsics, pose and the empty scene's images.
+
+    The background and its noise are uint16 images (depth units and half
+    depth units, exactly as computed), compressed with zlib and base64 encoded.
+    """
+    unit = calibration.depth_unit_m
+    noise_unit = MAD_TO_SIGMA * unit / 2.0
+    return {
+        "depth_unit_m": unit,
+        "intrinsics": {name: getattr(calibration.intrinsics, name) for name in _INTRINSICS},
+        "camera_pose_in_room": calibration.camera_pose.as_matrix().tolist(),
+        "background_m": _encode_image(np.rint(calibration.background_m / unit), unit),
+        "background_noise_m": {**_encode_image(np.rint(calibration.background_noise_m / noise_unit), noise_unit),
+                               "note": "unit_m includes 1.4826 (MAD to sigma)"},
+    }
+
+
+def _read_camera_fields(document: dict):
+    """The :func:`_camera_fields` of a file, checked: intrinsics, pose, depth unit (m), background and noise (m).
+
+    Raises CalibrationError for a wrong field (the caller adds where it is).
+    """
+    intrinsics = Intrinsics(**_exact_fields(document["intrinsics"], _INTRINSICS, "intrinsics"))
+    if (not all(isinstance(getattr(intrinsics, n), int) and getattr(intrinsics, n) > 0 for n in ("width", "height"))
+            or not all(isinstance(getattr(intrinsics, n), (int, float)) for n in ("fx", "fy", "ppx", "ppy"))):
+        raise CalibrationError("intrinsics must be positive whole sizes and numbers")
+    pose = Pose.from_matrix(document["camera_pose_in_room"])
+    rotation = pose.rotation
+    if (not np.all(np.isfinite(pose.as_matrix())) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
+            or not np.isclose(np.linalg.det(rotation), 1.0, atol=1e-6)):
+        raise CalibrationError("camera_pose_in_room is not a rigid transform")
+    unit = float(document["depth_unit_m"])
+    if not unit > 0:
+        raise CalibrationError("depth_unit_m must be above 0")
+    shape = (intrinsics.height, intrinsics.width)
+    background = _exact_fields(document["background_m"], ("dtype", "unit_m", "encoding", "data"), "background_m")
+    noise = _exact_fields(document["background_noise_m"], ("dtype", "unit_m", "encoding", "data", "note"),
+                          "background_noise_m")
+    for name, field in (("background_m", background), ("background_noise_m", noise)):
+        if field["dtype"] != "uint16" or field["encoding"] != "zlib+base64":
+            raise CalibrationError(f"{name} must be zlib+base64 uint16")
+    noise_unit = MAD_TO_SIGMA * unit / 2.0
+    if not np.isclose(float(background["unit_m"]), unit) or not np.isclose(float(noise["unit_m"]), noise_unit):
+        raise CalibrationError("the images' units do not match depth_unit_m")
+    background_m = (_decode_image(background, shape, "background_m") * unit).astype(np.float32)
+    noise_m = (_decode_image(noise, shape, "background_noise_m") * noise_unit).astype(np.float32)
+    return intrinsics, pose, unit, background_m, noise_m
+
+
+_INTRINSICS = ("width", "height", "fx", "fy", "ppx", "ppy")
 _FIELDS = {"format", "version", "source", "created", "frames_used", "depth_unit_m", "intrinsics",
            "camera_pose_in_room", "planes_camera", "quality", "background_m", "background_noise_m"}
 _QUALITY = ("floor_rms_mm", "wall_rms_mm", "floor_share", "wall_share", "planes_angle_deg")
@@ -150,16 +197,8 @@ def _from_document(document) -> Calibration:
         raise CalibrationError(f"version {document['version']!r} is not supported (expected {_VERSION}): "
                                "calibrate again")
     try:
-        intrinsics = Intrinsics(**_exact_fields(document["intrinsics"], ("width", "height", "fx", "fy", "ppx", "ppy"),
-                                                "intrinsics"))
-        if (not all(isinstance(getattr(intrinsics, n), int) and getattr(intrinsics, n) > 0 for n in ("width", "height"))
-                or not all(isinstance(getattr(intrinsics, n), (int, float)) for n in ("fx", "fy", "ppx", "ppy"))):
-            raise CalibrationError("intrinsics must be positive whole sizes and numbers")
-        pose = Pose.from_matrix(document["camera_pose_in_room"])
+        intrinsics, pose, unit, background_m, noise_m = _read_camera_fields(document)
         rotation = pose.rotation
-        if (not np.all(np.isfinite(pose.as_matrix())) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
-                or not np.isclose(np.linalg.det(rotation), 1.0, atol=1e-6)):
-            raise CalibrationError("camera_pose_in_room is not a rigid transform")
         planes = document["planes_camera"]
         _exact_fields(planes, ("floor", "wall"), "planes_camera")
         for name, axis in (("floor", 1), ("wall", 2)):
@@ -168,21 +207,6 @@ def _from_document(document) -> Calibration:
                     or not np.isclose(float(plane["offset_m"]), pose.translation[axis], atol=1e-6)):
                 raise CalibrationError(f"planes_camera.{name} does not match camera_pose_in_room")
         quality = _exact_fields(document["quality"], _QUALITY, "quality")
-        unit = float(document["depth_unit_m"])
-        if not unit > 0:
-            raise CalibrationError("depth_unit_m must be above 0")
-        shape = (intrinsics.height, intrinsics.width)
-        background = _exact_fields(document["background_m"], ("dtype", "unit_m", "encoding", "data"), "background_m")
-        noise = _exact_fields(document["background_noise_m"], ("dtype", "unit_m", "encoding", "data", "note"),
-                              "background_noise_m")
-        for name, field in (("background_m", background), ("background_noise_m", noise)):
-            if field["dtype"] != "uint16" or field["encoding"] != "zlib+base64":
-                raise CalibrationError(f"{name} must be zlib+base64 uint16")
-        if not np.isclose(float(background["unit_m"]), unit) or not np.isclose(
-                float(noise["unit_m"]), MAD_TO_SIGMA * unit / 2.0):
-            raise CalibrationError("the images' units do not match depth_unit_m")
-        background_units = _decode_image(background, shape, "background_m")
-        noise_half_units = _decode_image(noise, shape, "background_noise_m")
         frames_used = document["frames_used"]
         if not isinstance(frames_used, int) or frames_used < 1:
             raise CalibrationError("frames_used must be a whole number above 0")
@@ -190,8 +214,7 @@ def _from_document(document) -> Calibration:
             raise CalibrationError("source and created must be strings")
         return Calibration(
             intrinsics=intrinsics, camera_pose=pose, depth_unit_m=unit,
-            background_m=(background_units * unit).astype(np.float32),
-            background_noise_m=(noise_half_units * (MAD_TO_SIGMA * unit / 2.0)).astype(np.float32),
+            background_m=background_m, background_noise_m=noise_m,
             **{name: float(quality[name]) for name in _QUALITY},
             source=document["source"], created=document["created"], frames_used=frames_used,
         )
@@ -223,20 +246,12 @@ _ABOVE_QUALITY = ("floor_rms_mm", "edge_points")
 
 def above_calibration_json(calibration) -> str:
     """The camera above's :class:`~station.above_calibration.AboveCalibration` as JSON text, as the side's is kept."""
-    unit = calibration.depth_unit_m
     return json.dumps({
         "format": _ABOVE_FORMAT,
         "version": _VERSION,
         "source": calibration.source,
-        "depth_unit_m": unit,
-        "intrinsics": {name: getattr(calibration.intrinsics, name)
-                       for name in ("width", "height", "fx", "fy", "ppx", "ppy")},
-        "camera_pose_in_room": calibration.camera_pose.as_matrix().tolist(),
+        **_camera_fields(calibration),
         "quality": {"floor_rms_mm": calibration.floor_rms_mm, "edge_points": calibration.edge_points},
-        "background_m": _encode_image(np.rint(calibration.background_m / unit), unit),
-        "background_noise_m": {**_encode_image(np.rint(calibration.background_noise_m / (MAD_TO_SIGMA * unit / 2.0)),
-                                               MAD_TO_SIGMA * unit / 2.0),
-                               "note": "unit_m includes 1.4826 (MAD to sigma)"},
     }, indent=1)
 
 
@@ -248,13 +263,7 @@ def save_above_calibration(calibration, path) -> None:
     CalibrationError
         The file cannot be written.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise CalibrationError(f"cannot write {path}: folder {path.parent} does not exist")
-    try:
-        path.write_text(above_calibration_json(calibration))
-    except OSError as error:
-        raise CalibrationError(f"cannot write {path}: {error.strerror or error}") from None
+    _write_text(Path(path), above_calibration_json(calibration))
 
 
 def load_above_calibration(path):
@@ -265,8 +274,6 @@ def load_above_calibration(path):
     CalibrationError
         Missing file, not JSON, a field missing, unknown or wrong: one line.
     """
-    from station.above_calibration import AboveCalibration
-
     path = Path(path)
     document = _read_document(path)
     try:
@@ -275,30 +282,13 @@ def load_above_calibration(path):
         _exact_fields(document, _ABOVE_FIELDS, "the file")
         if document["version"] != _VERSION:
             raise CalibrationError(f"version {document['version']!r} is not supported (expected {_VERSION})")
-        intrinsics = Intrinsics(**_exact_fields(document["intrinsics"], ("width", "height", "fx", "fy", "ppx", "ppy"),
-                                                "intrinsics"))
-        if not all(isinstance(getattr(intrinsics, n), int) and getattr(intrinsics, n) > 0 for n in ("width", "height")):
-            raise CalibrationError("intrinsics must be positive whole sizes")
-        pose = Pose.from_matrix(document["camera_pose_in_room"])
-        rotation = pose.rotation
-        if (not np.all(np.isfinite(pose.as_matrix())) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
-                or not np.isclose(np.linalg.det(rotation), 1.0, atol=1e-6)):
-            raise CalibrationError("camera_pose_in_room is not a rigid transform")
+        intrinsics, pose, unit, background_m, noise_m = _read_camera_fields(document)
         quality = _exact_fields(document["quality"], _ABOVE_QUALITY, "quality")
-        unit = float(document["depth_unit_m"])
-        if not unit > 0:
-            raise CalibrationError("depth_unit_m must be above 0")
-        shape = (intrinsics.height, intrinsics.width)
-        background = _exact_fields(document["background_m"], ("dtype", "unit_m", "encoding", "data"), "background_m")
-        noise = _exact_fields(document["background_noise_m"], ("dtype", "unit_m", "encoding", "data", "note"),
-                              "background_noise_m")
         if not isinstance(document["source"], str):
             raise CalibrationError("source must be a string")
         return AboveCalibration(
             intrinsics=intrinsics, camera_pose=pose, depth_unit_m=unit,
-            background_m=(_decode_image(background, shape, "background_m") * unit).astype(np.float32),
-            background_noise_m=(_decode_image(noise, shape, "background_noise_m")
-                                * (MAD_TO_SIGMA * unit / 2.0)).astype(np.float32),
+            background_m=background_m, background_noise_m=noise_m,
             floor_rms_mm=float(quality["floor_rms_mm"]), edge_points=int(quality["edge_points"]),
             source=document["source"])
     except CalibrationError as error:

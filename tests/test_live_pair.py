@@ -13,6 +13,7 @@ import logging
 
 import pytest
 
+from station import session as session_module
 from station.analyze import analyze_frames
 from station.calibration_files import load_above_calibration, save_above_calibration
 from station.camera import open_recording
@@ -79,7 +80,10 @@ def replayed_pair(pair_recording, tmp_path_factory):
     path, _ = pair_recording
     settings = pair_settings(tmp_path_factory.mktemp("replayed-pair"))
     publisher = Recorder()
-    summary = run_session(settings, replay=path, publisher=publisher, pin_factory=new_factory(), real_time=False)
+    # A snapshot of every frame, however fast the replay runs (they come every 0.1 s of the wall clock).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(session_module, "SNAPSHOT_INTERVAL_S", 0.0)
+        summary = run_session(settings, replay=path, publisher=publisher, pin_factory=new_factory(), real_time=False)
     return dict(settings=settings, summary=summary, frames=publisher.of("frame"))
 
 
