@@ -77,6 +77,8 @@ SETS = {
                ("good-set", 7)],
     "check3": [("rounded-back", 21), ("kyphosis", 20), ("all-faults", 11), ("rounded-back", 23), ("kyphosis", 22),
                ("good-set", 10)],
+    "check4": [("rounded-back", 25), ("kyphosis", 24), ("all-faults", 14), ("rounded-back", 27), ("kyphosis", 26),
+               ("good-set", 13)],
 }
 VARIANTS = ("hips", "stick", "kettlebell_chest", "crossed")
 CACHE = ROOT / "data" / "bench_spine_above"
@@ -139,14 +141,15 @@ def spine_readings(data: dict, timing: list, pose_error=(0.0, 0.0, 0.0)) -> tupl
     view = AboveView(d400_intrinsics(width, height, tuple(data["principal_offset_px"])), pose,
                      float(data["depth_unit_m"]), background_m=data["background_m"])
     baseline = AboveBaseline()
-    first_rep_s = float(data["first_rep_s"])
+    rep = 0
     spine = []
-    settled = False
-    for depth, (t, _, _) in zip(data["depth"], data["rows"]):
-        if t >= first_rep_s and not settled:
-            # The rep detector settles the baseline on the still moment before the first rep.
-            baseline.settle(first_rep_s - baseline.window_s)
-            settled = True
+    for depth, (t, rep_now, _) in zip(data["depth"], data["rows"]):
+        if rep_now != rep:
+            rep = rep_now
+            if rep_now and baseline.baseline_deg is None:
+                # As the station does (station/back_camera.py): each rep's start settles the baseline on the
+                # still second before it until one is set (the truth's start, not the detector's announcement).
+                baseline.settle(t - baseline.window_s)
         started = time.perf_counter()
         points = view.points(depth)
         stature = baseline.stature_for(t, points)
