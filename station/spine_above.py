@@ -107,6 +107,14 @@ HEAD_TOP_QUANTILE = 99.5
 # something in front of it (crossed forearms under a steep view): the set
 # gets no baseline. The tuning seeds' standing turns span -17 to +21.
 MAX_STANDING_TURN_DEG = 45.0
+# Standing, the back is edge-on from above and a still second's readings can
+# disagree: their median is then no baseline. In the tuning seeds (arms
+# crossed, good-set 1) one still second read 8.5 degrees between quartiles
+# and its median sat 5.6 degrees off the set's; steady still seconds read
+# 0.6-6.3 degrees between quartiles. A still moment whose readings spread more
+# than this between their quartiles (degrees) is refused, and the next one tried.
+MAX_STANDING_SPREAD_DEG = 7.5
+MIN_STANDING_READINGS = 3  # of the still moment's frames must read the back
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
 
@@ -300,11 +308,19 @@ class AboveBaseline(SpineBaseline):
     of the last ``window_s`` as the stature (the patient stands at the start
     of the set); from then on the median head top of the still moment scales
     every frame.
+
+    A still moment gives the standing turn only if its readings agree (at
+    least three, spread no more than ``MAX_STANDING_SPREAD_DEG`` between
+    their quartiles, turned no more than a back does); otherwise the set has
+    no baseline yet, :attr:`refusal` says why, and the next :meth:`settle`
+    (the next still moment) tries again. No baseline is better than a wrong
+    one: every rep read against it would be off by as much.
     """
 
     def __init__(self, window_s: float = 1.0):
         super().__init__(window_s)
         self.stature_m: float | None = None
+        self.refusal: str | None = None
         self._tops: list[tuple[float, float]] = []
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
@@ -319,16 +335,27 @@ class AboveBaseline(SpineBaseline):
         return float(np.median([value for _, value in self._tops])) if self._tops else None
 
     def settle(self, since_s: float) -> None:
+        """The patient has stood still since ``since_s``: the stature then, and the standing turn if its readings agree."""
         if self.baseline_deg is not None:
             return
         stature_m = median_since(self._tops, since_s)
         if stature_m is not None:
             self.stature_m = stature_m
-        super().settle(since_s)
-        if self.baseline_deg is not None and abs(self.baseline_deg) > MAX_STANDING_TURN_DEG:
-            self.baseline_deg = None  # no back seen standing: spine flexion stays None for the set
+        readings = [value for t_s, value in self._recent if t_s >= since_s]
+        if len(readings) < MIN_STANDING_READINGS:
+            self.refusal = f"the back read in {len(readings)} frames of the still moment, too few"
+            return
+        low, middle, high = np.percentile(readings, [25.0, 50.0, 75.0])
+        if high - low > MAX_STANDING_SPREAD_DEG:
+            self.refusal = f"the standing back read unsteadily ({high - low:.0f} degrees between quartiles)"
+        elif abs(middle) > MAX_STANDING_TURN_DEG:
+            self.refusal = f"what was read standing turns {middle:.0f} degrees, which no back does"
+        else:
+            self.baseline_deg = float(middle)
+            self.refusal = None
 
     def reset(self) -> None:
         super().reset()
         self.stature_m = None
+        self.refusal = None
         self._tops.clear()
