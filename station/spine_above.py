@@ -114,7 +114,12 @@ MAX_STANDING_TURN_DEG = 45.0
 # 0.6-6.3 degrees between quartiles. A still moment whose readings spread more
 # than this between their quartiles (degrees) is refused, and the next one tried.
 MAX_STANDING_SPREAD_DEG = 7.5
-MIN_STANDING_READINGS = 3  # of the still moment's frames must read the back
+MIN_STANDING_READINGS = 3
+# ... and a still moment in which the back is read in under this share of its
+# frames is no steady reading either (check2's rounded-back 17 with the arms
+# crossed read 2-12 of 30, spread -9 to +48; in the tuning seeds the fewest was
+# 11 of 30, kyphosis 5 under a kyphotic hump, whose next still moment read 16).
+MIN_STANDING_READ_SHARE = 0.5
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
 
@@ -309,12 +314,13 @@ class AboveBaseline(SpineBaseline):
     of the set); from then on the median head top of the still moment scales
     every frame.
 
-    A still moment gives the standing turn only if its readings agree (at
-    least three, spread no more than ``MAX_STANDING_SPREAD_DEG`` between
-    their quartiles, turned no more than a back does); otherwise the set has
-    no baseline yet, :attr:`refusal` says why, and the next :meth:`settle`
-    (the next still moment) tries again. No baseline is better than a wrong
-    one: every rep read against it would be off by as much.
+    A still moment gives the standing turn only if its readings agree: the
+    back read in at least half its frames (and three), spread no more than
+    ``MAX_STANDING_SPREAD_DEG`` between their quartiles, turned no more than
+    a back does. Otherwise the set has no baseline yet, :attr:`refusal` says
+    why, and the next :meth:`settle` (the next still moment) tries again. No
+    baseline is better than a wrong one: every rep read against it would be
+    off by as much.
     """
 
     def __init__(self, window_s: float = 1.0):
@@ -322,6 +328,13 @@ class AboveBaseline(SpineBaseline):
         self.stature_m: float | None = None
         self.refusal: str | None = None
         self._tops: list[tuple[float, float]] = []
+        self._frames: list[float] = []  # the last window_s's frame times, read or not
+
+    def observe(self, t_s: float, curvature_deg: float | None) -> None:
+        super().observe(t_s, curvature_deg)
+        self._frames.append(t_s)
+        while self._frames and self._frames[0] < t_s - self.window_s:
+            self._frames.pop(0)
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
         """The stature to read this frame with (m): the set's once settled, else the last ``window_s``'s median head top."""
@@ -342,8 +355,9 @@ class AboveBaseline(SpineBaseline):
         if stature_m is not None:
             self.stature_m = stature_m
         readings = [value for t_s, value in self._recent if t_s >= since_s]
-        if len(readings) < MIN_STANDING_READINGS:
-            self.refusal = f"the back read in {len(readings)} frames of the still moment, too few"
+        frames = sum(1 for t_s in self._frames if t_s >= since_s)
+        if len(readings) < max(MIN_STANDING_READINGS, MIN_STANDING_READ_SHARE * frames):
+            self.refusal = f"the back read in {len(readings)} of the still moment's {frames} frames, too few"
             return
         low, middle, high = np.percentile(readings, [25.0, 50.0, 75.0])
         if high - low > MAX_STANDING_SPREAD_DEG:
@@ -359,3 +373,4 @@ class AboveBaseline(SpineBaseline):
         self.stature_m = None
         self.refusal = None
         self._tops.clear()
+        self._frames.clear()

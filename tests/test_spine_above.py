@@ -224,6 +224,20 @@ def test_a_still_moment_whose_readings_disagree_gives_no_baseline_and_the_next_s
     assert baseline.relative(20.0) == pytest.approx(18.0, abs=0.5)
 
 
+def test_a_still_moment_in_which_the_back_is_read_in_few_frames_gives_no_baseline():
+    """A back read in 10 of a still second's 30 frames is glimpsed, not seen: no baseline from it."""
+    baseline = AboveBaseline()
+    for i, t in enumerate(np.arange(0.0, 1.0, 1 / 30)):
+        baseline.observe(t, 4.0 if i % 3 == 0 else None)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None
+    assert "10 of the still moment's 30 frames" in baseline.refusal
+    for i, t in enumerate(np.arange(3.0, 4.0, 1 / 30)):
+        baseline.observe(t, 4.0 if i % 3 else None)  # 20 of 30
+    baseline.settle(3.0)
+    assert baseline.baseline_deg == pytest.approx(4.0)
+
+
 def test_a_refused_baseline_says_why_and_a_reset_forgets_it():
     baseline = AboveBaseline()
     baseline.observe(0.5, 3.0)
