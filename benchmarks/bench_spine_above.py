@@ -250,7 +250,8 @@ def main():
             print(row(set_name, arms, summarise(cases, threshold)), flush=True)
             if args.detail:
                 for case, (label, baseline) in zip(cases, details):
-                    turn = "none" if baseline.baseline_deg is None else f"{baseline.baseline_deg:.1f} deg"
+                    turn = (f"none ({baseline.refusal})" if baseline.baseline_deg is None
+                            else f"{baseline.baseline_deg:.1f} deg")
                     stature = "none" if baseline.stature_m is None else f"{baseline.stature_m:.2f} m"
                     r = summarise([case], threshold)
                     print(f"{row('', label, r)}  (tp {r['tp']} fp {r['fp']} fn {r['fn']}; standing turn {turn}, "
