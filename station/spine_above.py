@@ -28,7 +28,9 @@ This module reads the back's sagittal profile from that camera's depth frames:
    minus the patient's own turn standing still at the start of the set, so a
    kyphotic senior's rounded upper back is their baseline, not a fault. The
    stature that scales the bins is the head's top in those same still frames.
-   A standing turn no back has (over 45 degrees) gives the set no baseline.
+   A still moment whose readings disagree (too few, spread too far, or a
+   turn no back has: over 45 degrees) gives the set no baseline; the next
+   one is tried, and until one is steady the back is not checked.
 
 Standing, the camera sees the back nearly edge-on from above: of the back it
 sees the top of each bulge only, and the parabola through those reads the
@@ -117,8 +119,8 @@ MAX_STANDING_SPREAD_DEG = 7.5
 MIN_STANDING_READINGS = 3
 # ... and a still moment in which the back is read in under this share of its
 # frames is no steady reading either (check2's rounded-back 17 with the arms
-# crossed read 2-12 of 30, spread -9 to +48; in the tuning seeds the fewest was
-# 11 of 30, kyphosis 5 under a kyphotic hump, whose next still moment read 16).
+# crossed read 2-12 of 30, spread over 50 degrees; in the tuning seeds the
+# fewest was 12 of 30, kyphosis 5 under its hump, whose next still moment read 16).
 MIN_STANDING_READ_SHARE = 0.5
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
