@@ -113,14 +113,16 @@ MAX_STANDING_TURN_DEG = 45.0
 # disagree: their median is then no baseline. In the tuning seeds (arms
 # crossed, good-set 1) one still second read 8.5 degrees between quartiles
 # and its median sat 5.6 degrees off the set's; steady still seconds read
-# 0.6-6.3 degrees between quartiles. A still moment whose readings spread more
-# than this between their quartiles (degrees) is refused, and the next one tried.
+# 0.9-6.3 degrees between quartiles (both variants). A still moment whose
+# readings spread more than this between their quartiles (degrees) is
+# refused, and the next one tried.
 MAX_STANDING_SPREAD_DEG = 7.5
+# A still moment with fewer readings than this, or in which the back is read
+# in under this share of its frames, is no steady reading either (check2's
+# rounded-back 17 with the arms crossed read 2-12 of 30, spread over 50
+# degrees; in the tuning seeds the fewest was 12 of 30, kyphosis 5 under its
+# hump, whose next still moment read 16).
 MIN_STANDING_READINGS = 3
-# ... and a still moment in which the back is read in under this share of its
-# frames is no steady reading either (check2's rounded-back 17 with the arms
-# crossed read 2-12 of 30, spread over 50 degrees; in the tuning seeds the
-# fewest was 12 of 30, kyphosis 5 under its hump, whose next still moment read 16).
 MIN_STANDING_READ_SHARE = 0.5
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
