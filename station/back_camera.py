@@ -8,7 +8,8 @@ against the patient's own standing one).
 
 The standing baseline is taken over the second before the rep detector
 announces the set's first rep (its :class:`~station.reps.RepStarted`; the
-next rep's, if too few frames of that second read the back): the
+next rep's, if too few frames of that second read the back or they
+disagree: :class:`~station.spine_above.AboveBaseline`): the
 detector's own still moment is internal to it while the back check is off
 (``station/setup.py``), and the announcement comes some frames into the
 descent, so that second can hold the first few degrees of the hinge.
@@ -66,7 +67,10 @@ class BackReader:
         if reading.curvature_deg is None:
             return None, reading.reason
         flexion = self.baseline.relative(reading.curvature_deg)
-        return flexion, None if flexion is not None else NO_BASELINE
+        if flexion is not None:
+            return flexion, None
+        refusal = self.baseline.refusal
+        return None, NO_BASELINE if refusal is None else f"{NO_BASELINE}: {refusal}"
 
 
     def step(self, t_s: float, depth, measures, events):

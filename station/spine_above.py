@@ -28,7 +28,9 @@ This module reads the back's sagittal profile from that camera's depth frames:
    minus the patient's own turn standing still at the start of the set, so a
    kyphotic senior's rounded upper back is their baseline, not a fault. The
    stature that scales the bins is the head's top in those same still frames.
-   A standing turn no back has (over 45 degrees) gives the set no baseline.
+   A still moment whose readings disagree (too few, spread too far, or a
+   turn no back has: over 45 degrees) gives the set no baseline; the next
+   one is tried, and until one is steady the back is not checked.
 
 Standing, the camera sees the back nearly edge-on from above: of the back it
 sees the top of each bulge only, and the parabola through those reads the
@@ -107,6 +109,21 @@ HEAD_TOP_QUANTILE = 99.5
 # something in front of it (crossed forearms under a steep view): the set
 # gets no baseline. The tuning seeds' standing turns span -17 to +21.
 MAX_STANDING_TURN_DEG = 45.0
+# Standing, the back is edge-on from above and a still second's readings can
+# disagree: their median is then no baseline. In the tuning seeds (arms
+# crossed, good-set 1) one still second read 8.5 degrees between quartiles
+# and its median sat 5.6 degrees off the set's; steady still seconds read
+# 0.9-6.3 degrees between quartiles (both variants). A still moment whose
+# readings spread more than this between their quartiles (degrees) is
+# refused, and the next one tried.
+MAX_STANDING_SPREAD_DEG = 7.5
+# A still moment with fewer readings than this, or in which the back is read
+# in under this share of its frames, is no steady reading either (check2's
+# rounded-back 17 with the arms crossed read 2-12 of 30, spread over 50
+# degrees; in the tuning seeds the fewest was 12 of 30, kyphosis 5 under its
+# hump, whose next still moment read 16).
+MIN_STANDING_READINGS = 3
+MIN_STANDING_READ_SHARE = 0.5
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
 
@@ -300,12 +317,28 @@ class AboveBaseline(SpineBaseline):
     of the last ``window_s`` as the stature (the patient stands at the start
     of the set); from then on the median head top of the still moment scales
     every frame.
+
+    A still moment gives the standing turn only if its readings agree: the
+    back read in at least half its frames (and three), spread no more than
+    ``MAX_STANDING_SPREAD_DEG`` between their quartiles, turned no more than
+    a back does. Otherwise the set has no baseline yet, :attr:`refusal` says
+    why, and the next :meth:`settle` (the next still moment) tries again. No
+    baseline is better than a wrong one: every rep read against it would be
+    off by as much.
     """
 
     def __init__(self, window_s: float = 1.0):
         super().__init__(window_s)
         self.stature_m: float | None = None
+        self.refusal: str | None = None
         self._tops: list[tuple[float, float]] = []
+        self._frames: list[float] = []  # the last window_s's frame times, read or not
+
+    def observe(self, t_s: float, curvature_deg: float | None) -> None:
+        super().observe(t_s, curvature_deg)
+        self._frames.append(t_s)
+        while self._frames and self._frames[0] < t_s - self.window_s:
+            self._frames.pop(0)
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
         """The stature to read this frame with (m): the set's once settled, else the last ``window_s``'s median head top."""
@@ -319,16 +352,29 @@ class AboveBaseline(SpineBaseline):
         return float(np.median([value for _, value in self._tops])) if self._tops else None
 
     def settle(self, since_s: float) -> None:
+        """The patient has stood still since ``since_s``: the stature then, and the standing turn if its readings agree."""
         if self.baseline_deg is not None:
             return
         stature_m = median_since(self._tops, since_s)
         if stature_m is not None:
             self.stature_m = stature_m
-        super().settle(since_s)
-        if self.baseline_deg is not None and abs(self.baseline_deg) > MAX_STANDING_TURN_DEG:
-            self.baseline_deg = None  # no back seen standing: spine flexion stays None for the set
+        readings = [value for t_s, value in self._recent if t_s >= since_s]
+        frames = sum(1 for t_s in self._frames if t_s >= since_s)
+        if len(readings) < max(MIN_STANDING_READINGS, MIN_STANDING_READ_SHARE * frames):
+            self.refusal = f"the back read in {len(readings)} of the still moment's {frames} frames, too few"
+            return
+        low, middle, high = np.percentile(readings, [25.0, 50.0, 75.0])
+        if high - low > MAX_STANDING_SPREAD_DEG:
+            self.refusal = f"the standing back read unsteadily ({high - low:.0f} degrees between quartiles)"
+        elif abs(middle) > MAX_STANDING_TURN_DEG:
+            self.refusal = f"what was read standing turns {middle:.0f} degrees, which no back does"
+        else:
+            self.baseline_deg = float(middle)
+            self.refusal = None
 
     def reset(self) -> None:
         super().reset()
         self.stature_m = None
+        self.refusal = None
         self._tops.clear()
+        self._frames.clear()

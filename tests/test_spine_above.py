@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from station.above_calibration import AboveCalibration
+from station.back_camera import NO_BASELINE, BackReader
 from station.calibration import temporal_statistics
 from station.faults import Thresholds
 from station.geometry import Pose, rotation_x
@@ -198,3 +200,64 @@ def test_no_reading_before_the_set_has_a_standing_baseline(upright):
     assert baseline.relative(turn) is None
     baseline.reset()
     assert baseline.stature_m is None
+
+
+def test_a_still_moment_whose_readings_disagree_gives_no_baseline_and_the_next_steady_one_does():
+    """Standing, the back is edge-on from above: a still second can read 0 and 12 degrees by turns.
+
+    Its median (6) was taken as the standing turn, and every rep of the set
+    read 6 degrees off; now it is refused with a reason, and the next still
+    moment (the next rep's start) is taken if it is steady.
+    """
+    baseline = AboveBaseline()
+    for i, t in enumerate(np.arange(0.0, 1.0, 1 / 30)):
+        baseline.observe(t, 0.0 if i % 2 else 12.0)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None
+    assert baseline.relative(20.0) is None
+    assert "unsteadily" in baseline.refusal and "12 degrees" in baseline.refusal
+    for t in np.arange(5.0, 6.0, 1 / 30):
+        baseline.observe(t, 2.0 + 0.5 * np.sin(7 * t))  # the next still second: steady
+    baseline.settle(5.0)
+    assert baseline.baseline_deg == pytest.approx(2.0, abs=0.5)
+    assert baseline.refusal is None
+    assert baseline.relative(20.0) == pytest.approx(18.0, abs=0.5)
+
+
+def test_a_still_moment_in_which_the_back_is_read_in_few_frames_gives_no_baseline():
+    """A back read in 10 of a still second's 30 frames is glimpsed, not seen: no baseline from it."""
+    baseline = AboveBaseline()
+    for i, t in enumerate(np.arange(0.0, 1.0, 1 / 30)):
+        baseline.observe(t, 4.0 if i % 3 == 0 else None)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None
+    assert "10 of the still moment's 30 frames" in baseline.refusal
+    for i, t in enumerate(np.arange(3.0, 4.0, 1 / 30)):
+        baseline.observe(t, 4.0 if i % 3 else None)  # 20 of 30
+    baseline.settle(3.0)
+    assert baseline.baseline_deg == pytest.approx(4.0)
+
+
+def test_a_refused_baseline_says_why_and_a_reset_forgets_it():
+    baseline = AboveBaseline()
+    baseline.observe(0.5, 3.0)
+    baseline.settle(0.0)
+    assert baseline.baseline_deg is None and "too few" in baseline.refusal
+    for t in np.arange(1.0, 2.0, 0.1):
+        baseline.observe(t, 80.0)
+    baseline.settle(1.0)
+    assert baseline.baseline_deg is None and "no back" in baseline.refusal
+    baseline.reset()
+    assert baseline.refusal is None
+
+
+def test_the_back_reader_says_why_a_set_has_no_baseline(upright):
+    reader = BackReader(AboveCalibration(upright.scene.intrinsics, upright.scene.camera_pose,
+                                         upright.spec.sensor.depth_unit_m, upright.background_m,
+                                         floor_rms_mm=0.0, edge_points=0, source="test"))
+    for i, t in enumerate(np.arange(0.0, 1.0, 1 / 30)):
+        reader.baseline.observe(t, -5.0 if i % 2 else 10.0)
+    reader.baseline.settle(0.0)
+    spine, reason = reader.read(1.0, upright.frame())
+    assert spine is None
+    assert reason.startswith(NO_BASELINE) and "unsteadily" in reason
