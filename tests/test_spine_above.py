@@ -254,7 +254,8 @@ def test_a_refused_baseline_says_why_and_a_reset_forgets_it():
 def test_the_back_reader_says_why_a_set_has_no_baseline(upright):
     reader = BackReader(AboveCalibration(upright.scene.intrinsics, upright.scene.camera_pose,
                                          upright.spec.sensor.depth_unit_m, upright.background_m,
-                                         floor_rms_mm=0.0, edge_points=0, source="test"))
+                                         np.zeros_like(upright.background_m), floor_rms_mm=0.0, edge_points=0,
+                                         source="test"))
     for i, t in enumerate(np.arange(0.0, 1.0, 1 / 30)):
         reader.baseline.observe(t, -5.0 if i % 2 else 10.0)
     reader.baseline.settle(0.0)
