@@ -206,9 +206,9 @@ def test_the_pins_show_each_touch_and_each_good_rep(replayed):
     factory = replayed["factory"]
     notes = factory.pin(PINS["buzzer"]).notes
     assert notes.count(TOUCH_HZ) == 2  # one pip per touch
-    # The good rep's rising chime starts twice; read this fast, the session may end before the last one does.
+    # The good rep's rising chime starts twice. Replayed this fast, the next touch's pip or the session's
+    # end may cut a chime short on the wall clock, so its whole pattern is test_feedback's to check.
     assert notes.count(GOOD_REP_HZ[0]) == 2
-    assert GOOD_REP_HZ in list(zip(notes, notes[1:]))
     assert Tone("A4").frequency not in notes  # no fault buzz
     assert levels(factory, "green").count(1.0) >= 2  # green steady for each good rep
     assert 1.0 not in levels(factory, "red")
