@@ -247,7 +247,7 @@ class _CameraLoop:
         self._source = None
         self.error: BaseException | None = None
         self._measurer: Measurer | None = None
-        self._detector = RepDetector(settings.thresholds, settings.reps, back_checked=settings.setup.back_checked)
+        self._detector = RepDetector(settings.thresholds, settings.reps, back_checked=settings.setup.side_reads_back)
         self._rules = SetRules(settings, self._detector, self, summary)
         # Time: session seconds = frame timestamp + offset (offset grows across camera losses)
         self._offset = 0.0
@@ -439,7 +439,7 @@ class _CameraLoop:
     def _start_measuring(self) -> None:
         calibration = self._calibration.calibration
         if self._measurer is None or self._measurer.calibration is not calibration:
-            self._measurer = Measurer(calibration, back=self.settings.setup.back_checked)
+            self._measurer = Measurer(calibration, back=self.settings.setup.side_reads_back)
         self._calibration.phase = "measuring"
         self._trouble = None
         if not self._rules.started:

@@ -91,6 +91,15 @@ class SetupSettings:
         """Whether the station reports spine flexion and rounded_back with this set-up."""
         return back_check(self.placement, self.drill_variant)[0]
 
+    @property
+    def side_reads_back(self) -> bool:
+        """Whether the side camera's own measure reads the back (a validated one-camera set-up).
+
+        With two cameras the back is the camera above's (:mod:`station.back_phase`),
+        never the side camera's outline, whatever is validated.
+        """
+        return self.back_checked and not self.two_cameras
+
 
 def back_check(placement: str, drill_variant: str) -> tuple[bool, str]:
     """Whether the back can be checked with this set-up, and a sentence saying why (not)."""
