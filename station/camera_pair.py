@@ -169,7 +169,11 @@ def paired_frames(side_frames: Iterable, back_frames: Iterable, *, period_s: flo
         :data:`MAX_START_APART_S` from the side's), or stop before the side
         frames do (a recording cut short): one line naming ``back_label``.
     """
-    pairing = Pairing(back_frames, period_s=period_s, back_label=back_label)
+    return _paired(side_frames, Pairing(back_frames, period_s=period_s, back_label=back_label))
+
+
+def _paired(side_frames: Iterable, pairing: Pairing) -> Iterator[tuple]:
+    """Each side frame with ``pairing``'s back frame for it, then the pairing's end check."""
     for side in side_frames:
         yield side, pairing.back_for(side)
     pairing.finish()
@@ -311,11 +315,9 @@ class SourcePair:
         return live or (self.pairing.trouble if self.pairing is not None else None)
 
     def __iter__(self) -> Iterator[tuple]:
-        self.pairing = pairing = Pairing(self.back, period_s=1.0 / (self.side.info.fps or 30),
-                                         back_label=self.back_label, tolerant=self.tolerant)
-        for side in self.side:
-            yield side, pairing.back_for(side)
-        pairing.finish()
+        self.pairing = Pairing(self.back, period_s=1.0 / (self.side.info.fps or 30),
+                               back_label=self.back_label, tolerant=self.tolerant)
+        return _paired(self.side, self.pairing)
 
     def close(self) -> None:
         try:
