@@ -9,9 +9,10 @@ come paired with the side camera's (:func:`station.camera_pair.paired_frames`);
 the camera above is calibrated from its own empty opening and each paired
 frame gives that frame's spine flexion (:mod:`station.back_camera`), in the
 per-frame record with ``back_reason`` beside it. The reps stay as the side
-camera finds them: spine flexion reaches neither the rep detector nor
-``rounded_back`` until the set-up's back check is validated
-(``station/setup.py``), so every rep's back stays "not checked".
+camera finds them; their back is judged (``rounded_back``) by that spine
+flexion only when the set-up's back check is validated for the drill
+variant (``judge_back``, from :func:`station.setup.back_check`); otherwise
+every rep's back stays "not checked".
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class Analysis:
 def analyze_frames(frames, label: str, *, calibration: Calibration | None = None,
                    thresholds: Thresholds = Thresholds(), settings: RepSettings = RepSettings(),
                    back_frames=None, back_label: str = "the back camera's recording",
-                   period_s: float = 1.0 / 30, back_reader: BackReader | None = None) -> Analysis:
+                   period_s: float = 1.0 / 30, back_reader: BackReader | None = None,
+                   judge_back: bool = False) -> Analysis:
     """Measure every frame of ``frames`` (an iterable of DepthFrame, read once) and find the reps.
 
     Without ``calibration`` it is made from the frames' empty opening (held
@@ -60,7 +62,9 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     paired with ``frames`` within half of ``period_s`` (the side camera's
     frame period, s); the camera above calibrates from its own empty
     opening (so it must open on the empty scene too) unless ``back_reader``
-    is given (a benchmark's, with the simulator's true pose).
+    is given (a benchmark's, with the simulator's true pose). With
+    ``judge_back`` (the set-up's back check is validated) the reps' back is
+    judged by the camera above's spine flexion.
     """
     if back_frames is None:
         pairs = ((frame, None) for frame in frames)
@@ -91,11 +95,11 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     records = []
     last_s = 0.0
     for frame, back in itertools.chain(opening, pairs):
-        measures, events = step(measurer, detector, frame.timestamp_s, frame.depth)
+        measures, events = step(measurer, detector, frame.timestamp_s, frame.depth, reader,
+                                None if back is None else back.depth, judge_back=judge_back)
         if reader is None:
             records.append(frame_record(frame.timestamp_s, measures))
         else:
-            measures = reader.step(frame.timestamp_s, None if back is None else back.depth, measures, events)
             records.append({**frame_record(frame.timestamp_s, measures), "back_reason": measures.back_reason})
         last_s = frame.timestamp_s
     detector.finish(last_s)

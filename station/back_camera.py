@@ -72,17 +72,14 @@ class BackReader:
         refusal = self.baseline.refusal
         return None, NO_BASELINE if refusal is None else f"{NO_BASELINE}: {refusal}"
 
-
-    def step(self, t_s: float, depth, measures, events):
+    def read_into(self, t_s: float, depth, measures):
         """``measures`` of the side camera's frame at ``t_s`` (s) with the paired back frame's spine flexion and its reason.
 
-        Called after the rep detector has had the frame (its ``events``), by
-        ``wallhinge analyze`` and the live loop alike; ``depth`` is the camera
-        above's frame paired with it, or None. The rep detector keeps the side
-        camera's spine flexion: the back is judged only once validated
-        (``station/setup.py``).
+        ``depth`` is the camera above's frame paired with it, or None. Called
+        before the rep detector has the frame (:func:`station.frame_step.step`,
+        by ``wallhinge analyze`` and the live loop alike), and :meth:`follow`
+        with the detector's events after.
         """
-        self.follow(events)
         spine, reason = self.read(t_s, depth, measures.present)
         return dataclasses.replace(measures, spine_flexion_deg=spine, back_reason=reason)
 

@@ -18,7 +18,8 @@ with the side camera's, beside the side camera's own
   :data:`~station.calibration_phase.MOVED_CLEAR_CHECKS` checks in a row find it back).
 
 Each measured frame then gets the paired back frame's spine flexion
-(:meth:`station.back_camera.BackReader.step`). Nothing here stops the side
+(:meth:`station.back_camera.BackReader.read_into`), and the rep detector
+judges the back by it once the set-up is validated (:attr:`BackPhase.checked`). Nothing here stops the side
 camera: a camera above that is missing, lost, moved or not calibrated only
 makes the back "not checked", with a reason a screen can show
 (:attr:`BackPhase.reason`); each new reason is logged once.
@@ -123,13 +124,19 @@ class BackPhase:
         elif self.phase == "reading" and self.trouble is not None:
             self._set_trouble(None)
 
-    def step(self, t: float, back, measures, events):
-        """``measures`` with the back's spine flexion and its reason (:meth:`BackReader.step`), or None and why not."""
+    def read_into(self, t: float, depth, measures):
+        """``measures`` with the back's spine flexion and its reason (:meth:`BackReader.read_into`), or None and why not.
+
+        ``depth`` is the camera above's frame paired with the side camera's at ``t``, or None.
+        """
         if self.phase == "reading" and self.trouble is None:
-            return self.reader.step(t, None if back is None else back.depth, measures, events)
+            return self.reader.read_into(t, depth, measures)
+        return dataclasses.replace(measures, spine_flexion_deg=None, back_reason=self.reason)
+
+    def follow(self, events) -> None:
+        """The rep detector's events for the frame (:meth:`BackReader.follow`: the standing baseline)."""
         if self.reader is not None:
             self.reader.follow(events)
-        return dataclasses.replace(measures, spine_flexion_deg=None, back_reason=self.reason)
 
     # -- the calibration
 

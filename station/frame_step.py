@@ -9,6 +9,8 @@ recording says.
 
 from __future__ import annotations
 
+import dataclasses
+
 from station.calibration import calibrate
 from station.calibration_model import Calibration
 from station.errors import CalibrationError, WallHingeError
@@ -21,14 +23,32 @@ OPENING_S = 2.0
 MIN_OPENING_FRAMES = 10
 
 
-def step(measurer: Measurer, detector: RepDetector, t_s: float, depth):
-    """Measure one depth frame at ``t_s`` (s) and feed the rep detector: (measures, the detector's events)."""
+def step(measurer: Measurer, detector: RepDetector, t_s: float, depth, back=None, back_depth=None, *,
+         judge_back: bool = False):
+    """Measure one depth frame at ``t_s`` (s) and feed the rep detector: (measures, the detector's events).
+
+    With two cameras, ``back`` reads the camera above
+    (:class:`~station.back_camera.BackReader` or
+    :class:`~station.back_phase.BackPhase`): the spine flexion of
+    ``back_depth``, its frame paired with this one (or None), goes into the
+    measures before the rep detector has them, and ``back`` then follows the
+    detector's events (its standing baseline). The detector judges the back
+    (``rounded_back``) by that reading only with ``judge_back``, a set-up
+    whose back check is validated (:mod:`station.setup`); otherwise it sees no
+    spine flexion and every rep's back stays "not checked".
+    """
     try:
         measures = measurer.measure(depth, t_s)
     except FrameError:
         # A frame with no depth at all (covered lens, dropout) shows nobody.
         measures = ABSENT
-    return measures, detector.update(t_s, measures)
+    if back is None:
+        return measures, detector.update(t_s, measures)
+    measures = back.read_into(t_s, back_depth, measures)
+    judged = measures if judge_back else dataclasses.replace(measures, spine_flexion_deg=None)
+    events = detector.update(t_s, judged)
+    back.follow(events)
+    return measures, events
 
 
 def frame_record(t_s: float, measures) -> dict:

@@ -651,7 +651,10 @@ class RepDetector:
             hold_end_s = max(bottom_s, min(hold_end_s, float(times[closest[-1]])))
         descent_s = bottom_s - rep["start"]
         peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
-        peak_spine = float(np.nanmax(spines)) if np.isfinite(spines).any() else None
+        # The back rounds most at the bottom: a rep whose back was not read
+        # there (the camera above lost, the back hidden) is not judged by
+        # the standing frames around it, which would say "not rounded".
+        peak_spine = float(np.nanmax(spines)) if np.isfinite(spines[bottom]).any() else None
         # A gap never measured in the whole rep (someone in front of the
         # patient hid the buttocks throughout) is no evidence of a missed
         # touch: the touch is not judged, never guessed.

@@ -66,10 +66,12 @@ replayed recording with its ``NAME.above.db3``), the source is a tolerant
 :class:`~station.camera_pair.SourcePair`: each side frame comes with the
 camera above's frame taken with it (or None). :class:`~station.back_phase.BackPhase`
 calibrates the camera above (saved file or its own opening) and puts each
-measured frame's spine flexion into its measures through the call
-``wallhinge analyze`` makes (:meth:`station.back_camera.BackReader.step`),
-after the rep detector has had the frame; the frame snapshots say whether
-the back is checked and why not. A camera above that is missing, lost,
+measured frame's spine flexion into its measures the way ``wallhinge
+analyze`` does (:func:`station.frame_step.step`), before the rep detector
+has the frame: the detector judges the back by it (``rounded_back``) while
+:attr:`~station.back_phase.BackPhase.checked` (a validated set-up, the
+camera above reading). The frame snapshots say whether the back is checked
+and why not. A camera above that is missing, lost,
 moved or cut short never stops the side camera: the back is "not checked",
 with the reason, logged once.
 
@@ -458,9 +460,10 @@ class _CameraLoop:
         self._rules.base_lamps()
 
     def _measure(self, t: float, frame, back=None):
-        measures, events = step(self._measurer, self._detector, t, frame.depth)
-        if self._back is not None:  # the camera above's spine flexion, after the rep detector had the frame
-            measures = self._back.step(t, back, measures, events)
+        measures, events = step(self._measurer, self._detector, t, frame.depth, self._back,
+                                None if back is None else back.depth,
+                                judge_back=self._back is not None and self._back.checked)
+        if self._back is not None:
             self.summary.back_frames_read += measures.spine_flexion_deg is not None
         for event in events:
             self._rules.on_event(event)

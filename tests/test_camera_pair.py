@@ -193,6 +193,35 @@ def test_the_reps_back_stays_not_checked_and_the_side_cameras_reps_are_unchanged
     assert all(rep["peak_spine_flexion_deg"] is None and "rounded_back" not in rep["faults"] for rep in alone)
 
 
+def test_where_the_set_up_is_validated_analyze_judges_the_reps_back_by_the_camera_above(analysed_pair, pair_recording,
+                                                                                       monkeypatch):
+    import station.setup
+
+    path, _ = pair_recording
+    back = str(back_recording_path(path))
+    monkeypatch.setattr(station.setup, "BACK_CHECK_VALIDATED", frozenset([("side+wall-above", "hips")]))
+    code, out, err = run(["analyze", str(path), "--back-camera", back, "--json", "--frames"])
+    assert code == 0, err
+    judged = json.loads(out)
+    jsonschema.validate(judged, SCHEMA)
+    # The same frames and the same reps, now with each rep's peak spine flexion from those frames.
+    assert judged["frames"] == analysed_pair["frames"]
+    spine_free = [{**rep, "peak_spine_flexion_deg": None} for rep in judged["reps"]]
+    assert spine_free == analysed_pair["reps"]
+    for rep in judged["reps"]:
+        read = [frame["spine_flexion_deg"] for frame in judged["frames"]
+                if rep["start_s"] <= frame["t_s"] <= rep["end_s"] and frame["spine_flexion_deg"] is not None]
+        assert rep["peak_spine_flexion_deg"] is not None and min(read) <= rep["peak_spine_flexion_deg"] <= max(read)
+        assert "rounded_back" not in rep["faults"]  # a good set
+    code, out, err = run(["analyze", str(path), "--back-camera", back])
+    assert code == 0, err
+    assert "back not checked" not in out and "validated for this set-up" in out
+    # Another drill variant is not validated: the back stays not checked, and the table says why.
+    code, out, err = run(["analyze", str(path), "--back-camera", back, "--arms", "stick"])
+    assert code == 0, err
+    assert "2 reps" in out and "the back was not measured on 2" in out and "back not checked: the back is in view" in out
+
+
 def test_analyze_with_a_back_camera_of_another_session_is_one_line(pair_recording, short_recording, tmp_path):
     path, _ = pair_recording
     # Another camera's recording of another session: the one-camera set's first 3 s, its clock from 0.
@@ -261,7 +290,7 @@ def test_the_table_says_how_much_the_camera_above_read_and_that_the_back_stays_n
     last = out.splitlines()[-1]
     read, present = (int(n) for n in re.search(r"read spine flexion in (\d+) of (\d+) frames", last).groups())
     assert 0 < read <= present
-    assert "the reps' back stays not checked" in last
+    assert "back not checked: the back is in view from this set-up" in last
     assert all(line.endswith("; back not checked") for line in out.splitlines()[1:3])
 
 

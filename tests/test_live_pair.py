@@ -297,9 +297,15 @@ def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pa
     unread = [frame for frame in measured if frame["spine_flexion_deg"] is None]
     assert all(frame["back_checked"] is True and frame.get("back_reason") for frame in unread)
     assert summary.back_reason is None
-    # The reps never judge the back from the side camera's outline (the elbow's, with the hands on the hips):
-    # with two cameras the back is the camera above's, which the rep detector does not take yet.
-    assert summary.reps and all(rep["peak_spine_flexion_deg"] is None for rep in summary.reps)
+    # The reps judge the back by the camera above's reading, as analyze does for a validated set-up;
+    # never by the side camera's outline (the elbow's, with the hands on the hips).
+    with open_recording_pair(path, back_recording_path(path)) as pair:
+        judged = analyze_frames(pair.side, str(path), back_frames=pair.back, back_label=pair.back_label,
+                                period_s=1.0 / pair.side.info.fps, judge_back=True)
+    peaks = [rep.peak_spine_flexion_deg for rep in judged.reps]
+    assert len(peaks) == 2 and None not in peaks
+    assert [rep["peak_spine_flexion_deg"] for rep in summary.reps] == pytest.approx(peaks, abs=0.051)
+    assert all("rounded_back" not in rep["faults"] for rep in summary.reps)  # a good set
 
 
 def test_a_camera_above_opened_again_after_a_loss_is_checked_for_a_move_before_it_is_read(pair_analysis,

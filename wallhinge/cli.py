@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from station.errors import WallHingeError
+from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
 
 def _resolution(text: str) -> tuple[int, int]:
@@ -203,16 +204,22 @@ def _analyze(args) -> int:
         with open_recording_pair(args.recording, args.back_camera) as pair:
             analysis = analyze_frames(pair.side, pair.side.info.path, calibration=calibration,
                                       back_frames=pair.back, back_label=pair.back_label,
-                                      period_s=1.0 / (pair.side.info.fps or 30))
+                                      period_s=1.0 / (pair.side.info.fps or 30),
+                                      judge_back=_pair_back_check(args.arms)[0])
     if args.json:
         json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
         print()
         return 0
-    _print_rep_table(analysis)
+    _print_rep_table(analysis, None if args.back_camera is None else _pair_back_check(args.arms)[1])
     return 0
 
 
-def _print_rep_table(analysis) -> None:
+def _pair_back_check(arms: str) -> tuple[bool, str]:
+    """Whether the pair side+wall-above checks the back with the drill variant ``arms``, and why (not)."""
+    return back_check("side+wall-above", arms)
+
+
+def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
     present = sum(frame["present"] for frame in analysis.frames)
     if not analysis.reps:
         print("no reps" + ("" if present else ": nobody was at the drill spot"))
@@ -234,8 +241,7 @@ def _print_rep_table(analysis) -> None:
     if analysis.back is not None:
         read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
         print(f"the camera above read spine flexion in {read} of {present} frames with the patient at the spot "
-              "(per frame: --json --frames); the reps' back stays not checked until that measurement is validated "
-              "(docs/back-view.md)")
+              f"(per frame: --json --frames); {back_sentence}")
 
 
 def _store_file(args) -> Path:
@@ -501,7 +507,11 @@ def _add_recording_commands(commands) -> None:
     analyze.add_argument("--frames", action="store_true", help="with --json, add the per-frame measures")
     analyze.add_argument("--back-camera", metavar="REC",
                          help="the camera above's recording of the same session (side+wall-above: NAME.above.db3): "
-                              "per-frame spine flexion from it; the reps' back stays not checked")
+                              "per-frame spine flexion from it, and the reps' back judged by it where the set-up "
+                              "is validated for --arms (docs/back-view.md)")
+    analyze.add_argument("--arms", choices=DRILL_VARIANTS, default=SetupSettings.drill_variant,
+                         help="how the patient held their arms, the drill variant: with --back-camera it decides "
+                              f"whether the back is judged (default {SetupSettings.drill_variant})")
     analyze.set_defaults(run=_analyze)
 
 
