@@ -40,6 +40,10 @@ call                    lamp        blink                           sound       
 ``trouble(reason)``     red         steady                          A5 0.3 s, gap 0.05 s, A4 0.6 s    until next call
 ======================  ==========  ==============================  ================================  ================
 
+A rep whose faults include ``rounded_back``, the fault that hurts, has its own
+pattern, whatever else it had: red and amber flashing in turn (0.25 s each, 3
+times, then the green glow) and three short low buzzes (A4 0.15 s, gaps 0.1 s).
+
 ``touched()`` changes no lamp and clears nothing; every other call replaces
 the lamps' pattern, so ``trouble`` stays on until the next state call. With
 sound muted the buzzer does nothing at all and the lamps work as usual.
@@ -185,6 +189,8 @@ _LAMPS = {
     "paused": _Pattern("paused", ((_AMBER, _HOLD),), "amber"),
     "good_rep": _Pattern("good_rep", ((_GREEN, 1.5),), "green", then=_PATIENT),
     "fault_rep": _flashing("fault_rep", "red", _RED, 0.125, 0.125, times=6, then=_PATIENT),
+    "rounded_back_rep": _Pattern("rounded_back_rep", ((_RED, 0.25), (_AMBER, 0.25)) * 3, "red+amber", blinking=True,
+                                 then=_PATIENT),
     "set_complete": _flashing("set_complete", "all", _ALL, 0.3, 0.3, times=3,
                               then=_Pattern("set_complete", ((_GREEN, _HOLD),), "green")),
     "trouble": _Pattern("trouble", ((_RED, _HOLD),), "red"),
@@ -201,6 +207,7 @@ _SOUNDS = {
     "touched": _tune("touched", ("A6", 0.08)),
     "good_rep": _tune("good_rep", ("C6", 0.12), (None, 0.03), ("E6", 0.25)),
     "fault_rep": _tune("fault_rep", ("A4", 0.4), (None, 0.15), ("A4", 0.4)),
+    "rounded_back_rep": _tune("rounded_back_rep", ("A4", 0.15), (None, 0.1), ("A4", 0.15), (None, 0.1), ("A4", 0.15)),
     "set_complete": _tune("set_complete", ("G5", 0.15), (None, 0.03), ("C6", 0.15), (None, 0.03),
                           ("E6", 0.15), (None, 0.03), ("G6", 0.5)),
     "trouble": _tune("trouble", ("A5", 0.3), (None, 0.05), ("A4", 0.6)),
@@ -413,8 +420,12 @@ class Feedback:
         self._sound("touched")
 
     def rep_done(self, faults: Sequence[str]) -> None:
-        """A rep ended: green and a rising chime if ``faults`` is empty, else red flashing and two low buzzes."""
-        self._show("fault_rep" if len(faults) else "good_rep")
+        """A rep ended: green and a rising chime if ``faults`` is empty, else red flashing and two low buzzes.
+
+        A rounded back, whatever else the rep had, gets its own pattern (red
+        and amber in turn, three short low buzzes).
+        """
+        self._show("rounded_back_rep" if "rounded_back" in faults else "fault_rep" if len(faults) else "good_rep")
 
     def set_complete(self) -> None:
         """The set is complete: all lamps flash, a fanfare, then green steady."""
@@ -461,7 +472,7 @@ class Feedback:
         """What the lamps and the buzzer show now, JSON-able, for virtual lights.
 
         Keys: ``pattern`` (the lamps' pattern name, None before the first
-        call), ``colour`` ("red", "amber", "green", "all" or None),
+        call), ``colour`` ("red", "amber", "green", "red+amber", "all" or None),
         ``blinking`` (bool), ``lamps`` (each lamp's level now, 0..1),
         ``sound`` (bool, a note is playing), ``note`` and ``tone_hz`` (None
         when silent), ``muted`` (bool), ``reason`` (the trouble's reason, else None).

@@ -4,8 +4,8 @@
 (:meth:`~station.feedback.Feedback.state` reports the one showing by its
 name here); the dashboard's live page says them in a clinician's words, and
 the kiosk in a participant's, with a symbol so colour is never the only sign.
-A rep that just ended shows ``good_rep`` or ``fault_rep``: one word for each
-state, whichever side says it.
+A rep that just ended shows ``good_rep``, ``fault_rep`` or, for a rounded
+back, ``rounded_back_rep``: one word for each state, whichever side says it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ LAMP_PATTERNS = {
     "paused": LampWords("Paused", "Paused", "❚❚"),
     "good_rep": LampWords("Good rep", "Good rep", "✓"),
     "fault_rep": LampWords("Rep with a fault", "See the tip", "!"),
+    "rounded_back_rep": LampWords("Rep with a rounded back", "Keep your back long", "!"),
     "set_complete": LampWords("Set complete", "Set complete", "★"),
     "trouble": LampWords("Trouble", "Please wait", "!"),
 }

@@ -187,6 +187,29 @@ def test_good_and_fault_reps_differ_in_lamp_blink_and_sound(factory, feedback, o
     assert feedback.state()["pattern"] == other.state()["pattern"] == "patient_detected"
 
 
+def test_a_rounded_back_has_its_own_lamps_and_sound_whatever_else_the_rep_had(factory, feedback, other):
+    """Rounded back: the top two lamps in turn and three short low buzzes; any other fault: red flashing, two long."""
+    rounded, bad = Pins(factory, PinMap()), Pins(factory, OTHER_PINS)
+    feedback.patient_detected()
+    other.patient_detected()
+    time.sleep(0.16)
+    rounded.clear()
+    bad.clear()
+    feedback.rep_done(["squat", "rounded_back"])
+    other.rep_done(["squat"])
+    assert (feedback.state()["pattern"], feedback.state()["colour"]) == ("rounded_back_rep", "red+amber")
+    assert other.state()["pattern"] == "fault_rep"
+    time.sleep(1.6)
+
+    assert_history(rounded.red, [(0, 0)] + [(0, 1), (0.25, 0)] + [(0.25, 1), (0.25, 0)] * 2)
+    assert_history(rounded.amber, [(0, 0), (0.25, 1), (0.25, 0)] + [(0.25, 1), (0.25, 0)] * 2)
+    assert_history(rounded.green, [(0, 0.25), (0, 0), (1.5, 0.25)])
+    assert_history(rounded.buzzer, [(0, 0), (0, 0.5), (0.15, 0), (0.1, 0.5), (0.15, 0), (0.1, 0.5), (0.15, 0)])
+    assert_notes(rounded.buzzer, "A4", None, "A4", None, "A4", None)
+    assert_notes(bad.buzzer, "A4", None, "A4", None)  # two, not three
+    assert feedback.state()["pattern"] == "patient_detected"
+
+
 def test_set_complete_flashes_all_lamps_then_holds_green(factory, feedback):
     pins = Pins(factory, PinMap())
     pins.clear()
@@ -231,7 +254,7 @@ def test_trouble_holds_the_fault_lamp_until_the_next_state(factory, feedback):
 def test_calls_return_while_their_pattern_is_still_running(factory, feedback):
     """The frame loop never waits for a pattern: the call returns with the pattern under way."""
     pins = Pins(factory, PinMap())
-    feedback.rep_done(["rounded_back"])
+    feedback.rep_done(["squat"])
     state = feedback.state()
     assert (state["pattern"], state["note"]) == ("fault_rep", "A4")
     assert pins.red.state == 1 and pins.buzzer.state == 0.5

@@ -128,6 +128,10 @@ def test_the_light_mirrors_the_lamps_in_words_and_places():
     everything = {"pattern": "set_complete", "colour": "all", "blinking": True, "lamps": {}}
     view = Feed().play(0.0, {"type": "lights", "lights": everything}).last("view")
     assert view["lights"]["lamps"] == {"red": True, "amber": True, "green": True}
+    rounded = {"pattern": "rounded_back_rep", "colour": "red+amber", "blinking": True, "lamps": {}}
+    view = Feed().play(0.0, {"type": "lights", "lights": rounded}).last("view")
+    assert view["lights"] == {"pattern": "rounded_back_rep", "word": "Keep your back long", "icon": "!",
+                              "blinking": True, "lamps": {"red": True, "amber": True, "green": False}}
 
 
 def test_a_completed_set_gets_a_summary_that_celebrates_then_the_screen_goes_idle():

@@ -62,6 +62,7 @@ LIGHT_LEGEND = (
     ("touched", (), "No change", "A quick high pip", "You touched the wall"),
     ("good_rep", ("green",), "Green, steady", "A rising chime", "A good rep"),
     ("fault_rep", ("red",), "Red, flashing fast", "Two low buzzes", "Not quite: read the tip on the screen"),
+    ("rounded_back_rep", ("red", "amber"), "Red, amber in turn", "Three short buzzes", "Keep your back long"),
     ("set_complete", ("red", "amber", "green"), "All three flash", "A little tune", "Set complete: well done!"),
     ("paused", ("amber",), "Amber, steady", "No sound", "Paused"),
     ("getting_ready", ("amber",), "Amber flashing", "No sound", "Getting ready: please wait"),
@@ -465,4 +466,5 @@ class KioskView:
             word = "Not quite"  # "See the tip" only while there is a tip to see
         colour = lights.get("colour")
         return {"pattern": pattern, "word": word, "icon": icon, "blinking": lights.get("blinking") is True,
-                "lamps": {name: colour in (name, "all") for name in ("red", "amber", "green")}}
+                "lamps": {name: isinstance(colour, str) and (colour == "all" or name in colour.split("+"))
+                          for name in ("red", "amber", "green")}}

@@ -113,7 +113,7 @@
       var lamp = document.getElementById("lamp-" + colour);
       var on = false;
       if (lights) {
-        on = lights.colour === colour || lights.colour === "all" ||
+        on = lights.colour === "all" || (!!lights.colour && lights.colour.split("+").indexOf(colour) >= 0) ||
              (!lights.colour && lights.lamps && lights.lamps[colour] > 0.05);
       }
       lamp.classList.toggle("on", on);
@@ -124,7 +124,8 @@
     if (lights.pattern) {
       words.push(PATTERNS[lights.pattern] || lights.pattern);
       if (lights.colour) {
-        words.push((lights.colour === "all" ? "all lamps" : lights.colour + " lamp") +
+        words.push((lights.colour === "all" ? "all lamps" : lights.colour.indexOf("+") >= 0
+                    ? lights.colour.split("+").join(" and ") + " lamps in turn" : lights.colour + " lamp") +
                    (lights.blinking ? " flashing" : " steady"));
       }
     } else {
