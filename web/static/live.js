@@ -125,7 +125,7 @@
       words.push(PATTERNS[lights.pattern] || lights.pattern);
       if (lights.colour) {
         words.push((lights.colour === "all" ? "all lamps" : lights.colour.indexOf("+") >= 0
-                    ? lights.colour.split("+").join(" and ") + " lamps in turn" : lights.colour + " lamp") +
+                    ? lights.colour.split("+").join(" and ") + " lamps" : lights.colour + " lamp") +
                    (lights.blinking ? " flashing" : " steady"));
       }
     } else {
