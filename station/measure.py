@@ -12,8 +12,8 @@ measures come from:
 3. The profile: the patient's points within a pelvis' width of the legs
    (arms held out left aside) in height slices give the rear contour; the
    buttocks are its rearmost bulge at hip height (a share of the body's top
-   height). The trunk is the principal axis of the body above the
-   buttocks, the thigh and shank the regression lines of the leg points
+   height). The trunk is the principal axis of the side profile's area
+   above the buttocks, the thigh and shank the regression lines of the leg points
    above and below the knee.
 4. The wall gap: along each image row through the buttocks, where the body's
    depth below the background ends (see :mod:`station.rear_edge`). This holds
@@ -104,8 +104,27 @@ DEEP_HINGE_MARGIN_M = 0.05
 # out. Outline in slices this long along the axis (m).
 TORSO_DEPTH_M = 0.22
 TORSO_SLICE_M = 0.04
-# At most this many points above the hips fit the axis (every n-th).
+# At most this many points above the hips fit the axis (every n-th), where
+# the side profile is too small to be binned (see below).
 TORSO_MAX_POINTS = 1200
+# The trunk's axis is fitted on the area of the side profile, not on its
+# points: the points above the hips are binned in squares this big (m) of
+# (height, distance from the wall), and each square holding at least
+# TRUNK_CELL_MIN_POINTS points counts once (fewer are strays: flying pixels
+# and noise between the body's edge and the background). The camera samples
+# the body unevenly: a part nearer the lens or facing it gets several times
+# the points per square centimetre of one further off or seen edge on, and
+# which parts those are changes with the mount and with the hinge (bending
+# over, the head and shoulders come toward a camera in front and turn their
+# back to it). A plain principal axis leans toward the densely seen parts;
+# the profile's area is the same from every mount, whatever the body or
+# what it holds. On the stress tuning half the per-frame trunk went from
+# 2.6 to 1.6 degrees shallow on average (bench_accuracy.py); what is left
+# is mostly the head, which the fit needs (the torso alone is too stubby to
+# give an axis) and which a hinging patient holds up.
+TRUNK_CELL_M = 0.03
+TRUNK_CELL_MIN_POINTS = 2
+TRUNK_MIN_CELLS = 30
 # The shank's rear outline: this quantile of distance from the wall in
 # each height slice (the calf, clear of the noise).
 LEG_OUTLINE_QUANTILE = 0.1
@@ -218,12 +237,18 @@ def _trunk_angle_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) 
     of the trunk, yet they tip a principal axis toward them, most where the
     frame cuts off the head and shoulders: the axis is taken again (twice)
     over the torso alone, the points within :data:`TORSO_DEPTH_M` of the
-    back's outline across the axis found so far.
+    back's outline across the axis found so far. The points stand for the
+    side profile's area, each occupied square of it once
+    (:func:`_profile_cells`), not for how densely the camera sees it.
     """
-    # A thousand-odd points fix an axis as well as all of them (every n-th
-    # point spans the trunk as they do), in a fraction of the time.
-    stride = -(-len(y) // TORSO_MAX_POINTS)
-    y, z = y[::stride], z[::stride]
+    cells = _profile_cells(y, z)
+    if cells is not None:
+        y, z = cells
+    else:
+        # A thousand-odd points fix an axis as well as all of them (every n-th
+        # point spans the trunk as they do), in a fraction of the time.
+        stride = -(-len(y) // TORSO_MAX_POINTS)
+        y, z = y[::stride], z[::stride]
     angle = _oriented_axis_deg(y, z, hip_y, rear_z)
     for _ in range(2):
         turn = np.radians(angle)
@@ -236,6 +261,26 @@ def _trunk_angle_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) 
             break
         angle = _oriented_axis_deg(y[torso], z[torso], hip_y, rear_z)
     return angle
+
+
+def _profile_cells(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Centres (height, distance from the wall; m) of the side profile's occupied :data:`TRUNK_CELL_M` squares.
+
+    A square is occupied with at least :data:`TRUNK_CELL_MIN_POINTS` of the
+    points in it; None when fewer than :data:`TRUNK_MIN_CELLS` are (too
+    little of the body to bin). The squares are fixed in the room, so a
+    body standing still fills the same ones frame after frame.
+    """
+    rows = np.floor(y * (1.0 / TRUNK_CELL_M)).astype(np.intp)
+    columns = np.floor(z * (1.0 / TRUNK_CELL_M)).astype(np.intp)
+    first_row, first_column = int(rows.min()), int(columns.min())
+    width = int(columns.max()) - first_column + 1
+    counts = np.bincount((rows - first_row) * width + (columns - first_column))
+    occupied = np.flatnonzero(counts >= TRUNK_CELL_MIN_POINTS)
+    if len(occupied) < TRUNK_MIN_CELLS:
+        return None
+    return ((occupied // width + first_row + 0.5) * TRUNK_CELL_M,
+            (occupied % width + first_column + 0.5) * TRUNK_CELL_M)
 
 
 def _oriented_axis_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) -> float:

@@ -268,6 +268,30 @@ def test_arms_or_a_load_before_the_chest_do_not_tip_the_trunk_when_the_head_is_c
         assert median_of(results, "trunk_angle_deg") == pytest.approx(body.trunk_angle_deg(), abs=tolerance)
 
 
+@pytest.mark.parametrize("hip", [30, 60])
+def test_the_trunk_axis_does_not_lean_toward_the_parts_the_camera_sees_densely(scene, hip):
+    # A camera samples the body unevenly: a part nearer the lens, or facing it,
+    # gets several times the points per square centimetre. Bending over, the
+    # front of the trunk and the head come toward a camera in front of the
+    # patient; seen four times as densely, they tipped a plain principal
+    # axis 4-6 degrees shallow. The axis is the side profile's area, however
+    # densely each part of it is seen.
+    from station.measure import _trunk_angle_deg
+    body = pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=hip, knee_flexion_deg=(10, 10)))
+    rendered = scene.renderer.render([(LABEL_PATIENT, body)])
+    patient = (rendered.labels >= LABEL_PATIENT) & (rendered.labels < LABEL_OTHER_PERSON)
+    points = scene.renderer.room_points(rendered.z_m)[patient]
+    hip_y, hip_z = body.joints["hip_centre"][1:]
+    y, z = points[points[:, 1] > hip_y, 1], points[points[:, 1] > hip_y, 2]
+    rear_z = float(points[np.abs(points[:, 1] - hip_y) < 0.03, 2].min())
+    nearer = z > np.median(z)  # the half further from the wall, toward a camera in front
+    dense_y = np.concatenate([y] + [y[nearer]] * 3)
+    dense_z = np.concatenate([z] + [z[nearer]] * 3)
+    evenly = _trunk_angle_deg(y, z, hip_y, rear_z)
+    assert evenly == pytest.approx(body.trunk_angle_deg(), abs=6.0)
+    assert _trunk_angle_deg(dense_y, dense_z, hip_y, rear_z) == pytest.approx(evenly, abs=1.0)
+
+
 # -- the fast paths give what the plain numpy they replace gives --------------------------
 
 def test_row_extremes_are_each_rows_first_or_last_column_whatever_the_pixels_order():
