@@ -19,7 +19,8 @@ This module reads the back's sagittal profile from that camera's depth frames:
    hip is the back's outline there. Of the two strips the front one is kept: a
    hand behind the back is on one side only.
 3. **Its turn**: a parabola fitted to that outline, in its own axis (a bin
-   2 cm off it is something else, a kettlebell or a hand, and is dropped),
+   2 cm behind it is something on the back, a hand or a stick's end, and is
+   dropped; one in front of it is a hollow of the back itself and is kept),
    turns by the back's curvature; the angle between its tangents at the ends
    of the back's own length (0.30 of stature, centred on the outline's middle,
    whatever bins the frame shows) is the reading, in degrees, positive when
@@ -100,7 +101,7 @@ MIN_BINS = 6  # radial bins with an outline, of the 12
 # tuning seeds): the length the turn is read over in every frame.
 TURN_LENGTH_SHARE = 0.30
 MIN_SPAN_SHARE = 0.5  # the outline must cover this share of the span's length
-OFF_OUTLINE_M = 0.02  # a bin this far off the back's parabola (m) is something else
+OFF_OUTLINE_M = 0.02  # a bin this far behind the back's parabola (m) is something on the back
 # The head's top in the strips (clear of a stick's top on the midline), and
 # how it stands to the stature: the strips' top is a little over it with hair
 # and noise (1.00-1.04 in the simulator's tuning seeds).
@@ -294,8 +295,15 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
     if np.ptp(u) < MIN_SPAN_SHARE * (high - low) * stature_m:
         return BackReading(None, "back hidden (arms, a stick or the view)")
     fit = np.polyfit(u, v, 2)
-    # A bin off the parabola by more than skin does is something else (a kettlebell, a hand): refit without it.
-    kept = np.abs(np.polyval(fit, u) - v) < OFF_OUTLINE_M
+    # A bin standing out behind the parabola by more than skin does is something lying on the back (a hand, a
+    # stick's end): refit without it. Only behind (``v`` grows toward the front of the body): the rear quantile
+    # takes the rearmost thing in a bin, so what covers the back shows up behind its outline, never in front of
+    # it. In front are the back's own hollows (the waist between the buttocks and the ribs, the lumbar
+    # lordosis), which the hinged back shows the camera and the parabola does not follow: dropping those took
+    # off the buttocks' or the low back's bins, and the parabola through what was left, read over the back's
+    # whole length, turned 20-40 degrees too far (check's rounded-back 13, a tall kyphotic senior, in every
+    # good rep's bottom).
+    kept = v - np.polyval(fit, u) > -OFF_OUTLINE_M
     if np.count_nonzero(kept) < MIN_BINS:
         return BackReading(None, "back hidden (arms, a stick or the view)")
     u, v = u[kept], v[kept]

@@ -130,6 +130,24 @@ def test_a_kyphotic_seniors_rounded_upper_back_is_their_baseline_not_a_fault():
     assert rounded > THRESHOLD
 
 
+def test_the_hinged_backs_own_hollows_are_kept_in_its_outline():
+    """A tall, heavy kyphotic senior's good hinge reads good; their rounded one rounded.
+
+    Hinged, the camera above sees the hollow between the buttocks and the
+    ribs; bins in front of the back's parabola by 2 cm were dropped as if
+    they were a kettlebell, and the parabola through the rest, read over the
+    back's length, turned 29 degrees too far at 35 degrees of hip flexion
+    (check's rounded-back 13, this body, flagged in every good rep).
+    """
+    senior = Camera(BodyShape(height_m=1.86, build=0.98, kyphosis_deg=21.0))
+    baseline = senior.set_reader()
+    for hip in (35.0, 38.0):
+        good = senior.spine(baseline, hip_deg=hip, spine_deg=2.0, knee_deg=15.0)
+        assert good is not None and good < THRESHOLD, (hip, good)
+    rounded = senior.spine(baseline, hip_deg=25.0, spine_deg=30.0, knee_deg=15.0)
+    assert rounded is not None and rounded > THRESHOLD
+
+
 def test_a_squat_drops_the_hips_and_the_back_is_still_read_from_them():
     """Knees bent 55-75 degrees put the hips 10-20 cm under their standing height; a neutral back stays neutral.
 
