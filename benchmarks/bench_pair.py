@@ -38,10 +38,12 @@ bracket's place); spine per frame read in 82-96% of frames at the spot,
 median 1.3-3.6 degrees, p95 4.2-19.0, the same as with the true pose give or
 take noise; the reading 1.0 ms a frame (median), the analysis 1.4 ms a frame
 more with the camera above than without (median over the sets). The table is
-in docs/back-view.md. Judged reps (``--set quick``, 15 fps, hips, with the
-measure of 1c53982): per-rep peak error 1.2 / 4.7 (rounded-back 7), 7.2 / 11.7
-(kyphosis 12), 2.2 / 3.1 (good-set 1); rounded_back P / R 0.67 / 1.00, one of
-kyphosis 12's five good reps named rounded.
+in docs/back-view.md. Judged reps (``--set more``, 15 fps, hips, 3263561):
+per-rep peak error median / p95 1.2 / 4.7 (rounded-back 7), 7.2 / 11.1
+(kyphosis 12), 2.2 / 3.1 (good-set 1), 1.3 / 5.5 (all-faults 2), 3.2 / 7.5
+(rounded-back 11), 4.1 / 4.8 (kyphosis 8); rounded_back P / R 0.83 / 1.00
+(5 true positives, 1 false: kyphosis 12 rep 3), 1 of 21 kyphotic good reps
+named rounded, every true rep found and judged.
 """
 
 import argparse
