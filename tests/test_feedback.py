@@ -161,14 +161,20 @@ def test_touched_pips_and_leaves_the_lamps_alone(factory, feedback):
     assert feedback.state()["pattern"] == "patient_detected"
 
 
-def test_good_and_fault_reps_differ_in_lamp_blink_and_sound(factory, feedback, other):
-    """Good: bottom lamp steady, rising high chime. Fault: top lamp flashing, two low buzzes."""
-    good, bad = Pins(factory, PinMap()), Pins(factory, OTHER_PINS)
+def patients_at_both_walls(factory, feedback, other):
+    """Both stations glowing for a patient, their pins' histories cleared: (feedback's pins, other's pins)."""
+    pins = Pins(factory, PinMap()), Pins(factory, OTHER_PINS)
     feedback.patient_detected()
     other.patient_detected()
     time.sleep(0.16)
-    good.clear()
-    bad.clear()
+    for station_pins in pins:
+        station_pins.clear()
+    return pins
+
+
+def test_good_and_fault_reps_differ_in_lamp_blink_and_sound(factory, feedback, other):
+    """Good: bottom lamp steady, rising high chime. Fault: top lamp flashing, two low buzzes."""
+    good, bad = patients_at_both_walls(factory, feedback, other)
     feedback.rep_done([])
     other.rep_done(["squat", "too_fast"])
     time.sleep(1.6)
@@ -189,12 +195,7 @@ def test_good_and_fault_reps_differ_in_lamp_blink_and_sound(factory, feedback, o
 
 def test_a_rounded_back_has_its_own_lamps_and_sound_whatever_else_the_rep_had(factory, feedback, other):
     """Rounded back: the top two lamps in turn and three short low buzzes; any other fault: red flashing, two long."""
-    rounded, bad = Pins(factory, PinMap()), Pins(factory, OTHER_PINS)
-    feedback.patient_detected()
-    other.patient_detected()
-    time.sleep(0.16)
-    rounded.clear()
-    bad.clear()
+    rounded, bad = patients_at_both_walls(factory, feedback, other)
     feedback.rep_done(["squat", "rounded_back"])
     other.rep_done(["squat"])
     assert (feedback.state()["pattern"], feedback.state()["colour"]) == ("rounded_back_rep", "red+amber")

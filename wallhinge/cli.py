@@ -197,6 +197,8 @@ def _analyze(args) -> int:
     from station.camera_pair import open_recording_pair
 
     calibration = load_calibration(args.calibration) if args.calibration else None
+    # The pair side+wall-above: is the back judged with this drill variant, and why (not).
+    judge_back, back_sentence = back_check("side+wall-above", args.arms)
     if args.back_camera is None:
         with open_recording(args.recording) as source:
             analysis = analyze_frames(source, source.info.path, calibration=calibration)
@@ -205,18 +207,13 @@ def _analyze(args) -> int:
             analysis = analyze_frames(pair.side, pair.side.info.path, calibration=calibration,
                                       back_frames=pair.back, back_label=pair.back_label,
                                       period_s=1.0 / (pair.side.info.fps or 30),
-                                      judge_back=_pair_back_check(args.arms)[0])
+                                      judge_back=judge_back)
     if args.json:
         json.dump(analysis.as_json(with_frames=args.frames), sys.stdout, indent=1 if args.frames else 2)
         print()
         return 0
-    _print_rep_table(analysis, None if args.back_camera is None else _pair_back_check(args.arms)[1])
+    _print_rep_table(analysis, None if args.back_camera is None else back_sentence)
     return 0
-
-
-def _pair_back_check(arms: str) -> tuple[bool, str]:
-    """Whether the pair side+wall-above checks the back with the drill variant ``arms``, and why (not)."""
-    return back_check("side+wall-above", arms)
 
 
 def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
