@@ -125,6 +125,14 @@ def evaluate(item) -> dict:
             "wrong": wrong, "timing": timing, "figures": figures}
 
 
+def _trunk_misses(run, limit_deg=6.0) -> str:
+    """The found reps' peak trunk errors (degrees, signed) when any is over ``limit_deg`` (issue 14's p95), else ''."""
+    errors = run["figures"]["peak_trunk_angle_deg"]
+    if not any(error is not None and abs(error) > limit_deg for error in errors):
+        return ""
+    return " ".join("-" if error is None else f"{error:+.0f}" for error in errors)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=REP_SETS, default="quick")
@@ -140,7 +148,8 @@ def main():
     for run in runs:
         print(f"{run['name']}-{run['seed']:<{17 - len(run['name'])}} reps {run['found']:2d} of {run['true']:2d}  "
               f"phantom {run['phantoms']} missed {run['missed']}  {run['scene']}"
-              + (f"\n{'':20}{'; '.join(run['wrong'])}" if run["wrong"] else ""))
+              + (f"\n{'':20}{'; '.join(run['wrong'])}" if run["wrong"] else "")
+              + (f"\n{'':20}peak trunk error per found rep: {worst}" if (worst := _trunk_misses(run)) else ""))
     exact = sum(run["found"] == run["true"] for run in runs)
     print(f"\nrep count exact on {exact} of {len(runs)} recordings ({100 * exact / len(runs):.0f}%)")
     second = [run for run in runs if run["second_person"] and run["true"]]
