@@ -9,7 +9,9 @@ Prints, per recording, the rep count against the truth and the scene (so a
 failing one can be made again with ``wallhinge simulate``); then the share
 of recordings with the exact rep count, the reps missed in scenes with a
 second person, the phantom reps on idle recordings, per fault and for touch
-precision and recall over all reps, each found rep's own closest gap, peak
+precision and recall over all reps (a missed rep, or a found one whose touch
+was not checked, is a touch missed), touch again over the found reps whose
+closest gap was read (the touch as judged), each found rep's own closest gap, peak
 trunk and peak knee (as ``wallhinge analyze`` reports them) against its true
 rep's, and the analysis speed as a multiple of
 real time on a 424x240 and an 848x480 recording at 30 fps, with the CPU time
@@ -105,13 +107,20 @@ def evaluate(item) -> dict:
             counts[fault][0] += found and real
             counts[fault][1] += found and not real
             counts[fault][2] += real and not found
+    # The touch where it was judged: found reps whose closest gap was read at the bottom (the others
+    # say "touch not checked": someone hid the buttocks, or the bottom was out of sight).
+    read = [(rep, expected) for rep, expected in pairs if rep.min_wall_gap_mm is not None]
+    counts["touched, gap read"] = [sum(rep.touched and expected["touched"] for rep, expected in read),
+                                   sum(rep.touched and not expected["touched"] for rep, expected in read),
+                                   sum(expected["touched"] and not rep.touched for rep, expected in read)]
     for rep in phantoms:
         for fault in rep.faults + (("touched",) if rep.touched else ()):
             counts[fault][1] += 1
     for expected in missed:
         for fault in expected["faults"] + (["touched"] if expected["touched"] else []):
             counts[fault][2] += 1
-    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or 'good'}{'' if r.touched else ' no-touch-read'} "
+    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or 'good'}"
+             f"{'' if r.touched else ' touch-not-checked' if r.min_wall_gap_mm is None else ' no-touch'} "
              f"vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
              if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
     timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
@@ -161,7 +170,7 @@ def main():
     print(f"all reps: {sum(r['true'] for r in runs)} true, {sum(r['missed'] for r in runs)} missed, "
           f"{sum(r['phantoms'] for r in runs)} phantom")
     print(f"\n{'fault':18} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
-    for fault in FAULT_NAMES + ("touched",):
+    for fault in FAULT_NAMES + ("touched", "touched, gap read"):
         tp, fp, fn = (sum(run["counts"][fault][i] for run in runs) for i in range(3))
         precision, recall = precision_recall(tp, fp, fn)
         print(f"{fault:18} {precision:9.3f} {recall:7.3f} {tp:4d} {fp:4d} {fn:4d}")
