@@ -161,9 +161,10 @@ def spine_readings(data: dict, timing: list, pose_error=(0.0, 0.0, 0.0)) -> tupl
         started = time.perf_counter()
         points = view.points(depth)
         stature = baseline.stature_for(t, points)
-        turn = None if stature is None else back_turn(points, stature).curvature_deg
+        reading = None if stature is None else back_turn(points, stature)
+        turn = None if reading is None else reading.curvature_deg
         timing.append(time.perf_counter() - started)
-        baseline.observe(t, turn)
+        baseline.observe(t, turn, None if reading is None else reading.lean_deg)
         relative = baseline.relative(turn)
         spine.append(np.nan if relative is None else relative)
     return np.array(spine), baseline
@@ -259,7 +260,7 @@ def main():
             if args.detail:
                 for case, (label, baseline) in zip(cases, details):
                     turn = (f"none ({baseline.refusal})" if baseline.baseline_deg is None
-                            else f"{baseline.baseline_deg:.1f} deg")
+                            else f"{baseline.standing_deg:.1f} deg, first hinge {baseline.baseline_deg:.1f}")
                     stature = "none" if baseline.stature_m is None else f"{baseline.stature_m:.2f} m"
                     r = summarise([case], threshold)
                     print(f"{row('', label, r)}  (tp {r['tp']} fp {r['fp']} fn {r['fn']}; standing turn {turn}, "

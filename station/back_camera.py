@@ -63,7 +63,7 @@ class BackReader:
         points = self.view.points(depth)
         stature = self.baseline.stature_for(t_s, points)
         reading = back_turn(points, stature) if stature is not None else BackReading(None, "no stature")
-        self.baseline.observe(t_s, reading.curvature_deg)
+        self.baseline.observe(t_s, reading.curvature_deg, reading.lean_deg)
         if reading.curvature_deg is None:
             return None, reading.reason
         flexion = self.baseline.relative(reading.curvature_deg)
