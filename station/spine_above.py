@@ -34,12 +34,19 @@ This module reads the back's sagittal profile from that camera's depth frames:
    A still moment whose readings disagree (too few, spread too far, or a
    turn no back has: over 45 degrees) gives the set no baseline; the next
    one is tried, and until one is steady the back is not checked.
+5. **From the first hinge**: standing, the camera sees the back nearly
+   edge-on from above (the top of each bulge only), and the parabola through
+   those reads a straight back's turn a few degrees off the hinged one, body
+   by body. So once the set's first hinge has taken the back's line
+   ``HINGED_LEAN_DEG`` past its standing lean, the turn of the frames read in
+   that band, where the back faces the camera, becomes the baseline, at most
+   ``MAX_VIEW_SHIFT_DEG`` from the standing one (a first rep that rounds from
+   its start would carry its rounding into it).
 
-Standing, the camera sees the back nearly edge-on from above: of the back it
-sees the top of each bulge only, and the parabola through those reads the
-standing turn a few degrees off the hinged one; that offset is in the errors
-``benchmarks/bench_spine_above.py`` prints, with what it reaches and misses
-(``docs/back-view.md``: short of issue 15's targets, so nothing switches it on).
+What is left of the drift (slim bodies read low at the bottom of a deep
+hinge) is in the errors ``benchmarks/bench_spine_above.py`` prints, with what
+it reaches and misses (``docs/back-view.md``: short of issue 15's targets, so
+nothing switches it on).
 
 The constants are in the body's own proportions (shares of stature, Winter's
 tables) or in metres of skin; they were chosen on the simulator's tuning
