@@ -43,7 +43,11 @@ per-rep peak error median / p95 1.2 / 4.7 (rounded-back 7), 7.2 / 11.1
 (kyphosis 12), 2.2 / 3.1 (good-set 1), 1.3 / 5.5 (all-faults 2), 3.2 / 7.5
 (rounded-back 11), 4.1 / 4.8 (kyphosis 8); rounded_back P / R 0.83 / 1.00
 (5 true positives, 1 false: kyphosis 12 rep 3), 1 of 21 kyphotic good reps
-named rounded, every true rep found and judged.
+named rounded, every true rep found and judged. With the baseline from the
+first hinge (docs/back-view.md): per-rep peak error 1.2 / 4.7, 4.2 / 8.1, 0.9 / 1.3,
+0.9 / 5.7, 1.6 / 5.3, 2.3 / 2.9 in the same order; rounded_back P / R 1.00 / 1.00
+(5 true positives, none false), 0 of 21 kyphotic good reps named rounded, every
+true rep found and judged.
 """
 
 import argparse

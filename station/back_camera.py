@@ -12,7 +12,9 @@ next rep's, if too few frames of that second read the back or they
 disagree: :class:`~station.spine_above.AboveBaseline`): the
 detector's own still moment is internal to it while the back check is off
 (``station/setup.py``), and the announcement comes some frames into the
-descent, so that second can hold the first few degrees of the hinge.
+descent, so that second can hold the first few degrees of the hinge. The
+first hinge then moves it to the turn read with the back facing the camera
+(:class:`~station.spine_above.AboveBaseline`, within a few degrees).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class BackReader:
         points = self.view.points(depth)
         stature = self.baseline.stature_for(t_s, points)
         reading = back_turn(points, stature) if stature is not None else BackReading(None, "no stature")
-        self.baseline.observe(t_s, reading.curvature_deg)
+        self.baseline.observe(t_s, reading.curvature_deg, reading.lean_deg)
         if reading.curvature_deg is None:
             return None, reading.reason
         flexion = self.baseline.relative(reading.curvature_deg)

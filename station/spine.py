@@ -54,10 +54,15 @@ MIN_SHOWN_SHARE = 0.6  # of the slices must show back, and 2 in each half
 
 @dataclass(frozen=True)
 class BackReading:
-    """One frame's back: ``curvature_deg`` (None when not measured) and why not."""
+    """One frame's back: ``curvature_deg`` (None when not measured) and why not.
+
+    ``lean_deg`` is the back's line from straight up toward the room, degrees,
+    where the reading gives it (the camera above: :mod:`station.spine_above`).
+    """
 
     curvature_deg: float | None
     reason: str | None = None
+    lean_deg: float | None = None
 
 
 def back_curvature(points: np.ndarray, hip_y_m: float, trunk_angle_deg: float | None) -> BackReading:

@@ -34,12 +34,19 @@ This module reads the back's sagittal profile from that camera's depth frames:
    A still moment whose readings disagree (too few, spread too far, or a
    turn no back has: over 45 degrees) gives the set no baseline; the next
    one is tried, and until one is steady the back is not checked.
+5. **From the first hinge**: standing, the camera sees the back nearly
+   edge-on from above (the top of each bulge only), and the parabola through
+   those reads a straight back's turn a few degrees off the hinged one, body
+   by body. So once the set's first hinge has taken the back's line
+   ``HINGED_LEAN_DEG`` past its standing lean, the turn of the frames read in
+   that band, where the back faces the camera, becomes the baseline, at most
+   ``MAX_VIEW_SHIFT_DEG`` from the standing one (a first rep that rounds from
+   its start would carry its rounding into it).
 
-Standing, the camera sees the back nearly edge-on from above: of the back it
-sees the top of each bulge only, and the parabola through those reads the
-standing turn a few degrees off the hinged one; that offset is in the errors
-``benchmarks/bench_spine_above.py`` prints, with what it reaches and misses
-(``docs/back-view.md``: short of issue 15's targets, so nothing switches it on).
+What is left of the drift (slim bodies read low at the bottom of a deep
+hinge) is in the errors ``benchmarks/bench_spine_above.py`` prints, with what
+it reaches and misses (``docs/back-view.md``: short of issue 15's targets, so
+nothing switches it on).
 
 The constants are in the body's own proportions (shares of stature, Winter's
 tables) or in metres of skin; they were chosen on the simulator's tuning
@@ -133,6 +140,22 @@ MAX_STANDING_SPREAD_DEG = 7.5
 # hump, whose next still moment read 16).
 MIN_STANDING_READINGS = 3
 MIN_STANDING_READ_SHARE = 0.5
+# The camera above sees the standing back nearly edge-on (the tops of its bulges) and the hinged back face-on,
+# so a straight back's turn moves as the patient hinges, body by body (tuning seeds, good reps, against the
+# standing turn: kyphotic seniors +2 to +6 degrees by 30-40 degrees of hip flexion, a slim upright body -2 by 20
+# and -8 by 45; at the bottom of a rep that is flexion error). The set's first hinge, once the back has turned
+# this far (degrees, its line about the hip against the standing one) toward the camera, shows the back
+# face-on while it is still nearly straight: the median turn of its frames in this band (at least
+# ``MIN_HINGED_READINGS`` of them) becomes the baseline. The band starts where the edge-on view has ended for
+# every tuning body and ends well before the bottom of the shallowest rep.
+HINGED_LEAN_DEG = (10.0, 25.0)
+MIN_HINGED_READINGS = 3
+# How far that hinged baseline may move the standing one (degrees). A first rep that rounds from its start
+# carries its early rounding into the hinged frames; this bounds what it can hide. The tuning seeds' hinged
+# baselines sat -2 to +6 degrees from their standing ones.
+MAX_VIEW_SHIFT_DEG = 6.0
+# How long the readings are kept for that (s): the still second and a slow descent (up to 2.4 s) to the band's end.
+HINGE_HISTORY_S = 4.0
 HEAD_TOP_SHARE = 1.015
 MIN_STATURE_M, MAX_STATURE_M = 1.2, 2.1
 
@@ -325,7 +348,8 @@ def back_turn(points: np.ndarray, stature_m: float) -> BackReading:
     # reps; a hidden or dropped end bin did the same to single frames.
     half = 0.5 * TURN_LENGTH_SHARE * stature_m
     turn = np.arctan(2.0 * a * half + b) - np.arctan(-2.0 * a * half + b)
-    return BackReading(float(np.degrees(turn)))
+    lean = np.arctan2(along[1], along[0])  # the back's line about the hip, from straight up toward the room
+    return BackReading(float(np.degrees(turn)), lean_deg=float(np.degrees(lean)))
 
 
 class AboveBaseline(SpineBaseline):
@@ -349,14 +373,38 @@ class AboveBaseline(SpineBaseline):
         super().__init__(window_s)
         self.stature_m: float | None = None
         self.refusal: str | None = None
+        self.standing_deg: float | None = None  # the still moment's turn, before the first hinge moves it
         self._tops: list[tuple[float, float]] = []
         self._frames: list[float] = []  # the last window_s's frame times, read or not
+        self._leaning: list[tuple[float, float, float]] = []  # (t_s, turn deg, lean deg) of HINGE_HISTORY_S
+        self._hinge_from: tuple[float, float] | None = None  # (still moment's start s, its lean deg) until moved
 
-    def observe(self, t_s: float, curvature_deg: float | None) -> None:
+    def observe(self, t_s: float, curvature_deg: float | None, lean_deg: float | None = None) -> None:
+        """Keep the frame's turn (degrees, None unread) and the back's lean (degrees) it was read at."""
         super().observe(t_s, curvature_deg)
         self._frames.append(t_s)
         while self._frames and self._frames[0] < t_s - self.window_s:
             self._frames.pop(0)
+        if curvature_deg is not None and lean_deg is not None:
+            self._leaning.append((t_s, curvature_deg, lean_deg))
+        while self._leaning and self._leaning[0][0] < t_s - HINGE_HISTORY_S:
+            self._leaning.pop(0)
+        self._from_the_first_hinge()
+
+    def _from_the_first_hinge(self) -> None:
+        """Once the back has turned past the hinged band, its frames in the band give the baseline (bounded)."""
+        if self._hinge_from is None:
+            return
+        since_s, standing_lean = self._hinge_from
+        hinged = [(turn, lean - standing_lean) for t_s, turn, lean in self._leaning if t_s >= since_s]
+        low, high = HINGED_LEAN_DEG
+        if not any(lean > high for _, lean in hinged):
+            return
+        self._hinge_from = None
+        turns = [turn for turn, lean in hinged if low <= lean <= high]
+        if len(turns) >= MIN_HINGED_READINGS:
+            shift = float(np.median(turns)) - self.standing_deg
+            self.baseline_deg = self.standing_deg + float(np.clip(shift, -MAX_VIEW_SHIFT_DEG, MAX_VIEW_SHIFT_DEG))
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
         """The stature to read this frame with (m): the set's once settled, else the last ``window_s``'s median head top."""
@@ -387,12 +435,21 @@ class AboveBaseline(SpineBaseline):
         elif abs(middle) > MAX_STANDING_TURN_DEG:
             self.refusal = f"what was read standing turns {middle:.0f} degrees, which no back does"
         else:
-            self.baseline_deg = float(middle)
+            self.baseline_deg = self.standing_deg = float(middle)
             self.refusal = None
+            leans = [lean for t_s, _, lean in self._leaning if t_s >= since_s]
+            if leans:
+                # The still moment's lean is where the hinge is measured from; the detector announces a rep
+                # some frames into its descent, so the band may already be behind: looked at at once.
+                self._hinge_from = (since_s, float(np.median(leans)))
+                self._from_the_first_hinge()
 
     def reset(self) -> None:
         super().reset()
         self.stature_m = None
         self.refusal = None
+        self.standing_deg = None
+        self._hinge_from = None
         self._tops.clear()
         self._frames.clear()
+        self._leaning.clear()

@@ -16,7 +16,8 @@ from station.sim.render import LABEL_PATIENT
 from station.sim.scenarios import build_scene
 from station.sim.sensor import sense
 from station.sim.simulate import SceneRenderer
-from station.spine_above import COLUMN_BOTTOM_M, AboveBaseline, AboveView, back_turn, stature_from_head_top
+from station.spine_above import (COLUMN_BOTTOM_M, MAX_VIEW_SHIFT_DEG, AboveBaseline, AboveView, back_turn,
+                                  stature_from_head_top)
 
 THRESHOLD = Thresholds().max_spine_flexion_deg
 
@@ -296,3 +297,58 @@ def test_the_back_reader_says_why_a_set_has_no_baseline(upright):
     spine, reason = reader.read(1.0, upright.frame())
     assert spine is None
     assert reason.startswith(NO_BASELINE) and "unsteadily" in reason
+
+
+def test_the_first_hinge_moves_the_standing_baseline_by_what_the_view_did():
+    """Standing, the back is edge-on from above; hinged, face-on: a straight back's turn moves between the two.
+
+    Taken standing alone, that move (here 4 degrees) was spine flexion at
+    the bottom of every rep. The first hinge's frames with the back turned
+    10-25 degrees toward the camera now give the baseline, once the back has
+    turned past them; the still moment's turn stays ``standing_deg``.
+    """
+    baseline = AboveBaseline()
+    for t in np.arange(0.0, 1.0, 1 / 30):
+        baseline.observe(t, 10.0, 2.0)  # standing still, the back 2 degrees past vertical
+    baseline.settle(0.0)
+    assert baseline.baseline_deg == pytest.approx(10.0)
+    for i, t in enumerate(np.arange(1.0, 2.0, 1 / 30)):
+        lean = 2.0 + 40.0 * i / 30  # the descent, to 42 degrees
+        baseline.observe(t, 14.0 if lean >= 12.0 else 10.0, lean)
+        if lean < 27.0:
+            assert baseline.baseline_deg == pytest.approx(10.0)  # not before the band is behind
+    assert baseline.standing_deg == pytest.approx(10.0)
+    assert baseline.baseline_deg == pytest.approx(14.0)
+    assert baseline.relative(20.0) == pytest.approx(6.0)
+    baseline.reset()
+    assert baseline.standing_deg is None and baseline.baseline_deg is None
+
+
+def test_a_first_rep_rounding_from_its_start_moves_the_baseline_a_bounded_amount():
+    """The rep detector announces a rep into its descent: the band may be behind when the baseline is settled."""
+    baseline = AboveBaseline()
+    for t in np.arange(0.0, 1.0, 1 / 30):
+        baseline.observe(t, 5.0, 0.0)
+    for t, lean in zip(np.arange(1.0, 1.2, 1 / 30), (0.0, 12.0, 16.0, 20.0, 30.0)):
+        baseline.observe(t, 5.0 + 0.8 * lean, lean)  # rounding as it hinges: 15-21 degrees in the band
+    baseline.settle(0.0)
+    assert baseline.standing_deg == pytest.approx(5.0)
+    assert baseline.baseline_deg == pytest.approx(5.0 + MAX_VIEW_SHIFT_DEG)
+
+
+def test_a_first_hinge_with_too_few_readings_in_the_band_keeps_the_standing_baseline():
+    baseline = AboveBaseline()
+    for t in np.arange(0.0, 1.0, 1 / 30):
+        baseline.observe(t, 5.0, 0.0)
+    baseline.settle(0.0)
+    baseline.observe(1.0, 9.0, 15.0)
+    baseline.observe(1.1, 9.0, 40.0)  # a fast descent: one frame in the band
+    assert baseline.baseline_deg == pytest.approx(5.0)
+
+
+def test_the_reading_says_how_far_the_back_leans_toward_the_camera(upright):
+    standing = back_turn(upright.view.points(upright.frame()), upright.shape.height_m)
+    hinged = back_turn(upright.view.points(upright.frame(hip_deg=30.0, knee_deg=12.0)), upright.shape.height_m)
+    assert standing.lean_deg is not None and hinged.lean_deg is not None
+    assert abs(standing.lean_deg) < 15.0
+    assert hinged.lean_deg - standing.lean_deg == pytest.approx(30.0, abs=8.0)
