@@ -167,6 +167,32 @@ def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkey
         assert again.schema_version == len(MIGRATIONS) + 1
 
 
+def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):
+    make_version_1(path)
+    # SQLite's 12-step recipe on sets: with foreign keys on, dropping the old
+    # table would cascade to its reps and their faults and series.
+    step = """
+        CREATE TABLE new_sets (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            number INTEGER NOT NULL CHECK (number >= 1),
+            started TEXT NOT NULL,
+            ended TEXT,
+            UNIQUE (session_id, number)
+        );
+        INSERT INTO new_sets (id, session_id, number, started, ended) SELECT id, session_id, number, started, ended
+            FROM sets;
+        DROP TABLE sets;
+        ALTER TABLE new_sets RENAME TO sets;
+    """
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", (*MIGRATIONS, step))
+    with open_store(path) as opened:
+        check_version_1_data(opened)
+        assert raw(opened).execute("PRAGMA foreign_keys").fetchone()[0] == 1  # on again after the steps
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            raw(opened).execute("INSERT INTO sets (session_id, number, started) VALUES (42, 1, '2026-03-01')")
+
+
 def test_a_failing_migration_step_changes_nothing(path, monkeypatch):
     make_version_1(path)
     step = """
