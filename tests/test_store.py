@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 
@@ -206,17 +207,10 @@ def test_a_version_4_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
 
 def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):
     make_version_1(path)
-    # SQLite's 12-step recipe on sets: with foreign keys on, dropping the old
-    # table would cascade to its reps and their faults and series.
-    step = """
-        CREATE TABLE new_sets (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-            number INTEGER NOT NULL CHECK (number >= 1),
-            started TEXT NOT NULL,
-            ended TEXT,
-            UNIQUE (session_id, number)
-        );
+    # SQLite's 12-step recipe on sets (its table as step 1 made it): with foreign
+    # keys on, dropping the old table would cascade to its reps and their faults and series.
+    sets_table = re.search(r"CREATE TABLE sets \(.*?\n    \);", MIGRATIONS[0], re.S).group(0)
+    step = sets_table.replace("CREATE TABLE sets", "CREATE TABLE new_sets") + """
         INSERT INTO new_sets (id, session_id, number, started, ended) SELECT id, session_id, number, started, ended
             FROM sets;
         DROP TABLE sets;
