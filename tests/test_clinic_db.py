@@ -67,6 +67,12 @@ def test_the_sqlite_steps_and_the_core_tables_describe_one_schema(tmp_path):
     migrated = {name: {column["name"] for column in inspector.get_columns(name)} for name in inspector.get_table_names()}
     described = {table.name: {column.name for column in table.columns} for table in schema.METADATA.sorted_tables}
     assert migrated == described
+    # Which columns may be NULL, too (SQLite reports its primary keys as nullable: they are left out).
+    nullable = {(table, column["name"]): column["nullable"] for table in migrated
+                for column in inspector.get_columns(table) if not column["primary_key"]}
+    assert nullable == {(table.name, column.name): column.nullable for table in schema.METADATA.sorted_tables
+                        for column in table.columns if not column.primary_key}
+    assert nullable[("reps", "peak_trunk_angle_deg")]  # step 5: a rep whose bottom was not seen
     engine.dispose()
     with sqlite3.connect(tmp_path / "station.db") as db:
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -116,6 +122,7 @@ def test_postgresql_answers_as_sqlite_does(tmp_path, clinic_url):
                 store.session_reps(sessions[1]), store.session_summaries(patient, since=at(2)),
                 store.recent_activity(limit=5),
             ]))
+            assert [rep["peak_trunk_angle_deg"] for rep in store.session_reps(sessions[1])].count(None) == 1
             series = store.session_reps(sessions[0], with_series=True)[0]["series"]
             assert series["wall_gap_mm"][1] != series["wall_gap_mm"][1]  # NaN kept
     sqlite_answers, postgresql_answers = answers
