@@ -162,7 +162,8 @@
     });
     repBody.appendChild(el("p", "muted", "closest gap " + round(rep.min_wall_gap_mm, " mm") + " · trunk " +
       // No peak trunk: the rep's bottom was not seen (someone in front of the patient).
-      round(rep.peak_trunk_angle_deg, "°", WORDS.bottom_not_seen) + " · knee " + round(rep.peak_knee_flexion_deg, "°") + " · down " +
+      round(rep.peak_trunk_angle_deg, "°", WORDS.bottom_not_seen) + " · knee " +
+      round(rep.peak_knee_flexion_deg, "°") + " · down " +
       (rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
   }
 
