@@ -203,6 +203,7 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
     page.wait_for_selector("#rep-body .badge.touch-unchecked")
     shown = page.locator("#rep-body").inner_text()
     assert f"trunk {BOTTOM_NOT_SEEN}" in shown and "null" not in shown and "trunk 0" not in shown
+    page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
     assert errors == []
 
 
