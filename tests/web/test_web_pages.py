@@ -415,7 +415,7 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert '<td class="num">52°</td>' in patient_page
 
     rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
-    assert [row["peak_trunk_angle_deg"] for row in rows] == ["52", ""]
+    assert [(row["peak_trunk_angle_deg"], row["bottom"]) for row in rows] == [("52", "seen"), ("", BOTTOM_NOT_SEEN)]
     reps = logged_in.get(f"/api/sessions/{session}/reps").get_json()
     reps = reps["reps"] if isinstance(reps, dict) else reps
     assert [rep["peak_trunk_angle_deg"] for rep in reps] == [52.0, None]
