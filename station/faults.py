@@ -14,6 +14,11 @@ FAULT_NAMES = ("squat", "rounded_back", "no_touch", "too_fast", "incomplete_retu
 #: Words for each fault, as a clinician says them (the dashboard, its reports and the live page).
 FAULT_LABELS = {"squat": "Squat", "rounded_back": "Rounded back", "no_touch": "No touch",
                 "too_fast": "Too fast", "incomplete_return": "Incomplete return"}
+#: Shown for the peak trunk lean of a rep whose bottom was not seen (``peak_trunk_angle_deg`` None: someone
+#: stood between the camera and the patient), never a number; the same in every screen and export.
+BOTTOM_NOT_SEEN = "not seen"
+#: Why, as a clinician reads it.
+BOTTOM_NOT_SEEN_WHY = "the rep's bottom was not seen: someone was in front of the patient"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ The bundle (``type: collection``) holds:
   (closest wall gap in mm, peak trunk lean, knee bend, spine flexion and
   return in degrees, descent, hold and ascent in s, touched, score, each
   fault seen); a measure that was not measured is a component with
-  ``dataAbsentReason`` "not-performed", never a number;
+  ``dataAbsentReason`` "not-performed", never a number (for the peak trunk
+  lean, with the reason as its text: the rep's bottom was not seen);
 - per set, an ``Observation`` of its reps and good reps whose ``hasMember``
   are the set's rep Observations.
 
@@ -29,6 +30,8 @@ import json
 import uuid
 
 from fhir.resources.R4B.bundle import Bundle
+
+from station.faults import BOTTOM_NOT_SEEN_WHY
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -73,7 +76,9 @@ def _rep_components(rep: dict) -> list[dict]:
     for name, display, unit in REP_MEASURES:
         component = {"code": _code(name, display)}
         if rep.get(name) is None:
-            component["dataAbsentReason"] = _ABSENT
+            # A peak trunk lean is missing for one reason only: say it, so no reader takes it for a shallow rep.
+            component["dataAbsentReason"] = (dict(_ABSENT, text=BOTTOM_NOT_SEEN_WHY)
+                                             if name == "peak_trunk_angle_deg" else _ABSENT)
         else:
             component["valueQuantity"] = {"value": round(float(rep[name]), 3), "unit": unit, "system": _UCUM,
                                           "code": unit}

@@ -163,7 +163,7 @@ class Rep:
     end_s: float
     min_wall_gap_mm: float | None
     touched: bool
-    peak_trunk_angle_deg: float
+    peak_trunk_angle_deg: float | None  # None: the rep's bottom was not seen (someone in front of the patient)
     peak_knee_flexion_deg: float | None
     peak_spine_flexion_deg: float | None
     descent_s: float

@@ -9,7 +9,7 @@ standing up cost less. Each lost point comes with its reason, in the
 rep's figures against the patient's threshold.
 
 A *good rep* has no fault and, when the patient has a target trunk angle,
-leans at least that far (within :data:`TARGET_TOLERANCE_DEG`). The sources'
+is seen to lean at least that far (within :data:`TARGET_TOLERANCE_DEG`). The sources'
 cue to progress (a bigger stand-off, or a load) is 3 sets of 12 good reps;
 :class:`Targets` holds each patient's numbers and :class:`SetProgress`
 counts them.
@@ -85,11 +85,18 @@ class Targets:
 
 
 def is_good_rep(rep, targets: Targets) -> bool:
-    """No fault, and deep enough for the patient's target trunk angle when one is set."""
+    """No fault, and deep enough for the patient's target trunk angle when one is set.
+
+    A rep whose bottom was not seen (``peak_trunk_angle_deg`` None) is not
+    known to reach a target: it does not count as good, but, as for any
+    figure not measured, it is no fault and loses no points.
+    """
     if rep.faults:
         return False
     target = targets.target_trunk_angle_deg
-    return target is None or rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG
+    if target is None:
+        return True
+    return rep.peak_trunk_angle_deg is not None and rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG
 
 
 class SetProgress:

@@ -27,7 +27,8 @@ def rep(index, **changes):
 
 
 def fill(store, *, code="P-001", sessions=2):
-    """A patient with sessions of two sets of three reps (faults, series, a return angle); the session ids."""
+    """A patient with sessions of two sets of three reps (faults, series, a return angle, a last rep whose
+    bottom was not seen); the session ids."""
     patient = store.get_patient_by_code(code) or {"id": store.add_patient(code=code, display_name="Edna W")}
     ids = []
     for day in range(1, sessions + 1):
@@ -36,7 +37,9 @@ def fill(store, *, code="P-001", sessions=2):
             set_id = store.start_set(session, started=at(day, 9, number))
             for index in (1, 2, 3):
                 faults = ["squat"] if index == 2 else []
-                store.add_rep(set_id, rep(index, faults=faults, score=80 if faults else 94, good=not faults),
+                hidden = {"peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None, "min_wall_gap_mm": None,
+                          "touched": False} if (number, index) == (2, 3) else {}
+                store.add_rep(set_id, rep(index, faults=faults, score=80 if faults else 94, good=not faults, **hidden),
                               series=SERIES, recorded=at(day, 9, number, 10 * index))
             store.set_rep_return(set_id, 1, 2.5)
             store.end_set(set_id, ended=at(day, 9, number, 40))
@@ -64,6 +67,12 @@ def test_the_sqlite_steps_and_the_core_tables_describe_one_schema(tmp_path):
     migrated = {name: {column["name"] for column in inspector.get_columns(name)} for name in inspector.get_table_names()}
     described = {table.name: {column.name for column in table.columns} for table in schema.METADATA.sorted_tables}
     assert migrated == described
+    # Which columns may be NULL, too (SQLite reports its primary keys as nullable: they are left out).
+    nullable = {(table, column["name"]): column["nullable"] for table in migrated
+                for column in inspector.get_columns(table) if not column["primary_key"]}
+    assert nullable == {(table.name, column.name): column.nullable for table in schema.METADATA.sorted_tables
+                        for column in table.columns if not column.primary_key}
+    assert nullable[("reps", "peak_trunk_angle_deg")]  # step 5: a rep whose bottom was not seen
     engine.dispose()
     with sqlite3.connect(tmp_path / "station.db") as db:
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -113,6 +122,7 @@ def test_postgresql_answers_as_sqlite_does(tmp_path, clinic_url):
                 store.session_reps(sessions[1]), store.session_summaries(patient, since=at(2)),
                 store.recent_activity(limit=5),
             ]))
+            assert [rep["peak_trunk_angle_deg"] for rep in store.session_reps(sessions[1])].count(None) == 1
             series = store.session_reps(sessions[0], with_series=True)[0]["series"]
             assert series["wall_gap_mm"][1] != series["wall_gap_mm"][1]  # NaN kept
     sqlite_answers, postgresql_answers = answers
@@ -221,6 +231,24 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_without_doubling(tmp_pat
     again = deliverer.deliver_once()
     assert again.ok and again.sessions == 1 and again.reps == 0
     assert server_counts(clinic_url)[0] == (1, 2, 6, 2, 6)
+
+
+def test_a_version_4_clinic_database_upgrades_and_takes_a_rep_without_peak_trunk(tmp_path, clinic_url):
+    open_store(clinic_url).close()
+    engine = sqlalchemy.create_engine(clinic_url, poolclass=sqlalchemy.pool.NullPool)
+    with engine.begin() as connection:  # as a clinic database made by the version 4 code
+        connection.exec_driver_sql("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg SET NOT NULL")
+        connection.exec_driver_sql("UPDATE wallhinge_schema SET version = 4")
+    outbox = tmp_path / "wall-1.db"
+    with open_store(outbox) as store:
+        fill(store, sessions=1)
+    delivery = Deliverer(outbox, clinic_url, "wall-1").deliver_once()
+    assert delivery.ok and delivery.reps == 6, delivery.error
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version FROM wallhinge_schema").scalar() == schema.SCHEMA_VERSION
+        assert connection.exec_driver_sql(
+            "SELECT count(*) FROM reps WHERE peak_trunk_angle_deg IS NULL").scalar() == 1
+    engine.dispose()
 
 
 def test_a_station_needs_a_name_to_deliver(tmp_path, clinic_url):

@@ -303,6 +303,10 @@ def test_rep_as_dict_has_every_key_of_the_contract_and_is_json_ready():
         assert key in record
     assert json.loads(json.dumps(record)) == record
     assert record["lost_points"][0]["why"].startswith("knees bent to 70 degrees")
+    # A rep whose bottom was not seen: no peak trunk (nor gap, nor knee), null in the JSON, never 0.
+    from dataclasses import replace
+    hidden = replace(detector.reps[0], peak_trunk_angle_deg=None, min_wall_gap_mm=None, peak_knee_flexion_deg=None)
+    assert json.loads(json.dumps(hidden.as_dict()))["peak_trunk_angle_deg"] is None
 
 
 @pytest.mark.parametrize("values", [{"enter_deg": 0}, {"stall_s": -1}, {"min_rep_s": "1"}])

@@ -195,3 +195,20 @@ def test_the_end_closes_the_set_and_the_session(rules):
     rules.finish()
     assert effects.kinds() == ["start_set", "end_set", "end_session"]
     assert effects.of(SessionEvent)[-1].state == "ended"
+
+
+def test_a_rep_whose_bottom_was_not_seen_is_stored_and_shown_without_a_peak_trunk_and_not_counted_good():
+    from station.store.codec import rep_values
+    settings = load_settings(overrides={"targets": {"reps_per_set": 2, "target_trunk_angle_deg": 40.0}})
+    effects, summary = Recorder(), Summary()
+    rules = SetRules(settings, RepDetector(settings.thresholds, settings.reps), effects, summary)
+    rules.started = True
+    hidden = make_rep(2, peak_trunk=None)
+    feed(rules, [PatientArrived(1.0)] + rep_events(1) + [RepStarted(8.0, 2), RepDone(11.0, hidden)] + rep_events(3))
+    assert [row["peak_trunk_angle_deg"] for row in summary.reps] == [45.0, None, 45.0]
+    assert [row["good"] for row in summary.reps] == [True, False, True]  # not known to reach 40°
+    stored = [fields["rep"] for kind, fields in effects.stored if kind == "add_rep"]
+    assert rep_values(stored[1], None)[0]["peak_trunk_angle_deg"] is None  # the store takes it as it is
+    assert [event.rep["peak_trunk_angle_deg"] for event in effects.of(RepEvent)] == [45.0, None, 45.0]
+    assert [lamp for lamp in effects.lamps if lamp[0] == "rep_done"][1] == ("rep_done", [])  # no fault named
+    assert len(effects.of(SetCompleteEvent)) == 1 and effects.of(SetCompleteEvent)[0].good_reps == 2

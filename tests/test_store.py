@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 
@@ -165,6 +166,62 @@ def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkey
         assert raw(opened).execute("SELECT year_of_birth FROM patients").fetchone()[0] == 1941
     with open_store(path) as again:  # applied once only
         assert again.schema_version == len(MIGRATIONS) + 1
+
+
+def test_a_version_4_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_without_peak_trunk(path):
+    make_version_1(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.executescript("BEGIN;" + "".join(MIGRATIONS[1:4]) + """
+            PRAGMA user_version = 4;
+            INSERT INTO sessions (id, started, source) VALUES (2, '2026-03-03T09:00:00.000Z', 'camera 1');
+            INSERT INTO sets (id, session_id, number, started) VALUES (2, 2, 1, '2026-03-03T09:01:00.000Z');
+            INSERT INTO reps (id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+                              peak_trunk_angle_deg, descent_s, hold_s, ascent_s, score, good, recorded, limits)
+                VALUES (2, 2, 1, 9.0, 10.0, 12.0, NULL, 0, 48.0, 1.0, 0.2, 1.5, 70, 0, '2026-03-02T09:01:20Z',
+                        '{"touch_tolerance_mm": 15.0}');
+            INSERT INTO rep_faults (rep_id, fault) VALUES (2, 'squat'), (2, 'too_fast');
+            INSERT INTO rep_series (rep_id, frames, t_s, wall_gap_mm, trunk_angle_deg, knee_flexion_deg)
+                VALUES (2, 1, x'00000000', x'0000c07f', x'00004040', x'00000000');
+            COMMIT;
+        """)
+        before = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                  for table in ("reps", "rep_faults", "rep_series")}
+    finally:
+        db.close()
+    with open_store(path) as opened:
+        assert opened.schema_version == SCHEMA_VERSION
+        check_version_1_data(opened)
+        for table, rows in before.items():
+            assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
+        assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
+        assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
+        opened.add_rep(2, rep(2, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
+                              touched=False))
+        assert [(r["peak_trunk_angle_deg"], r["faults"]) for r in opened.session_reps(2)] == [
+            (48.0, ["squat", "too_fast"]), (None, [])]
+        raw(opened).execute("DELETE FROM reps WHERE id = 2")  # the faults and series still follow their rep
+        assert raw(opened).execute("SELECT count(*) FROM rep_faults WHERE rep_id = 2").fetchone()[0] == 0
+        assert raw(opened).execute("SELECT count(*) FROM rep_series WHERE rep_id = 2").fetchone()[0] == 0
+
+
+def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):
+    make_version_1(path)
+    # SQLite's 12-step recipe on sets (its table as step 1 made it): with foreign
+    # keys on, dropping the old table would cascade to its reps and their faults and series.
+    sets_table = re.search(r"CREATE TABLE sets \(.*?\n    \);", MIGRATIONS[0], re.S).group(0)
+    step = sets_table.replace("CREATE TABLE sets", "CREATE TABLE new_sets") + """
+        INSERT INTO new_sets (id, session_id, number, started, ended) SELECT id, session_id, number, started, ended
+            FROM sets;
+        DROP TABLE sets;
+        ALTER TABLE new_sets RENAME TO sets;
+    """
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", (*MIGRATIONS, step))
+    with open_store(path) as opened:
+        check_version_1_data(opened)
+        assert raw(opened).execute("PRAGMA foreign_keys").fetchone()[0] == 1  # on again after the steps
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            raw(opened).execute("INSERT INTO sets (session_id, number, started) VALUES (42, 1, '2026-03-01')")
 
 
 def test_a_failing_migration_step_changes_nothing(path, monkeypatch):
@@ -429,10 +486,12 @@ def test_a_rep_round_trips_with_every_contract_field(store):
 
 def test_measures_not_measured_are_stored_as_none(store):
     set_id = store.start_set(store.start_session(source="camera 1"))
-    store.add_rep(set_id, rep(1, min_wall_gap_mm=None, touched=False, peak_knee_flexion_deg=None,
-                              peak_spine_flexion_deg=None, return_trunk_angle_deg=3.5, faults=["no_touch"], score=75))
+    store.add_rep(set_id, rep(1, min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
+                              peak_knee_flexion_deg=None, peak_spine_flexion_deg=None, return_trunk_angle_deg=3.5,
+                              faults=["no_touch"], score=75))
     [got] = store.session_reps(1)
-    assert (got["min_wall_gap_mm"], got["peak_knee_flexion_deg"], got["peak_spine_flexion_deg"]) == (None,) * 3
+    assert (got["min_wall_gap_mm"], got["peak_trunk_angle_deg"], got["peak_knee_flexion_deg"],
+            got["peak_spine_flexion_deg"]) == (None,) * 4
     assert got["return_trunk_angle_deg"] == 3.5
 
 
@@ -734,6 +793,20 @@ def test_a_rep_keeps_the_limits_it_was_judged_with(store):
                                                              if k != "upright_angle_deg"}})
     with pytest.raises(ValueError, match="unknown limit 'speed'"):
         store.add_rep(set_id, {**rep, "index": 3, "limits": {**limits, "speed": 1}})
+
+
+def test_a_rep_whose_bottom_was_not_seen_has_no_peak_trunk_and_the_means_skip_it(store):
+    patient = store.add_patient(code="P-009", display_name="Ida H")
+    session = store.start_session(source="camera 1", patient_id=patient, started=at(2))
+    set_id = store.start_set(session, started=at(2, 9, 1))
+    store.add_rep(set_id, rep(1, peak_trunk_angle_deg=50.0))
+    store.add_rep(set_id, rep(2, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
+                              touched=False))
+    hidden_only = store.start_session(source="camera 1", patient_id=patient, started=at(3))
+    store.add_rep(store.start_set(hidden_only, started=at(3)), rep(1, peak_trunk_angle_deg=None))
+    first, second = store.session_summaries(patient)
+    assert (first["reps"], first["mean_peak_trunk_angle_deg"]) == (2, 50.0)
+    assert (second["reps"], second["mean_peak_trunk_angle_deg"]) == (1, None)
 
 
 def test_a_rep_whose_touch_was_not_checked_counts_neither_way(store):

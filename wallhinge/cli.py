@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from station.errors import WallHingeError
+from station.faults import BOTTOM_NOT_SEEN_WHY
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
 
@@ -226,10 +227,12 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
     for rep in analysis.reps:
         gap = "-" if rep.min_wall_gap_mm is None else f"{rep.min_wall_gap_mm:.0f}"
         knee = "-" if rep.peak_knee_flexion_deg is None else f"{rep.peak_knee_flexion_deg:.0f}"
+        trunk = "-" if rep.peak_trunk_angle_deg is None else f"{rep.peak_trunk_angle_deg:.0f}"
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
-              f"{'yes' if rep.touched else 'no':>5} {rep.peak_trunk_angle_deg:6.0f} {knee:>5} {rep.descent_s:6.2f} "
+              f"{'yes' if rep.touched else 'no':>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
               f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}"
-              + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked"))
+              + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
+              + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}"))
     good = sum(not rep.faults for rep in analysis.reps)
     unchecked = sum(rep.peak_spine_flexion_deg is None for rep in analysis.reps)
     print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "

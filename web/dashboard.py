@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from station.faults import FAULT_NAMES, Thresholds
+from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, Thresholds
 from station.fhir_export import export_session
 from station.store.outbox import station_states
 from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
@@ -322,7 +322,7 @@ def rep(session_id: int, rep_id: int):
 
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
-                "descent_s", "hold_s", "ascent_s", "faults", "back", "score", "good", "lost_points", "limits",
+                "descent_s", "hold_s", "ascent_s", "faults", "back", "bottom", "score", "good", "lost_points", "limits",
                 "recorded", "id")
 
 
@@ -351,6 +351,8 @@ def reps_csv(session_id: int):
         row = dict(rep)
         row["faults"] = " ".join(rep["faults"])
         row["back"] = "checked" if back_checked(rep) else "not checked"
+        # An empty peak trunk cell is a rep whose bottom was not seen (someone in front of the patient), never 0.
+        row["bottom"] = "seen" if rep["peak_trunk_angle_deg"] is not None else BOTTOM_NOT_SEEN
         row["limits"] = ("" if not rep["limits"] else
                          "; ".join(f"{name} {value:g}" for name, value in rep["limits"].items() if value is not None))
         row["lost_points"] = "; ".join(f"{item.get('fault')} -{item.get('points')}: {item.get('why')}"

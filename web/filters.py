@@ -8,9 +8,9 @@ import math
 from flask import Flask
 from markupsafe import Markup
 
-from station.faults import FAULT_LABELS, FAULT_NAMES
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES
 
-__all__ = ["fault_label", "init_app", "local_time", "number"]
+__all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -42,6 +42,11 @@ def number(value, digits: int = 0, unit: str = "") -> str:
         return "—"
     text = f"{float(value):.{digits}f}"
     return f"{text} {unit}".rstrip() if unit and unit not in ("%", "°") else text + unit
+
+
+def peak_trunk(value, digits: int = 0) -> str:
+    """A rep's peak trunk lean in degrees, or :data:`~station.faults.BOTTOM_NOT_SEEN` when its bottom was not seen."""
+    return BOTTOM_NOT_SEEN if value is None else number(value, digits, "°")
 
 
 def percent(share) -> str:
@@ -107,6 +112,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(peak_trunk, "peak_trunk")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")
@@ -114,3 +120,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(back_checked, "back_checked")
     app.add_template_global(duration, "duration")
     app.add_template_global(FAULT_NAMES, "FAULT_NAMES")
+    app.add_template_global(BOTTOM_NOT_SEEN, "BOTTOM_NOT_SEEN")
+    app.add_template_global(BOTTOM_NOT_SEEN_WHY, "BOTTOM_NOT_SEEN_WHY")

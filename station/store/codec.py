@@ -40,8 +40,9 @@ SERIES_NAMES = ("t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg")
 
 THRESHOLD_NAMES = tuple(item.name for item in fields(Thresholds))
 
-REP_FIELDS = ("start_s", "bottom_s", "end_s", "peak_trunk_angle_deg", "descent_s", "hold_s", "ascent_s")
-REP_MEASURES = ("min_wall_gap_mm", "peak_knee_flexion_deg")  # in the contract, None when not measured
+REP_FIELDS = ("start_s", "bottom_s", "end_s", "descent_s", "hold_s", "ascent_s")
+# In the contract, None when not measured (the peak trunk lean: the rep's bottom was not seen).
+REP_MEASURES = ("min_wall_gap_mm", "peak_trunk_angle_deg", "peak_knee_flexion_deg")
 REP_OPTIONAL = ("peak_spine_flexion_deg", "return_trunk_angle_deg")  # may be left out
 REP_REQUIRED = ("index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched", "peak_trunk_angle_deg",
                 "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s", "faults", "score")

@@ -55,7 +55,23 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def migrate_sqlite(connection: sqlite3.Connection, path) -> None:
-    """Apply the missing migration steps to a station's file, each in its own transaction."""
+    """Apply the missing migration steps to a station's file, each in its own transaction.
+
+    Foreign keys are off while the steps run (SQLite's 12-step recipe for
+    changing a table: the pragma cannot change inside a transaction), so a
+    step that rebuilds a table may drop the old one without the drop
+    cascading to the rows that refer to it; each step's foreign-key check
+    before its commit still refuses a step that breaks a reference.
+    """
+    enforced = connection.execute("PRAGMA foreign_keys").fetchone()[0]
+    connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _apply_steps(connection, path)
+    finally:
+        connection.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
+
+
+def _apply_steps(connection: sqlite3.Connection, path) -> None:
     steps = schema.MIGRATIONS  # read at call time, so tests may add steps
     for version, script in enumerate(steps, start=1):
         connection.execute("BEGIN IMMEDIATE")

@@ -32,7 +32,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from station.store.codec import SERIES_NAMES, encode_series, timestamp
+from station.store.codec import REP_COLUMNS, SERIES_NAMES, encode_series, timestamp
 from station.errors import StoreError
 from station.store.records import sql
 from station.store.repository import Store, open_store
@@ -44,9 +44,6 @@ log = logging.getLogger(__name__)
 #: How often a station tries to deliver (s).
 DELIVERY_INTERVAL_S = 5.0
 
-_REP_COPY = ("index_in_set", "start_s", "bottom_s", "end_s", "peak_trunk_angle_deg", "descent_s", "hold_s",
-             "ascent_s", "min_wall_gap_mm", "peak_knee_flexion_deg", "peak_spine_flexion_deg",
-             "return_trunk_angle_deg", "touched", "score", "good", "lost_points", "recorded", "limits")
 
 
 @dataclass(frozen=True)
@@ -170,13 +167,13 @@ def _server_session(db, session: dict, patient_id: int | None, station: str) -> 
 
 def _server_rep(db, set_id: int, rep: dict) -> int:
     """Insert a rep with its faults and series unless the server has it (then bring its return angle); 1 if new."""
-    values = {name: rep[name if name != "index_in_set" else "index"] for name in _REP_COPY}
+    values = {name: rep[name if name != "index_in_set" else "index"] for name in REP_COLUMNS}
     values["touched"], values["good"] = int(values["touched"]), int(values["good"])
     for name in ("lost_points", "limits"):
         values[name] = None if values[name] is None else json.dumps(values[name], ensure_ascii=False)
-    columns = ", ".join(_REP_COPY)
+    columns = ", ".join(REP_COLUMNS)
     rep_id = db.execute(sql(f"INSERT INTO reps (set_id, {columns}) VALUES (:set_id, "
-                            f"{', '.join(':' + name for name in _REP_COPY)})"
+                            f"{', '.join(':' + name for name in REP_COLUMNS)})"
                             " ON CONFLICT (set_id, index_in_set) DO NOTHING RETURNING id"),
                         {"set_id": set_id, **values}).scalar()
     if rep_id is None:

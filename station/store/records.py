@@ -243,7 +243,8 @@ class SessionRecords:
             A rep of the ``wallhinge analyze`` contract: ``index`` (1-based
             in the set), ``start_s``, ``bottom_s``, ``end_s``, ``descent_s``,
             ``hold_s``, ``ascent_s`` (s), ``min_wall_gap_mm`` (mm, None = not
-            measured), ``touched``, ``peak_trunk_angle_deg``,
+            measured), ``touched``, ``peak_trunk_angle_deg`` (degrees,
+            None = the rep's bottom was not seen),
             ``peak_knee_flexion_deg`` (degrees, None = not measured),
             ``faults`` (names from :data:`station.faults.FAULT_NAMES`),
             ``score`` (0-100); optionally ``peak_spine_flexion_deg`` and
@@ -376,7 +377,8 @@ class SessionRecords:
         reps whose closest gap was read: a rep whose buttocks were hidden at
         its bottom was not checked for touch; None when no rep was),
         ``mean_peak_trunk_angle_deg``, ``mean_peak_knee_flexion_deg``
-        (degrees), ``mean_score`` (0-100), and ``fault_counts`` (reps with
+        (degrees, over the reps where measured; None when none was),
+        ``mean_score`` (0-100), and ``fault_counts`` (reps with
         each fault, every name of :data:`~station.faults.FAULT_NAMES` present).
         Means and rates are None for a session without reps. Computed by the
         database.

@@ -198,6 +198,46 @@ MIGRATIONS: tuple[str, ...] = (
         delivered         TEXT NOT NULL
     );
     """,
+    # 5: a rep whose bottom was not seen (someone in front of the patient) has no peak trunk lean, so
+    # reps.peak_trunk_angle_deg may be NULL. This step REBUILDS the reps table: SQLite cannot drop NOT
+    # NULL in place (12-step recipe; the runner turns foreign keys off around it, so dropping the old
+    # table leaves rep_faults and rep_series alone); the columns keep their order and constraints.
+    """
+    CREATE TABLE new_reps (
+        id                     INTEGER PRIMARY KEY,
+        set_id                 INTEGER NOT NULL REFERENCES sets (id) ON DELETE CASCADE,
+        index_in_set           INTEGER NOT NULL CHECK (index_in_set >= 1),
+        start_s                REAL NOT NULL,
+        bottom_s               REAL NOT NULL,
+        end_s                  REAL NOT NULL,
+        min_wall_gap_mm        REAL,
+        touched                INTEGER NOT NULL CHECK (touched IN (0, 1)),
+        peak_trunk_angle_deg   REAL,
+        peak_knee_flexion_deg  REAL,
+        peak_spine_flexion_deg REAL,
+        return_trunk_angle_deg REAL,
+        descent_s              REAL NOT NULL,
+        hold_s                 REAL NOT NULL,
+        ascent_s               REAL NOT NULL,
+        score                  NUMERIC NOT NULL CHECK (score BETWEEN 0 AND 100),
+        good                   INTEGER NOT NULL CHECK (good IN (0, 1)),
+        lost_points            TEXT,
+        recorded               TEXT NOT NULL,
+        limits                 TEXT,
+        UNIQUE (set_id, index_in_set)
+    );
+    INSERT INTO new_reps (id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+                          peak_trunk_angle_deg, peak_knee_flexion_deg, peak_spine_flexion_deg,
+                          return_trunk_angle_deg, descent_s, hold_s, ascent_s, score, good, lost_points,
+                          recorded, limits)
+        SELECT id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+               peak_trunk_angle_deg, peak_knee_flexion_deg, peak_spine_flexion_deg, return_trunk_angle_deg,
+               descent_s, hold_s, ascent_s, score, good, lost_points, recorded, limits
+        FROM reps;
+    DROP TABLE reps;
+    ALTER TABLE new_reps RENAME TO reps;
+    CREATE INDEX reps_by_recorded ON reps (recorded);
+    """,
 )
 
 #: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
@@ -207,8 +247,10 @@ ROLES = ("admin", "clinician")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: PostgreSQL statements of the steps after the clinic schema's first version (step 4, made whole
-#: from :data:`METADATA`); empty until a step changes the schema again.
-POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {}
+#: from :data:`METADATA`), by step.
+POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {
+    5: ("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg DROP NOT NULL",),
+}
 
 #: The first schema version a clinic's PostgreSQL database was made at.
 POSTGRESQL_BASE_VERSION = 4
@@ -312,8 +354,8 @@ reps = Table(
     *(Column(name, Float, nullable=False) for name in ("start_s", "bottom_s", "end_s")),
     Column("min_wall_gap_mm", Float),
     Column("touched", Integer, CheckConstraint("touched IN (0, 1)"), nullable=False),
-    Column("peak_trunk_angle_deg", Float, nullable=False),
-    *(Column(name, Float) for name in ("peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg")),
+    *(Column(name, Float) for name in ("peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg",
+                                       "return_trunk_angle_deg")),
     *(Column(name, Float, nullable=False) for name in ("descent_s", "hold_s", "ascent_s")),
     Column("score", Float, CheckConstraint("score BETWEEN 0 AND 100"), nullable=False),
     Column("good", Integer, CheckConstraint("good IN (0, 1)"), nullable=False),

@@ -99,6 +99,30 @@ def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
     return rep, series
 
 
+def add_rep_with_bottom_not_seen(store, code="WH-0303"):
+    """A patient with a 50° target and a set of two reps: one seen throughout, one whose bottom someone hid.
+
+    As on the benchmark recording stress-v1-103: the patient hinges to 67°, the station sees them only up to
+    15° on the way down and up, and stores no peak trunk (nor closest gap or knee bend). The (session, rep id).
+    """
+    patient = store.add_patient(code=code, display_name="Nora P.")
+    store.set_targets(patient, target_trunk_angle_deg=50)
+    session = store.start_session(source="camera 1", patient_id=patient)
+    set_id = store.start_set(session)
+    seen, series = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
+    hidden, hidden_series = make_rep(2, 12.0, (67, 4, 20, None, 1.5, 1))
+    hidden.update(peak_trunk_angle_deg=None, min_wall_gap_mm=None, touched=False, peak_knee_flexion_deg=None,
+                  good=False)
+    for rep in (seen, hidden):
+        rep["limits"] = {**rep["limits"], "target_trunk_angle_deg": 50.0}
+    in_front = hidden_series["trunk_angle_deg"] > 15.0
+    for name in ("wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"):
+        hidden_series[name] = np.where(in_front, np.nan, hidden_series[name])
+    store.add_rep(set_id, seen, series=series)
+    store.add_rep(set_id, hidden, series=hidden_series)
+    return patient, session, store.session_reps(session)[1]["id"]
+
+
 def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -> str:
     return json.dumps({"created": created.isoformat(), "source": "camera 123456", "frames_used": 30,
                        "quality": {"floor_rms_mm": floor_rms, "wall_rms_mm": wall_rms, "floor_share": 0.42,

@@ -304,3 +304,21 @@ def test_with_two_cameras_the_kiosk_says_the_back_is_not_checked_and_keeps_the_r
     # One camera: no back line.
     feed.play(0.3, frame(120.0, 20.0))
     assert feed.last("frame")["back"] is None
+
+
+def test_a_rep_whose_bottom_was_not_seen_is_counted_but_never_shown_as_a_figure_nor_praised():
+    # Someone stood in front of the participant at the bottom: no peak trunk, closest gap or knee bend;
+    # with a target set the station does not count it good. The kiosk shows no rep figures at all.
+    feed = Feed().play(0.0, session("running", 1))
+    hidden = rep(2, touched=False)
+    hidden["good"] = False
+    hidden["rep"].update(peak_trunk_angle_deg=None, min_wall_gap_mm=None, peak_knee_flexion_deg=None)
+    feed.play(5.0, rep(1), session("running", 1, reps=1, good=1), hidden, session("running", 1, reps=2, good=1),
+              rep(3), session("running", 1, reps=3, good=2))
+    feed.play(20.0, session("idle", 1, reps=3, good=2))
+    shown = json.dumps([payload for kind, payload in feed.messages if kind != "say"])
+    assert "None" not in shown and "peak_trunk" not in shown
+    assert feed.said() == ["1", "2"]  # the count after each good rep, nothing after the unseen one
+    lines = feed.last("view")["summary"]["lines"]
+    assert lines[0] == "2 good reps of 3" and "Soft knees on every rep" not in lines
+    assert "Touched the wall every time" not in lines

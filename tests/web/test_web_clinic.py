@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from station.faults import BOTTOM_NOT_SEEN_WHY
 from station.store import open_store
 from station.store.outbox import Deliverer
 from support import PASSWORD, USERNAME, Serving, fill_sample, log_in, make_app, needs_chromium
@@ -83,7 +84,7 @@ def test_a_measure_not_measured_is_absent_from_the_export_not_a_number(logged_in
     session = store.start_session(source="camera 1")  # a guest: no Patient, no subject
     set_id = store.start_set(session)
     store.add_rep(set_id, {"index": 1, "start_s": 1.0, "bottom_s": 2.0, "end_s": 3.0, "min_wall_gap_mm": None,
-                           "touched": False, "peak_trunk_angle_deg": 40.0, "peak_knee_flexion_deg": None,
+                           "touched": False, "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
                            "descent_s": 1.0, "hold_s": 0.0, "ascent_s": 1.0, "faults": ["no_touch"], "score": 70})
     bundle = logged_in.get(f"/api/sessions/{session}/fhir").get_json()
     Bundle.model_validate(bundle)
@@ -93,6 +94,11 @@ def test_a_measure_not_measured_is_absent_from_the_export_not_a_number(logged_in
     by_code = {component["code"]["coding"][0]["code"]: component for component in rep["component"]}
     assert by_code["min_wall_gap_mm"]["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
     assert "valueQuantity" not in by_code["peak_knee_flexion_deg"]
+    # The rep's bottom was not seen (someone in front of the patient): no peak trunk, and the reason why.
+    trunk = by_code["peak_trunk_angle_deg"]
+    assert "valueQuantity" not in trunk and trunk["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert trunk["dataAbsentReason"]["text"] == BOTTOM_NOT_SEEN_WHY
+    assert "text" not in by_code["peak_knee_flexion_deg"]["dataAbsentReason"]
     assert by_code["fault"]["valueCodeableConcept"]["coding"][0]["code"] == "no_touch"
 
 

@@ -13,7 +13,9 @@ import re
 import pytest
 
 from station.store import open_store
-from support import PASSWORD, USERNAME, Serving, fill_clinic, make_app, needs_chromium
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY
+from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
+                     needs_chromium)
 
 pytestmark = needs_chromium
 
@@ -175,6 +177,33 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     taken = feed.commands()
     assert [(c["command"], c.get("patient_id")) for c in taken] == [("pause", None), ("start", ids["patient"])]
     page.screenshot(path=shots / "live-landscape.png")
+    assert errors == []
+
+
+def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, site, shots):
+    served, ids = site
+    with open_store(served.app.config["DATABASE"]) as store:
+        _, session, hidden_id = add_rep_with_bottom_not_seen(store)
+    errors = []
+    page = _page(contexts, "landscape", errors)
+    _log_in(page, served.url)
+    page.goto(f"{served.url}/sessions/{session}/reps/{hidden_id}")
+    lean = page.locator("tr:has(th:text-is('Deepest trunk lean'))").inner_text()
+    assert BOTTOM_NOT_SEEN in lean and BOTTOM_NOT_SEEN_WHY in lean and "°" not in lean.split("\t")[1]
+    assert "While hidden, the figure holds the last lean seen" in page.locator("#replay-not-seen").inner_text()
+    page.screenshot(path=shots / "rep-bottom-not-seen-landscape.png", full_page=True)
+
+    feed = served.app.extensions["wallhinge_live"]
+    page.goto(f"{served.url}/live/")
+    page.wait_for_selector("#connection.up")
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                  "rep": {"index": 3, "score": 100, "faults": [], "min_wall_gap_mm": None, "touched": False,
+                          "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
+                          "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []}})
+    page.wait_for_selector("#rep-body .badge.touch-unchecked")
+    shown = page.locator("#rep-body").inner_text()
+    assert f"trunk {BOTTOM_NOT_SEEN}" in shown and "null" not in shown and "trunk 0" not in shown
+    page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
     assert errors == []
 
 

@@ -8,8 +8,10 @@ import re
 import sqlite3
 
 import pytest
+from markupsafe import escape
 
-from support import make_rep
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY
+from support import add_rep_with_bottom_not_seen, make_rep
 
 
 def text(response):
@@ -393,6 +395,33 @@ def test_a_rep_whose_hips_were_hidden_says_its_touch_was_not_checked(logged_in, 
     assert session_page.count("Touch not checked") == 1  # the hidden rep's badge, not the seen one's
     report = text(logged_in.get(f"/sessions/{session}/report"))
     assert "1 not checked" in report and "50%" not in report
+
+def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in, store):
+    patient, session, hidden_id = add_rep_with_bottom_not_seen(store)
+    rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}")).split())
+    assert f"Deepest trunk lean</th><td class=\"num\">{BOTTOM_NOT_SEEN}</td>" in rep_page
+    assert f"{escape(BOTTOM_NOT_SEEN_WHY)}, so the target 50° was not checked" in rep_page
+    assert "Good rep" not in rep_page and "deepest point of the rep" not in rep_page
+    assert "Showing the deepest lean seen in the rep" in rep_page
+    assert "67°" not in rep_page and "trunk 67" not in rep_page
+
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    assert f'<td class="num">{BOTTOM_NOT_SEEN}</td>' in session_page
+    assert f"mean peak trunk lean (of the reps seen at the bottom; 1 {BOTTOM_NOT_SEEN}" in session_page
+    assert ">52°<" in session_page and ">26°<" not in session_page  # the mean of the rep seen, not 0 for the other
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert f'<td class="num">{BOTTOM_NOT_SEEN}</td>' in report and f"1 {BOTTOM_NOT_SEEN}" in report
+    patient_page = text(logged_in.get(f"/patients/{patient}"))
+    assert '<td class="num">52°</td>' in patient_page
+
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [(row["peak_trunk_angle_deg"], row["bottom"]) for row in rows] == [("52", "seen"), ("", BOTTOM_NOT_SEEN)]
+    reps = logged_in.get(f"/api/sessions/{session}/reps").get_json()
+    reps = reps["reps"] if isinstance(reps, dict) else reps
+    assert [rep["peak_trunk_angle_deg"] for rep in reps] == [52.0, None]
+    overview = logged_in.get(f"/api/sessions/{session}").get_json()["overview"]
+    assert (overview["mean_peak_trunk_angle_deg"], overview["trunk_not_seen"]) == (52.0, 1)
+
 
 def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
     page = text(logged_in.get(f"/patients/{sample['patient']}"))

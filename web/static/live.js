@@ -43,8 +43,8 @@
     storageAlert.textContent = failing ? (storage.message || "Storage is failing.") : "";
     storageAlert.hidden = !failing;
   }
-  function round(value, unit) {
-    return value === null || value === undefined ? "not measured" : Math.round(value) + unit;
+  function round(value, unit, missing) {
+    return value === null || value === undefined ? (missing || "not measured") : Math.round(value) + unit;
   }
 
   function addLog(text, time) {
@@ -161,7 +161,9 @@
       repBody.appendChild(el("p", "small", "−" + item.points + " " + (FAULTS[item.fault] || item.fault) + ": " + item.why));
     });
     repBody.appendChild(el("p", "muted", "closest gap " + round(rep.min_wall_gap_mm, " mm") + " · trunk " +
-      round(rep.peak_trunk_angle_deg, "°") + " · knee " + round(rep.peak_knee_flexion_deg, "°") + " · down " +
+      // No peak trunk: the rep's bottom was not seen (someone in front of the patient).
+      round(rep.peak_trunk_angle_deg, "°", WORDS.bottom_not_seen) + " · knee " +
+      round(rep.peak_knee_flexion_deg, "°") + " · down " +
       (rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
   }
 
