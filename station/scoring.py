@@ -85,8 +85,12 @@ class Targets:
 
 
 def is_good_rep(rep, targets: Targets) -> bool:
-    """No fault, and deep enough for the patient's target trunk angle when one is set."""
-    if rep.faults:
+    """No fault, its bottom seen, and deep enough for the patient's target trunk angle when one is set.
+
+    A rep whose bottom was out of sight (``peak_trunk_angle_deg`` None,
+    :mod:`station.reps`) had nothing of its bottom judged: it counts, but not as good.
+    """
+    if rep.faults or rep.peak_trunk_angle_deg is None:
         return False
     target = targets.target_trunk_angle_deg
     return target is None or rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG

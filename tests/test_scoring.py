@@ -44,6 +44,12 @@ def rep(faults=(), trunk=60.0):
     return SimpleNamespace(faults=tuple(faults), peak_trunk_angle_deg=trunk)
 
 
+def test_a_rep_whose_bottom_was_out_of_sight_is_not_good():
+    # station/reps.py: someone in front of the patient at the bottom leaves its peak trunk angle None.
+    assert not is_good_rep(rep(trunk=None), Targets())
+    assert not is_good_rep(rep(trunk=None), Targets(target_trunk_angle_deg=60.0))
+
+
 def test_a_good_rep_has_no_fault_and_reaches_the_target_angle():
     targets = Targets(target_trunk_angle_deg=60.0)
     assert is_good_rep(rep(), targets)
