@@ -3,8 +3,9 @@
 After each rep the kiosk shows (and the station may speak) at most one cue
 in plain words. A rep with faults gets the cue for its most important fault
 (:data:`FAULT_PRIORITY`: the faults that load the spine or the knees come
-first); a rep without a fault gets a word of praise. Three rules keep the
-cues calm:
+first); a good rep (:func:`station.scoring.is_good_rep`) gets a word of
+praise; a rep neither good nor faulted (short of the patient's target angle,
+or its bottom out of sight) gets no cue. Three rules keep the cues calm:
 
 - **cooldown**: a new cue replaces the one showing only ``cooldown_s`` after
   it appeared, so a run of quick reps does not flick through phrases;
@@ -111,9 +112,16 @@ class CueCoach:
         present = set(faults or ())
         return next((name for name in FAULT_PRIORITY if name in present), None)
 
-    def after_rep(self, faults, now: float) -> Cue | None:
-        """A rep just ended with these faults: the new cue to show (and say), or None to leave things be."""
+    def after_rep(self, faults, now: float, good: bool | None = None) -> Cue | None:
+        """A rep just ended with these faults: the new cue to show (and say), or None to leave things be.
+
+        ``good`` is whether the rep counted as good; without it, a rep with no
+        fault is. Only a good rep is praised: one that missed the target angle,
+        or whose bottom nobody saw, is not.
+        """
         fault = self.fault_to_fix(faults)
+        if fault is None and not (not faults if good is None else good):
+            return None
         current = self.current(now)
         if (fault is not None and current is not None and current.text == CUE_FOR_FAULT[fault]
                 and now - current.shown_at < self.repeat_s):
@@ -181,7 +189,7 @@ class CueCaller:
             faults = [name for name in event["rep"].get("faults") or () if isinstance(name, str)]
             good = event["good"] if isinstance(event.get("good"), bool) else not faults
             self._good_in_set += good
-            return rep_phrase(self.coach.after_rep(faults, now), good, self._good_in_set)
+            return rep_phrase(self.coach.after_rep(faults, now, good), good, self._good_in_set)
         elif kind == "set_complete":
             return SET_COMPLETE_PHRASE
         return None

@@ -52,7 +52,11 @@ stretch of movement whatever the frame rate.
   ``max_absent_s`` counts if it was already on its way up (its return as it
   was when last seen), and is otherwise dropped, never guessed. A shorter
   gap (someone walking between the camera and the patient) neither loses
-  nor splits a rep.
+  nor splits a rep. A patient still there but out of sight (someone in
+  front of them) for longer than ``max_absent_s`` next to the rep's deepest
+  readings leaves its bottom unseen: the rep counts, but its peak trunk
+  angle, closest gap, peak knee and back are None and its bottom-bound
+  faults (no touch, squat, rounded back, too fast) are not judged.
 
 Times are seconds on the frame clock; lengths mm; angles degrees.
 """
@@ -107,7 +111,8 @@ class RepSettings:
     max_absent_s : float
         Out of view longer than this means the patient left (s): someone
         walking past between the camera and the patient hides them for up
-        to about a second.
+        to about a second. Hidden this long at a rep's bottom (the patient
+        still there), the bottom was not seen.
     baseline_s : float
         Still standing this long sets the standing baseline (s): a patient
         settling at the wall stands at least this long before the first rep.
@@ -288,6 +293,23 @@ def _median(values) -> float | None:
     """The median of the readings that are not None (np.median's value; statistics' is faster on a few dozen)."""
     present = [value for value in values if value is not None]
     return float(statistics.median(present)) if present else None
+
+
+def _unseen_bottom(times: np.ndarray, bottom: np.ndarray, longest_s: float) -> tuple[float, float] | None:
+    """When the rep's bottom was out of sight, the stretch (s, s) without readings next to its deepest readings; else None.
+
+    ``times`` are the rep's reading times (s); ``bottom`` the indices of its
+    deepest readings (within the bottom band). A stretch without readings
+    longer than ``longest_s`` (someone in front of the patient, who is still
+    there, at the bottom) that borders the deepest readings means the
+    deepest seen is only where the view was lost or found again: the rep
+    went on down out of sight. A shorter dropout is ridden through, the
+    deepest reading either side of it standing for the bottom.
+    """
+    for after in np.flatnonzero(np.diff(times) > longest_s):
+        if np.isin((after, after + 1), bottom).any():
+            return float(times[after]), float(times[after + 1])
+    return None
 
 
 class RepDetector:
@@ -626,10 +648,12 @@ class RepDetector:
         gaps, trunks, knees, spines = columns
         returned = None if cut else rep["return"] if returned is None else returned
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
+        unseen = _unseen_bottom(times, bottom, self.settings.max_absent_s)
         # The touch is at the bottom: with the buttocks hidden there (someone
         # in front of the hips) the readings before and after say nothing of
-        # it, and the rep's closest gap is not known.
-        seen_at_bottom = np.isfinite(gaps[bottom]).any()
+        # it, and the rep's closest gap is not known. Nor is anything of the
+        # bottom when the patient was out of sight there.
+        seen_at_bottom = unseen is None and np.isfinite(gaps[bottom]).any()
         min_gap = float(np.nanmin(gaps)) if seen_at_bottom else None
         hold_end_s = float(times[bottom[-1]])
         # A descent slows into the bottom: the band's first frame comes early
@@ -640,6 +664,9 @@ class RepDetector:
         nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
         t90 = float(times[np.argmax(trunks >= nine_tenths)])  # half the hold is above the plateau: found
         bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - rep["start"]), hold_end_s)
+        if unseen is not None:
+            # Somewhere while out of sight: its middle is the best guess of the bottom's time.
+            bottom_s = hold_end_s = 0.5 * (unseen[0] + unseen[1])
         touched = min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm
         if min_gap is not None:
             # At the bottom the gap is flat at its closest while the trunk may
@@ -650,16 +677,20 @@ class RepDetector:
             bottom_s = max(bottom_s, float(times[closest[0]]))
             hold_end_s = max(bottom_s, min(hold_end_s, float(times[closest[-1]])))
         descent_s = bottom_s - rep["start"]
-        peak_knee = float(np.nanmax(knees)) if np.isfinite(knees).any() else None
+        peak_knee = float(np.nanmax(knees)) if unseen is None and np.isfinite(knees).any() else None
         # The back rounds most at the bottom: a rep whose back was not read
         # there (the camera above lost, the back hidden) is not judged by
         # the standing frames around it, which would say "not rounded".
-        peak_spine = float(np.nanmax(spines)) if np.isfinite(spines[bottom]).any() else None
+        peak_spine = float(np.nanmax(spines)) if unseen is None and np.isfinite(spines[bottom]).any() else None
+        peak_trunk = float(np.nanmax(trunks)) if unseen is None else None
         # A gap never measured in the whole rep (someone in front of the
         # patient hid the buttocks throughout) is no evidence of a missed
-        # touch: the touch is not judged, never guessed.
+        # touch: the touch is not judged, never guessed. A bottom out of
+        # sight leaves the descent's time unknown (only longer than the
+        # stretch seen before it), so its speed is not judged either.
         figures = dict(min_wall_gap_mm=-np.inf if min_gap is None else min_gap,
-                       descent_s=descent_s, return_trunk_angle_deg=-np.inf if returned is None else returned)
+                       descent_s=descent_s if unseen is None else np.inf,
+                       return_trunk_angle_deg=-np.inf if returned is None else returned)
         faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
                             peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,
                             thresholds=self.thresholds, **figures)
@@ -670,7 +701,7 @@ class RepDetector:
         series_columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in shown]) for i in range(4)]
         done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
                    min_wall_gap_mm=min_gap, touched=touched,
-                   peak_trunk_angle_deg=float(np.nanmax(trunks)), peak_knee_flexion_deg=peak_knee,
+                   peak_trunk_angle_deg=peak_trunk, peak_knee_flexion_deg=peak_knee,
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
                    ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
                    score=score, lost_points=tuple(lost),

@@ -85,18 +85,15 @@ class Targets:
 
 
 def is_good_rep(rep, targets: Targets) -> bool:
-    """No fault, and deep enough for the patient's target trunk angle when one is set.
+    """No fault, its bottom seen, and deep enough for the patient's target trunk angle when one is set.
 
-    A rep whose bottom was not seen (``peak_trunk_angle_deg`` None) is not
-    known to reach a target: it does not count as good, but, as for any
-    figure not measured, it is no fault and loses no points.
+    A rep whose bottom was out of sight (``peak_trunk_angle_deg`` None,
+    :mod:`station.reps`) had nothing of its bottom judged: it counts, but not as good.
     """
-    if rep.faults:
+    if rep.faults or rep.peak_trunk_angle_deg is None:
         return False
     target = targets.target_trunk_angle_deg
-    if target is None:
-        return True
-    return rep.peak_trunk_angle_deg is not None and rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG
+    return target is None or rep.peak_trunk_angle_deg >= target - TARGET_TOLERANCE_DEG
 
 
 class SetProgress:

@@ -174,7 +174,10 @@ class SetRules:
         self._out.store("add_rep", number=owner.number, rep=record, series=rep.series, recorded=self._out.now())
         self._summary.reps.append({**record, "set_number": owner.number})
         self._stored_rep = (rep.index, owner.number, owner.reps, self._summary.reps[-1])
-        self._out.lamp("rep_done", list(rep.faults))
+        if rep.faults or record["good"]:
+            self._out.lamp("rep_done", list(rep.faults))
+        # else neither good nor faulted (short of the target, or the bottom out of sight): the lamps
+        # neither praise nor correct it, and stay as they were.
         shown = rep.as_dict()
         shown["index"] = owner.reps
         self._out.publish(RepEvent(event.t_s, session_id=self._out.session_id(), set_number=owner.number, rep=shown,

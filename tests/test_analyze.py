@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -12,6 +13,8 @@ from station.frame_step import calibrate_from_opening
 from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
+from station.reps import Rep
+from wallhinge.cli import _print_rep_table
 
 from tests.test_cli import assert_one_error_line, run
 
@@ -187,3 +190,14 @@ def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or
         else:
             assert done.returncode == 2, (name, done.stderr)
             assert_one_error_line(done.stderr)
+
+
+def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys):
+    # Someone in front of the patient at the bottom: no peak trunk, no closest gap, no knee (station/reps.py).
+    unseen = Rep(index=1, start_s=2.0, bottom_s=3.0, end_s=5.0, min_wall_gap_mm=None, touched=False,
+                 peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, peak_spine_flexion_deg=None, descent_s=1.0,
+                 hold_s=0.0, ascent_s=2.0, return_trunk_angle_deg=2.0, faults=(), score=100, lost_points=())
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
+    jsonschema.validate({"reps": [unseen.as_dict()]}, SCHEMA)

@@ -4,7 +4,7 @@ import pytest
 
 from station.faults import FAULT_NAMES
 from station.scoring import FAULT_POINTS
-from station.cues import CUE_FOR_FAULT, FAULT_PRIORITY, PRAISE, CueCoach
+from station.cues import CUE_FOR_FAULT, FAULT_PRIORITY, PRAISE, CueCaller, CueCoach
 
 
 def test_every_fault_has_plain_words_and_a_place_in_the_order():
@@ -37,6 +37,16 @@ def test_a_good_rep_gets_praise_that_fades_sooner_than_a_correction():
     assert coach.current(3.9) == praise and coach.current(4.0) is None
     fix = coach.after_rep(["squat"], 10.0)
     assert coach.current(21.9) == fix and coach.current(22.0) is None
+
+
+def test_a_rep_neither_good_nor_faulted_gets_no_praise_and_no_phrase():
+    # Short of the target angle, or its bottom out of sight: nothing to praise, nothing to correct.
+    coach = CueCoach()
+    assert coach.after_rep([], 0.0, good=False) is None and coach.current(0.0) is None
+    caller = CueCaller()
+    event = {"type": "rep", "rep": {"faults": [], "peak_trunk_angle_deg": None}, "good": False}
+    assert caller.phrase(event, 0.0) is None and caller.coach.current(0.0) is None
+    assert coach.after_rep([], 1.0, good=True).kind == "praise"
 
 
 def test_a_new_cue_waits_for_the_cooldown():

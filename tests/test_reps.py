@@ -227,6 +227,23 @@ def test_a_second_out_of_sight_neither_loses_nor_splits_a_rep(hidden_from):
     assert of_type(events, PatientLeft) == []
 
 
+def test_a_rep_whose_bottom_someone_hid_for_seconds_counts_without_its_bottom_figures():
+    # A clinician steps in front of the patient on the way down and out of the way on the way up (two
+    # seconds): the station sees them at 30 degrees going down and coming up, never at 70. The rep
+    # counts, but its deepest lean, closest gap and knees are not known, and neither is how fast it went down.
+    rep = hinge(descent_s=1.0, hold_s=1.0, ascent_s=1.5, peak_deg=70.0, knee_deg=40.0)
+    hidden = Measures(present=True, confidence=1.0, hidden_reason="someone in front of the patient")
+    frames = [hidden if m.trunk_angle_deg > 30.0 else m for m in rep]
+    assert sum(m is hidden for m in frames) * DT > RepSettings().max_absent_s
+    detector, events = run(standing(2.0) + frames + standing(2.0))
+    (done,) = detector.reps
+    assert done.peak_trunk_angle_deg is None and done.min_wall_gap_mm is None
+    assert done.peak_knee_flexion_deg is None and not done.touched
+    assert done.faults == ()  # no squat from the knees, no touch missed, not too fast: none of it seen
+    assert done.as_dict()["peak_trunk_angle_deg"] is None
+    assert of_type(events, PatientLeft) == []
+
+
 def test_a_rep_whose_buttocks_were_hidden_throughout_is_not_called_no_touch():
     # Someone stood between the camera and the patient's hips the whole rep.
     hidden = [frame(m.trunk_angle_deg, None) for m in hinge()]

@@ -53,10 +53,10 @@ def test_a_good_rep_has_no_fault_and_reaches_the_target_angle():
     assert is_good_rep(rep(trunk=20.0), Targets())  # no target angle set
 
 
-def test_a_rep_whose_bottom_was_not_seen_neither_meets_nor_fails_the_target():
+def test_a_rep_whose_bottom_was_not_seen_counts_but_is_not_good():
     hidden = rep(trunk=None)  # someone stood in front of the patient at the bottom
     assert not is_good_rep(hidden, Targets(target_trunk_angle_deg=60.0))  # not known to be deep enough
-    assert is_good_rep(hidden, Targets())  # no target: only faults decide
+    assert not is_good_rep(hidden, Targets())  # nothing of its bottom judged: no fault, and no good rep either
     progress = SetProgress(Targets(target_trunk_angle_deg=60.0, reps_per_set=2))
     assert [progress.add(rep()), progress.add(hidden), progress.add(rep())] == [False, False, True]
     assert (progress.reps, progress.good_reps) == (3, 2)

@@ -1,5 +1,6 @@
 """The set and participant rules (station/set_rules.py) on hand-built event streams, as the rep detector is tested."""
 
+import dataclasses
 import datetime as _dt
 
 import pytest
@@ -114,6 +115,17 @@ def test_good_reps_reaching_the_target_complete_the_set_with_a_fanfare(rules):
     # The patient is still there: the fifth rep began a new set
     assert [row["set_number"] for row in summary.reps] == [1, 1, 1, 1]
     assert summary.sets == 1 and effects.of(RepEvent)[-1].rep["index"] == 4
+
+
+def test_a_rep_whose_bottom_was_out_of_sight_counts_but_is_neither_praised_nor_corrected(rules):
+    rules, effects, summary = rules
+    unseen = dataclasses.replace(make_rep(2), min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
+                                 peak_knee_flexion_deg=None, peak_spine_flexion_deg=None)
+    feed(rules, [PatientArrived(1.0)] + rep_events(1) + [RepStarted(8.0, 2), RepDone(11.0, unseen)])
+    assert [row["good"] for row in summary.reps] == [True, False]
+    assert effects.kinds().count("add_rep") == 2 and effects.of(RepEvent)[-1].good is False
+    # The first rep's green; none for the second, whose lamps stay as they were.
+    assert [lamp for lamp in effects.lamps if lamp[0] == "rep_done"] == [("rep_done", [])]
 
 
 def test_a_rep_beginning_after_a_completed_set_starts_the_next(rules):

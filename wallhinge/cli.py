@@ -228,8 +228,10 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
         gap = "-" if rep.min_wall_gap_mm is None else f"{rep.min_wall_gap_mm:.0f}"
         knee = "-" if rep.peak_knee_flexion_deg is None else f"{rep.peak_knee_flexion_deg:.0f}"
         trunk = "-" if rep.peak_trunk_angle_deg is None else f"{rep.peak_trunk_angle_deg:.0f}"
+        # No gap read at the bottom: the touch was not checked, not missed.
+        touch = "-" if rep.min_wall_gap_mm is None else "yes" if rep.touched else "no"
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
-              f"{'yes' if rep.touched else 'no':>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
+              f"{touch:>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
               f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}"
               + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
               + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}"))

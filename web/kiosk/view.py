@@ -334,7 +334,7 @@ class KioskView:
         self._reps_in_set += 1
         if good:
             self._good += 1
-        phrase = rep_phrase(self.coach.after_rep(faults, now), good, self._good)
+        phrase = rep_phrase(self.coach.after_rep(faults, now, good), good, self._good)
         if phrase is not None:
             out.append(("say", {"text": phrase}))
 
