@@ -216,6 +216,13 @@ class SessionSummary:
     back_frames_read: int = 0
     back_reason: str | None = None
 
+    def back_words(self) -> str:
+        """What became of the reps' back, in a few words: checked (and how many rounded), or not and why."""
+        if self.back_reason is not None:
+            return f"not checked ({self.back_reason})"
+        rounded = sum(1 for rep in self.reps if "rounded_back" in rep["faults"])
+        return f"checked, {rounded} rounded"
+
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)

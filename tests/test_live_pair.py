@@ -77,8 +77,9 @@ def pair_analysis(pair_recording):
 
 @pytest.fixture(scope="module")
 def replayed_pair(pair_recording, tmp_path_factory):
+    """The pair replayed live with a drill variant whose back check is not validated (a stick along the back)."""
     path, _ = pair_recording
-    settings = pair_settings(tmp_path_factory.mktemp("replayed-pair"))
+    settings = pair_settings(tmp_path_factory.mktemp("replayed-pair"), drill_variant="stick")
     publisher = Recorder()
     # A snapshot of every frame, however fast the replay runs (they come every 0.1 s of the wall clock).
     with pytest.MonkeyPatch.context() as patch:
@@ -268,7 +269,7 @@ def test_wallhinge_run_replays_the_pair_and_says_what_the_camera_above_read(pair
         assert code == 0, err
         last = out.splitlines()[-1]
         assert last.startswith(f"the camera above ({back_recording_path(path)}) read the back in ")
-        assert "the reps' back: not checked (the back is in view from this set-up" in last
+        assert last.endswith("; the reps' back: checked, 0 rounded")  # hands on the hips: validated, a good set
         code, out, err = run(["run", "--replay", str(path), "--back-camera", str(tmp_path / "none.above.db3"),
                               "--no-web", "--set", f"station.data_dir={tmp_path}"])
         assert code == 2
@@ -282,12 +283,9 @@ def test_wallhinge_run_replays_the_pair_and_says_what_the_camera_above_read(pair
         Device.pin_factory = saved
 
 
-def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pair_recording, tmp_path, monkeypatch):
-    import station.setup
-
+def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pair_recording, tmp_path):
     path, _ = pair_recording
-    monkeypatch.setattr(station.setup, "BACK_CHECK_VALIDATED", frozenset([("side+wall-above", "hips")]))
-    publisher = Recorder()
+    publisher = Recorder()  # hands on the hips: validated
     summary = run_session(pair_settings(tmp_path), replay=path, publisher=publisher, pin_factory=new_factory(),
                           real_time=False)
     measured = [frame for frame in publisher.of("frame") if frame.get("present")]

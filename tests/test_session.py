@@ -31,7 +31,7 @@ from station.camera import open_recording, usb_warning
 from wallhinge.cli import main
 from station.errors import CameraError
 from station.geometry import Pose
-from station.session import run_session
+from station.session import SessionSummary, run_session
 from station.settings import load_settings
 from station.store import open_store
 from tests.pins import ToneRecordingPin
@@ -737,3 +737,10 @@ def test_a_store_that_fails_then_recovers_shows_it_live_and_loses_nothing(record
     assert [event["state"] for event in publisher.of("storage")] == ["failing", "ok"]
     assert summary.journal is None and summary.reps_not_stored == 0 and summary.store_failures == 0
     assert len(stored(settings, summary.session_id)[2]) == 2
+
+
+def test_the_summary_says_whether_the_reps_back_was_checked_never_none():
+    checked = SessionSummary(back_camera="above", reps=[{"faults": ["rounded_back"]}, {"faults": []}])
+    assert checked.back_words() == "checked, 1 rounded"
+    unchecked = SessionSummary(back_camera="above", back_reason="the camera above is lost")
+    assert unchecked.back_words() == "not checked (the camera above is lost)"

@@ -114,6 +114,8 @@ def test_the_setup_says_whether_the_back_can_be_checked():
     assert not checked and "hide the back" in why
     assert ("side", "crossed") not in BACK_IN_VIEW  # the study: both halves of the back in 15% of frames
     checked, why = back_check("side+wall-above", "hips")
+    assert checked and "validated" in why
+    checked, why = back_check("side+wall-above", "crossed")  # short seniors' forearms: no standing baseline
     assert not checked and "accuracy targets" in why
     assert not SetupSettings().back_checked
     with pytest.raises(ValueError, match="setup.placement"):

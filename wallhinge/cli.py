@@ -346,7 +346,7 @@ def _run(args) -> int:
           f"in {summary.elapsed_s:.0f} s, ended by {summary.ended_by}; {where}")
     if summary.back_camera is not None:
         print(f"the camera above ({summary.back_camera}) read the back in {summary.back_frames_read} of "
-              f"{summary.frames} frames; the reps' back: not checked ({summary.back_reason})")
+              f"{summary.frames} frames; the reps' back: {summary.back_words()}")
     return 1 if summary.journal is not None or summary.store_failures else 0
 
 

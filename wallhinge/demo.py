@@ -160,8 +160,8 @@ def run_demo(*, data_dir: Path, port: int = 8080, real_time: bool = True, rounds
                                   real_time=real_time, speech_enabled=dashboard.speech_enabled)
             good = sum(1 for rep in summary.reps if rep["good"])
             print(f"  {len(summary.reps)} reps ({good} good) in {summary.sets} sets; ended by {summary.ended_by}; "
-                  f"the camera above read the back in {summary.back_frames_read} frames (back not checked: "
-                  f"{summary.back_reason})", file=out, flush=True)
+                  f"the camera above read the back in {summary.back_frames_read} frames; the reps' back: "
+                  f"{summary.back_words()}", file=out, flush=True)
             played += 1
             if summary.ended_by != "end of recording":
                 return 0  # stopped: Ctrl-C or SIGTERM

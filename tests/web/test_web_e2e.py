@@ -287,7 +287,7 @@ def test_the_live_page_shows_the_backs_state_frame_by_frame_with_two_cameras(con
     feed = served.app.extensions["wallhinge_live"]
     errors = []
     page = _live_page(contexts, served, errors)
-    reason = back_check("side+wall-above", "hips")[1].removeprefix("back not checked: ")
+    reason = back_check("side+wall-above", "stick")[1].removeprefix("back not checked: ")
     measures = {"t_s": 12.0, "present": True, "confidence": 1.0, "wall_gap_mm": 64.0, "trunk_angle_deg": 31.0,
                 "knee_flexion_deg": 12.0, "spine_flexion_deg": 4.2, "hidden": None}
 
