@@ -29,7 +29,9 @@ CONTRACT_REP = {"index": 1, "start_s": 4.1, "bottom_s": 6.0, "end_s": 8.2, "min_
 # step was edited: put the change in a new step at the end instead.
 RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323d3f",
                   "7962185c61e65c9c62fd48fc791b5bfa606274d5f080b5577111e22bdbd114af",
-                  "336bbae37183ffe3cb793abea9ebbc5b8fd1f890fd17e27436eae8e58be8d11c"]
+                  "336bbae37183ffe3cb793abea9ebbc5b8fd1f890fd17e27436eae8e58be8d11c",
+                  "f8cc265f4f4ef7fd521dfdc00b84d03447eaa44718d8af45611d633df1161050",
+                  "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a"]
 
 
 def at(day, hour=9, minute=0):
