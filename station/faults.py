@@ -19,6 +19,10 @@ FAULT_LABELS = {"squat": "Squat", "rounded_back": "Rounded back", "no_touch": "N
 BOTTOM_NOT_SEEN = "not seen"
 #: Why, as a clinician reads it.
 BOTTOM_NOT_SEEN_WHY = "the rep's bottom was not seen: someone was in front of the patient"
+#: A rep's verdict in words: "No fault" only when every fault could be judged; otherwise "No fault
+#: seen" and, for what was not measured, its own label (the dashboard, its reports and the live page).
+NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
+NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
 
 
 @dataclass(frozen=True)

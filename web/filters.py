@@ -8,7 +8,8 @@ import math
 from flask import Flask
 from markupsafe import Markup
 
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES, NO_FAULT,
+                            NO_FAULT_SEEN, NOT_CHECKED_LABELS)
 
 __all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk"]
 
@@ -92,14 +93,14 @@ def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool 
     """
     checked = back_was_checked and touch_was_checked
     if not faults:
-        badges = Markup('<span class="badge ok">{}</span>').format("No fault" if checked else "No fault seen")
+        badges = Markup('<span class="badge ok">{}</span>').format(NO_FAULT if checked else NO_FAULT_SEEN)
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
                                  for name in faults)
-    if not touch_was_checked:
-        badges += Markup('<span class="badge neutral touch-unchecked">Touch not checked</span>')
-    if not back_was_checked:
-        badges += Markup('<span class="badge neutral back-unchecked">Back not checked</span>')
+    for part, was_checked in (("touch", touch_was_checked), ("back", back_was_checked)):
+        if not was_checked:
+            badges += Markup('<span class="badge neutral {}-unchecked">{}</span>').format(
+                part, NOT_CHECKED_LABELS[part])
     return badges
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from station.faults import Thresholds
+from station.faults import NOT_CHECKED_LABELS, Thresholds
 from station.lamps import participant_words
 from station.scoring import Targets
 from station.cues import SET_COMPLETE_PHRASE, CueCoach, rep_phrase
@@ -87,7 +87,7 @@ def _back_words(event: dict, present: bool) -> str | None:
     """The back's line for a participant (two cameras); why it is not checked stays in, as trouble reasons do."""
     checked = event.get("back_checked")
     if checked is False:
-        return "Back not checked"
+        return NOT_CHECKED_LABELS["back"]
     spine = _number(event.get("spine_flexion_deg"))
     if checked is not True or not present or spine is None:
         return None

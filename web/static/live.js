@@ -153,9 +153,13 @@
     // No closest gap: the buttocks were hidden at the bottom, the touch was not judged (web/filters.py's rule).
     var touchChecked = rep.min_wall_gap_mm !== null && rep.min_wall_gap_mm !== undefined;
     if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
-    else { faults.appendChild(el("span", "badge ok", backChecked && touchChecked ? "No fault" : "No fault seen")); }
-    if (!touchChecked) { faults.appendChild(el("span", "badge neutral touch-unchecked", "Touch not checked")); }
-    if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", "Back not checked")); }
+    else {
+      faults.appendChild(el("span", "badge ok", backChecked && touchChecked ? WORDS.no_fault : WORDS.no_fault_seen));
+    }
+    if (!touchChecked) {
+      faults.appendChild(el("span", "badge neutral touch-unchecked", WORDS.not_checked.touch));
+    }
+    if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", WORDS.not_checked.back)); }
     repBody.appendChild(faults);
     (rep.lost_points || []).forEach(function (item) {
       repBody.appendChild(el("p", "small", "−" + item.points + " " + (FAULTS[item.fault] || item.fault) + ": " + item.why));
