@@ -70,8 +70,9 @@ TARGET_FIELDS = (
     TargetField("max_knee_flexion_deg", "Knee bend limit (squat)", "°", 1, 120,
                 default=_DRILL.max_knee_flexion_deg, help="More knee bend than this is a squat"),
     TargetField("max_spine_flexion_deg", "Back rounding limit", "°", 1, 90, default=_DRILL.max_spine_flexion_deg,
-                help="Beyond the patient's own standing posture. Applies only to reps whose back was "
-                     "measured: this station does not measure the back yet"),
+                help="Beyond the patient's own posture early in their first hinge. Applies only to reps "
+                     "whose back was measured (two cameras, the second above the drill spot, with the hands "
+                     "on the hips); other reps say \"Back not checked\""),
     TargetField("min_descent_s", "Shortest allowed descent", "s", 0.1, 10, default=_DRILL.min_descent_s,
                 step="0.05", help="Going down in less time than this is too fast"),
     TargetField("upright_angle_deg", "Stand back up within", "°", 1, 45, default=_DRILL.upright_angle_deg,

@@ -308,7 +308,7 @@ def test_the_live_page_shows_the_backs_state_frame_by_frame_with_two_cameras(con
     page.wait_for_selector("#station-back:has-text('Back: not checked — the camera above (222) is lost')")
     # Validated (a set-up the study passes): the reading.
     feed.publish(frame(back_checked=True, back_reason=None))
-    page.wait_for_selector("#station-back:has-text('Back: bent 4° from standing tall.')")
+    page.wait_for_selector('#station-back:has-text("Back: spine flexion 4° against their own at the set\'s start.")')
     # One camera: no back line at all.
     feed.publish(FrameEvent(t_s=12.1, phase="measuring", trouble=None, set_number=1, set_state="running",
                             reps_in_set=1, measures=measures).as_dict())

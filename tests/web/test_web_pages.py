@@ -428,6 +428,8 @@ def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
     assert "Slowest allowed descent" not in page and "quicker than this" not in page
     assert "Shortest allowed descent" in page and "Going down in less time than this is too fast" in page
     assert "Applies only to reps whose back was measured" in page
+    # Two cameras with the hands on the hips do measure it: the form never says no station does.
+    assert "does not measure the back" not in page and "with the hands on the hips" in page
 
 
 def test_the_log_in_page_speaks_to_clinicians_not_developers(client, account):

@@ -99,7 +99,9 @@
     } else if (frame.spine_flexion_deg === null || frame.spine_flexion_deg === undefined) {
       backText.textContent = "Back: not read this moment \u2014 " + (frame.back_reason || "no reading") + ".";
     } else {
-      backText.textContent = "Back: bent " + round(frame.spine_flexion_deg, "\u00b0") + " from standing tall.";
+      // Against the patient's own back early in the set (negative: straighter than then).
+      backText.textContent = "Back: spine flexion " + round(frame.spine_flexion_deg, "\u00b0") +
+        " against their own at the set's start.";
     }
   }
 
