@@ -34,6 +34,7 @@ STANDING = {"pattern": "patient_detected", "colour": "green", "blinking": False,
             "lamps": {"red": 0.0, "amber": 0.0, "green": 0.25}, "sound": False, "note": None, "tone_hz": None,
             "muted": False, "reason": None}
 FAULT = dict(STANDING, pattern="fault_rep", colour="red", blinking=True, lamps={"red": 1.0, "amber": 0.0, "green": 0.0})
+ROUNDED = dict(FAULT, pattern="rounded_back_rep", colour="red+amber")
 
 
 
@@ -167,6 +168,17 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             assert page.locator("#cue-text").inner_text() == "Soft knees"
             print("kiosk follow times (s):", {k: round(v, 3) for k, v in took.items()})
             assert all(seconds < FOLLOW_S for seconds in took.values()), took
+            # A rounded back: red and amber flash in turn (amber half a flash behind), as the lamps do.
+            feed.publish({"type": "lights", "pattern": "rep_done", "lights": ROUNDED})
+            page.wait_for_selector("#lamp-amber.on.blink.in-turn")
+            assert page.locator("#lamp-red.on.blink").count() == 1 and page.locator("#lamp-red.in-turn").count() == 0
+            # On one clock: amber's flash half a period (0.25 s) behind red's, so one is lit while the other is not.
+            timing = page.evaluate("() => ['lamp-red', 'lamp-amber'].map(id => document.getElementById(id)"
+                                   ".getAnimations().map(a => [a.startTime, a.effect.getTiming().delay]))")
+            assert timing == [[[0, 0]], [[0, -250]]], timing
+            for moment in ("a", "b"):  # a quarter second apart: one lamp lit, then the other
+                page.locator("#light").screenshot(path=shots / f"kiosk-rounded-lamps-{size}-{moment}.png")
+                page.wait_for_timeout(250)
 
             # Mid-rep, later in the set, for the pictures (once the last touch's flash is over).
             page.wait_for_timeout(1600)

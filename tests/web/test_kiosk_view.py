@@ -121,7 +121,7 @@ def test_the_light_mirrors_the_lamps_in_words_and_places():
     view = Feed().play(0.0, {"type": "lights", "pattern": "rep_done", "lights": lights}).last("view")
     # No tip on the screen: the light never points to one.
     assert view["lights"] == {"pattern": "fault_rep", "word": "Not quite", "icon": "!", "blinking": True,
-                              "lamps": {"red": True, "amber": False, "green": False}}
+                              "in_turn": False, "lamps": {"red": True, "amber": False, "green": False}}
     with_tip = Feed().play(0.0, session("running", 1), rep(1, ["squat"]),
                            {"type": "lights", "pattern": "rep_done", "lights": lights}).last("view")
     assert with_tip["cue"]["kind"] == "fix" and with_tip["lights"]["word"] == "See the tip"
@@ -130,8 +130,9 @@ def test_the_light_mirrors_the_lamps_in_words_and_places():
     assert view["lights"]["lamps"] == {"red": True, "amber": True, "green": True}
     rounded = {"pattern": "rounded_back_rep", "colour": "red+amber", "blinking": True, "lamps": {}}
     view = Feed().play(0.0, {"type": "lights", "lights": rounded}).last("view")
+    # Red and amber flash in turn, as the station's lamps do.
     assert view["lights"] == {"pattern": "rounded_back_rep", "word": "Keep your back long", "icon": "!",
-                              "blinking": True, "lamps": {"red": True, "amber": True, "green": False}}
+                              "blinking": True, "in_turn": True, "lamps": {"red": True, "amber": True, "green": False}}
 
 
 def test_a_completed_set_gets_a_summary_that_celebrates_then_the_screen_goes_idle():

@@ -465,6 +465,8 @@ class KioskView:
         if pattern == "fault_rep" and not fix_shown:
             word = "Not quite"  # "See the tip" only while there is a tip to see
         colour = lights.get("colour")
+        # Two colours joined ("red+amber") flash in turn, as the station's lamps do (station.feedback).
         return {"pattern": pattern, "word": word, "icon": icon, "blinking": lights.get("blinking") is True,
+                "in_turn": isinstance(colour, str) and "+" in colour,
                 "lamps": {name: isinstance(colour, str) and (colour == "all" or name in colour.split("+"))
                           for name in ("red", "amber", "green")}}

@@ -64,12 +64,21 @@
     }
   }
 
+  // Every flashing lamp on the page's own clock, whenever its flashing began: lamps that flash together
+  // stay together, and one "in turn" (half a flash behind, kiosk.css) stays opposite the other.
+  function alignBlinking(lamp) {
+    if (lamp.getAnimations) { lamp.getAnimations().forEach(function (a) { a.startTime = 0; }); }
+  }
+
   function showLights(lights) {
     ["red", "amber", "green"].forEach(function (colour) {
       var lamp = $("lamp-" + colour);
       var on = !!(lights && lights.lamps && lights.lamps[colour]);
       lamp.classList.toggle("on", on);
       lamp.classList.toggle("blink", on && !!lights.blinking);
+      // Lamps that flash in turn: the second (amber) half a flash behind the first.
+      lamp.classList.toggle("in-turn", on && !!lights.blinking && !!lights.in_turn && colour === "amber");
+      alignBlinking(lamp);
     });
     setText("light-icon", lights ? lights.icon : "");
     setText("light-word", lights && lights.word ? lights.word : "Lights off");

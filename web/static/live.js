@@ -120,6 +120,11 @@
       }
       lamp.classList.toggle("on", on);
       lamp.classList.toggle("blink", on && !!(lights && lights.blinking));
+      // Two colours joined ("red+amber") flash in turn: the second half a flash behind the first.
+      var joined = lights && lights.colour ? lights.colour.split("+") : [];
+      lamp.classList.toggle("in-turn", on && !!(lights && lights.blinking) && joined.indexOf(colour) > 0);
+      // On the page's own clock, whenever the flashing began, so lamps "in turn" stay opposite.
+      if (lamp.getAnimations) { lamp.getAnimations().forEach(function (a) { a.startTime = 0; }); }
     });
     if (!lights) { lightsWords.textContent = "Lamps: not reported yet."; return; }
     var words = [];
