@@ -165,6 +165,7 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     assert "red lamp flashing" in page.locator("#lights-words").inner_text()
     assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
     assert page.locator("#lamp-red.on").count() == 1
+    page.wait_for_selector("#event-log li:has-text('Rep 5: score 75 · Squat')")  # the log names the fault
     feed.publish({"type": "station", "state": "trouble", "reason": "the camera stopped sending frames"})
     page.wait_for_selector("#station-trouble:has-text('Trouble: the camera stopped sending frames')")
     feed.publish({"type": "station", "state": "ready"})

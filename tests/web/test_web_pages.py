@@ -290,6 +290,8 @@ def test_the_printable_report(logged_in, sample):
     assert "6 / 10" in page and page.count("<tr><td>") == 10
     assert "Squat: knees bent to 48 degrees (limit 40)" in page
     assert "printed" in page and "by anna" in page
+    # Which camera measured what: the sample's reps all had their back read from above.
+    assert "beside the drill spot, and the back on 10 of 10 reps by a second one above it" in page
 
 
 def test_the_report_style_sheet_prints_on_one_page(client, account):

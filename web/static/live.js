@@ -237,7 +237,9 @@
       var event = JSON.parse(message.data);
       showRep(event);
       if (event.lights) { showLights(event.lights); }
-      addLog("Rep " + event.rep.index + ": score " + event.rep.score, event.time);
+      var named = (event.rep.faults || []).map(function (name) { return FAULTS[name] || name; });
+      addLog("Rep " + event.rep.index + ": score " + event.rep.score + (named.length ? " · " + named.join(", ") : ""),
+             event.time);
     });
     source.addEventListener("command", function (message) {
       var event = JSON.parse(message.data);
