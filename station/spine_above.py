@@ -45,8 +45,9 @@ This module reads the back's sagittal profile from that camera's depth frames:
 
 What is left of the drift (slim bodies read low at the bottom of a deep
 hinge) is in the errors ``benchmarks/bench_spine_above.py`` prints, with what
-it reaches and misses (``docs/back-view.md``: short of issue 15's targets, so
-nothing switches it on).
+it reaches and misses (``docs/back-view.md``). With the hands on the hips it
+judges reps well enough to be switched on (``station.setup.BACK_CHECK_VALIDATED``);
+the other drill variants are not.
 
 The constants are in the body's own proportions (shares of stature, Winter's
 tables) or in metres of skin; they were chosen on the simulator's tuning
