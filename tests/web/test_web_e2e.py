@@ -254,6 +254,11 @@ def test_the_live_page_speaks_in_words_names_the_patient_and_keeps_24_hour_times
     assert "good_rep" not in page.locator("body").inner_text()
     assert "Back not checked" in page.locator("#rep-body").inner_text()
     assert "No fault seen" in page.locator("#rep-body").inner_text()
+    # A rounded back's lamps: red and amber flashing in turn (amber half a flash behind), as the station's do.
+    feed.publish({"type": "lights", "lights": {"pattern": "rounded_back_rep", "colour": "red+amber", "blinking": True,
+                                               "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True}})
+    page.wait_for_selector("#lamp-amber.on.blink.in-turn")
+    assert page.locator("#lamp-red.on.blink").count() == 1 and page.locator("#lamp-red.in-turn").count() == 0
     log = page.locator("#event-log li").all_inner_texts()
     assert sum("Running" in line for line in log) == 1, log  # not once more after every rep
     assert all(re.match(r"^\d\d:\d\d:\d\d · ", line) for line in log), log
