@@ -57,6 +57,8 @@ sensitive to them: the hip at 0.52 of stature is the simulator's body.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from station.geometry import Intrinsics, Pose, pixel_rays
@@ -377,7 +379,7 @@ class AboveBaseline(SpineBaseline):
         self.standing_deg: float | None = None  # the still moment's turn, before the first hinge moves it
         self._tops: list[tuple[float, float]] = []
         self._frames: list[float] = []  # the last window_s's frame times, read or not
-        self._leaning: list[tuple[float, float, float]] = []  # (t_s, turn deg, lean deg) of HINGE_HISTORY_S
+        self._leaning: deque[tuple[float, float, float]] = deque()  # (t_s, turn deg, lean deg) of HINGE_HISTORY_S
         self._hinge_from: tuple[float, float] | None = None  # (still moment's start s, its lean deg) until moved
 
     def observe(self, t_s: float, curvature_deg: float | None, lean_deg: float | None = None) -> None:
@@ -389,8 +391,12 @@ class AboveBaseline(SpineBaseline):
         if curvature_deg is not None and lean_deg is not None:
             self._leaning.append((t_s, curvature_deg, lean_deg))
         while self._leaning and self._leaning[0][0] < t_s - HINGE_HISTORY_S:
-            self._leaning.pop(0)
-        self._from_the_first_hinge()
+            self._leaning.popleft()
+        # The first hinge is passed at the first reading past the band: only such a frame can end it (the
+        # readings before it were looked at as they came, or when the still moment was taken).
+        if (self._hinge_from is not None and lean_deg is not None and curvature_deg is not None
+                and lean_deg - self._hinge_from[1] > HINGED_LEAN_DEG[1]):
+            self._from_the_first_hinge()
 
     def _from_the_first_hinge(self) -> None:
         """Once the back has turned past the hinged band, its frames in the band give the baseline (bounded)."""
