@@ -23,6 +23,12 @@ BOTTOM_NOT_SEEN_WHY = "the rep's bottom was not seen: someone was in front of th
 #: seen" and, for what was not measured, its own label (the dashboard, its reports and the live page).
 NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
 NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
+#: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
+#: its squat, rounded back, touch and speed were not judged, so a 100 would vouch for what was not seen.
+#: The same in every screen and export.
+NOT_SCORED = "not scored"
+#: Why, as a clinician reads it.
+NOT_SCORED_WHY = "the rep's bottom was not seen, so its squat, rounded back, touch and speed were not judged"
 
 
 @dataclass(frozen=True)

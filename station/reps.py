@@ -55,8 +55,9 @@ stretch of movement whatever the frame rate.
   nor splits a rep. A patient still there but out of sight (someone in
   front of them) for longer than ``max_absent_s`` next to the rep's deepest
   readings leaves its bottom unseen: the rep counts, but its peak trunk
-  angle, closest gap, peak knee and back are None and its bottom-bound
-  faults (no touch, squat, rounded back, too fast) are not judged.
+  angle, closest gap, peak knee and back are None, its bottom-bound
+  faults (no touch, squat, rounded back, too fast) are not judged, and it
+  has no score (None; an incomplete return still lists its lost points).
 
 Times are seconds on the frame clock; lengths mm; angles degrees.
 """
@@ -176,7 +177,7 @@ class Rep:
     ascent_s: float
     return_trunk_angle_deg: float | None  # None: cut before the patient stood back up
     faults: tuple[str, ...]
-    score: int
+    score: int | None  # None: the rep's bottom was not seen, so its bottom faults were not judged (station.scoring)
     lost_points: tuple[dict, ...]
     series: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -694,8 +695,9 @@ class RepDetector:
         faults = rep_faults(peak_knee_flexion_deg=-np.inf if peak_knee is None else peak_knee,
                             peak_spine_flexion_deg=-np.inf if peak_spine is None else peak_spine,
                             thresholds=self.thresholds, **figures)
-        score, lost = score_rep(faults=faults, peak_knee_flexion_deg=peak_knee, peak_spine_flexion_deg=peak_spine,
-                                thresholds=self.thresholds, **figures)
+        # No score for a rep whose bottom was not seen (station.scoring says why): never a 100 for faults not judged.
+        score, lost = score_rep(faults=faults, bottom_seen=unseen is None, peak_knee_flexion_deg=peak_knee,
+                                peak_spine_flexion_deg=peak_spine, thresholds=self.thresholds, **figures)
         # The series from the rep's start: the frames before it was recognised, then its own.
         shown = rep["lead_in"] + frames
         series_columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in shown]) for i in range(4)]

@@ -8,6 +8,12 @@ of the hips (squat, rounded back); missing the wall, rushing down and not
 standing up cost less. Each lost point comes with its reason, in the
 rep's figures against the patient's threshold.
 
+A rep whose bottom was not seen (someone stood in front of the patient
+there, :mod:`station.reps`) has **no score**: the faults that are judged at
+the bottom (squat, rounded back, no touch, too fast) were not, so "100"
+would vouch for a clean rep nobody saw. Its lost points still list what
+was judged (an incomplete return).
+
 A *good rep* has no fault and, when the patient has a target trunk angle,
 is seen to lean at least that far (within :data:`TARGET_TOLERANCE_DEG`). The sources'
 cue to progress (a bigger stand-off, or a load) is 3 sets of 12 good reps;
@@ -30,13 +36,15 @@ FAULT_POINTS = {"squat": 25, "rounded_back": 25, "no_touch": 20, "too_fast": 15,
 TARGET_TOLERANCE_DEG = 5.0
 
 
-def score_rep(*, faults, min_wall_gap_mm: float, peak_knee_flexion_deg: float | None,
+def score_rep(*, faults, bottom_seen: bool, min_wall_gap_mm: float, peak_knee_flexion_deg: float | None,
               peak_spine_flexion_deg: float | None, descent_s: float, return_trunk_angle_deg: float,
-              thresholds: Thresholds = Thresholds()) -> tuple[int, list[dict]]:
-    """The rep's score (0-100) and one ``{"fault", "points", "why"}`` per point-losing fault.
+              thresholds: Thresholds = Thresholds()) -> tuple[int | None, list[dict]]:
+    """The rep's score (0-100, or None) and one ``{"fault", "points", "why"}`` per point-losing fault.
 
     The reasons quote the rep's own figures (mm, degrees, seconds) against
-    the thresholds that named the fault.
+    the thresholds that named the fault. ``bottom_seen`` False (the rep's
+    bottom was out of sight, so its bottom faults were not judged) gives no
+    score, None, never 100; the faults that were judged still list their points.
     """
     reasons = {
         "squat": lambda: f"knees bent to {peak_knee_flexion_deg:.0f} degrees (limit {thresholds.max_knee_flexion_deg:g})",
@@ -49,6 +57,8 @@ def score_rep(*, faults, min_wall_gap_mm: float, peak_knee_flexion_deg: float | 
                                       f"(within {thresholds.upright_angle_deg:g})"),
     }
     lost = [{"fault": fault, "points": FAULT_POINTS[fault], "why": reasons[fault]()} for fault in faults]
+    if not bottom_seen:
+        return None, lost
     return max(0, 100 - sum(item["points"] for item in lost)), lost
 
 

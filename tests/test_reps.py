@@ -241,7 +241,20 @@ def test_a_rep_whose_bottom_someone_hid_for_seconds_counts_without_its_bottom_fi
     assert done.peak_knee_flexion_deg is None and not done.touched
     assert done.faults == ()  # no squat from the knees, no touch missed, not too fast: none of it seen
     assert done.as_dict()["peak_trunk_angle_deg"] is None
+    # No score: a 100 would vouch for a clean rep whose bottom nobody saw.
+    assert done.score is None and done.lost_points == () and done.as_dict()["score"] is None
     assert of_type(events, PatientLeft) == []
+
+
+def test_a_rep_whose_bottom_was_hidden_has_no_score_but_its_incomplete_return_is_still_judged():
+    rep = hinge(descent_s=1.0, hold_s=1.0, ascent_s=1.5, peak_deg=70.0, return_deg=30.0)
+    hidden = Measures(present=True, confidence=1.0, hidden_reason="someone in front of the patient")
+    frames = [hidden if m.trunk_angle_deg > 40.0 else m for m in rep]
+    detector, _ = run(standing(2.0) + frames + standing(3.0, trunk=30.0, gap=60.0) + standing(2.0))
+    (done,) = detector.reps
+    assert done.peak_trunk_angle_deg is None and done.faults == ("incomplete_return",)
+    assert done.score is None
+    assert [item["fault"] for item in done.lost_points] == ["incomplete_return"]
 
 
 def test_a_rep_whose_buttocks_were_hidden_throughout_is_not_called_no_touch():

@@ -1,5 +1,6 @@
 """The score, its reasons, the patient's targets and set progress."""
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -7,8 +8,8 @@ import pytest
 from station.faults import FAULT_NAMES, Thresholds
 from station.scoring import FAULT_POINTS, SetProgress, Targets, is_good_rep, score_rep
 
-FIGURES = dict(min_wall_gap_mm=4.0, peak_knee_flexion_deg=12.0, peak_spine_flexion_deg=None, descent_s=1.6,
-               return_trunk_angle_deg=2.0)
+FIGURES = dict(bottom_seen=True, min_wall_gap_mm=4.0, peak_knee_flexion_deg=12.0, peak_spine_flexion_deg=None,
+               descent_s=1.6, return_trunk_angle_deg=2.0)
 
 
 def test_every_fault_has_a_stated_cost():
@@ -38,6 +39,17 @@ def test_reasons_quote_the_patients_own_thresholds():
 def test_the_score_never_goes_below_zero():
     score, lost = score_rep(faults=list(FAULT_NAMES), **dict(FIGURES, peak_spine_flexion_deg=30.0))
     assert score == max(0, 100 - sum(FAULT_POINTS.values())) and len(lost) == 5
+
+
+def test_a_rep_whose_bottom_was_not_seen_has_no_score_but_lists_what_was_judged():
+    # Squat, rounded back, touch and speed are judged at the bottom: none of them was, so no 100 for it.
+    unseen = dict(FIGURES, bottom_seen=False, min_wall_gap_mm=-math.inf, peak_knee_flexion_deg=None,
+                  descent_s=math.inf)
+    assert score_rep(faults=[], **unseen) == (None, [])
+    score, lost = score_rep(faults=["incomplete_return"], **dict(unseen, return_trunk_angle_deg=24.0))
+    assert score is None
+    assert lost == [{"fault": "incomplete_return", "points": FAULT_POINTS["incomplete_return"],
+                     "why": "came back only to 24 degrees from standing (within 10)"}]
 
 
 def rep(faults=(), trunk=60.0):

@@ -85,7 +85,7 @@ def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
     faults = rep_faults(min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
                         peak_spine_flexion_deg=-math.inf if spine is None else spine,
                         descent_s=descent, return_trunk_angle_deg=returned, thresholds=thresholds)
-    score, lost = score_rep(faults=faults, min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
+    score, lost = score_rep(faults=faults, bottom_seen=True, min_wall_gap_mm=gap, peak_knee_flexion_deg=knee,
                             peak_spine_flexion_deg=spine, descent_s=descent, return_trunk_angle_deg=returned,
                             thresholds=thresholds)
     end_s = start_s + descent + hold + ascent
@@ -103,7 +103,8 @@ def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     """A patient with a 50° target and a set of two reps: one seen throughout, one whose bottom someone hid.
 
     As on the benchmark recording stress-v1-103: the patient hinges to 67°, the station sees them only up to
-    15° on the way down and up, and stores no peak trunk (nor closest gap or knee bend). The (session, rep id).
+    15° on the way down and up, and stores no peak trunk (nor closest gap or knee bend) and no score. The (session,
+    rep id).
     """
     patient = store.add_patient(code=code, display_name="Nora P.")
     store.set_targets(patient, target_trunk_angle_deg=50)
@@ -112,7 +113,7 @@ def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     seen, series = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
     hidden, hidden_series = make_rep(2, 12.0, (67, 4, 20, None, 1.5, 1))
     hidden.update(peak_trunk_angle_deg=None, min_wall_gap_mm=None, touched=False, peak_knee_flexion_deg=None,
-                  good=False)
+                  good=False, score=None)
     for rep in (seen, hidden):
         rep["limits"] = {**rep["limits"], "target_trunk_angle_deg": 50.0}
     in_front = hidden_series["trunk_angle_deg"] > 15.0
