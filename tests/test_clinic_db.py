@@ -28,7 +28,7 @@ def rep(index, **changes):
 
 def fill(store, *, code="P-001", sessions=2):
     """A patient with sessions of two sets of three reps (faults, series, a return angle, a last rep whose
-    bottom was not seen); the session ids."""
+    bottom was not seen, so without a score); the session ids."""
     patient = store.get_patient_by_code(code) or {"id": store.add_patient(code=code, display_name="Edna W")}
     ids = []
     for day in range(1, sessions + 1):
@@ -38,8 +38,9 @@ def fill(store, *, code="P-001", sessions=2):
             for index in (1, 2, 3):
                 faults = ["squat"] if index == 2 else []
                 hidden = {"peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None, "min_wall_gap_mm": None,
-                          "touched": False} if (number, index) == (2, 3) else {}
-                store.add_rep(set_id, rep(index, faults=faults, score=80 if faults else 94, good=not faults, **hidden),
+                          "touched": False, "score": None} if (number, index) == (2, 3) else {}
+                store.add_rep(set_id, {**rep(index, faults=faults, score=80 if faults else 94, good=not faults),
+                                       **hidden},
                               series=SERIES, recorded=at(day, 9, number, 10 * index))
             store.set_rep_return(set_id, 1, 2.5)
             store.end_set(set_id, ended=at(day, 9, number, 40))
@@ -73,6 +74,7 @@ def test_the_sqlite_steps_and_the_core_tables_describe_one_schema(tmp_path):
     assert nullable == {(table.name, column.name): column.nullable for table in schema.METADATA.sorted_tables
                         for column in table.columns if not column.primary_key}
     assert nullable[("reps", "peak_trunk_angle_deg")]  # step 5: a rep whose bottom was not seen
+    assert nullable[("reps", "score")]  # step 6: nor is it scored
     engine.dispose()
     with sqlite3.connect(tmp_path / "station.db") as db:
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -248,6 +250,28 @@ def test_a_version_4_clinic_database_upgrades_and_takes_a_rep_without_peak_trunk
         assert connection.exec_driver_sql("SELECT version FROM wallhinge_schema").scalar() == schema.SCHEMA_VERSION
         assert connection.exec_driver_sql(
             "SELECT count(*) FROM reps WHERE peak_trunk_angle_deg IS NULL").scalar() == 1
+    engine.dispose()
+
+
+def test_a_version_5_clinic_database_upgrades_and_takes_a_rep_without_score(tmp_path, clinic_url):
+    open_store(clinic_url).close()
+    engine = sqlalchemy.create_engine(clinic_url, poolclass=sqlalchemy.pool.NullPool)
+    with engine.begin() as connection:  # as a clinic database made by the version 5 code
+        connection.exec_driver_sql("ALTER TABLE reps ALTER COLUMN score SET NOT NULL")
+        connection.exec_driver_sql("UPDATE wallhinge_schema SET version = 5")
+    outbox = tmp_path / "wall-1.db"
+    with open_store(outbox) as store:
+        fill(store, sessions=1)
+    delivery = Deliverer(outbox, clinic_url, "wall-1").deliver_once()
+    assert delivery.ok and delivery.reps == 6, delivery.error
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version FROM wallhinge_schema").scalar() == schema.SCHEMA_VERSION
+        assert connection.exec_driver_sql("SELECT count(*) FROM reps WHERE score IS NULL").scalar() == 1
+        with pytest.raises(sqlalchemy.exc.IntegrityError, match="check"):  # a score is still 0-100
+            connection.exec_driver_sql("UPDATE reps SET score = 101 WHERE score IS NULL")
+    with open_store(clinic_url) as server:
+        (summary,) = server.session_summaries(server.get_patient_by_code("P-001")["id"])
+        assert summary["mean_score"] == pytest.approx((94 + 80 + 94 + 94 + 80) / 5)  # the unscored rep skipped
     engine.dispose()
 
 

@@ -31,7 +31,8 @@ RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323
                   "7962185c61e65c9c62fd48fc791b5bfa606274d5f080b5577111e22bdbd114af",
                   "336bbae37183ffe3cb793abea9ebbc5b8fd1f890fd17e27436eae8e58be8d11c",
                   "f8cc265f4f4ef7fd521dfdc00b84d03447eaa44718d8af45611d633df1161050",
-                  "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a"]
+                  "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a",
+                  "b144674e139ad6cad1386aae01de90be21a523ce97759746eac84dd6d8e246bb"]
 
 
 def at(day, hour=9, minute=0):
@@ -202,6 +203,47 @@ def test_a_version_4_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
                               touched=False))
         assert [(r["peak_trunk_angle_deg"], r["faults"]) for r in opened.session_reps(2)] == [
             (48.0, ["squat", "too_fast"]), (None, [])]
+        raw(opened).execute("DELETE FROM reps WHERE id = 2")  # the faults and series still follow their rep
+        assert raw(opened).execute("SELECT count(*) FROM rep_faults WHERE rep_id = 2").fetchone()[0] == 0
+        assert raw(opened).execute("SELECT count(*) FROM rep_series WHERE rep_id = 2").fetchone()[0] == 0
+
+
+def test_a_version_5_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_without_score(path):
+    # A file of the code before step 6: reps.score NOT NULL.
+    make_version_1(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys = OFF")  # as the runner has them for step 5's table rebuild
+        db.executescript("BEGIN;" + "".join(MIGRATIONS[1:5]) + """
+            PRAGMA user_version = 5;
+            INSERT INTO sessions (id, started, source) VALUES (2, '2026-03-03T09:00:00.000Z', 'camera 1');
+            INSERT INTO sets (id, session_id, number, started) VALUES (2, 2, 1, '2026-03-03T09:01:00.000Z');
+            INSERT INTO reps (id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+                              peak_trunk_angle_deg, descent_s, hold_s, ascent_s, score, good, recorded, limits)
+                VALUES (2, 2, 1, 9.0, 10.0, 12.0, NULL, 0, NULL, 1.0, 0.2, 1.5, 85, 0, '2026-03-02T09:01:20Z',
+                        '{"touch_tolerance_mm": 15.0}');
+            INSERT INTO rep_faults (rep_id, fault) VALUES (2, 'incomplete_return');
+            INSERT INTO rep_series (rep_id, frames, t_s, wall_gap_mm, trunk_angle_deg, knee_flexion_deg)
+                VALUES (2, 1, x'00000000', x'0000c07f', x'00004040', x'00000000');
+            COMMIT;
+        """)
+        assert db.execute("SELECT \"notnull\" FROM pragma_table_info('reps') WHERE name = 'score'").fetchone() == (1,)
+        before = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                  for table in ("reps", "rep_faults", "rep_series")}
+    finally:
+        db.close()
+    with open_store(path) as opened:
+        assert opened.schema_version == SCHEMA_VERSION
+        check_version_1_data(opened)
+        for table, rows in before.items():
+            assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
+        assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
+        assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
+        opened.add_rep(2, rep(2, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
+                              touched=False, score=None, good=False))
+        assert [(r["score"], r["faults"]) for r in opened.session_reps(2)] == [(85, ["incomplete_return"]), (None, [])]
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # a score is still 0-100
+            raw(opened).execute("UPDATE reps SET score = 101 WHERE id = 2")
         raw(opened).execute("DELETE FROM reps WHERE id = 2")  # the faults and series still follow their rep
         assert raw(opened).execute("SELECT count(*) FROM rep_faults WHERE rep_id = 2").fetchone()[0] == 0
         assert raw(opened).execute("SELECT count(*) FROM rep_series WHERE rep_id = 2").fetchone()[0] == 0
@@ -495,6 +537,18 @@ def test_measures_not_measured_are_stored_as_none(store):
     assert (got["min_wall_gap_mm"], got["peak_trunk_angle_deg"], got["peak_knee_flexion_deg"],
             got["peak_spine_flexion_deg"]) == (None,) * 4
     assert got["return_trunk_angle_deg"] == 3.5
+
+
+def test_a_rep_without_a_score_round_trips_as_none(store):
+    # The rep's bottom was not seen (station.scoring): no score, never 0 or 100; its lost points stay.
+    set_id = store.start_set(store.start_session(source="camera 1"))
+    lost = [{"fault": "incomplete_return", "points": 15, "why": "came back only to 24 degrees from standing"}]
+    store.add_rep(set_id, rep(1, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
+                              touched=False, faults=["incomplete_return"], score=None, good=False, lost_points=lost))
+    [got] = store.session_reps(1)
+    assert (got["score"], got["faults"], got["lost_points"], got["good"]) == (None, ["incomplete_return"], lost, False)
+    with pytest.raises(ValueError, match="score must be 0-100 or None"):
+        store.add_rep(set_id, rep(2, score=-1))
 
 
 def test_a_rep_is_committed_before_add_rep_returns(store, path):
@@ -809,6 +863,21 @@ def test_a_rep_whose_bottom_was_not_seen_has_no_peak_trunk_and_the_means_skip_it
     first, second = store.session_summaries(patient)
     assert (first["reps"], first["mean_peak_trunk_angle_deg"]) == (2, 50.0)
     assert (second["reps"], second["mean_peak_trunk_angle_deg"]) == (1, None)
+
+
+def test_the_mean_score_is_of_the_scored_reps_and_none_without_one(store):
+    # A rep whose bottom was not seen has no score: the mean skips it, never counting it as 0 or 100.
+    patient = store.add_patient(code="P-010", display_name="Ida H")
+    session = store.start_session(source="camera 1", patient_id=patient, started=at(2))
+    set_id = store.start_set(session, started=at(2, 9, 1))
+    store.add_rep(set_id, rep(1, score=80, faults=["no_touch"]))
+    store.add_rep(set_id, rep(2, peak_trunk_angle_deg=None, score=None, good=False))
+    unscored_only = store.start_session(source="camera 1", patient_id=patient, started=at(3))
+    store.add_rep(store.start_set(unscored_only, started=at(3)), rep(1, peak_trunk_angle_deg=None, score=None,
+                                                                     good=False))
+    first, second = store.session_summaries(patient)
+    assert (first["reps"], first["mean_score"]) == (2, 80.0)
+    assert (second["reps"], second["mean_score"]) == (1, None)
 
 
 def test_a_rep_whose_touch_was_not_checked_counts_neither_way(store):

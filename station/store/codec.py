@@ -202,10 +202,11 @@ def rep_values(rep: Mapping, recorded) -> tuple[dict, list[str]]:
         raise ValueError(f"unknown fault {unknown[0]!r}; known: {', '.join(FAULT_NAMES)}")
     if len(set(faults)) != len(faults):
         raise ValueError(f"faults name one fault twice: {list(faults)}")
-    score = number(rep["score"], "score")
-    if not 0 <= score <= 100:
-        raise ValueError(f"score must be 0-100, not {rep['score']!r}")
-    score = int(score) if score == int(score) else score
+    # None: no score, the rep's bottom was not seen (station.scoring).
+    score = number(rep["score"], "score", optional=True)
+    if score is not None and not 0 <= score <= 100:
+        raise ValueError(f"score must be 0-100 or None, not {rep['score']!r}")
+    score = int(score) if score is not None and score == int(score) else score
     good = flag(rep.get("good", not faults), "good")
     lost = rep.get("lost_points")
     lost_text = None if lost is None else json.dumps(lost, ensure_ascii=False)

@@ -247,7 +247,8 @@ class SessionRecords:
             None = the rep's bottom was not seen),
             ``peak_knee_flexion_deg`` (degrees, None = not measured),
             ``faults`` (names from :data:`station.faults.FAULT_NAMES`),
-            ``score`` (0-100); optionally ``peak_spine_flexion_deg`` and
+            ``score`` (0-100; None = not scored, the rep's bottom was not
+            seen: :mod:`station.scoring`); optionally ``peak_spine_flexion_deg`` and
             ``return_trunk_angle_deg`` (degrees from the standing posture;
             None or left out = not measured), ``good`` (default: no faults)
             ``lost_points`` (anything JSON can hold, e.g. the
@@ -321,8 +322,8 @@ class SessionRecords:
         """A session's reps in order of set and index.
 
         Each dict has the analyze contract's keys (``index``, ``start_s`` ...
-        ``score``, ``faults`` as a list in :data:`~station.faults.FAULT_NAMES`
-        order) and ``id``, ``set_id``, ``set_number``, ``peak_spine_flexion_deg``
+        ``score`` (None: not scored, the rep's bottom was not seen), ``faults``
+        as a list in :data:`~station.faults.FAULT_NAMES` order) and ``id``, ``set_id``, ``set_number``, ``peak_spine_flexion_deg``
         and ``return_trunk_angle_deg`` (None if not measured), ``good``,
         ``lost_points`` (as stored, None if none), ``limits`` (the limits it
         was judged with, None for a rep stored without them) and ``recorded``. With
@@ -378,7 +379,8 @@ class SessionRecords:
         its bottom was not checked for touch; None when no rep was),
         ``mean_peak_trunk_angle_deg``, ``mean_peak_knee_flexion_deg``
         (degrees, over the reps where measured; None when none was),
-        ``mean_score`` (0-100), and ``fault_counts`` (reps with
+        ``mean_score`` (0-100, over the scored reps: a rep whose bottom was
+        not seen has none; None when no rep was), and ``fault_counts`` (reps with
         each fault, every name of :data:`~station.faults.FAULT_NAMES` present).
         Means and rates are None for a session without reps. Computed by the
         database.

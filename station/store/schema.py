@@ -238,6 +238,46 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE new_reps RENAME TO reps;
     CREATE INDEX reps_by_recorded ON reps (recorded);
     """,
+    # 6: a rep whose bottom was not seen has no score (its squat, rounded back, touch and speed were not
+    # judged; station.scoring), so reps.score may be NULL; a score there is still 0-100. This step REBUILDS
+    # the reps table as step 5 did (12-step recipe, foreign keys off around it); the columns keep their
+    # order and the other constraints.
+    """
+    CREATE TABLE new_reps (
+        id                     INTEGER PRIMARY KEY,
+        set_id                 INTEGER NOT NULL REFERENCES sets (id) ON DELETE CASCADE,
+        index_in_set           INTEGER NOT NULL CHECK (index_in_set >= 1),
+        start_s                REAL NOT NULL,
+        bottom_s               REAL NOT NULL,
+        end_s                  REAL NOT NULL,
+        min_wall_gap_mm        REAL,
+        touched                INTEGER NOT NULL CHECK (touched IN (0, 1)),
+        peak_trunk_angle_deg   REAL,
+        peak_knee_flexion_deg  REAL,
+        peak_spine_flexion_deg REAL,
+        return_trunk_angle_deg REAL,
+        descent_s              REAL NOT NULL,
+        hold_s                 REAL NOT NULL,
+        ascent_s               REAL NOT NULL,
+        score                  NUMERIC CHECK (score BETWEEN 0 AND 100),
+        good                   INTEGER NOT NULL CHECK (good IN (0, 1)),
+        lost_points            TEXT,
+        recorded               TEXT NOT NULL,
+        limits                 TEXT,
+        UNIQUE (set_id, index_in_set)
+    );
+    INSERT INTO new_reps (id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+                          peak_trunk_angle_deg, peak_knee_flexion_deg, peak_spine_flexion_deg,
+                          return_trunk_angle_deg, descent_s, hold_s, ascent_s, score, good, lost_points,
+                          recorded, limits)
+        SELECT id, set_id, index_in_set, start_s, bottom_s, end_s, min_wall_gap_mm, touched,
+               peak_trunk_angle_deg, peak_knee_flexion_deg, peak_spine_flexion_deg, return_trunk_angle_deg,
+               descent_s, hold_s, ascent_s, score, good, lost_points, recorded, limits
+        FROM reps;
+    DROP TABLE reps;
+    ALTER TABLE new_reps RENAME TO reps;
+    CREATE INDEX reps_by_recorded ON reps (recorded);
+    """,
 )
 
 #: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
@@ -250,6 +290,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 #: from :data:`METADATA`), by step.
 POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg DROP NOT NULL",),
+    6: ("ALTER TABLE reps ALTER COLUMN score DROP NOT NULL",),  # the CHECK 0-100 stays: NULL passes it
 }
 
 #: The first schema version a clinic's PostgreSQL database was made at.
@@ -357,7 +398,7 @@ reps = Table(
     *(Column(name, Float) for name in ("peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg",
                                        "return_trunk_angle_deg")),
     *(Column(name, Float, nullable=False) for name in ("descent_s", "hold_s", "ascent_s")),
-    Column("score", Float, CheckConstraint("score BETWEEN 0 AND 100"), nullable=False),
+    Column("score", Float, CheckConstraint("score BETWEEN 0 AND 100")),  # NULL: the rep's bottom was not seen
     Column("good", Integer, CheckConstraint("good IN (0, 1)"), nullable=False),
     Column("lost_points", Text),
     Column("recorded", Text, nullable=False),
