@@ -10,7 +10,8 @@ The bundle (``type: collection``) holds:
   return in degrees, descent, hold and ascent in s, touched, score, each
   fault seen); a measure that was not measured is a component with
   ``dataAbsentReason`` "not-performed", never a number (for the peak trunk
-  lean, with the reason as its text: the rep's bottom was not seen);
+  lean, with the reason as its text: the rep's bottom was not seen; for the
+  score of such a rep, not scored, with why: its bottom faults were not judged);
 - per set, an ``Observation`` of its reps and good reps whose ``hasMember``
   are the set's rep Observations.
 
@@ -31,7 +32,7 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import BOTTOM_NOT_SEEN_WHY
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -61,6 +62,10 @@ REP_MEASURES = (
     ("score", "Rep score (0-100)", "{score}"),
 )
 
+# Measures missing for one reason only, and that reason in words, so no reader takes the gap for a shallow
+# rep or a lost score: a rep whose bottom was not seen has no peak trunk lean and no score (station.scoring).
+_WHY_ABSENT = {"peak_trunk_angle_deg": BOTTOM_NOT_SEEN_WHY, "score": f"{NOT_SCORED}: {NOT_SCORED_WHY}"}
+
 
 def _code(code: str, display: str) -> dict:
     return {"coding": [{"system": MEASURE_SYSTEM, "code": code, "display": display}], "text": display}
@@ -76,9 +81,7 @@ def _rep_components(rep: dict) -> list[dict]:
     for name, display, unit in REP_MEASURES:
         component = {"code": _code(name, display)}
         if rep.get(name) is None:
-            # A peak trunk lean is missing for one reason only: say it, so no reader takes it for a shallow rep.
-            component["dataAbsentReason"] = (dict(_ABSENT, text=BOTTOM_NOT_SEEN_WHY)
-                                             if name == "peak_trunk_angle_deg" else _ABSENT)
+            component["dataAbsentReason"] = dict(_ABSENT, text=_WHY_ABSENT[name]) if name in _WHY_ABSENT else _ABSENT
         else:
             component["valueQuantity"] = {"value": round(float(rep[name]), 3), "unit": unit, "system": _UCUM,
                                           "code": unit}

@@ -184,7 +184,7 @@ def _label_positions(count: int, most: int) -> list[int]:
 def progress_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str, unit: str = "",
                    y_range: tuple[float | None, float | None] | None = None,
                    reference: tuple[float, str] | None = None, width: int = 640, height: int = 240,
-                   max_labels: int = 6) -> str:
+                   max_labels: int = 6, empty: str = "No sessions with reps yet") -> str:
     """One value per session, in session order, as a line with a point per session.
 
     Parameters
@@ -197,11 +197,13 @@ def progress_chart(labels: Sequence[str], values: Sequence[float | None], *, tit
         Fixed ends of the value axis; None at either end to fit the data.
     reference : (value, label), optional
         A dashed horizontal line, e.g. the patient's target.
+    empty : str
+        What the chart says when no session has a value.
     """
     if len(labels) != len(values):
         raise ValueError(f"one label per value: {len(labels)} labels for {len(values)} values")
     if not _finite(values):
-        return _empty(width, height, title, "No sessions with reps yet")
+        return _empty(width, height, title, empty)
     extra = [reference[0]] if reference else []
     lo, hi = _value_range(values, y_range, extra)
     count = len(values)

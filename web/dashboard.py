@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, Thresholds
+from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds
 from station.fhir_export import export_session
 from station.store.outbox import station_states
 from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
@@ -99,9 +99,14 @@ def _progress_charts(summaries: list[dict], targets: dict, thresholds) -> list[d
                                reference=(thresholds.max_knee_flexion_deg,
                                           f"squat limit {thresholds.max_knee_flexion_deg:g}°"),
                                width=560, height=240)),
-        ("Score", "Mean rep score (100 minus the points each fault costs)",
+        # A rep whose bottom was not seen has no score: the mean is of the scored reps, and a session
+        # with none is a gap in the line, never a 0.
+        ("Score", "Mean rep score (100 minus the points each fault costs) of the scored reps; a rep whose bottom "
+                  f"was not seen is {NOT_SCORED}",
          charts.progress_chart(labels, [item["mean_score"] for item in summaries], title="Mean score per session",
-                               y_range=(0, 100), width=560, height=240)),
+                               y_range=(0, 100), width=560, height=240,
+                               empty="No scored reps yet" if any(item["reps"] for item in summaries)
+                               else "No sessions with reps yet")),
         ("Faults by kind", "Reps showing each fault, per session",
          charts.fault_bars(labels, {name: [item["fault_counts"].get(name, 0) for item in summaries]
                                     for name in FAULT_NAMES}, title="Reps with each fault per session",
@@ -351,7 +356,8 @@ def reps_csv(session_id: int):
         row = dict(rep)
         row["faults"] = " ".join(rep["faults"])
         row["back"] = "checked" if back_checked(rep) else "not checked"
-        # An empty peak trunk cell is a rep whose bottom was not seen (someone in front of the patient), never 0.
+        # An empty peak trunk cell is a rep whose bottom was not seen (someone in front of the patient), never 0;
+        # so is an empty score cell (such a rep is not scored: station.scoring), never 100.
         row["bottom"] = "seen" if rep["peak_trunk_angle_deg"] is not None else BOTTOM_NOT_SEEN
         row["limits"] = ("" if not rep["limits"] else
                          "; ".join(f"{name} {value:g}" for name, value in rep["limits"].items() if value is not None))

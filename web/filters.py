@@ -9,9 +9,9 @@ from flask import Flask
 from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES, NO_FAULT,
-                            NO_FAULT_SEEN, NOT_CHECKED_LABELS)
+                            NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
 
-__all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk"]
+__all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -48,6 +48,15 @@ def number(value, digits: int = 0, unit: str = "") -> str:
 def peak_trunk(value, digits: int = 0) -> str:
     """A rep's peak trunk lean in degrees, or :data:`~station.faults.BOTTOM_NOT_SEEN` when its bottom was not seen."""
     return BOTTOM_NOT_SEEN if value is None else number(value, digits, "°")
+
+
+def score(value) -> str:
+    """A rep's score (0-100), or a mean of scores, whole; :data:`~station.faults.NOT_SCORED` when there is none.
+
+    A rep whose bottom was not seen has no score (:mod:`station.scoring`), nor
+    has a mean over no scored rep: never 0, never 100.
+    """
+    return NOT_SCORED if value is None else number(value, 0)
 
 
 def percent(share) -> str:
@@ -114,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(peak_trunk, "peak_trunk")
+    app.add_template_filter(score, "score")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")
@@ -123,3 +133,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(FAULT_NAMES, "FAULT_NAMES")
     app.add_template_global(BOTTOM_NOT_SEEN, "BOTTOM_NOT_SEEN")
     app.add_template_global(BOTTOM_NOT_SEEN_WHY, "BOTTOM_NOT_SEEN_WHY")
+    app.add_template_global(NOT_SCORED, "NOT_SCORED")
+    app.add_template_global(NOT_SCORED_WHY, "NOT_SCORED_WHY")

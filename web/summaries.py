@@ -35,6 +35,8 @@ def session_overview(reps: list[dict]) -> dict:
     touched = sum(1 for rep in reps if rep["touched"])
     # A rep whose bottom was not seen (someone in front of the patient) has no peak trunk: the mean is of the others.
     trunk_seen = sum(1 for rep in reps if rep["peak_trunk_angle_deg"] is not None)
+    # Nor a score (station.scoring): the mean score is of the scored reps, None when there is none.
+    scored = sum(1 for rep in reps if rep["score"] is not None)
     return {
         "reps": count,
         "good_reps": sum(1 for rep in reps if rep["good"]),
@@ -43,6 +45,7 @@ def session_overview(reps: list[dict]) -> dict:
         "good_rate": None if not count else sum(1 for rep in reps if rep["good"]) / count,
         "touch_rate": None if not touch_checked else touched / touch_checked,
         "mean_score": _mean(rep["score"] for rep in reps),
+        "not_scored": count - scored,
         "trunk_not_seen": count - trunk_seen,
         "mean_peak_trunk_angle_deg": _mean(rep["peak_trunk_angle_deg"] for rep in reps),
         "mean_peak_knee_flexion_deg": _mean(rep["peak_knee_flexion_deg"] for rep in reps),

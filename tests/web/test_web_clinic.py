@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import BOTTOM_NOT_SEEN_WHY
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from station.store import open_store
 from station.store.outbox import Deliverer
 from support import PASSWORD, USERNAME, Serving, fill_sample, log_in, make_app, needs_chromium
@@ -100,6 +100,22 @@ def test_a_measure_not_measured_is_absent_from_the_export_not_a_number(logged_in
     assert trunk["dataAbsentReason"]["text"] == BOTTOM_NOT_SEEN_WHY
     assert "text" not in by_code["peak_knee_flexion_deg"]["dataAbsentReason"]
     assert by_code["fault"]["valueCodeableConcept"]["coding"][0]["code"] == "no_touch"
+
+
+def test_a_rep_whose_bottom_was_not_seen_is_exported_not_scored_never_100(logged_in, store):
+    session = store.start_session(source="camera 1")
+    set_id = store.start_set(session)
+    store.add_rep(set_id, {"index": 1, "start_s": 1.0, "bottom_s": 2.0, "end_s": 3.0, "min_wall_gap_mm": None,
+                           "touched": False, "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
+                           "descent_s": 1.0, "hold_s": 0.0, "ascent_s": 1.0, "faults": [], "score": None,
+                           "good": False})
+    bundle = logged_in.get(f"/api/sessions/{session}/fhir").get_json()
+    Bundle.model_validate(bundle)
+    rep = bundle["entry"][0]["resource"]
+    by_code = {component["code"]["coding"][0]["code"]: component for component in rep["component"]}
+    score = by_code["score"]
+    assert "valueQuantity" not in score and score["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert score["dataAbsentReason"]["text"] == f"{NOT_SCORED}: {NOT_SCORED_WHY}"
 
 
 def test_the_export_needs_a_log_in_and_a_session(client, logged_in, sample):

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from markupsafe import escape
 
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import add_rep_with_bottom_not_seen, make_rep
 
 
@@ -423,6 +423,45 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert [rep["peak_trunk_angle_deg"] for rep in reps] == [52.0, None]
     overview = logged_in.get(f"/api/sessions/{session}").get_json()["overview"]
     assert (overview["mean_peak_trunk_angle_deg"], overview["trunk_not_seen"]) == (52.0, 1)
+
+
+def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_skip_it(logged_in, store):
+    # Its squat, rounded back, touch and speed were not judged: no "score 100" beside "No fault seen".
+    patient, session, hidden_id = add_rep_with_bottom_not_seen(store)
+    rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}")).split())
+    heading = re.search(r"<h1>.*?</h1>", rep_page).group(0)
+    assert NOT_SCORED in heading and "100" not in heading and "—" not in heading
+    assert escape(NOT_SCORED_WHY.capitalize()) in rep_page
+
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    cells = re.findall(r'<td class="num score[^"]*"[^>]*>([^<]*)</td>', session_page)
+    assert cells == ["100", NOT_SCORED]  # the rep seen scores 100; the other is not scored, never 100
+    assert f"mean score (of the scored reps; 1 {NOT_SCORED}: bottom {BOTTOM_NOT_SEEN})" in session_page
+
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert f'<td class="num">{NOT_SCORED}</td>' in report
+    assert f"<strong>100</strong> mean score (of the scored reps; 1 {NOT_SCORED}" in report
+    assert f"{NOT_SCORED}: {escape(NOT_SCORED_WHY)}" in report
+
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [(row["bottom"], row["score"]) for row in rows] == [("seen", "100"), (BOTTOM_NOT_SEEN, "")]
+    reps = logged_in.get(f"/api/sessions/{session}/reps").get_json()["reps"]
+    assert [rep["score"] for rep in reps] == [100, None]
+    overview = logged_in.get(f"/api/sessions/{session}").get_json()["overview"]
+    assert (overview["mean_score"], overview["not_scored"]) == (100.0, 1)
+
+    # A later session whose only rep was not scored: its mean is not scored, and a gap in the progress chart.
+    later = store.start_session(source="camera 1", patient_id=patient)
+    hidden = dict(store.session_reps(session)[1], index=1, limits=None)
+    store.add_rep(store.start_set(later), hidden)
+    patient_page = " ".join(text(logged_in.get(f"/patients/{patient}")).split())
+    means = re.findall(r'<td class="num">([^<]*)</td> <td>(?:<span class="badge|<span class="muted">none)',
+                       patient_page)
+    assert means == [NOT_SCORED, "100"]  # newest first
+    chart = re.search(r"<svg[^>]*><title>Mean score per session</title>.*?</svg>", patient_page).group(0)
+    assert chart.count("<circle") == 1 and "<polyline" not in chart  # one point, no line down to 0
+    sessions = logged_in.get(f"/api/patients/{patient}/sessions").get_json()["sessions"]
+    assert [item["mean_score"] for item in sessions] == [100.0, None]
 
 
 def test_the_targets_form_describes_each_limit_truly(logged_in, sample):
