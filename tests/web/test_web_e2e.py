@@ -13,7 +13,7 @@ import re
 import pytest
 
 from station.store import open_store
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
                      needs_chromium)
 
@@ -198,13 +198,55 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
     page.goto(f"{served.url}/live/")
     page.wait_for_selector("#connection.up")
     feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
-                  "rep": {"index": 3, "score": 100, "faults": [], "min_wall_gap_mm": None, "touched": False,
+                  "rep": {"index": 3, "score": None, "faults": [], "min_wall_gap_mm": None, "touched": False,
                           "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
                           "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []}})
     page.wait_for_selector("#rep-body .badge.touch-unchecked")
     shown = page.locator("#rep-body").inner_text()
     assert f"trunk {BOTTOM_NOT_SEEN}" in shown and "null" not in shown and "trunk 0" not in shown
     page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
+    assert errors == []
+
+
+def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pages_and_live(contexts, site, shots):
+    """Its squat, rounded back, touch and speed were not judged: "not scored" wherever its score would be,
+    never "score 100" beside "No fault seen"."""
+    served, ids = site
+    with open_store(served.app.config["DATABASE"]) as store:
+        _, session, hidden_id = add_rep_with_bottom_not_seen(store)
+    errors = []
+    page = _page(contexts, "landscape", errors)
+    _log_in(page, served.url)
+    page.goto(f"{served.url}/sessions/{session}")
+    scores = page.locator("td.score").all_inner_texts()
+    assert scores == ["100", NOT_SCORED]
+    assert page.locator("td.score.not-scored").get_attribute("title") == NOT_SCORED_WHY.capitalize()
+    mean = page.locator(".figure:has(.label:text-matches('^mean score'))").inner_text()
+    assert mean.split("\n")[0] == "100" and f"1 {NOT_SCORED}" in mean
+    page.screenshot(path=shots / "session-not-scored-landscape.png", full_page=True)
+
+    page.goto(f"{served.url}/sessions/{session}/reps/{hidden_id}")
+    heading = page.locator("h1").inner_text()
+    assert heading == f"Set 1, rep 2 · {NOT_SCORED}" and "100" not in heading
+    assert NOT_SCORED_WHY.capitalize() in page.locator("#not-scored-why").inner_text()
+    page.screenshot(path=shots / "rep-not-scored-landscape.png", full_page=True)
+
+    feed = served.app.extensions["wallhinge_live"]
+    page.goto(f"{served.url}/live/")
+    page.wait_for_selector("#connection.up")
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                  "rep": {"index": 3, "score": None, "faults": ["incomplete_return"], "min_wall_gap_mm": None,
+                          "touched": False, "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
+                          "peak_spine_flexion_deg": None, "descent_s": 1.5,
+                          "lost_points": [{"fault": "incomplete_return", "points": 15,
+                                           "why": "came back only to 24 degrees from standing (within 10)"}]}})
+    page.wait_for_selector("#rep-body .score.not-scored")
+    assert page.locator("#rep-body p").first.inner_text() == f"Set 1, rep 3 · {NOT_SCORED}"
+    shown = page.locator("#rep-body").inner_text()
+    assert "· score" not in shown and "null" not in shown and "100" not in shown
+    log = page.locator("#event-log").inner_text()
+    assert f"Rep 3: {NOT_SCORED} · Incomplete return" in log and "null" not in log
+    page.screenshot(path=shots / "live-not-scored-landscape.png")
     assert errors == []
 
 

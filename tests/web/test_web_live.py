@@ -247,6 +247,17 @@ def test_the_live_page_shows_the_snapshot_and_the_controls(app, logged_in, sampl
     assert "live.js" in page
 
 
+def test_the_live_page_shows_a_rep_whose_bottom_was_not_seen_as_not_scored(app, logged_in, sample):
+    from station.faults import NOT_SCORED
+    feed = app.extensions["wallhinge_live"]
+    feed.publish({"type": "rep", "set_number": 2, "rep": {"index": 3, "score": None, "faults": [],
+                                                          "peak_trunk_angle_deg": None, "min_wall_gap_mm": None}})
+    page = " ".join(logged_in.get("/live/").get_data(as_text=True).split())
+    assert f'Set 2, rep 3</span> · <span class="score not-scored" id="rep-score">{NOT_SCORED}</span>' in page
+    assert "None" not in page and "score <span" not in page
+    assert f'"not_scored":"{NOT_SCORED}"' in page.replace(": ", ":")  # the words live.js shows it with
+
+
 def test_commands_from_the_tablet(app, logged_in, sample):
     feed = app.extensions["wallhinge_live"]
     response = logged_in.post("/live/commands", json={"command": "start", "patient_id": sample["patient"]})

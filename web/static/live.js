@@ -152,8 +152,11 @@
     if (!event || !event.rep) { repBody.appendChild(el("p", "muted", "No rep yet in this session.")); return; }
     var rep = event.rep;
     var title = el("p");
-    title.appendChild(el("span", null, (event.set_number ? "Set " + event.set_number + ", " : "") + "rep " + rep.index + " · score "));
-    title.appendChild(el("span", "score", rep.score));
+    // No score: the rep's bottom was not seen (station/scoring.py), so it says so, never 100 or "null".
+    var scored = rep.score !== null && rep.score !== undefined;
+    title.appendChild(el("span", null, (event.set_number ? "Set " + event.set_number + ", " : "") + "rep " + rep.index +
+                         (scored ? " · score " : " · ")));
+    title.appendChild(el("span", scored ? "score" : "score not-scored", scored ? rep.score : WORDS.not_scored));
     repBody.appendChild(title);
     var faults = el("p");
     var backChecked = rep.peak_spine_flexion_deg !== null && rep.peak_spine_flexion_deg !== undefined;
@@ -238,8 +241,9 @@
       showRep(event);
       if (event.lights) { showLights(event.lights); }
       var named = (event.rep.faults || []).map(function (name) { return FAULTS[name] || name; });
-      addLog("Rep " + event.rep.index + ": score " + event.rep.score + (named.length ? " · " + named.join(", ") : ""),
-             event.time);
+      var scored = event.rep.score !== null && event.rep.score !== undefined;
+      addLog("Rep " + event.rep.index + ": " + (scored ? "score " + event.rep.score : WORDS.not_scored) +
+             (named.length ? " · " + named.join(", ") : ""), event.time);
     });
     source.addEventListener("command", function (message) {
       var event = JSON.parse(message.data);
