@@ -13,6 +13,7 @@ from station.frame_step import calibrate_from_opening
 from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
+from station.faults import NOT_SCORED
 from station.reps import Rep
 from wallhinge.cli import _print_rep_table
 
@@ -196,8 +197,31 @@ def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys)
     # Someone in front of the patient at the bottom: no peak trunk, no closest gap, no knee (station/reps.py).
     unseen = Rep(index=1, start_s=2.0, bottom_s=3.0, end_s=5.0, min_wall_gap_mm=None, touched=False,
                  peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, peak_spine_flexion_deg=None, descent_s=1.0,
-                 hold_s=0.0, ascent_s=2.0, return_trunk_angle_deg=2.0, faults=(), score=100, lost_points=())
+                 hold_s=0.0, ascent_s=2.0, return_trunk_angle_deg=2.0, faults=(), score=None, lost_points=())
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
     jsonschema.validate({"reps": [unseen.as_dict()]}, SCHEMA)
+
+
+def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
+    # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.
+    figures = dict(start_s=2.0, bottom_s=3.0, end_s=5.0, min_wall_gap_mm=4.0, touched=True, peak_trunk_angle_deg=55.0,
+                   peak_knee_flexion_deg=10.0, peak_spine_flexion_deg=None, descent_s=1.0, hold_s=0.0, ascent_s=2.0,
+                   return_trunk_angle_deg=2.0, faults=(), score=80, lost_points=())
+    seen = Rep(index=1, **figures)
+    unseen = Rep(index=2, **dict(figures, min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
+                                 peak_knee_flexion_deg=None, score=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[11] == "80" and NOT_SCORED not in lines[1]
+    assert lines[2].split()[11] == "-" and f"; {NOT_SCORED}" in lines[2]
+    assert lines[3].startswith("2 reps, 2 without faults seen; mean score 80 (of the scored reps; 1 not scored)")
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
+    assert capsys.readouterr().out.splitlines()[2].startswith(f"1 reps, 1 without faults seen; mean score -: all 1 "
+                                                              f"{NOT_SCORED}")
+    record = json.loads(json.dumps({"reps": [seen.as_dict(), unseen.as_dict()]}))
+    assert [rep["score"] for rep in record["reps"]] == [80, None]
+    jsonschema.validate(record, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):  # null, or a whole 0-100: nothing else
+        jsonschema.validate({"reps": [dict(record["reps"][0], score=101)]}, SCHEMA)

@@ -259,7 +259,7 @@ def test_the_rep_table_says_when_a_reps_bottom_was_not_seen(capsys):
                    return_trunk_angle_deg=2.0, faults=(), score=100, lost_points=())
     seen = Rep(index=1, **figures)
     hidden = Rep(index=2, **dict(figures, min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
-                                 peak_knee_flexion_deg=None))
+                                 peak_knee_flexion_deg=None, score=None))
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, hidden], back=None))
     first, second = capsys.readouterr().out.splitlines()[1:3]
     assert first.split()[6] == "52" and BOTTOM_NOT_SEEN_WHY not in first

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from station.errors import WallHingeError
-from station.faults import BOTTOM_NOT_SEEN_WHY
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
 
@@ -230,15 +230,25 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
         trunk = "-" if rep.peak_trunk_angle_deg is None else f"{rep.peak_trunk_angle_deg:.0f}"
         # No gap read at the bottom: the touch was not checked, not missed.
         touch = "-" if rep.min_wall_gap_mm is None else "yes" if rep.touched else "no"
+        # No score: the rep's bottom was not seen (station.scoring), so '-' and the row says so, never 100.
+        score = "-" if rep.score is None else str(rep.score)
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
               f"{touch:>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
-              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {rep.score:5d}  {', '.join(rep.faults) or '-'}"
+              f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {score:>5}  {', '.join(rep.faults) or '-'}"
               + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
+              + ("" if rep.score is not None else f"; {NOT_SCORED}")
               + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}"))
     good = sum(not rep.faults for rep in analysis.reps)
     unchecked = sum(rep.peak_spine_flexion_deg is None for rep in analysis.reps)
-    print(f"{len(analysis.reps)} reps, {good} without faults seen; mean score "
-          f"{sum(rep.score for rep in analysis.reps) / len(analysis.reps):.0f}"
+    scores = [rep.score for rep in analysis.reps if rep.score is not None]
+    unscored = len(analysis.reps) - len(scores)
+    if not scores:
+        mean = f"mean score -: all {unscored} {NOT_SCORED}"
+    else:
+        mean = f"mean score {sum(scores) / len(scores):.0f}"
+        if unscored:
+            mean += f" (of the scored reps; {unscored} {NOT_SCORED})"
+    print(f"{len(analysis.reps)} reps, {good} without faults seen; {mean}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
     if analysis.back is not None:
         read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
