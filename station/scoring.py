@@ -2,10 +2,10 @@
 
 How the score is made, so a clinician can explain it: every rep starts at
 100 and each fault it shows takes off a fixed number of points
-(:data:`FAULT_POINTS`), never below 0. A rep with no fault scores 100. The
-faults that cost most are the ones that load the spine or the knees instead
-of the hips (squat, rounded back); missing the wall, rushing down and not
-standing up cost less. Each lost point comes with its reason, in the
+(:data:`FAULT_POINTS`), never below 0. A rep with no fault whose bottom
+was seen scores 100. The faults that cost most are the ones that load the
+spine or the knees instead of the hips (squat, rounded back); missing the
+wall, rushing down and not standing up cost less. Each lost point comes with its reason, in the
 rep's figures against the patient's threshold.
 
 A rep whose bottom was not seen (someone stood in front of the patient
