@@ -22,6 +22,9 @@ BOTTOM_NOT_SEEN_WHY = "the rep's bottom was not seen: someone was in front of th
 #: A rep's verdict in words: "No fault" only when every fault could be judged; otherwise "No fault
 #: seen" and, for what was not measured, its own label (the dashboard, its reports and the live page).
 NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
+#: A rep whose bottom was not seen had none of its bottom faults judged: its badge says so instead of
+#: "No fault seen" (the dashboard, its reports and the live page).
+BOTTOM_NOT_SEEN_BADGE = "Bottom not seen"
 NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
 #: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
 #: its squat, rounded back, touch and speed were not judged, so a 100 would vouch for what was not seen.

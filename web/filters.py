@@ -8,8 +8,8 @@ import math
 from flask import Flask
 from markupsafe import Markup
 
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES, NO_FAULT,
-                            NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
+                            NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
 
 __all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
@@ -93,15 +93,20 @@ def touch_checked(rep) -> bool:
     return rep.get("min_wall_gap_mm") is not None
 
 
-def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool = True) -> Markup:
+def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool = True,
+                 bottom_was_seen: bool = True) -> Markup:
     """Badges in words (and colour); "No fault" only for a clean rep whose back and touch were checked too.
 
     A rep whose back (or touch) was not measured says so: "No fault seen" and
     "Back not checked" ("Touch not checked"), never a plain "No fault" that
-    would vouch for what was not seen.
+    would vouch for what was not seen. A rep whose bottom was not seen had
+    none of its bottom faults judged: no green badge at all, "Bottom not
+    seen" in its place.
     """
     checked = back_was_checked and touch_was_checked
-    if not faults:
+    if not faults and not bottom_was_seen:
+        badges = Markup('<span class="badge neutral bottom-unseen">{}</span>').format(BOTTOM_NOT_SEEN_BADGE)
+    elif not faults:
         badges = Markup('<span class="badge ok">{}</span>').format(NO_FAULT if checked else NO_FAULT_SEEN)
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
@@ -114,8 +119,9 @@ def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool 
 
 
 def rep_badges(rep) -> Markup:
-    """A rep's fault badges, saying when its back or its touch was not checked."""
-    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep))
+    """A rep's fault badges, saying when its bottom was not seen, or its back or its touch not checked."""
+    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep),
+                        rep.get("peak_trunk_angle_deg") is not None)
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from station.store import open_store
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
                      needs_chromium)
 
@@ -223,6 +223,9 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
     assert page.locator("td.score.not-scored").get_attribute("title") == NOT_SCORED_WHY.capitalize()
     mean = page.locator(".figure:has(.label:text-matches('^mean score'))").inner_text()
     assert mean.split("\n")[0] == "100" and f"1 {NOT_SCORED}" in mean
+    # Its badge says its bottom was not seen, never the green "No fault seen" of the rep that was.
+    assert page.locator(".badge.bottom-unseen").all_inner_texts() == [BOTTOM_NOT_SEEN_BADGE]
+    assert page.locator(".badge.ok").count() == 1
     page.screenshot(path=shots / "session-not-scored-landscape.png", full_page=True)
 
     page.goto(f"{served.url}/sessions/{session}/reps/{hidden_id}")
@@ -247,6 +250,14 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
     log = page.locator("#event-log").inner_text()
     assert f"Rep 3: {NOT_SCORED} · Incomplete return" in log and "null" not in log
     page.screenshot(path=shots / "live-not-scored-landscape.png")
+    # A rep with no fault named whose bottom was not seen: "Bottom not seen", never a green badge.
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                  "rep": {"index": 4, "score": None, "faults": [], "min_wall_gap_mm": None, "touched": False,
+                          "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
+                          "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []}})
+    page.wait_for_selector("#rep-body .badge.bottom-unseen")
+    assert page.locator("#rep-body .badge.ok").count() == 0
+    page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
     assert errors == []
 
 

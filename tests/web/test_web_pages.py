@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from markupsafe import escape
 
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
+from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import add_rep_with_bottom_not_seen, make_rep
 
 
@@ -407,8 +407,12 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert "Showing the deepest lean seen in the rep" in rep_page
     assert "67°" not in rep_page and "trunk 67" not in rep_page
 
+    # Nothing of its bottom was judged: no green "No fault seen" for it, "Bottom not seen" instead.
+    assert f'<span class="badge neutral bottom-unseen">{BOTTOM_NOT_SEEN_BADGE}</span>' in rep_page
+    assert "No fault seen" not in rep_page and 'class="badge ok"' not in rep_page
     session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
     assert f'<td class="num">{BOTTOM_NOT_SEEN}</td>' in session_page
+    assert session_page.count(BOTTOM_NOT_SEEN_BADGE) == 1 and session_page.count('class="badge ok"') == 1
     assert f"mean peak trunk lean (of the reps seen at the bottom; 1 {BOTTOM_NOT_SEEN}" in session_page
     assert ">52°<" in session_page and ">26°<" not in session_page  # the mean of the rep seen, not 0 for the other
     report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())

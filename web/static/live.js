@@ -162,7 +162,10 @@
     var backChecked = rep.peak_spine_flexion_deg !== null && rep.peak_spine_flexion_deg !== undefined;
     // No closest gap: the buttocks were hidden at the bottom, the touch was not judged (web/filters.py's rule).
     var touchChecked = rep.min_wall_gap_mm !== null && rep.min_wall_gap_mm !== undefined;
+    // No peak trunk: the rep's bottom was not seen, none of its bottom faults judged (web/filters.py's rule).
+    var bottomSeen = rep.peak_trunk_angle_deg !== null && rep.peak_trunk_angle_deg !== undefined;
     if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
+    else if (!bottomSeen) { faults.appendChild(el("span", "badge neutral bottom-unseen", WORDS.bottom_not_seen_badge)); }
     else {
       faults.appendChild(el("span", "badge ok", backChecked && touchChecked ? WORDS.no_fault : WORDS.no_fault_seen));
     }
