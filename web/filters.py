@@ -11,7 +11,7 @@ from markupsafe import Markup
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
 
-__all__ = ["fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
+__all__ = ["descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -48,6 +48,15 @@ def number(value, digits: int = 0, unit: str = "") -> str:
 def peak_trunk(value, digits: int = 0) -> str:
     """A rep's peak trunk lean in degrees, or :data:`~station.faults.BOTTOM_NOT_SEEN` when its bottom was not seen."""
     return BOTTOM_NOT_SEEN if value is None else number(value, digits, "°")
+
+
+def descent(rep, digits: int = 1, unit: str = "s") -> str:
+    """A rep's time down (s), or :data:`~station.faults.BOTTOM_NOT_SEEN` when its bottom was not seen.
+
+    With the bottom out of sight, when the descent ended is not known (its
+    speed was not judged, :mod:`station.reps`): a number would be a guess.
+    """
+    return BOTTOM_NOT_SEEN if rep.get("peak_trunk_angle_deg") is None else number(rep.get("descent_s"), digits, unit)
 
 
 def score(value) -> str:
@@ -130,6 +139,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(peak_trunk, "peak_trunk")
     app.add_template_filter(score, "score")
+    app.add_template_filter(descent, "descent")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")

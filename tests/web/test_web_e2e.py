@@ -257,6 +257,7 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
                           "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []}})
     page.wait_for_selector("#rep-body .badge.bottom-unseen")
     assert page.locator("#rep-body .badge.ok").count() == 0
+    assert f"down {BOTTOM_NOT_SEEN}" in page.locator("#rep-body").inner_text()  # not the guessed 1.5 s
     page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
     assert errors == []
 

@@ -406,6 +406,9 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert "Good rep" not in rep_page and "deepest point of the rep" not in rep_page
     assert "Showing the deepest lean seen in the rep" in rep_page
     assert "67°" not in rep_page and "trunk 67" not in rep_page
+    # When the descent ended is not known either: no time down, hold or up, and no bottom time.
+    assert f'Down · hold · up</th><td class="num">{BOTTOM_NOT_SEEN}</td>' in rep_page
+    assert "bottom at" not in rep_page and "down in at least" not in rep_page
 
     # Nothing of its bottom was judged: no green "No fault seen" for it, "Bottom not seen" instead.
     assert f'<span class="badge neutral bottom-unseen">{BOTTOM_NOT_SEEN_BADGE}</span>' in rep_page
@@ -413,10 +416,14 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
     assert f'<td class="num">{BOTTOM_NOT_SEEN}</td>' in session_page
     assert session_page.count(BOTTOM_NOT_SEEN_BADGE) == 1 and session_page.count('class="badge ok"') == 1
+    hidden_row = session_page[session_page.index(BOTTOM_NOT_SEEN_BADGE):]
+    hidden_row = hidden_row[:hidden_row.index("</tr>")]
+    assert hidden_row.count(f'<td class="num">{BOTTOM_NOT_SEEN}</td>') == 2 and " s</td>" not in hidden_row  # trunk, down
     assert f"mean peak trunk lean (of the reps seen at the bottom; 1 {BOTTOM_NOT_SEEN}" in session_page
     assert ">52°<" in session_page and ">26°<" not in session_page  # the mean of the rep seen, not 0 for the other
     report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
     assert f'<td class="num">{BOTTOM_NOT_SEEN}</td>' in report and f"1 {BOTTOM_NOT_SEEN}" in report
+    assert report.count(f'<td class="num">{BOTTOM_NOT_SEEN}</td>') == 2  # its peak trunk and its time down
     patient_page = text(logged_in.get(f"/patients/{patient}"))
     assert '<td class="num">52°</td>' in patient_page
 

@@ -181,7 +181,9 @@
       // No peak trunk: the rep's bottom was not seen (someone in front of the patient).
       round(rep.peak_trunk_angle_deg, "°", WORDS.bottom_not_seen) + " · knee " +
       round(rep.peak_knee_flexion_deg, "°") + " · down " +
-      (rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
+      // With the bottom not seen, when the descent ended is not known: no time down either.
+      (rep.peak_trunk_angle_deg === null || rep.peak_trunk_angle_deg === undefined ? WORDS.bottom_not_seen
+       : rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
   }
 
   function connect() {
