@@ -298,7 +298,8 @@ def rep(session_id: int, rep_id: int):
     curves, replay = [], None
     if series is not None:
         t = [value - rep["start_s"] for value in series["t_s"].tolist()]
-        bottom = [(rep["bottom_s"] - rep["start_s"], "bottom")]
+        # A bottom not seen has no time: no marker at the detector's guess.
+        bottom = [] if rep["peak_trunk_angle_deg"] is None else [(rep["bottom_s"] - rep["start_s"], "bottom")]
         target = judged["target_trunk_angle_deg"]
         touch, knee_limit = thresholds.touch_tolerance_mm, thresholds.max_knee_flexion_deg
 

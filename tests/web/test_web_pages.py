@@ -409,6 +409,9 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     # When the descent ended is not known either: no time down, hold or up, and no bottom time.
     assert f'Down · hold · up</th><td class="num">{BOTTOM_NOT_SEEN}</td>' in rep_page
     assert "bottom at" not in rep_page and "down in at least" not in rep_page
+    assert ">bottom</text>" not in rep_page  # nor a marker on its charts, as the rep seen has
+    seen_id = next(rep["id"] for rep in store.session_reps(session) if rep["id"] != hidden_id)
+    assert ">bottom</text>" in text(logged_in.get(f"/sessions/{session}/reps/{seen_id}"))
 
     # Nothing of its bottom was judged: no green "No fault seen" for it, "Bottom not seen" instead.
     assert f'<span class="badge neutral bottom-unseen">{BOTTOM_NOT_SEEN_BADGE}</span>' in rep_page
