@@ -30,8 +30,8 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 
+import cc3d
 import numpy as np
-from scipy import ndimage
 
 from station.errors import FrameError
 from station.geometry import project
@@ -134,8 +134,8 @@ LEG_OUTLINE_QUANTILE = 0.1
 WEAK_NOISE_MULTIPLE = 2.0
 WEAK_MIN_STEP_M = 0.015
 MIN_SEED_PIXELS = 10
-# Pixels, and plan cells, touch their 4 neighbours (ndimage.label's default, made once).
-_CROSS = ndimage.generate_binary_structure(2, 1)
+# Pixels, and plan cells, touch their 4 neighbours (see _label).
+NEIGHBOURS = 4
 # Frames wider than this are measured on every other pixel (px): 640x480
 # and 848x480 as 320x240 and 424x240. The measures hold at 424x240, and a
 # Pi keeps 30 fps in every mode.
@@ -292,6 +292,19 @@ def _oriented_axis_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float
     return float(axis + 180.0 * np.round((toward - axis) / 180.0))
 
 
+def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected regions of a 2-D boolean ``mask``, pixels touching their 4 neighbours: labels (0 off the mask) and how many.
+
+    The same labels, numbered alike (in raster order of each region's first
+    pixel), as ``scipy.ndimage.label`` with its default cross; cc3d's
+    labelling takes under a third of its time on a 424x240 frame (about
+    0.09 against 0.3 ms: the weak foreground's labelling was an eighth of a
+    frame's measuring).
+    """
+    labels, count = cc3d.connected_components(mask, connectivity=NEIGHBOURS, return_N=True)
+    return labels, int(count)
+
+
 class Measurer:
     """Measures frames for one calibration.
 
@@ -346,8 +359,6 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
-        # The foreground's image labels, reused frame to frame (see _foreground_points).
-        self._labels = np.empty((intrinsics.height, intrinsics.width), np.int32)
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -404,8 +415,8 @@ class Measurer:
         weak_pixels = np.flatnonzero(weak)
         if weak_pixels.size == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
-        count = ndimage.label(weak.reshape(self._labels.shape), _CROSS, output=self._labels)
-        weak_labels = self._labels.reshape(-1)[weak_pixels]
+        labels, count = _label(weak.reshape(depth.shape))
+        weak_labels = labels.reshape(-1)[weak_pixels]
         strong = below[weak_pixels] < self._strong_below_units[weak_pixels]
         seeded = np.bincount(weak_labels[strong], minlength=count + 1) >= MIN_SEED_PIXELS
         seeded[0] = False
@@ -441,7 +452,7 @@ class Measurer:
         occupied[:-1] |= held[1:]
         occupied[:, 1:] |= held[:, :-1]
         occupied[:, :-1] |= held[:, 1:]
-        labels, count = ndimage.label(occupied, _CROSS)
+        labels, count = _label(occupied)
         return labels.reshape(-1)[cells], count
 
     def _feet(self, points: np.ndarray):
