@@ -383,6 +383,14 @@ class Measurer:
         if depth.shape != self.shape:
             raise FrameError(f"the frame is {depth.shape[1]}x{depth.shape[0]} but the calibration is for "
                              f"{self.shape[1]}x{self.shape[0]}: recalibrate at this resolution")
+
+    @staticmethod
+    def _check_has_data(depth: np.ndarray) -> None:
+        """Raise FrameError for a frame with no depth at all (``depth`` as it came, before sampling).
+
+        Called only once a frame shows nobody (a frame with no data shows no
+        foreground): a pass over every pixel saved on all the others.
+        """
         if not depth.any():
             raise FrameError("the frame has no depth data at all: check that nothing covers the camera")
 
@@ -416,11 +424,12 @@ class Measurer:
         if weak_pixels.size == 0:
             return np.empty((0, 3), np.float32), np.empty(0, np.intp)
         labels, count = _label(weak.reshape(depth.shape))
-        weak_labels = labels.reshape(-1)[weak_pixels]
-        strong = below[weak_pixels] < self._strong_below_units[weak_pixels]
+        # (Gathers by np.take: the same elements as indexing, without its set-up, which costs more here.)
+        weak_labels = labels.reshape(-1).take(weak_pixels)
+        strong = below.take(weak_pixels) < self._strong_below_units.take(weak_pixels)
         seeded = np.bincount(weak_labels[strong], minlength=count + 1) >= MIN_SEED_PIXELS
         seeded[0] = False
-        candidates = weak_pixels[seeded[weak_labels]]
+        candidates = weak_pixels[seeded.take(weak_labels)]
         if candidates.size == 0:
             return np.empty((0, 3), np.float32), candidates
         depth_m = flat[candidates].astype(np.float32)
@@ -510,9 +519,14 @@ class Measurer:
         return low, high
 
     def _sampled(self, depth: np.ndarray) -> np.ndarray:
-        """The frame, checked, as measured: every other pixel of the finer modes (see MEASURE_WIDTH_PX)."""
+        """The frame, checked, as measured: every other pixel of the finer modes (see MEASURE_WIDTH_PX).
+
+        The sampled pixels are copied into an array of their own once: the
+        measuring takes them flat (``reshape(-1)``) several times a frame, and
+        each of those would copy a strided view afresh.
+        """
         self._check(depth)
-        return depth if self._stride == 1 else depth[::self._stride, ::self._stride]
+        return depth if self._stride == 1 else np.ascontiguousarray(depth[::self._stride, ::self._stride])
 
     def _patient_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of the patient, and their flat pixel indices in the sampled frame; empty when nobody is there.
@@ -673,9 +687,10 @@ class Measurer:
         self._clock_s = t_s
         self._tracker.expire(t_s)
         followed = self._tracker.track is not None
-        depth = self._sampled(depth)
+        frame, depth = depth, self._sampled(depth)
         points, pixels = self._patient_points(depth)
         if len(points) < 50:
+            self._check_has_data(frame)
             return ABSENT
         depth_m = depth.reshape(-1)[pixels].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
         area_m2 = float(np.sum(depth_m * depth_m)) * self._pixel_area_at_1m
@@ -716,8 +731,8 @@ class Measurer:
             # Walking in, turning round, stepping into place, or walking off.
             return Measures(present=False, confidence=confidence, patient_pixels=len(points),
                             position_x_m=float(points[:, 0].mean()))
-        core = np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M
-        core_points, core_pixels = points[core], pixels[core]
+        core = np.flatnonzero(np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M)
+        core_points, core_pixels = points.take(core, axis=0), pixels.take(core)
         profile = _profile(core_points[:, 1], core_points[:, 2], height_m)
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points),

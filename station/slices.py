@@ -10,7 +10,7 @@ def slice_quantile(slices: np.ndarray, values: np.ndarray, q: float, n_slices: i
     order = _by_slice_then_value(slices, values)
     slices, values = slices[order], values[order]
     counts = np.bincount(slices, minlength=n_slices)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = np.cumsum(counts) - counts  # each slice's first position (np.concatenate costs more)
     index = starts + np.floor(q * np.maximum(counts - 1, 0)).astype(np.intp)
     result = np.full(n_slices, np.nan)
     filled = counts > 0
