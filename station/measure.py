@@ -36,7 +36,7 @@ import numpy as np
 from station.errors import FrameError
 from station.geometry import project
 from station.rear_edge import HIDDEN, RearEdge
-from station.slices import line_slope
+from station.slices import line_slope, mean
 from station.slices import quantile, slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
 from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, STILL_RADIUS_M, PatientTracker
@@ -217,8 +217,8 @@ def _principal_angle_deg(y: np.ndarray, z: np.ndarray, y_mean: float | None = No
 
     ``y_mean`` and ``z_mean`` are the points' means when the caller has them.
     """
-    y0 = y - (y.mean() if y_mean is None else y_mean)
-    z0 = z - (z.mean() if z_mean is None else z_mean)
+    y0 = y - (mean(y) if y_mean is None else y_mean)
+    z0 = z - (mean(z) if z_mean is None else z_mean)
     # Orientation of the major axis of the 2x2 covariance (closed form); the
     # sums of products by np.dot, a fraction of np.mean's call cost.
     cov_yy, cov_zz, cov_yz = float(np.dot(y0, y0)), float(np.dot(z0, z0)), float(np.dot(y0, z0))
@@ -250,10 +250,13 @@ def _trunk_angle_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) 
         stride = -(-len(y) // TORSO_MAX_POINTS)
         y, z = y[::stride], z[::stride]
     angle = _oriented_axis_deg(y, z, hip_y, rear_z)
+    # Offsets from the hips and the turn's cosine and sine, each worked out once (the same values as each time over).
+    up, out = y - hip_y, z - rear_z
     for _ in range(2):
         turn = np.radians(angle)
-        along = (y - hip_y) * np.cos(turn) + (z - rear_z) * np.sin(turn)
-        across = (z - rear_z) * np.cos(turn) - (y - hip_y) * np.sin(turn)
+        cos_turn, sin_turn = np.cos(turn), np.sin(turn)
+        along = up * cos_turn + out * sin_turn
+        across = out * cos_turn - up * sin_turn
         slices = np.maximum(along / TORSO_SLICE_M, 0.0).astype(np.intp)
         back, _ = _slice_quantile(slices, across, 0.05, int(slices.max()) + 1)
         torso = across < back[slices] + TORSO_DEPTH_M
@@ -285,7 +288,7 @@ def _profile_cells(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _oriented_axis_deg(y: np.ndarray, z: np.ndarray, hip_y: float, rear_z: float) -> float:
     """The points' principal axis from vertical (degrees), the half turn pointing from the hips toward them."""
-    y_mean, z_mean = float(y.mean()), float(z.mean())
+    y_mean, z_mean = float(mean(y)), float(mean(z))
     axis = _principal_angle_deg(y, z, y_mean, z_mean)
     toward = np.degrees(np.arctan2(z_mean - rear_z, y_mean - hip_y))
     # Of the axis and its reverse, the one nearer the direction from the hips to the trunk.
@@ -730,13 +733,13 @@ class Measurer:
         if not self._tracker.settled(t_s):
             # Walking in, turning round, stepping into place, or walking off.
             return Measures(present=False, confidence=confidence, patient_pixels=len(points),
-                            position_x_m=float(points[:, 0].mean()))
+                            position_x_m=float(mean(points[:, 0])))
         core = np.flatnonzero(np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M)
         core_points, core_pixels = points.take(core, axis=0), pixels.take(core)
         profile = _profile(core_points[:, 1], core_points[:, 2], height_m)
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points),
-                            position_x_m=float(points[:, 0].mean()))
+                            position_x_m=float(mean(points[:, 0])))
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
@@ -766,7 +769,7 @@ class Measurer:
             self._last_knee_deg = knee
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(points[:, 0].mean()),
+                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(mean(points[:, 0])),
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason, hidden_reason=hidden_reason)
 
 
