@@ -122,16 +122,17 @@ class RearEdge:
         rows_index = np.arange(len(edge))
         # (np.minimum and np.maximum: np.clip's and np.nan_to_num's checks cost more than the work here.)
         split = np.minimum(np.maximum(np.where(np.isnan(edge), 1.0, edge).astype(np.intp), 1), len(offsets) - 1)
-        pair = np.stack([flat[rows_index, split - 1], flat[rows_index, split]])
-        edge_rays = 0.5 * (self._rays[pair[0]] + self._rays[pair[1]])
-        edge_depth = 0.5 * (self._background[pair[0]] + self._background[pair[1]]) - step
+        # The pixels either side of the edge (two arrays: np.stack's checks cost more than the gathers).
+        before, after = flat[rows_index, split - 1], flat[rows_index, split]
+        edge_rays = 0.5 * (self._rays[before] + self._rays[after])
+        edge_depth = 0.5 * (self._background[before] + self._background[after]) - step
         # The last body pixel's centre lies a random fraction s of a pixel
         # inside the outline, where a surface of radius r curving away has
         # fallen back sqrt(2 r s pitch): on average the tangent point is
         # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
         pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self._fx)
         edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
-        found = np.isfinite(edge) & (self._background[pair[0]] > 0) & (self._background[pair[1]] > 0)
+        found = np.isfinite(edge) & (self._background[before] > 0) & (self._background[after] > 0)
         edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
         edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
         horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])

@@ -206,6 +206,40 @@ def test_unusable_frames_get_a_clear_error(scene, frame, message):
         scene.measurer.measure(frame)
 
 
+@pytest.mark.parametrize("shape, share", [((240, 424), 0.07), ((240, 424), 0.6), ((67, 107), 0.3),
+                                           ((1, 50), 0.5), ((30, 1), 0.5), ((240, 424), 0.0), ((20, 30), 1.0)])
+def test_labelling_gives_scipy_s_labels_numbered_alike(shape, share):
+    """The foreground's and the floor plan's labelling (cc3d) is scipy.ndimage.label's with its default cross.
+
+    The measures rest on it being the same regions; the floor plan's blobs
+    are also taken in label order (see Measurer._person_at), so the
+    numbering must match too.
+    """
+    from scipy import ndimage
+
+    from station.measure import _label
+    mask = np.random.default_rng(len(shape) + shape[0]).random(shape) < share
+    labels, count = _label(mask)
+    expected, expected_count = ndimage.label(mask)
+    assert count == expected_count
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_a_frame_with_data_only_between_the_sampled_pixels_shows_nobody(scene):
+    """A finer mode is measured on every other pixel; a frame whose data all lies between them shows nobody, not an error."""
+    calibration = scene.measurer.calibration
+    fine = dataclasses.replace(calibration, intrinsics=dataclasses.replace(
+        calibration.intrinsics, width=848, height=480, fx=2 * calibration.intrinsics.fx,
+        fy=2 * calibration.intrinsics.fy, ppx=2 * calibration.intrinsics.ppx, ppy=2 * calibration.intrinsics.ppy),
+        background_m=np.repeat(np.repeat(calibration.background_m, 2, 0), 2, 1),
+        background_noise_m=np.repeat(np.repeat(calibration.background_noise_m, 2, 0), 2, 1))
+    frame = np.zeros((480, 848), np.uint16)
+    frame[1::2, 1::2] = 1500
+    assert not Measurer(fine).measure(frame).present
+    with pytest.raises(FrameError, match="no depth data"):
+        Measurer(fine).measure(np.zeros((480, 848), np.uint16))
+
+
 def test_a_stoop_past_horizontal_reads_past_90_degrees_not_wrapped_to_minus_90(scene):
     body, results = scene.measure_posture(Posture(z_m=SPOT_Z, hip_flexion_deg=90, knee_flexion_deg=(20, 20)))
     assert body.trunk_angle_deg() > 95.0

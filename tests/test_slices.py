@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from station.slices import _by_slice_then_value, line_slope, quantile, slice_quantile
+from station.slices import _by_slice_then_value, line_slope, mean, quantile, slice_quantile
 
 
 def clouds():
@@ -47,3 +47,16 @@ def test_quantile_is_numpys_to_the_last_bit(q, size, dtype):
     values = np.random.default_rng(size).normal(1.0, 0.5, size).astype(dtype)
     expected = float(np.median(values)) if q == 0.5 else float(np.quantile(values, q))
     assert quantile(values, q) == expected
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 9, 127, 128, 129, 1000, 4400])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("column", [False, True])
+def test_mean_is_numpys_to_the_last_bit(size, dtype, column):
+    """slices.mean, the measures' mean without np.mean's wrapper, is its value and type exactly (a points column too)."""
+    points = np.random.default_rng(size).normal(1.3, 0.7, (size, 3)).astype(dtype)
+    values = points[:, 1] if column else np.ascontiguousarray(points[:, 1])
+    expected = values.mean()
+    result = mean(values)
+    assert type(result) is type(expected)
+    assert result.tobytes() == expected.tobytes()
