@@ -88,6 +88,13 @@ SETS = {
                ("good-set", 10)],
     "check4": [("rounded-back", 25), ("kyphosis", 24), ("all-faults", 14), ("rounded-back", 27), ("kyphosis", 26),
                ("good-set", 13)],
+    # A back that rounds from the set's first rep (every other set starts with a good one), which the
+    # first hinge's baseline could swallow; kyphotic seniors beside it so the false positives stay counted.
+    # rounded-every-rep N is rounded-back N's person, mount and timing; 7 and 3 are tune's bodies.
+    "first-tune": [("rounded-every-rep", 7), ("rounded-every-rep", 3), ("rounded-every-rep", 30),
+                   ("rounded-every-rep", 31), ("kyphosis", 30), ("kyphosis", 31)],
+    "first-check": [("rounded-every-rep", 34), ("rounded-every-rep", 35), ("rounded-every-rep", 36),
+                    ("rounded-every-rep", 37), ("kyphosis", 34), ("kyphosis", 35)],
 }
 VARIANTS = ("hips", "stick", "kettlebell_chest", "crossed")
 CACHE = ROOT / "data" / "bench_spine_above"
