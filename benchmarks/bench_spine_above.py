@@ -192,6 +192,17 @@ def running_median(times: np.ndarray, values: np.ndarray, window_s: float = TRUN
     return out
 
 
+def rep_peaks(data: dict, spine: np.ndarray) -> list[tuple[int, float, float | None]]:
+    """Per rep: (rep, the truth's peak spine flexion, the read peak after the detector's running median or None), deg."""
+    truth, reps = data["rows"][:, 2], data["rows"][:, 1].astype(int)
+    smoothed = running_median(data["rows"][:, 0], spine)
+    peaks = []
+    for rep in range(1, reps.max() + 1):
+        readings = smoothed[reps == rep][np.isfinite(smoothed[reps == rep])]
+        peaks.append((rep, float(truth[reps == rep].max()), float(readings.max()) if readings.size else None))
+    return peaks
+
+
 def summarise(cases: list[tuple[dict, np.ndarray]], threshold: float) -> dict:
     errors, frames = [], 0
     tp = fp = fn = kyphotic_flagged = kyphotic_reps = 0
@@ -273,6 +284,9 @@ def main():
                     r = summarise([case], threshold)
                     print(f"{row('', label, r)}  (tp {r['tp']} fp {r['fp']} fn {r['fn']}; standing turn {turn}, "
                           f"stature {stature}, kyphosis {float(case[0]['kyphosis_deg']):.0f} deg)")
+                    print("         per rep, peak spine flexion true / read (the detector's running median), deg: "
+                          + ", ".join(f"{rep} {true:.1f} / {'-' if read is None else f'{read:.1f}'}"
+                                      for rep, true, read in rep_peaks(*case)))
     timing = np.array(timing) * 1000.0
     print(f"(errors median / p95 over frames with a reading; cost per frame at 424x240: median "
           f"{np.median(timing):.2f} ms, p95 {np.percentile(timing, 95):.2f} ms)")
