@@ -279,7 +279,9 @@ def main():
             if args.detail:
                 for case, (label, baseline) in zip(cases, details):
                     turn = (f"none ({baseline.refusal})" if baseline.baseline_deg is None
-                            else f"{baseline.standing_deg:.1f} deg, first hinge {baseline.baseline_deg:.1f}")
+                            else f"{baseline.standing_deg:.1f} deg, first hinge {baseline.baseline_deg:.1f}"
+                            + ("" if baseline.hinged_shift_deg is None
+                               else f" (its band {baseline.hinged_shift_deg:+.1f} from standing)"))
                     stature = "none" if baseline.stature_m is None else f"{baseline.stature_m:.2f} m"
                     r = summarise([case], threshold)
                     print(f"{row('', label, r)}  (tp {r['tp']} fp {r['fp']} fn {r['fn']}; standing turn {turn}, "

@@ -381,6 +381,7 @@ class AboveBaseline(SpineBaseline):
         self._frames: list[float] = []  # the last window_s's frame times, read or not
         self._leaning: deque[tuple[float, float, float]] = deque()  # (t_s, turn deg, lean deg) of HINGE_HISTORY_S
         self._hinge_from: tuple[float, float] | None = None  # (still moment's start s, its lean deg) until moved
+        self.hinged_shift_deg: float | None = None  # the first hinge's turn against standing, before the bound
 
     def observe(self, t_s: float, curvature_deg: float | None, lean_deg: float | None = None) -> None:
         """Keep the frame's turn (degrees, None unread) and the back's lean (degrees) it was read at."""
@@ -410,7 +411,7 @@ class AboveBaseline(SpineBaseline):
         self._hinge_from = None
         turns = [turn for turn, lean in hinged if low <= lean <= high]
         if len(turns) >= MIN_HINGED_READINGS:
-            shift = float(np.median(turns)) - self.standing_deg
+            shift = self.hinged_shift_deg = float(np.median(turns)) - self.standing_deg
             self.baseline_deg = self.standing_deg + float(np.clip(shift, -MAX_VIEW_SHIFT_DEG, MAX_VIEW_SHIFT_DEG))
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
@@ -457,6 +458,7 @@ class AboveBaseline(SpineBaseline):
         self.refusal = None
         self.standing_deg = None
         self._hinge_from = None
+        self.hinged_shift_deg = None
         self._tops.clear()
         self._frames.clear()
         self._leaning.clear()
