@@ -155,7 +155,11 @@ HINGED_LEAN_DEG = (10.0, 25.0)
 MIN_HINGED_READINGS = 3
 # How far that hinged baseline may move the standing one (degrees). A first rep that rounds from its start
 # carries its early rounding into the hinged frames; this bounds what it can hide. The tuning seeds' hinged
-# baselines sat -2 to +6 degrees from their standing ones.
+# baselines sat -2 to +6 degrees from their standing ones. Measured since (bench_spine_above's first-tune and
+# first-check, rounded-every-rep): a first rep rounding from its start put its band +7.7 to +20.7 over standing,
+# so such a set reads the full 6 degrees low (5 of 20 rounded reps missed on first-tune, 0 of 20 on first-check);
+# good first reps' bands reach +10.8 (check2), so the band's turn alone cannot tell the two apart
+# (docs/back-view.md, "A back that rounds from the first rep").
 MAX_VIEW_SHIFT_DEG = 6.0
 # How long the readings are kept for that (s): the still second and a slow descent (up to 2.4 s) to the band's end.
 HINGE_HISTORY_S = 4.0
