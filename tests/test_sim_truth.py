@@ -8,6 +8,7 @@ from station.sim.body import PART_LABELS, pose_body
 from station.sim.render import LABEL_PATIENT
 from station.sim.scenarios import EMPTY_OPENING_S, RESOLUTIONS, SCENARIOS, build_scene, random_mount
 from station.sim.simulate import SceneRenderer, rep_truth
+from wallhinge.cli import main
 
 
 def geometric_frames(spec, fps=10):
@@ -26,7 +27,7 @@ def geometric_frames(spec, fps=10):
 
 
 @pytest.mark.parametrize("name, seed", [("all-faults", 0), ("all-faults", 1), ("all-faults", 2), ("squat", 3),
-                                        ("rounded-back", 4), ("no-touch", 5), ("too-fast", 6),
+                                        ("rounded-back", 4), ("rounded-every-rep", 4), ("no-touch", 5), ("too-fast", 6),
                                         ("incomplete-return", 7), ("kyphosis", 8)])
 def test_the_faults_the_numbers_show_are_the_faults_planned(name, seed):
     spec = build_scene(name, seed)
@@ -36,6 +37,20 @@ def test_the_faults_the_numbers_show_are_the_faults_planned(name, seed):
         assert rep["faults"] == rep["planned_faults"], rep
         assert rep["touched"] == ("no_touch" not in rep["planned_faults"])
         assert rep["start_s"] < rep["bottom_s"] < rep["end_s"]
+
+
+def test_rounded_every_rep_rounds_from_the_first_rep_with_rounded_backs_person(capsys):
+    """Every rep rounded, the first too (every other scenario starts good), and the same person, mount and
+    timing as rounded-back of the same seed, so the two sets differ only in the reps' backs."""
+    assert main(["simulate", "--list"]) == 0
+    assert any(line.split()[:1] == ["rounded-every-rep"] for line in capsys.readouterr().out.splitlines())
+    for seed in (3, 7, 30):
+        spec, alternating = build_scene("rounded-every-rep", seed), build_scene("rounded-back", seed)
+        reps = spec.patient.reps
+        assert len(reps) == 5 and all(rep.faults == ("rounded_back",) for rep in reps)
+        assert all(rep.spine_bottom_deg >= 24.0 for rep in reps)
+        assert spec.mount == alternating.mount and spec.patient.shape == alternating.patient.shape
+        assert [r.descent_s for r in reps] == [r.descent_s for r in alternating.patient.reps]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

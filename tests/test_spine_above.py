@@ -334,6 +334,10 @@ def test_a_first_rep_rounding_from_its_start_moves_the_baseline_a_bounded_amount
     baseline.settle(0.0)
     assert baseline.standing_deg == pytest.approx(5.0)
     assert baseline.baseline_deg == pytest.approx(5.0 + MAX_VIEW_SHIFT_DEG)
+    # What the bound cut is kept, for the benchmark to say (a rounded first rep's band: +7.7 to +20.7 there).
+    assert baseline.hinged_shift_deg == pytest.approx(12.8)
+    baseline.reset()
+    assert baseline.hinged_shift_deg is None
 
 
 def test_a_first_hinge_with_too_few_readings_in_the_band_keeps_the_standing_baseline():

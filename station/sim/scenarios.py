@@ -137,6 +137,12 @@ def _with_fault(fault: str):
     return people
 
 
+def _rounded_every_rep(rng, mount):
+    # The same draws as ``rounded-back`` (plan_rep draws alike whatever the faults), so seed N is the same
+    # person, mount and timing as rounded-back N: only the good reps become rounded, the first one too.
+    return [_patient(rng, mount, random_body(rng), _reps(rng, [("rounded_back",)] * 5))]
+
+
 def _good_set(rng, mount):
     return [_patient(rng, mount, random_body(rng), _reps(rng, [()] * 6))]
 
@@ -199,6 +205,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("all-faults", "good reps and one rep of each fault", _all_faults),
     Scenario("squat", "reps alternating good and squat (knees bend, hips drop)", _with_fault("squat")),
     Scenario("rounded-back", "reps alternating good and rounded back", _with_fault("rounded_back")),
+    Scenario("rounded-every-rep", "every rep with a rounded back, from the first", _rounded_every_rep),
     Scenario("no-touch", "reps alternating good and stopping short of the wall", _with_fault("no_touch")),
     Scenario("too-fast", "reps alternating good and dropping into the hinge", _with_fault("too_fast")),
     Scenario("incomplete-return", "reps alternating good and not standing tall again", _with_fault("incomplete_return")),
