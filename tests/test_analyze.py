@@ -14,10 +14,9 @@ from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
 from station.faults import NOT_SCORED
-from station.reps import Rep
 from wallhinge.cli import _print_rep_table
 
-from tests.test_cli import assert_one_error_line, run
+from tests.test_cli import assert_one_error_line, run, seen_and_unseen_reps
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "analyze.schema.json").read_text())
 
@@ -195,9 +194,7 @@ def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or
 
 def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys):
     # Someone in front of the patient at the bottom: no peak trunk, no closest gap, no knee (station/reps.py).
-    unseen = Rep(index=1, start_s=2.0, bottom_s=3.0, end_s=5.0, min_wall_gap_mm=None, touched=False,
-                 peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, peak_spine_flexion_deg=None, descent_s=1.0,
-                 hold_s=0.0, ascent_s=2.0, return_trunk_angle_deg=2.0, faults=(), score=None, lost_points=())
+    _, unseen = seen_and_unseen_reps()
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
@@ -206,12 +203,7 @@ def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys)
 
 def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
     # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.
-    figures = dict(start_s=2.0, bottom_s=3.0, end_s=5.0, min_wall_gap_mm=4.0, touched=True, peak_trunk_angle_deg=55.0,
-                   peak_knee_flexion_deg=10.0, peak_spine_flexion_deg=None, descent_s=1.0, hold_s=0.0, ascent_s=2.0,
-                   return_trunk_angle_deg=2.0, faults=(), score=80, lost_points=())
-    seen = Rep(index=1, **figures)
-    unseen = Rep(index=2, **dict(figures, min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
-                                 peak_knee_flexion_deg=None, score=None))
+    seen, unseen = seen_and_unseen_reps(score=80)
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None))
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[11] == "80" and NOT_SCORED not in lines[1]

@@ -248,18 +248,25 @@ def test_run_tells_of_reps_kept_in_the_journal_and_exits_non_zero(tmp_path, monk
             f"stored, kept in journal {tmp_path / 'station.db.unsaved.jsonl'}") in out
 
 
+def seen_and_unseen_reps(**seen_changes):
+    """Two reps as the detector gives them: one seen throughout (52 degrees, score 100, with ``seen_changes``), and
+    one whose bottom was not seen (no closest gap, peak trunk, knee or score; station/reps.py)."""
+    from station.reps import Rep
+    figures = dict(dict(start_s=1.0, bottom_s=2.5, end_s=4.0, min_wall_gap_mm=5.0, touched=True,
+                        peak_trunk_angle_deg=52.0, peak_knee_flexion_deg=10.0, peak_spine_flexion_deg=None,
+                        descent_s=1.5, hold_s=0.2, ascent_s=1.3, return_trunk_angle_deg=2.0, faults=(), score=100,
+                        lost_points=()), **seen_changes)
+    return Rep(index=1, **figures), Rep(index=2, **dict(figures, min_wall_gap_mm=None, touched=False,
+                                                        peak_trunk_angle_deg=None, peak_knee_flexion_deg=None,
+                                                        score=None))
+
+
 def test_the_rep_table_says_when_a_reps_bottom_was_not_seen(capsys):
     from types import SimpleNamespace
 
     from station.faults import BOTTOM_NOT_SEEN_WHY
-    from station.reps import Rep
     from wallhinge.cli import _print_rep_table
-    figures = dict(start_s=1.0, bottom_s=2.5, end_s=4.0, min_wall_gap_mm=5.0, touched=True, peak_trunk_angle_deg=52.0,
-                   peak_knee_flexion_deg=10.0, peak_spine_flexion_deg=None, descent_s=1.5, hold_s=0.2, ascent_s=1.3,
-                   return_trunk_angle_deg=2.0, faults=(), score=100, lost_points=())
-    seen = Rep(index=1, **figures)
-    hidden = Rep(index=2, **dict(figures, min_wall_gap_mm=None, touched=False, peak_trunk_angle_deg=None,
-                                 peak_knee_flexion_deg=None, score=None))
+    seen, hidden = seen_and_unseen_reps()
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, hidden], back=None))
     first, second = capsys.readouterr().out.splitlines()[1:3]
     assert first.split()[6] == "52" and BOTTOM_NOT_SEEN_WHY not in first

@@ -235,12 +235,14 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_without_doubling(tmp_pat
     assert server_counts(clinic_url)[0] == (1, 2, 6, 2, 6)
 
 
-def test_a_version_4_clinic_database_upgrades_and_takes_a_rep_without_peak_trunk(tmp_path, clinic_url):
+def upgrade_from(clinic_url, tmp_path, version, made_not_null):
+    """A clinic database made by the code of ``version`` (``made_not_null`` a reps column NOT NULL there), then a
+    station's session of six reps delivered to it: the engine on it, the upgrade checked done."""
     open_store(clinic_url).close()
     engine = sqlalchemy.create_engine(clinic_url, poolclass=sqlalchemy.pool.NullPool)
-    with engine.begin() as connection:  # as a clinic database made by the version 4 code
-        connection.exec_driver_sql("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg SET NOT NULL")
-        connection.exec_driver_sql("UPDATE wallhinge_schema SET version = 4")
+    with engine.begin() as connection:  # as a clinic database made by that version's code
+        connection.exec_driver_sql(f"ALTER TABLE reps ALTER COLUMN {made_not_null} SET NOT NULL")
+        connection.exec_driver_sql(f"UPDATE wallhinge_schema SET version = {version}")
     outbox = tmp_path / "wall-1.db"
     with open_store(outbox) as store:
         fill(store, sessions=1)
@@ -248,24 +250,20 @@ def test_a_version_4_clinic_database_upgrades_and_takes_a_rep_without_peak_trunk
     assert delivery.ok and delivery.reps == 6, delivery.error
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT version FROM wallhinge_schema").scalar() == schema.SCHEMA_VERSION
+    return engine
+
+
+def test_a_version_4_clinic_database_upgrades_and_takes_a_rep_without_peak_trunk(tmp_path, clinic_url):
+    engine = upgrade_from(clinic_url, tmp_path, 4, "peak_trunk_angle_deg")
+    with engine.connect() as connection:
         assert connection.exec_driver_sql(
             "SELECT count(*) FROM reps WHERE peak_trunk_angle_deg IS NULL").scalar() == 1
     engine.dispose()
 
 
 def test_a_version_5_clinic_database_upgrades_and_takes_a_rep_without_score(tmp_path, clinic_url):
-    open_store(clinic_url).close()
-    engine = sqlalchemy.create_engine(clinic_url, poolclass=sqlalchemy.pool.NullPool)
-    with engine.begin() as connection:  # as a clinic database made by the version 5 code
-        connection.exec_driver_sql("ALTER TABLE reps ALTER COLUMN score SET NOT NULL")
-        connection.exec_driver_sql("UPDATE wallhinge_schema SET version = 5")
-    outbox = tmp_path / "wall-1.db"
-    with open_store(outbox) as store:
-        fill(store, sessions=1)
-    delivery = Deliverer(outbox, clinic_url, "wall-1").deliver_once()
-    assert delivery.ok and delivery.reps == 6, delivery.error
+    engine = upgrade_from(clinic_url, tmp_path, 5, "score")
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version FROM wallhinge_schema").scalar() == schema.SCHEMA_VERSION
         assert connection.exec_driver_sql("SELECT count(*) FROM reps WHERE score IS NULL").scalar() == 1
         with pytest.raises(sqlalchemy.exc.IntegrityError, match="check"):  # a score is still 0-100
             connection.exec_driver_sql("UPDATE reps SET score = 101 WHERE score IS NULL")

@@ -171,6 +171,30 @@ def test_a_later_migration_step_upgrades_a_filled_database_in_place(path, monkey
         assert again.schema_version == len(MIGRATIONS) + 1
 
 
+def rep_tables(db):
+    """Every row of the reps and the tables that refer to them, as a file holds them (to compare after an upgrade)."""
+    return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("reps", "rep_faults", "rep_series")}
+
+
+def check_upgraded_keeping(opened, before):
+    """The file is at the latest version with version 1's data, every row of ``before`` (:func:`rep_tables`), its
+    foreign keys whole and the reps' index rebuilt."""
+    assert opened.schema_version == SCHEMA_VERSION
+    check_version_1_data(opened)
+    for table, rows in before.items():
+        assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
+    assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
+    assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
+
+
+def check_rep_rows_follow(opened, rep_id):
+    """Deleting rep ``rep_id`` deletes its faults and series too: the rebuilt table's foreign keys still hold."""
+    raw(opened).execute(f"DELETE FROM reps WHERE id = {rep_id}")
+    assert raw(opened).execute(f"SELECT count(*) FROM rep_faults WHERE rep_id = {rep_id}").fetchone()[0] == 0
+    assert raw(opened).execute(f"SELECT count(*) FROM rep_series WHERE rep_id = {rep_id}").fetchone()[0] == 0
+
+
 def test_a_version_4_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_without_peak_trunk(path):
     make_version_1(path)
     db = sqlite3.connect(path, isolation_level=None)
@@ -188,24 +212,16 @@ def test_a_version_4_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
                 VALUES (2, 1, x'00000000', x'0000c07f', x'00004040', x'00000000');
             COMMIT;
         """)
-        before = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-                  for table in ("reps", "rep_faults", "rep_series")}
+        before = rep_tables(db)
     finally:
         db.close()
     with open_store(path) as opened:
-        assert opened.schema_version == SCHEMA_VERSION
-        check_version_1_data(opened)
-        for table, rows in before.items():
-            assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
-        assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
-        assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
+        check_upgraded_keeping(opened, before)
         opened.add_rep(2, rep(2, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
                               touched=False))
         assert [(r["peak_trunk_angle_deg"], r["faults"]) for r in opened.session_reps(2)] == [
             (48.0, ["squat", "too_fast"]), (None, [])]
-        raw(opened).execute("DELETE FROM reps WHERE id = 2")  # the faults and series still follow their rep
-        assert raw(opened).execute("SELECT count(*) FROM rep_faults WHERE rep_id = 2").fetchone()[0] == 0
-        assert raw(opened).execute("SELECT count(*) FROM rep_series WHERE rep_id = 2").fetchone()[0] == 0
+        check_rep_rows_follow(opened, 2)
 
 
 def test_a_version_5_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_without_score(path):
@@ -228,25 +244,17 @@ def test_a_version_5_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
             COMMIT;
         """)
         assert db.execute("SELECT \"notnull\" FROM pragma_table_info('reps') WHERE name = 'score'").fetchone() == (1,)
-        before = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-                  for table in ("reps", "rep_faults", "rep_series")}
+        before = rep_tables(db)
     finally:
         db.close()
     with open_store(path) as opened:
-        assert opened.schema_version == SCHEMA_VERSION
-        check_version_1_data(opened)
-        for table, rows in before.items():
-            assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
-        assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
-        assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
+        check_upgraded_keeping(opened, before)
         opened.add_rep(2, rep(2, peak_trunk_angle_deg=None, peak_knee_flexion_deg=None, min_wall_gap_mm=None,
                               touched=False, score=None, good=False))
         assert [(r["score"], r["faults"]) for r in opened.session_reps(2)] == [(85, ["incomplete_return"]), (None, [])]
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # a score is still 0-100
             raw(opened).execute("UPDATE reps SET score = 101 WHERE id = 2")
-        raw(opened).execute("DELETE FROM reps WHERE id = 2")  # the faults and series still follow their rep
-        assert raw(opened).execute("SELECT count(*) FROM rep_faults WHERE rep_id = 2").fetchone()[0] == 0
-        assert raw(opened).execute("SELECT count(*) FROM rep_series WHERE rep_id = 2").fetchone()[0] == 0
+        check_rep_rows_follow(opened, 2)
 
 
 def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):

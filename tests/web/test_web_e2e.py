@@ -181,13 +181,20 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     assert errors == []
 
 
-def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, site, shots):
-    served, ids = site
+def _logged_in_with_bottom_not_seen(contexts, served):
+    """A landscape page logged in to a site holding a set whose second rep's bottom was not seen:
+    (page, its errors, the session's id, that rep's id)."""
     with open_store(served.app.config["DATABASE"]) as store:
         _, session, hidden_id = add_rep_with_bottom_not_seen(store)
     errors = []
     page = _page(contexts, "landscape", errors)
     _log_in(page, served.url)
+    return page, errors, session, hidden_id
+
+
+def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, site, shots):
+    served, ids = site
+    page, errors, session, hidden_id = _logged_in_with_bottom_not_seen(contexts, served)
     page.goto(f"{served.url}/sessions/{session}/reps/{hidden_id}")
     lean = page.locator("tr:has(th:text-is('Deepest trunk lean'))").inner_text()
     assert BOTTOM_NOT_SEEN in lean and BOTTOM_NOT_SEEN_WHY in lean and "°" not in lean.split("\t")[1]
@@ -212,11 +219,7 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
     """Its squat, rounded back, touch and speed were not judged: "not scored" wherever its score would be,
     never "score 100" beside "No fault seen"."""
     served, ids = site
-    with open_store(served.app.config["DATABASE"]) as store:
-        _, session, hidden_id = add_rep_with_bottom_not_seen(store)
-    errors = []
-    page = _page(contexts, "landscape", errors)
-    _log_in(page, served.url)
+    page, errors, session, hidden_id = _logged_in_with_bottom_not_seen(contexts, served)
     page.goto(f"{served.url}/sessions/{session}")
     scores = page.locator("td.score").all_inner_texts()
     assert scores == ["100", NOT_SCORED]
