@@ -41,10 +41,11 @@ from station.camera import open_recording  # noqa: E402
 from station.faults import FAULT_NAMES  # noqa: E402
 from station.sim.scenarios import build_scene  # noqa: E402
 from station.sim.simulate import is_current, simulate  # noqa: E402
+from station.sim.stress import HALVES  # noqa: E402
 
 IDLE = [("idle-standing", 21), ("idle-walk-through", 22), ("idle-spotter", 23), ("empty", 24)]
 REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE,
-            "stress-tune": SETS["stress-tune"], "stress-check": SETS["stress-check"]}  # idle ones are drawn in
+            **{half: SETS[half] for half in HALVES}}  # idle ones are drawn in
 
 
 def match(detected, truth):

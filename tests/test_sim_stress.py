@@ -13,7 +13,7 @@ from station.sim.simulate import SceneRenderer, _frame_truth
 from station.sim.stress import (BYSTANDER_BEHAVIOURS, CHECK_SEEDS, HALVES, TUNE_SEEDS, feasible_spot_m, heel_offset_m,
                                 stress_draw, stress_scene)
 
-ALL_SEEDS = TUNE_SEEDS + CHECK_SEEDS
+ALL_SEEDS = sum(HALVES.values(), ())
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,9 @@ def draws():
 
 
 def test_the_halves_are_disjoint_and_hold_at_least_40_recordings():
-    assert not set(TUNE_SEEDS) & set(CHECK_SEEDS)
-    assert len(ALL_SEEDS) >= 40
-    assert set(HALVES) == {"stress-tune", "stress-check"}
+    assert len(set(ALL_SEEDS)) == len(ALL_SEEDS) >= 40
+    assert set(HALVES) == {"stress-tune", "stress-check", "stress-check2"}
+    assert HALVES["stress-tune"] == TUNE_SEEDS and HALVES["stress-check"] == CHECK_SEEDS
 
 
 def test_a_seed_outside_both_halves_is_refused():
@@ -81,7 +81,7 @@ def test_mounts_stay_in_the_envelope_and_reach_its_corners(draws):
 
 
 def test_the_issues_failing_cases_are_in_both_halves(draws):
-    for seeds in (TUNE_SEEDS, CHECK_SEEDS):
+    for seeds in HALVES.values():
         tall = stress_draw(seeds[0])
         assert tall.shape.height_m > 1.85 and tall.heel_to_wall_drawn_m == 0.30
         assert (tall.mount.distance_m, tall.mount.height_m, tall.mount.pitch_deg) == (2.5, 1.3, -11.0)

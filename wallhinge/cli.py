@@ -39,14 +39,13 @@ def _simulate(args) -> int:
     from station.sim.placements import PAIRS, PLACEMENTS, pair_placements, placement_mount
     from station.sim.scenarios import SCENARIOS, build_scene
     from station.sim.simulate import simulate, truth_path
-    from station.sim.stress import CHECK_SEEDS, TUNE_SEEDS, stress_scene
+    from station.sim.stress import seed_ranges, stress_scene
 
     if args.list:
         print("scenarios (--scenario):")
         for name, scenario in SCENARIOS.items():
             print(f"  {name:20} {scenario.description}")
-        print(f"  {'stress':20} the whole envelope, everything drawn by the seed: tuning seeds "
-              f"{TUNE_SEEDS[0]}-{TUNE_SEEDS[-1]}, check seeds {CHECK_SEEDS[0]}-{CHECK_SEEDS[-1]}")
+        print(f"  {'stress':20} the whole envelope, everything drawn by the seed: seeds {seed_ranges()}")
         print("camera placements (--placement; docs/back-view.md compares them):")
         for name, placement in PLACEMENTS.items():
             print(f"  {name:20} {placement.description}")
