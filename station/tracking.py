@@ -50,6 +50,15 @@ STILL_RADIUS_M = 0.1
 STILL_FOLLOW_S = 1.0
 # Standing put this long (s) after moving makes someone the one at the drill.
 SETTLE_S = 0.4
+# A step is this many readings in a row beyond STILL_RADIUS_M of the spot: a
+# step lasts a third of a second or more (5-10 frames), while one reading
+# alone is what the ankles' median does when part of them flickers out of
+# view (a hanging kettlebell at the bottom of a hinge, someone's legs in
+# front): it flipped 0.1 m for a frame and made a settled patient absent
+# for the next SETTLE_S (stress-213; with FEET_WINDOW_M in station.measure,
+# stress tune presence 99.1 -> 99.2%, the clinician in front of stress-103
+# 93 -> 98%).
+STEP_READINGS = 2
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ class Track:
     Their feet have stayed within :data:`STILL_RADIUS_M` of
     (``still_x_m``, ``still_z_m``) since ``still_since_s``; that spot is
     their ankles' (``still_by_ankles``) or, where those did not show, their
-    shanks' middle.
+    shanks' middle. ``readings_off_spot`` counts the latest readings in a row
+    beyond that radius, short of a step (:data:`STEP_READINGS`).
     """
 
     x_m: float
@@ -69,6 +79,8 @@ class Track:
     still_z_m: float
     still_since_s: float
     still_by_ankles: bool = False
+    # Readings in a row beyond STILL_RADIUS_M of the still spot (fewer than STEP_READINGS: not yet a step).
+    readings_off_spot: int = 0
 
 
 class PatientTracker:
@@ -139,7 +151,11 @@ class PatientTracker:
             follow = min(1.0, max(0.0, t_s - track.t_s) / STILL_FOLLOW_S)
             self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s,
                                  still_x_m=track.still_x_m + follow * (still_x - track.still_x_m),
-                                 still_z_m=track.still_z_m + follow * (still_z - track.still_z_m))
+                                 still_z_m=track.still_z_m + follow * (still_z - track.still_z_m),
+                                 readings_off_spot=0)
+        elif track.readings_off_spot + 1 < STEP_READINGS:
+            # Off the spot once: a stray reading until the next one says otherwise.
+            self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s, readings_off_spot=track.readings_off_spot + 1)
         else:
             self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
 
@@ -148,6 +164,6 @@ class PatientTracker:
         if self.track is not None:
             self.track = replace(self.track, t_s=float(t_s))
 
-    def settled(self, t_s: float) -> bool:
-        """Whether the patient is at the drill: their feet have stayed put for :data:`SETTLE_S` by ``t_s``."""
-        return self.track is not None and t_s - self.track.still_since_s >= SETTLE_S
+    def settled(self, t_s: float, for_s: float = SETTLE_S) -> bool:
+        """Whether the patient is at the drill: their feet have stayed put for ``for_s`` seconds (:data:`SETTLE_S`) by ``t_s``."""
+        return self.track is not None and t_s - self.track.still_since_s >= for_s

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import HIPS_HIDDEN, PATIENT_HIDDEN, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M, FrameError, Measurer
+from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, PATIENT_HIDDEN, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
+                             FrameError, Measurer, _patients_own)
 from station.rear_edge import _row_extremes
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
@@ -415,3 +416,21 @@ def test_a_patient_squatting_deep_is_not_hidden_by_their_own_shins():
         squat = pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=float(knees), knee_flexion_deg=(float(knees),) * 2))
         results.append(scene.measurer.measure(scene.frame([(LABEL_PATIENT, squat)]), 1.6 + i / 8))
     assert all(r.present and r.hidden_reason != PATIENT_HIDDEN for r in results)
+
+
+def test_a_settled_patients_legs_are_read_where_they_stand_not_with_someone_elses_beside_them():
+    # The patient's two shanks 0.1 m either side of x = -0.1, and a
+    # clinician's legs 0.35 m along the wall whose blob joined theirs: the
+    # median of all the legs sat between the two people and crept onto the
+    # clinician frame by frame (stress-103, -211). Read within the window
+    # around where the patient stands, the legs are the patient's alone.
+    rng = np.random.default_rng(3)
+    def shank(x_m, count=60):
+        return np.column_stack([rng.normal(x_m, 0.03, count), rng.uniform(0.05, 0.45, count), rng.normal(0.3, 0.03, count)])
+    points = np.vstack([shank(-0.2), shank(0.0), shank(0.25), shank(0.35)])
+    legs = np.ones(len(points), bool)
+    assert np.median(points[legs, 0]) > 0.1  # all of them: half-way to the clinician
+    own = _patients_own(legs, points, -0.1, 0.3)
+    assert np.count_nonzero(own) == 120 and abs(np.median(points[own, 0]) + 0.1) < 0.03
+    # Nothing of them where they stood (they walked off): every leg in view counts.
+    assert np.array_equal(_patients_own(legs, points, -0.1 - 3 * FEET_WINDOW_M[0], 0.3), legs)
