@@ -6,8 +6,9 @@ it) is the steadiest thing a depth camera sees of them. The patient is
 chosen once, as the person who comes to the drill spot; afterwards only what
 lies in their own slab of the room (:data:`SLAB_HALF_WIDTH_M` either side
 of their feet along the wall) can be them, so a clinician beside them, even
-touching or leaning in, is never taken for them, and the patient stays
-chosen while part of them is hidden. The track follows them as they walk in
+touching or leaning in, is not taken for them, and the patient stays
+chosen while part of them is hidden. (Their body can still fall inside the
+slab above the hips as they step in: docs/accuracy.md.) The track follows them as they walk in
 or out, and is dropped when nothing of them has been seen for
 :data:`MEMORY_S`, or when they walk off the drill spot.
 
