@@ -80,3 +80,11 @@ def test_quantile_of_the_values_that_are_not_nan_is_nanpercentiles(size):
     rear = np.random.default_rng(size).normal(0.1, 0.05, size + 8)
     rear[[0, 3, 5, 7]] = np.nan
     assert quantile(rear[~np.isnan(rear)], 0.75) == np.nanpercentile(rear, 75)
+
+
+def test_slice_quantiles_are_float64_whatever_the_values_type():
+    """The measures smooth and compare the quantiles in float64 (float32 points' quantiles as before, not float32)."""
+    result, counts = slice_quantile(np.array([0, 0, 2], np.intp), np.array([0.25, 0.5, 1.0], np.float32), 0.5, 4)
+    assert result.dtype == np.float64
+    assert result[0] == 0.25 and np.isnan(result[1]) and result[2] == 1.0 and np.isnan(result[3])
+    assert counts.tolist() == [2, 0, 1, 0]
