@@ -708,9 +708,12 @@ class Measurer:
         if len(points) < 50:
             self._check_has_data(frame)
             return ABSENT
+        # Each coordinate once as an array of its own: the masks and statistics
+        # below take a contiguous column in a third of a strided one's time.
+        x, y, z = np.ascontiguousarray(points.T)
         depth_m = depth.reshape(-1)[pixels].astype(np.float32) * np.float32(self.calibration.depth_unit_m)
         area_m2 = float(np.sum(depth_m * depth_m)) * self._pixel_area_at_1m
-        height_m = quantile(points[:, 1], 0.995)
+        height_m = quantile(y, 0.995)
         # A standing or hinging adult shows at least ~0.25 m^2 of side and is
         # over a metre tall; less is a passer-by's edge or an object.
         confidence = float(np.clip(min(area_m2 / 0.35, (height_m - 0.6) / 0.6), 0.0, 1.0))
@@ -720,14 +723,14 @@ class Measurer:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         # The shanks and feet (LEGS_SHARE_OF_TOP), either side of the
         # body's midline whatever the arms do.
-        legs = points[:, 1] < LEGS_SHARE_OF_TOP * height_m
-        ankles = points[:, 1] < ANKLES_HEIGHT_M
+        legs = y < LEGS_SHARE_OF_TOP * height_m
+        ankles = y < ANKLES_HEIGHT_M
         track = self._tracker.track
         if self._tracker.settled(t_s, FEET_WINDOW_AFTER_S):
-            legs = _patients_own(legs, points, track.x_m, track.z_m)
-            ankles = _patients_own(ankles, points, track.still_x_m, track.still_z_m)
+            legs = _patients_own(legs, x, z, track.x_m, track.z_m)
+            ankles = _patients_own(ankles, x, z, track.still_x_m, track.still_z_m)
         feet_seen = np.count_nonzero(legs) > 20
-        legs_x = quantile(points[legs, 0] if feet_seen else points[:, 0], 0.5)
+        legs_x = quantile(x[legs] if feet_seen else x, 0.5)
         if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
             self._tracker.reset()  # walked off the drill spot
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
@@ -738,11 +741,11 @@ class Measurer:
             self._tracker.glimpsed(t_s)
             return Measures(present=True, confidence=confidence, hidden_reason=PATIENT_HIDDEN)
         if feet_seen:
-            legs_z = quantile(points[legs, 2], 0.5)
+            legs_z = quantile(z[legs], 0.5)
             if self._tracker.plausible(t_s, legs_x, legs_z):
                 # Whether they stand put: the ankles and feet where enough of
                 # them show, which stay put as the knees bend.
-                planted = ((quantile(points[ankles, 0], 0.5), quantile(points[ankles, 2], 0.5))
+                planted = ((quantile(x[ankles], 0.5), quantile(z[ankles], 0.5))
                            if np.count_nonzero(ankles) > 20 else None)
                 self._tracker.seen(t_s, legs_x, legs_z, planted)
         else:
@@ -750,13 +753,13 @@ class Measurer:
         if not self._tracker.settled(t_s):
             # Walking in, turning round, stepping into place, or walking off.
             return Measures(present=False, confidence=confidence, patient_pixels=len(points),
-                            position_x_m=float(mean(points[:, 0])))
-        core = np.flatnonzero(np.abs(points[:, 0] - legs_x) < CORE_HALF_WIDTH_M)
+                            position_x_m=float(mean(x)))
+        core = np.flatnonzero(np.abs(x - legs_x) < CORE_HALF_WIDTH_M)
         core_points, core_pixels = points.take(core, axis=0), pixels.take(core)
-        profile = _profile(core_points[:, 1], core_points[:, 2], height_m)
+        profile = _profile(y.take(core), z.take(core), height_m)
         if profile is None:
             return Measures(present=True, confidence=confidence, patient_pixels=len(points),
-                            position_x_m=float(mean(points[:, 0])))
+                            position_x_m=float(mean(x)))
         # The rear-edge fit sees the gap even where the body merges with the
         # wall; the profile's rear bulge is the fallback when it cannot run.
         gap_mm, hip_y = profile
@@ -770,7 +773,6 @@ class Measurer:
             hidden_reason = HIPS_HIDDEN
         elif edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
-        y, z = points[:, 1], points[:, 2]
         above = y > hip_y
         trunk = None
         if np.count_nonzero(above) > 30:
@@ -786,16 +788,16 @@ class Measurer:
             self._last_knee_deg = knee
         back = back_curvature(points, hip_y, trunk) if self._back else NOT_IN_VIEW
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
-                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(mean(points[:, 0])),
+                        knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(mean(x)),
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason, hidden_reason=hidden_reason)
 
 
-def _patients_own(chosen: np.ndarray, points: np.ndarray, x_m: float, z_m: float) -> np.ndarray:
-    """Of ``chosen`` (a mask of the (N, 3) room ``points``), those within :data:`FEET_WINDOW_M` of (x, z) on the floor plan (m).
+def _patients_own(chosen: np.ndarray, x: np.ndarray, z: np.ndarray, x_m: float, z_m: float) -> np.ndarray:
+    """Of ``chosen`` (a mask of room points, ``x`` along the wall and ``z`` out from it, m), those within :data:`FEET_WINDOW_M` of (x_m, z_m) on the floor plan.
 
     All of ``chosen`` when 20 or fewer are: the patient has moved away from there.
     """
-    near = chosen & (np.abs(points[:, 0] - x_m) < FEET_WINDOW_M[0]) & (np.abs(points[:, 2] - z_m) < FEET_WINDOW_M[1])
+    near = chosen & (np.abs(x - x_m) < FEET_WINDOW_M[0]) & (np.abs(z - z_m) < FEET_WINDOW_M[1])
     return near if np.count_nonzero(near) > 20 else chosen
 
 

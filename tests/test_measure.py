@@ -430,7 +430,7 @@ def test_a_settled_patients_legs_are_read_where_they_stand_not_with_someone_else
     points = np.vstack([shank(-0.2), shank(0.0), shank(0.25), shank(0.35)])
     legs = np.ones(len(points), bool)
     assert np.median(points[legs, 0]) > 0.1  # all of them: half-way to the clinician
-    own = _patients_own(legs, points, -0.1, 0.3)
+    own = _patients_own(legs, points[:, 0], points[:, 2], -0.1, 0.3)
     assert np.count_nonzero(own) == 120 and abs(np.median(points[own, 0]) + 0.1) < 0.03
     # Nothing of them where they stood (they walked off): every leg in view counts.
-    assert np.array_equal(_patients_own(legs, points, -0.1 - 3 * FEET_WINDOW_M[0], 0.3), legs)
+    assert np.array_equal(_patients_own(legs, points[:, 0], points[:, 2], -0.1 - 3 * FEET_WINDOW_M[0], 0.3), legs)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from station.slices import _by_slice_then_value, line_slope, mean, quantile, slice_quantile
+from station.slices import _by_slice_then_value, line_slope, mean, median, quantile, slice_quantile
 
 
 def clouds():
@@ -60,3 +60,31 @@ def test_mean_is_numpys_to_the_last_bit(size, dtype, column):
     result = mean(values)
     assert type(result) is type(expected)
     assert result.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 20, 21, 500, 501])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_is_numpys_to_the_last_bit(size, dtype):
+    """slices.median, the hips' depth in the back's curvature, is np.median's value and type exactly."""
+    rng = np.random.default_rng(size)
+    for values in (rng.normal(0.3, 0.1, size).astype(dtype), np.round(rng.normal(0.3, 0.1, size), 2).astype(dtype)):
+        expected = np.median(values)
+        result = median(values)
+        assert type(result) is type(expected)
+        assert result.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 12, 13])
+def test_quantile_of_the_values_that_are_not_nan_is_nanpercentiles(size):
+    """The back's upper quartile: quantile over the slices that show is np.nanpercentile's, to the last bit."""
+    rear = np.random.default_rng(size).normal(0.1, 0.05, size + 8)
+    rear[[0, 3, 5, 7]] = np.nan
+    assert quantile(rear[~np.isnan(rear)], 0.75) == np.nanpercentile(rear, 75)
+
+
+def test_slice_quantiles_are_float64_whatever_the_values_type():
+    """The measures smooth and compare the quantiles in float64 (float32 points' quantiles as before, not float32)."""
+    result, counts = slice_quantile(np.array([0, 0, 2], np.intp), np.array([0.25, 0.5, 1.0], np.float32), 0.5, 4)
+    assert result.dtype == np.float64
+    assert result[0] == 0.25 and np.isnan(result[1]) and result[2] == 1.0 and np.isnan(result[3])
+    assert counts.tolist() == [2, 0, 1, 0]
