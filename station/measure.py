@@ -82,6 +82,9 @@ LEGS_SHARE_OF_TOP = 0.3
 FEET_WINDOW_M = (0.22, 0.15)
 FEET_WINDOW_AFTER_S = 1.0
 MIN_FEET_POINTS = 20
+# The patient's shanks, or their ankles and feet, show when more than this
+# many of their points are in view (as measured, MEASURE_WIDTH_PX wide).
+MIN_LEG_POINTS = 20
 # Leaning further than this (degrees from vertical) is a hinge: whoever does
 # it at the drill spot is the patient (see Measurer._hinging_other).
 HINGE_LEAN_DEG = 30.0
@@ -613,7 +616,7 @@ class Measurer:
                 continue
             top = quantile(points[:, 1], 0.995)
             legs = points[:, 1] < LEGS_SHARE_OF_TOP * top
-            if np.count_nonzero(legs) > 20 and abs(quantile(points[legs, 0], 0.5) - track.x_m) <= OWN_FEET_SPREAD_M:
+            if np.count_nonzero(legs) > MIN_LEG_POINTS and abs(quantile(points[legs, 0], 0.5) - track.x_m) <= OWN_FEET_SPREAD_M:
                 # The followed person's own far foot, in a wide stance, peaks on
                 # its own: the body standing on it is theirs, not someone else's.
                 continue
@@ -729,7 +732,7 @@ class Measurer:
         if self._tracker.settled(t_s, FEET_WINDOW_AFTER_S):
             legs = _patients_own(legs, x, z, track.x_m, track.z_m)
             ankles = _patients_own(ankles, x, z, track.still_x_m, track.still_z_m)
-        feet_seen = np.count_nonzero(legs) > 20
+        feet_seen = np.count_nonzero(legs) > MIN_LEG_POINTS
         legs_x = quantile(x[legs] if feet_seen else x, 0.5)
         if abs(legs_x) > DRILL_ZONE_HALF_WIDTH_M:
             self._tracker.reset()  # walked off the drill spot
@@ -746,7 +749,7 @@ class Measurer:
                 # Whether they stand put: the ankles and feet where enough of
                 # them show, which stay put as the knees bend.
                 planted = ((quantile(x[ankles], 0.5), quantile(z[ankles], 0.5))
-                           if np.count_nonzero(ankles) > 20 else None)
+                           if np.count_nonzero(ankles) > MIN_LEG_POINTS else None)
                 self._tracker.seen(t_s, legs_x, legs_z, planted)
         else:
             self._tracker.glimpsed(t_s)
@@ -795,10 +798,10 @@ class Measurer:
 def _patients_own(chosen: np.ndarray, x: np.ndarray, z: np.ndarray, x_m: float, z_m: float) -> np.ndarray:
     """Of ``chosen`` (a mask of room points, ``x`` along the wall and ``z`` out from it, m), those within :data:`FEET_WINDOW_M` of (x_m, z_m) on the floor plan.
 
-    All of ``chosen`` when 20 or fewer are: the patient has moved away from there.
+    All of ``chosen`` when :data:`MIN_LEG_POINTS` or fewer are: the patient has moved away from there.
     """
     near = chosen & (np.abs(x - x_m) < FEET_WINDOW_M[0]) & (np.abs(z - z_m) < FEET_WINDOW_M[1])
-    return near if np.count_nonzero(near) > 20 else chosen
+    return near if np.count_nonzero(near) > MIN_LEG_POINTS else chosen
 
 
 def _hips_between(top_m: float, hip_y: float) -> tuple[float, float]:
