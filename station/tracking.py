@@ -8,9 +8,9 @@ lies in their own slab of the room (:data:`SLAB_HALF_WIDTH_M` either side
 of their feet along the wall) can be them, so a clinician beside them, even
 touching or leaning in, is not taken for them, and the patient stays
 chosen while part of them is hidden. (Their body can still fall inside the
-slab above the hips as they step in: docs/accuracy.md.) The track follows them as they walk in
-or out, and is dropped when nothing of them has been seen for
-:data:`MEMORY_S`, or when they walk off the drill spot.
+slab above the hips as they step in: docs/accuracy.md.) The track follows
+them as they walk in or out, and is dropped when nothing of them has been
+seen for :data:`MEMORY_S`, or when they walk off the drill spot.
 
 The patient is at the drill while their feet stay put: from
 :data:`SETTLE_S` after they stop moving (walking in, turning round and
