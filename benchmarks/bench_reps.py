@@ -14,7 +14,9 @@ was not checked, is a touch missed), touch again over the found reps whose
 closest gap was read (the touch as judged), each found rep's own closest gap, peak
 trunk and peak knee (as ``wallhinge analyze`` reports them) against its true
 rep's, and the analysis speed as a multiple of
-real time on a 424x240 and an 848x480 recording at 30 fps, with the CPU time
+real time on a 424x240 and an 848x480 recording at 30 fps, each with its
+frames raw (as the simulator writes them and a live camera gives them) and
+compressed (as librealsense records by default), with the CPU time
 it took over all threads and the machine's load average before the run
 (--speed-runs repeats it). The stress sets (``station.sim.stress``) have a
 tuning half and a held-out check half. --jobs runs recordings in parallel
@@ -25,6 +27,7 @@ end); an unmatched detected rep is a phantom, an unmatched true rep a miss.
 """
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -74,16 +77,21 @@ REP_FIGURES = {"min_wall_gap_mm": "wall gap mm", "peak_trunk_angle_deg": "trunk 
 SPEED_MODES = ((424, 240), (848, 480))  # at 30 fps: the cheapest and the dearest depth mode
 
 
-def speed(folder: Path, width: int, height: int) -> tuple[float, float, float]:
+def speed(folder: Path, width: int, height: int, compressed: bool = False) -> tuple[float, float, float]:
     """End to end, as `wallhinge analyze` runs: read and decode the recording, calibrate, measure, find reps.
+
+    The recording is written as the simulator writes it (its frames raw, as
+    a live camera gives them), or ``compressed`` as librealsense's recorder
+    does by default, whose decoding on playback then adds to the time
+    (:class:`station.sim.recording.RecordingWriter`); the frames are the same.
 
     Returns the multiple of real time, the milliseconds per frame, and the
     CPU milliseconds per frame of all the process's threads (librealsense's
     decoding, the reading ahead and the measuring).
     """
-    path = folder / f"speed-good-set-{width}x{height}-30fps.db3"
+    path = folder / f"speed-good-set-{width}x{height}-30fps-{'compressed' if compressed else 'raw'}.db3"
     if not is_current(path):
-        simulate(build_scene("good-set", 31, width=width, height=height, fps=30, reps=4), path)
+        simulate(build_scene("good-set", 31, width=width, height=height, fps=30, reps=4), path, compressed=compressed)
     started, started_cpu = time.perf_counter(), time.process_time()
     with open_recording(path) as source:
         analysis = analyze_frames(source, path.name)
@@ -191,12 +199,13 @@ def main():
     if args.no_speed:
         return
     print()
-    for width, height in SPEED_MODES:
+    for (width, height), compressed in itertools.product(SPEED_MODES, (False, True)):
         for _ in range(args.speed_runs):
             load = os.getloadavg()[0]
-            times_real, per_frame_ms, cpu_ms = speed(FOLDER, width, height)
-            print(f"analysis speed end to end (read, decode, calibrate, measure, reps), {width}x{height} at 30 fps: "
-                  f"{times_real:.1f} x real time ({per_frame_ms:.2f} ms per frame)")
+            times_real, per_frame_ms, cpu_ms = speed(FOLDER, width, height, compressed)
+            print(f"analysis speed end to end (read, decode, calibrate, measure, reps), {width}x{height} at 30 fps, "
+                  f"{'compressed' if compressed else 'raw'} frames: {times_real:.1f} x real time "
+                  f"({per_frame_ms:.2f} ms per frame)")
             print(f"    CPU {cpu_ms:.2f} ms per frame over all threads; load average {load:.2f} before the run")
 
 

@@ -111,6 +111,22 @@ def test_round_trip_at_other_resolutions_and_rates(tmp_path, width, height, fps)
     assert read[0].depth.shape == (height, width)
 
 
+def test_frames_are_written_raw_by_default_and_compressed_on_request_and_read_back_the_same(tmp_path):
+    """Raw frames need no decoding on playback (as a live camera's); librealsense's own compression is lossless."""
+    width, height, count = 424, 240, 6
+    intrinsics = d400_intrinsics(width, height)
+    # A smooth scene (a floor-like ramp with a few holes), which the codec can shrink; random depth could not be.
+    ramp = (1000 + 4 * np.arange(height)[:, np.newaxis] + np.arange(width)).astype(np.uint16)
+    frames = [np.where((np.arange(width) + shift) % 50 == 0, 0, ramp).astype(np.uint16) for shift in range(count)]
+    raw = write_recording(tmp_path / "raw.db3", frames, intrinsics=intrinsics, fps=30)
+    compressed = write_recording(tmp_path / "compressed.db3", frames, intrinsics=intrinsics, fps=30, compressed=True)
+    assert raw.stat().st_size >= count * width * height * 2
+    assert compressed.stat().st_size < count * width * height * 2
+    for path in (raw, compressed):
+        info, read = read_all(path)
+        check_round_trip(info, read, frames, intrinsics, 30)
+
+
 def test_simulated_recording_matches_its_truth(short_recording):
     path, truth = short_recording
     info, read = read_all(path)

@@ -31,10 +31,18 @@ class RecordingWriter:
         Metres per depth unit.
     serial, name : str
         Reported as the device's serial number and name on playback.
+    compressed : bool
+        Whether librealsense compresses the depth frames (its lossless
+        codec, on by default in ``rs.recorder``). Off here: decoding it on
+        playback takes librealsense's one playback thread about 1.3 ms a
+        frame at 424x240 and 5 ms at 848x480 (more than the whole
+        measurement; ``benchmarks/bench_reps.py`` prints both), while a live
+        camera's frames need no decoding; files are about twice as large.
+        Either plays back the same frames.
     """
 
     def __init__(self, path, intrinsics: Intrinsics, fps: int, *, depth_unit_m: float = 0.001,
-                 serial: str = "SIM-0", name: str = "Intel RealSense D435 (simulated)"):
+                 serial: str = "SIM-0", name: str = "Intel RealSense D435 (simulated)", compressed: bool = False):
         path = Path(path)
         if path.suffix != ".db3":
             raise RecordingError(f"recordings are written as .db3 files, not {path.name}")
@@ -61,7 +69,7 @@ class RecordingWriter:
         except OSError as error:
             raise RecordingError(f"cannot write recording {path}: {error.strerror or error}") from None
         try:
-            self._recorder = rs.recorder(str(path), self._device)
+            self._recorder = rs.recorder(str(path), self._device, compressed)
         except RuntimeError as error:
             raise RecordingError(f"cannot write recording {path}: {' '.join(str(error).split())}") from None
         # The software sensor hands each frame to the recorder, then to this

@@ -213,7 +213,7 @@ def pair_clock(spec: SceneSpec) -> tuple[float, float]:
 
 
 def simulate(spec: SceneSpec, path, *, progress: Callable[[int, int], None] | None = None,
-             back: tuple[str, object] | None = None) -> dict:
+             back: tuple[str, object] | None = None, compressed: bool = False) -> dict:
     """Write the recording at ``path`` (.db3) and its truth beside it; return the truth.
 
     ``progress(done, total)`` is called after each frame when given.
@@ -222,6 +222,8 @@ def simulate(spec: SceneSpec, path, *, progress: Callable[[int, int], None] | No
     of ``path``, and the truth gains ``back_camera`` (its pose, clock offset
     and per frame the true spine flexion) and ``clock_origin_s``. Without it
     the recording is what it always was: one camera, its clock from 0.
+    ``compressed`` has librealsense compress the frames
+    (:class:`~station.sim.recording.RecordingWriter`).
     """
     scene = SceneRenderer(spec)
     rng = np.random.default_rng([spec.seed, 0x5E45])  # sensor noise, apart from the scene's draws
@@ -231,12 +233,13 @@ def simulate(spec: SceneSpec, path, *, progress: Callable[[int, int], None] | No
     origin_s, offset_s = pair_clock(spec) if back is not None else (0.0, 0.0)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(RecordingWriter(path, scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}",
-                                                     name=name))
+                                                     name=name, compressed=compressed))
         if back is not None:
             back_scene = SceneRenderer(replace(spec, mount=back[1]))
             back_rng = np.random.default_rng([spec.seed, 0x5E45, 2])
             back_writer = stack.enter_context(RecordingWriter(
-                back_recording_path(path), back_scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}B", name=name))
+                back_recording_path(path), back_scene.intrinsics, spec.fps, serial=f"SIM{spec.seed:08d}B", name=name,
+                compressed=compressed))
             back_frames = []
         for index in range(total):
             t = index / spec.fps
