@@ -386,7 +386,9 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
+        # The followed patient's hips as measured standing (m), and the radius taken for their buttocks.
         self._hips_radii = collections.deque(maxlen=HIPS_RADIUS_READINGS)
+        self._buttock_radius_m = BUTTOCK_RADIUS_M
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -429,11 +431,12 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
-        self._hips_radii.clear()
+        self._forget_hips()
 
-    def _buttock_radius_m(self) -> float:
-        """The followed patient's buttock radius (m): their hips' as measured standing, or the default until then."""
-        return float(np.median(self._hips_radii)) if self._hips_radii else BUTTOCK_RADIUS_M
+    def _forget_hips(self) -> None:
+        """Forget the followed patient's hips: whoever is chosen next is measured afresh (the default radius till then)."""
+        self._hips_radii.clear()
+        self._buttock_radius_m = BUTTOCK_RADIUS_M
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
@@ -753,7 +756,7 @@ class Measurer:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         if self._tracker.track is None:
             self._spot_reference = None
-            self._hips_radii.clear()  # whoever is chosen next is measured afresh
+            self._forget_hips()
         elif self._spot_covered(depth, t_s):
             # Someone in front of the patient: what is in view is theirs.
             self._tracker.glimpsed(t_s)
@@ -785,7 +788,7 @@ class Measurer:
         hips_between = _hips_between(height_m, hip_y)
         edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y,
                                            hips_between=hips_between, patient_pixels=pixels,
-                                           buttock_radius_m=self._buttock_radius_m())
+                                           buttock_radius_m=self._buttock_radius_m)
         hidden_reason = None
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
@@ -799,12 +802,13 @@ class Measurer:
         if not self._tracker.hinged and trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
             if (radius := hips_radius_m(core_points, hip_y)) is not None:
                 self._hips_radii.append(radius)
+                self._buttock_radius_m = float(np.median(self._hips_radii))
         if not self._tracker.hinged:
             if trunk is not None and trunk > HINGE_LEAN_DEG:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
-                self._hips_radii.clear()
+                self._forget_hips()
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         if knee is not None:
