@@ -18,7 +18,9 @@ measures come from:
 4. The wall gap: along each image row through the buttocks, where the body's
    depth below the background ends (see :mod:`station.rear_edge`). This holds
    where the body touches the wall and merges with it in depth, where no
-   single pixel can tell body from wall.
+   single pixel can tell body from wall. The part of the rear the
+   silhouette hides grows with the body's girth: the patient's hips are
+   measured while they stand (:func:`station.rear_edge.hips_radius_m`).
 
 Everything is vectorised; what does not change between frames (room rays,
 thresholds, the plan grid) is computed once in :class:`Measurer`.
@@ -26,6 +28,7 @@ thresholds, the plan grid) is computed once in :class:`Measurer`.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import warnings
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ import numpy as np
 
 from station.errors import FrameError
 from station.geometry import project
-from station.rear_edge import HIDDEN, RearEdge
+from station.rear_edge import BUTTOCK_RADIUS_M, HIDDEN, RearEdge, hips_radius_m
 from station.slices import line_slope, mean
 from station.slices import quantile, slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
@@ -186,6 +189,11 @@ SPOT_COVERED_SHARE = 0.25
 SPOT_COVERED_MAX_S = 4.0
 SPOT_REFERENCE_MOVE_S = 1.0
 SPOT_KNEE_SLACK_DEG = 25.0
+# The patient's hips are measured while they stand (trunk under this, degrees,
+# before their first hinge): hinging tips the pelvis and stretches its plan.
+# The median of the last HIPS_RADIUS_READINGS such frames is their radius.
+HIPS_RADIUS_MAX_TRUNK_DEG = 15.0
+HIPS_RADIUS_READINGS = 60
 
 
 @dataclass(frozen=True)
@@ -378,6 +386,9 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
+        # The followed patient's hips as measured standing (m), and the radius taken for their buttocks.
+        self._hips_radii = collections.deque(maxlen=HIPS_RADIUS_READINGS)
+        self._buttock_radius_m = BUTTOCK_RADIUS_M
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -420,6 +431,12 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
+        self._forget_hips()
+
+    def _forget_hips(self) -> None:
+        """Forget the followed patient's hips: whoever is chosen next is measured afresh (the default radius till then)."""
+        self._hips_radii.clear()
+        self._buttock_radius_m = BUTTOCK_RADIUS_M
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
@@ -739,6 +756,7 @@ class Measurer:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         if self._tracker.track is None:
             self._spot_reference = None
+            self._forget_hips()
         elif self._spot_covered(depth, t_s):
             # Someone in front of the patient: what is in view is theirs.
             self._tracker.glimpsed(t_s)
@@ -769,7 +787,8 @@ class Measurer:
         rear_z = gap_mm / 1000.0  # the rear bulge of what is in view
         hips_between = _hips_between(height_m, hip_y)
         edge_gap_m = self._rear_edge.gap_m(depth, core_points, core_pixels, hip_y,
-                                           hips_between=hips_between, patient_pixels=pixels)
+                                           hips_between=hips_between, patient_pixels=pixels,
+                                           buttock_radius_m=self._buttock_radius_m)
         hidden_reason = None
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
@@ -780,11 +799,16 @@ class Measurer:
         trunk = None
         if np.count_nonzero(above) > 30:
             trunk = _trunk_angle_deg(y[above], z[above], hip_y, rear_z)
+        if not self._tracker.hinged and trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
+            if (radius := hips_radius_m(core_points, hip_y)) is not None:
+                self._hips_radii.append(radius)
+                self._buttock_radius_m = float(np.median(self._hips_radii))
         if not self._tracker.hinged:
             if trunk is not None and trunk > HINGE_LEAN_DEG:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
+                self._forget_hips()
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         if knee is not None:

@@ -25,10 +25,14 @@ HIDDEN = object()
 # Past the buttocks' rear edge an image row shows the wall: on average no
 # more than this nearer than the empty scene (m), or the edge is hidden.
 WALL_SIDE_MAX_M = 0.03
-# Typical radius of the buttocks' horizontal cross-section (m). The camera
-# sees the body from in front of its side, so the rearmost point is hidden
-# behind the silhouette by about r (1 - cos(view angle to the wall)).
+# Radius of the buttocks' horizontal cross-section (m) before the patient's
+# own is measured (:func:`hips_radius_m`). The camera sees the body from in
+# front of its side, so the rearmost point is hidden behind the silhouette
+# by about r (1 - cos(view angle to the wall)): on a large body 0.08 m read
+# the gap 15-27 mm high where the camera looks 35 degrees toward the wall.
 BUTTOCK_RADIUS_M = 0.08
+# The measured radius is held to this range (m): a child's hips to a large man's.
+BUTTOCK_RADIUS_RANGE_M = (0.06, 0.25)
 # Someone in front of the patient hides where the buttocks are, not only
 # where they end: the rear bulge of what is in view may then be a thigh or
 # the small of the back. An image row's rear outline is covered when,
@@ -74,7 +78,8 @@ class RearEdge:
         self._patient_mask = np.zeros(len(background), dtype=bool)
 
     def gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float,
-              hips_between: tuple[float, float] | None = None, patient_pixels: np.ndarray | None = None):
+              hips_between: tuple[float, float] | None = None, patient_pixels: np.ndarray | None = None,
+              buttock_radius_m: float = BUTTOCK_RADIUS_M):
         """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
 
         ``points``/``pixels`` are the body's core (room points, metres, and
@@ -82,7 +87,9 @@ class RearEdge:
         ``hips_between`` (lowest and highest height the buttocks can be at,
         m) and ``patient_pixels`` (every pixel of the patient), the gap is
         HIDDEN when someone in front covers the rear outline over that
-        height, whatever the band at ``hip_y`` shows.
+        height, whatever the band at ``hip_y`` shows. ``buttock_radius_m``
+        is the radius of the buttocks' horizontal cross-section (m), which
+        sets how much of the rear the silhouette hides.
 
         Along each row the body is nearer than the background and the wall
         behind it is not. Fitting where (background - depth) falls to zero,
@@ -131,12 +138,12 @@ class RearEdge:
         # fallen back sqrt(2 r s pitch): on average the tangent point is
         # (2/3) sqrt(2 r pitch) deeper along the ray than the fit ends.
         pitch_m = np.maximum(edge_depth, 0.05) / np.float32(self._fx)
-        edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * BUTTOCK_RADIUS_M * pitch_m)
+        edge_depth = edge_depth + (2.0 / 3.0) * np.sqrt(2.0 * buttock_radius_m * pitch_m)
         found = np.isfinite(edge) & (self._background[before] > 0) & (self._background[after] > 0)
         edge_y = self._origin[1] + edge_rays[:, 1] * edge_depth
         edge_z = self._origin[2] + edge_rays[:, 2] * edge_depth
         horizontal = np.hypot(edge_rays[:, 0], edge_rays[:, 2])
-        hidden = BUTTOCK_RADIUS_M * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
+        hidden = buttock_radius_m * (1.0 - np.abs(edge_rays[:, 0]) / horizontal)
         row_gap = edge_z - hidden
         keep = found & np.isfinite(row_gap) & np.isfinite(edge_y)
         if np.count_nonzero(keep) < 3:
@@ -167,6 +174,32 @@ class RearEdge:
         nearer = (past > 0) & (past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m))
         covered = np.any(in_frame & someone_else & nearer, axis=1)
         return float(np.count_nonzero(covered)) / len(rows)
+
+
+def hips_radius_m(points: np.ndarray, hip_y: float) -> float | None:
+    """Radius (m) of the circle that best fits the floor plan (x, z) of the body's points within :data:`GAP_BAND_HALF_M` of ``hip_y``.
+
+    ``points`` are the body's core (room points, metres). The fit is
+    algebraic (least squares on x^2 + z^2 = 2 a x + 2 b z + c), over the
+    side, rear and front the camera sees of the hips; standing, it reads
+    the same within about 7 mm frame after frame, and grows as the pelvis
+    tips forward in a hinge. Held to :data:`BUTTOCK_RADIUS_RANGE_M`; None
+    with fewer than 50 points in the band.
+    """
+    band = np.flatnonzero(np.abs(points[:, 1] - hip_y) < GAP_BAND_HALF_M)
+    if len(band) < 50:
+        return None
+    x = points[:, 0].take(band).astype(np.float64)
+    z = points[:, 2].take(band).astype(np.float64)
+    # Centred first, so that the squares do not swamp the fit's precision.
+    x -= x.mean()
+    z -= z.mean()
+    design = np.column_stack((x, z, np.ones_like(x)))
+    (a2, b2, c), *_ = np.linalg.lstsq(design, x * x + z * z, rcond=None)
+    squared = c + 0.25 * (a2 * a2 + b2 * b2)
+    if not squared > 0:
+        return None
+    return float(np.clip(np.sqrt(squared), *BUTTOCK_RADIUS_RANGE_M))
 
 
 def _row_extremes(pixels: np.ndarray, width: int, toward: int) -> tuple[np.ndarray, np.ndarray]:

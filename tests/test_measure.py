@@ -8,7 +8,7 @@ import pytest
 from station.calibration import calibrate
 from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, PATIENT_HIDDEN, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own)
-from station.rear_edge import _row_extremes
+from station.rear_edge import BUTTOCK_RADIUS_RANGE_M, _row_extremes, hips_radius_m
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
@@ -86,6 +86,42 @@ def test_touching_the_wall_reads_as_touching(scene):
     body, results = scene.measure_posture(Posture(z_m=SPOT_Z, hip_flexion_deg=touching, knee_flexion_deg=(15, 15)))
     assert body.wall_gap_m() == 0.0
     assert median_of(results, "wall_gap_mm") <= 20.0  # within the touch tolerance
+
+
+def test_a_large_body_touching_the_wall_reads_as_touching_from_a_mount_turned_to_the_wall():
+    """The silhouette hides more of a large body's rear from a camera turned toward the wall: the hips are measured standing.
+
+    With one buttock radius for every body (0.08 m) this read 20-30 mm
+    where a 1.98 m, heavy patient touched (stress-115).
+    """
+    turned = Scene(CameraMount(side=-1, distance_m=1.8, yaw_toward_wall_deg=33.0, height_m=0.9, pitch_deg=0.0))
+    large = BodyShape(1.98, 1.1, 0.0)
+    depths = np.linspace(0, 95, 96)
+    gaps = [pose_body(large, Posture(z_m=SPOT_Z, hip_flexion_deg=h, knee_flexion_deg=(20, 20))).wall_gap_m()
+            for h in depths]
+    touching = Posture(z_m=SPOT_Z, hip_flexion_deg=depths[int(np.argmax(np.array(gaps) <= 0.0))],
+                       knee_flexion_deg=(20, 20))
+    standing = [(LABEL_PATIENT, pose_body(large, Posture(z_m=SPOT_Z)))]
+    measurer = turned.measurer
+    measurer.reset()
+    for i in range(30):  # arrives, stands put, stands a while
+        measurer.measure(turned.frame(standing), i / 30)
+    body = pose_body(large, touching)
+    assert body.wall_gap_m() == 0.0
+    results = [measurer.measure(turned.frame([(LABEL_PATIENT, body)]), 1.0 + i / 30) for i in range(5)]
+    assert median_of(results, "wall_gap_mm") <= 20.0  # within the touch tolerance
+
+
+def test_hips_radius_is_the_plan_circle_of_the_band_at_the_buttocks():
+    rng = np.random.default_rng(3)
+    angle = rng.uniform(-2.0, 1.2, 400)  # the side, rear and front a camera sees
+    hip_y = 0.95
+    points = np.column_stack([0.3 + 0.15 * np.cos(angle), hip_y + rng.uniform(-0.07, 0.07, 400),
+                              0.4 + 0.15 * np.sin(angle)]) + rng.normal(0.0, 0.004, (400, 3))
+    assert hips_radius_m(points, hip_y) == pytest.approx(0.15, abs=0.01)
+    assert hips_radius_m(points, hip_y + 0.5) is None  # nothing at that height
+    huge = points * [4.0, 1.0, 4.0]
+    assert hips_radius_m(huge, hip_y) == BUTTOCK_RADIUS_RANGE_M[1]
 
 
 def test_elbows_nearer_the_wall_than_the_buttocks_are_not_the_gap(scene):
