@@ -433,6 +433,12 @@ class Measurer:
         self._last_knee_deg = None
         self._forget_hips()
 
+    def _read_hips(self, core_points: np.ndarray, hip_y: float) -> None:
+        """Take one standing frame's reading of the patient's hips (``core_points`` room points, ``hip_y`` m) into their buttock radius."""
+        if (radius := hips_radius_m(core_points, hip_y)) is not None:
+            self._hips_radii.append(radius)
+            self._buttock_radius_m = float(np.median(self._hips_radii))
+
     def _forget_hips(self) -> None:
         """Forget the followed patient's hips: whoever is chosen next is measured afresh (the default radius till then)."""
         self._hips_radii.clear()
@@ -799,11 +805,9 @@ class Measurer:
         trunk = None
         if np.count_nonzero(above) > 30:
             trunk = _trunk_angle_deg(y[above], z[above], hip_y, rear_z)
-        if not self._tracker.hinged and trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
-            if (radius := hips_radius_m(core_points, hip_y)) is not None:
-                self._hips_radii.append(radius)
-                self._buttock_radius_m = float(np.median(self._hips_radii))
         if not self._tracker.hinged:
+            if trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
+                self._read_hips(core_points, hip_y)
             if trunk is not None and trunk > HINGE_LEAN_DEG:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
