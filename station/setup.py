@@ -35,8 +35,14 @@ BACK_IN_VIEW = frozenset(
 #: kyphotic senior flagged, and on the four held-out sets spine flexion's
 #: median error is 1.9-2.3 degrees and p95 6.6-9.0 (targets 5 and 10); on the
 #: tuning set the p95 is 10.6. Crossed arms miss on two held-out sets (short
-#: seniors' forearms read as the back standing); the stick and the kettlebell
-#: were not measured again. docs/back-view.md has the figures.
+#: seniors' forearms read as the back standing). Measured with the same code
+#: on every set, the stick misses on all of them (median 3.7-5.9, p95 9.5-23,
+#: recall 0.00 on three, up to 10 kyphotic good reps flagged: standing, the
+#: stick hides the back, and kyphotic backs read high hinged); the kettlebell
+#: at the chest meets every target on check alone (recall 0.40-0.70 where short
+#: seniors get no standing baseline, precision 0.83 on tune and check3, p95 up
+#: to 13.3, kyphotic good reps flagged on check3 and first-tune).
+#: docs/back-view.md has the figures.
 BACK_CHECK_VALIDATED: frozenset = frozenset([("side+wall-above", "hips")])
 
 
