@@ -105,9 +105,12 @@ def check_identity(connection: sqlite3.Connection, path, *, hint: str = "check t
     ``path`` names the file in messages (e.g. "backup /media/usb/station.db").
     """
     try:
-        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        # One statement, so one snapshot: read one by one, another process's
+        # first migration step could commit in between, and a new store would
+        # show a schema version without its application id yet.
+        application_id, version, tables = connection.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),"
+            " (SELECT count(*) FROM sqlite_master)").fetchone()
     except sqlite3.OperationalError as error:
         raise StoreError(open_failure(path, error)) from None
     except sqlite3.DatabaseError as error:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -70,6 +71,24 @@ def open_store(where, *, busy_timeout_s: float = 5.0, read_only: bool = False) -
     return Store(where, busy_timeout_s=busy_timeout_s, read_only=read_only)
 
 
+def _journal_mode_wal(raw: sqlite3.Connection, busy_s: float) -> str:
+    """Put an SQLite file in WAL mode and return the mode it is in.
+
+    The switch needs the file to itself and SQLite does not wait for it
+    (busy timeout or not): two processes or threads opening a new store
+    together would fail one with "database is locked". So it is tried again
+    for up to ``busy_s`` seconds; the mode, once set, stays with the file.
+    """
+    deadline = time.monotonic() + busy_s
+    while True:
+        try:
+            return raw.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store(SessionRecords):
     """An open connection to the station's (or the clinic's) database; see the module's docs.
 
@@ -107,7 +126,7 @@ class Store(SessionRecords):
                     raise StoreError(f"the store {self.path} is at schema version {version}, not "
                                      f"{len(schema.MIGRATIONS)}, and cannot be upgraded while it is read-only")
                 return connection
-            self._prepare_sqlite(raw, new=version == 0)
+            self._prepare_sqlite(raw, new=version == 0, busy_s=busy)
         except sqlite3.Error as error:
             connection.close()
             raise self._sqlite_failure(error) from None
@@ -116,13 +135,13 @@ class Store(SessionRecords):
             raise
         return connection
 
-    def _prepare_sqlite(self, raw: sqlite3.Connection, *, new: bool) -> None:
+    def _prepare_sqlite(self, raw: sqlite3.Connection, *, new: bool, busy_s: float) -> None:
         if new:
             # Before WAL, which fixes it: 8 KiB pages hold five rep series
             # (about 1.5 kB each) where 4 KiB pages hold two.
             raw.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")
         raw.execute("PRAGMA foreign_keys = ON")
-        mode = raw.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_mode_wal(raw, busy_s)
         if mode != "wal":
             raise StoreError(f"cannot put {self.path} in WAL mode (got {mode}): keep the store on a local disk")
         # FULL: every commit reaches the disk, so a committed rep survives a power cut.
