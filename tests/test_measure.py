@@ -77,13 +77,17 @@ def test_trunk_knee_and_gap_match_the_truth(scene, posture):
         assert median_of(results, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
-def test_touching_the_wall_reads_as_touching(scene):
-    # Find the hinge at which this body's buttocks reach the wall, and press a little.
-    depths = np.linspace(0, 95, 40)
-    gaps = [pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=h, knee_flexion_deg=(15, 15))).wall_gap_m()
+def touching_posture(shape, knee_deg, steps):
+    """The first of ``steps`` hinges from 0 to 95 degrees at which ``shape``'s buttocks reach the wall (pressing a little)."""
+    depths = np.linspace(0, 95, steps)
+    gaps = [pose_body(shape, Posture(z_m=SPOT_Z, hip_flexion_deg=h, knee_flexion_deg=(knee_deg, knee_deg))).wall_gap_m()
             for h in depths]
-    touching = depths[int(np.argmax(np.array(gaps) <= 0.0))]
-    body, results = scene.measure_posture(Posture(z_m=SPOT_Z, hip_flexion_deg=touching, knee_flexion_deg=(15, 15)))
+    return Posture(z_m=SPOT_Z, hip_flexion_deg=depths[int(np.argmax(np.array(gaps) <= 0.0))],
+                   knee_flexion_deg=(knee_deg, knee_deg))
+
+
+def test_touching_the_wall_reads_as_touching(scene):
+    body, results = scene.measure_posture(touching_posture(SHAPE, 15, 40))
     assert body.wall_gap_m() == 0.0
     assert median_of(results, "wall_gap_mm") <= 20.0  # within the touch tolerance
 
@@ -96,11 +100,7 @@ def test_a_large_body_touching_the_wall_reads_as_touching_from_a_mount_turned_to
     """
     turned = Scene(CameraMount(side=-1, distance_m=1.8, yaw_toward_wall_deg=33.0, height_m=0.9, pitch_deg=0.0))
     large = BodyShape(1.98, 1.1, 0.0)
-    depths = np.linspace(0, 95, 96)
-    gaps = [pose_body(large, Posture(z_m=SPOT_Z, hip_flexion_deg=h, knee_flexion_deg=(20, 20))).wall_gap_m()
-            for h in depths]
-    touching = Posture(z_m=SPOT_Z, hip_flexion_deg=depths[int(np.argmax(np.array(gaps) <= 0.0))],
-                       knee_flexion_deg=(20, 20))
+    touching = touching_posture(large, 20, 96)
     standing = [(LABEL_PATIENT, pose_body(large, Posture(z_m=SPOT_Z)))]
     measurer = turned.measurer
     measurer.reset()
