@@ -23,7 +23,7 @@ def draws():
 
 def test_the_halves_are_disjoint_and_hold_at_least_40_recordings():
     assert len(set(ALL_SEEDS)) == len(ALL_SEEDS) >= 40
-    assert set(HALVES) == {"stress-tune", "stress-check", "stress-check2"}
+    assert set(HALVES) == {"stress-tune", "stress-tune2", "stress-check", "stress-check2"}
     assert HALVES["stress-tune"] == TUNE_SEEDS and HALVES["stress-check"] == CHECK_SEEDS
 
 
@@ -81,7 +81,8 @@ def test_mounts_stay_in_the_envelope_and_reach_its_corners(draws):
 
 
 def test_the_issues_failing_cases_are_in_both_halves(draws):
-    for seeds in HALVES.values():
+    # Each set starting at a hundred replays them (stress-tune2, 120-139, is all drawn).
+    for seeds in (seeds for seeds in HALVES.values() if seeds[0] % 100 == 0):
         tall = stress_draw(seeds[0])
         assert tall.shape.height_m > 1.85 and tall.heel_to_wall_drawn_m == 0.30
         assert (tall.mount.distance_m, tall.mount.height_m, tall.mount.pitch_deg) == (2.5, 1.3, -11.0)
