@@ -47,6 +47,8 @@ from station.sim.simulate import is_current, simulate  # noqa: E402
 from station.sim.stress import HALVES  # noqa: E402
 
 IDLE = [("idle-standing", 21), ("idle-walk-through", 22), ("idle-spotter", 23), ("empty", 24)]
+# A rep's times (s) checked against the truth's: when it starts, bottoms out and ends, and its phases' lengths.
+TIMES = ("start_s", "bottom_s", "end_s", "descent_s", "hold_s", "ascent_s")
 REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE,
             **{half: SETS[half] for half in HALVES}}  # idle ones are drawn in
 
@@ -133,7 +135,7 @@ def evaluate(item) -> dict:
              f"vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
              if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
     timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
-              for key in ("start_s", "bottom_s", "end_s", "descent_s")}
+              for key in TIMES}
     # The rep's own figures, as `wallhinge analyze` reports them (the detector's smoothed series).
     figures = {key: [None if getattr(rep, key) is None else getattr(rep, key) - expected[key]
                      for rep, expected in pairs] for key in REP_FIGURES}
@@ -183,11 +185,12 @@ def main():
         tp, fp, fn = (sum(run["counts"][fault][i] for run in runs) for i in range(3))
         precision, recall = precision_recall(tp, fp, fn)
         print(f"{fault:18} {precision:9.3f} {recall:7.3f} {tp:4d} {fp:4d} {fn:4d}")
-    print(f"\n{'timing':10} {'median':>7} {'p95':>7}  (absolute error, s)")
-    for key in ("start_s", "bottom_s", "end_s", "descent_s"):
-        values = np.abs(np.concatenate([run["timing"][key] for run in runs] + [[]]))
-        if values.size:
-            print(f"{key:10} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
+    print(f"\n{'timing':10} {'bias':>7} {'median':>7} {'p95':>7}  (error, s: median signed (+ late, long), then absolute)")
+    for key in TIMES:
+        errors = np.concatenate([run["timing"][key] for run in runs] + [[]])
+        if errors.size:
+            values = np.abs(errors)
+            print(f"{key:10} {np.median(errors):+7.2f} {np.median(values):7.2f} {np.percentile(values, 95):7.2f}")
     print(f"\n{'per found rep':18} {'reps':>5} {'bias':>7} {'median':>7} {'p95':>7} {'unmeasured':>10}   "
           "(the rep's own figure as analyze reports it: closest gap, peak trunk, peak knee)")
     for key, label in REP_FIGURES.items():

@@ -42,7 +42,9 @@ stretch of movement whatever the frame rate.
   trunk goes on coming up past the threshold: it is followed until it makes
   no new low for :data:`SETTLE_S` (at most :data:`SETTLE_MAX_S`, or until the
   next rep starts or the patient leaves), and ``RepReturned`` then says how
-  close to standing it came back; the rep in ``reps`` is updated with it.
+  close to standing it came back, and the rep's end: the first frame within
+  ``start_band_deg`` of that level (the start's rule, mirrored), so the
+  ascent holds its last degrees; the rep in ``reps`` is updated with them.
 - *Cut*: a rep on its way up when the frames stop (the end of the session or
   the recording, a lost camera) counts with what was measured; its return
   was not seen, so it is None and never an incomplete return.
@@ -230,11 +232,19 @@ class RepDone:
 
 @dataclass(frozen=True)
 class RepReturned:
-    """After a full return: how close to standing rep ``index`` came back (degrees past the baseline)."""
+    """After a full return: how close to standing rep ``index`` came back (degrees past the baseline).
+
+    ``end_s`` (s, frame clock) is when the trunk got back to that level, the
+    rep's end, and ``ascent_s`` (s) the time up from the hold to there: both
+    later and longer than the :class:`RepDone` told, which came the moment the
+    trunk was back within the upright threshold.
+    """
 
     t_s: float
     index: int
     return_trunk_angle_deg: float
+    end_s: float
+    ascent_s: float
 
 
 # A smooth movement (bell-shaped speed, as people move) covers its last tenth
@@ -476,6 +486,7 @@ class RepDetector:
         """Follow the trunk after a full return to where it stops coming back."""
         settling = self._settling
         settling["values"].append(relative)
+        settling["times"].append(t_s)
         if relative < settling["low"]:
             settling.update(low=relative, low_t=t_s)
         if t_s - settling["low_t"] >= SETTLE_S or t_s - settling["since"] >= SETTLE_MAX_S:
@@ -490,9 +501,15 @@ class RepDetector:
         # not pull it down (nor the start of a next rep's descent up).
         near = [value for value in settling["values"] if value <= settling["low"] + SETTLED_BAND_DEG]
         low = float(np.median(near))
+        # The rep ends where the trunk got back to that level, as it starts where it left standing
+        # (start_band_deg): the last degrees of coming up belong to the ascent.
+        end_s = next(t for t, value in zip(settling["times"], settling["values"])
+                     if value <= low + self.settings.start_band_deg)
         position = settling["index"] - 1
-        self.reps[position] = replace(self.reps[position], return_trunk_angle_deg=low)
-        events.append(RepReturned(now_s, settling["index"], low))
+        rep = self.reps[position]
+        hold_end_s = rep.bottom_s + rep.hold_s
+        self.reps[position] = replace(rep, return_trunk_angle_deg=low, end_s=end_s, ascent_s=end_s - hold_end_s)
+        events.append(RepReturned(now_s, settling["index"], low, end_s, end_s - hold_end_s))
 
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
@@ -617,7 +634,7 @@ class RepDetector:
             self._close(t_s, now_s, events, returned=relative)
             if self.reps and self.reps[-1].end_s == t_s:  # a rep (not noise): follow its return
                 self._settling = {"index": self.reps[-1].index, "low": relative, "low_t": t_s, "since": t_s,
-                                  "values": [relative]}
+                                  "values": [relative], "times": [t_s]}
         elif relative < rep["return"]:
             rep.update(**{"return": relative, "return_t": t_s})
         elif relative >= rep["return"] + settings.rise_again_deg and t_s - rep["ascent_t"] < BOB_S:

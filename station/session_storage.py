@@ -231,7 +231,8 @@ class StoreWorker:
         if kind == "rep_return":
             set_id = self._set_ids.get(fields["number"])
             if set_id is not None:
-                store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"])
+                store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"],
+                                     end_s=fields.get("end_s"), ascent_s=fields.get("ascent_s"))
             return None
         if kind == "end_set":
             set_id = self._set_ids.get(fields["number"])

@@ -195,14 +195,14 @@ class SetRules:
                 self.publish_session(self._session_state())
 
     def _rep_returned(self, event: RepReturned) -> None:
-        """How close to standing the last stored rep came back: into the store with it."""
+        """How close to standing the last stored rep came back, and when it got there: into the store with it."""
         if self._stored_rep is None or self._stored_rep[0] != event.index:
             return  # a rep that was not stored (no set running)
         _, number, index, row = self._stored_rep
         self._stored_rep = None
-        row["return_trunk_angle_deg"] = event.return_trunk_angle_deg
+        row.update(return_trunk_angle_deg=event.return_trunk_angle_deg, end_s=event.end_s, ascent_s=event.ascent_s)
         self._out.store("rep_return", number=number, index=index,
-                        return_trunk_angle_deg=event.return_trunk_angle_deg)
+                        return_trunk_angle_deg=event.return_trunk_angle_deg, end_s=event.end_s, ascent_s=event.ascent_s)
 
     # -- the camera
 

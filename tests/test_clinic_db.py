@@ -188,7 +188,7 @@ def test_two_stations_deliver_through_a_network_cut_nothing_lost_nothing_doubled
         try:
             for day, (name, store) in enumerate(stores.items(), start=1):
                 record_live(store, session=sessions[name], set_number=2, reps=5, day=day)
-                store.set_rep_return(store.session_sets(sessions[name])[0]["id"], 4, 1.5)
+                store.set_rep_return(store.session_sets(sessions[name])[0]["id"], 4, 1.5, end_s=8.6, ascent_s=2.2)
                 store.end_session(sessions[name], ended=at(day, 10, 30))
             for name, deliverer in deliverers.items():
                 failed = deliverer.deliver_once()
@@ -216,7 +216,8 @@ def test_two_stations_deliver_through_a_network_cut_nothing_lost_nothing_doubled
                 assert session["ended"] is not None and session["reps"] == 9
                 [first_set, _] = server.session_sets(session["id"])
                 fourth = [r for r in server.session_reps(session["id"]) if r["set_id"] == first_set["id"]][3]
-                assert fourth["return_trunk_angle_deg"] == 1.5  # a change made during the cut arrived
+                # A change made during the cut arrived: the return and the end and ascent learnt with it.
+                assert (fourth["return_trunk_angle_deg"], fourth["end_s"], fourth["ascent_s"]) == (1.5, 8.6, 2.2)
     finally:
         for store in stores.values():
             store.close()

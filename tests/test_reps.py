@@ -118,6 +118,21 @@ def test_the_rep_ends_the_moment_the_trunk_is_back_within_the_upright_angle():
     assert returned.index == 1 and up_at <= returned_at <= up_at + SETTLE_S + TRUNK_SMOOTHING_S / 2 + 2 * DT
 
 
+def test_the_rep_ends_where_the_patient_is_back_standing_not_where_the_trunk_crossed_the_upright_angle():
+    # Up from the hold at 4.0 s over 1.5 s: back standing at 5.5 s. The upright angle (10 degrees) is
+    # crossed at about 5.1 s, when RepDone is told; the last degrees are still the ascent.
+    detector, events = run(standing(2.0) + hinge() + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.end_s == pytest.approx(5.5, abs=0.15)
+    # The hold ends at the last frame within the bottom band: a little late, as the hold's 0.15 s allows.
+    assert rep.ascent_s == pytest.approx(1.5, abs=0.2)
+    assert rep.end_s == pytest.approx(rep.bottom_s + rep.hold_s + rep.ascent_s)
+    (_, done), = of_type(events, RepDone)
+    assert done.rep.end_s < 5.25  # told the moment it crossed
+    (_, returned), = of_type(events, RepReturned)
+    assert (returned.end_s, returned.ascent_s) == (rep.end_s, rep.ascent_s)
+
+
 @pytest.mark.parametrize("return_deg", [STANDING_DEG - 1.0, STANDING_DEG, STANDING_DEG + 2.0])
 def test_came_back_to_is_where_the_patient_stood_back_up_to_not_the_threshold(return_deg):
     frames = standing(2.0) + hinge(return_deg=return_deg) + standing(2.0, trunk=return_deg)
@@ -364,12 +379,14 @@ def test_a_patient_walking_off_right_after_standing_up_keeps_the_rep_and_its_ret
 def test_a_rep_s_series_begins_at_its_start_standing(descent_s):
     """The rep is recognised a few degrees into the descent; its series (sparkline, replay) still starts at its
     start, standing, not part way down."""
-    detector, _ = run(standing(2.0) + hinge(descent_s=descent_s) + standing(2.0))
+    detector, events = run(standing(2.0) + hinge(descent_s=descent_s) + standing(2.0))
     (rep,) = detector.reps
     t = rep.series["t_s"]
     assert t[0] == pytest.approx(rep.start_s, abs=1e-9)
     assert rep.series["trunk_angle_deg"][0] == pytest.approx(STANDING_DEG, abs=1.0)
-    assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(rep.end_s, abs=1e-9)
+    # It runs to where the rep was told done (stored with it then); the end comes a little later.
+    (_, done), = of_type(events, RepDone)
+    assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(done.rep.end_s, abs=1e-9) and t[-1] < rep.end_s
     assert len(t) == len(rep.series["knee_flexion_deg"]) == len(rep.series["wall_gap_mm"])
 
 

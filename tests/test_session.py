@@ -613,8 +613,9 @@ def test_stopping_while_the_patient_stands_up_stores_the_rep_as_measured(recordi
         stop.set()
         time.sleep(0.6)  # the camera thread is held here until the main thread has stopped the loop
 
-    # On the way up, 0.2 s before the trunk is back within 10 degrees of standing.
-    on_the_way_up = first.end_s - 0.2
+    # On the way up, a third of the way from the hold to standing: well before the trunk is back within
+    # 10 degrees of standing.
+    on_the_way_up = first.bottom_s + first.hold_s + first.ascent_s / 3
     summary = run_session(settings, source=Openers(lambda: Scripted(recording, actions={on_the_way_up: ctrl_c})),
                           pin_factory=new_factory(), stop_event=stop)
     assert summary.ended_by == "stop"

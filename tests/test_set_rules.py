@@ -179,9 +179,11 @@ def test_a_participants_targets_judge_their_reps(rules):
 
 def test_a_rep_s_return_goes_to_the_store_with_the_rep(rules):
     rules, effects, summary = rules
-    feed(rules, [PatientArrived(1.0)] + rep_events(1) + [RepReturned(8.0, 1, 2.5)])
-    assert effects.stored[-1] == ("rep_return", {"number": 1, "index": 1, "return_trunk_angle_deg": 2.5})
+    feed(rules, [PatientArrived(1.0)] + rep_events(1) + [RepReturned(8.0, 1, 2.5, 7.6, 1.9)])
+    assert effects.stored[-1] == ("rep_return", {"number": 1, "index": 1, "return_trunk_angle_deg": 2.5,
+                                                 "end_s": 7.6, "ascent_s": 1.9})
     assert summary.reps[-1]["return_trunk_angle_deg"] == 2.5
+    assert (summary.reps[-1]["end_s"], summary.reps[-1]["ascent_s"]) == (7.6, 1.9)
 
 
 def test_after_a_camera_loss_a_set_whose_patient_is_gone_ends(rules):

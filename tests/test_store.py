@@ -574,6 +574,21 @@ def test_measures_not_measured_are_stored_as_none(store):
     assert got["return_trunk_angle_deg"] == 3.5
 
 
+def test_a_rep_s_return_learnt_after_it_was_stored_updates_its_end_and_ascent(store):
+    set_id = store.start_set(store.start_session(source="camera 1"))
+    store.add_rep(set_id, rep(1))
+    before = store.session_reps(1)[0]
+    store.set_rep_return(set_id, 1, 1.5)  # without the times (an older caller): those stay
+    got = store.session_reps(1)[0]
+    assert (got["return_trunk_angle_deg"], got["end_s"], got["ascent_s"]) == (1.5, before["end_s"], before["ascent_s"])
+    store.set_rep_return(set_id, 1, 2.0, end_s=before["end_s"] + 0.4, ascent_s=before["ascent_s"] + 0.4)
+    got = store.session_reps(1)[0]
+    assert got["return_trunk_angle_deg"] == 2.0
+    assert (got["end_s"], got["ascent_s"]) == pytest.approx((before["end_s"] + 0.4, before["ascent_s"] + 0.4))
+    with pytest.raises(ValueError, match="end_s must be a finite number"):
+        store.set_rep_return(set_id, 1, 2.0, end_s=float("nan"))
+
+
 def test_a_rep_without_a_score_round_trips_as_none(store):
     # The rep's bottom was not seen (station.scoring): no score, never 0 or 100; its lost points stay.
     set_id = store.start_set(store.start_session(source="camera 1"))

@@ -177,10 +177,12 @@ def _server_rep(db, set_id: int, rep: dict) -> int:
                             " ON CONFLICT (set_id, index_in_set) DO NOTHING RETURNING id"),
                         {"set_id": set_id, **values}).scalar()
     if rep_id is None:
+        # Delivered before its return was known: what the station learnt since (set_rep_return).
         if rep["return_trunk_angle_deg"] is not None:
-            db.execute(sql("UPDATE reps SET return_trunk_angle_deg = :value WHERE set_id = :set_id"
-                           " AND index_in_set = :index"),
-                       {"value": rep["return_trunk_angle_deg"], "set_id": set_id, "index": rep["index"]})
+            db.execute(sql("UPDATE reps SET return_trunk_angle_deg = :value, end_s = :end_s, ascent_s = :ascent_s"
+                           " WHERE set_id = :set_id AND index_in_set = :index"),
+                       {"value": rep["return_trunk_angle_deg"], "end_s": rep["end_s"], "ascent_s": rep["ascent_s"],
+                        "set_id": set_id, "index": rep["index"]})
         return 0
     if rep["faults"]:
         db.execute(sql("INSERT INTO rep_faults (rep_id, fault) VALUES (:rep_id, :fault)"),

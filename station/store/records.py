@@ -296,12 +296,15 @@ class SessionRecords:
         if blobs is not None:
             db.execute(sql(_INSERT_SERIES), {"rep_id": rep_id, **blobs})
 
-    def set_rep_return(self, set_id: int, index: int, return_trunk_angle_deg: float) -> None:
+    def set_rep_return(self, set_id: int, index: int, return_trunk_angle_deg: float, *,
+                       end_s: float | None = None, ascent_s: float | None = None) -> None:
         """Record how close to standing rep ``index`` of a set came back (degrees past standing).
 
         The live station stores a rep the moment it ends and learns this a
         moment later, once the patient has stopped coming up (see
-        :class:`station.reps.RepReturned`).
+        :class:`station.reps.RepReturned`), with the rep's end then (``end_s``,
+        s on the recording's clock) and so its ascent (``ascent_s``, s), which
+        replace the ones stored; left out, those stay as they were.
 
         Raises
         ------
@@ -309,10 +312,13 @@ class SessionRecords:
             The set has no such rep.
         """
         value = number(return_trunk_angle_deg, "return_trunk_angle_deg")
+        times = {name: number(seconds, name) for name, seconds in (("end_s", end_s), ("ascent_s", ascent_s))
+                 if seconds is not None}
+        assignments = ", ".join(f"{name} = :{name}" for name in ("return_trunk_angle_deg", *times))
         with self._write() as db:
-            changed = db.execute(sql("UPDATE reps SET return_trunk_angle_deg = :value"
-                                     " WHERE set_id = :set_id AND index_in_set = :index"),
-                                 {"value": value, "set_id": set_id, "index": count(index, "index")}).rowcount
+            changed = db.execute(sql(f"UPDATE reps SET {assignments} WHERE set_id = :set_id AND index_in_set = :index"),
+                                 {"return_trunk_angle_deg": value, **times, "set_id": set_id,
+                                  "index": count(index, "index")}).rowcount
             db.execute(sql("UPDATE deliveries SET complete = 0 WHERE session_id ="
                            " (SELECT session_id FROM sets WHERE id = :set_id)"), {"set_id": set_id})
         if not changed:
