@@ -194,6 +194,19 @@ SPOT_KNEE_SLACK_DEG = 25.0
 # The median of the last HIPS_RADIUS_READINGS such frames is their radius.
 HIPS_RADIUS_MAX_TRUNK_DEG = 15.0
 HIPS_RADIUS_READINGS = 60
+# The patient's own side area (m^2) is read on the same standing frames (the
+# median of as many). Through a hinge it stays within 0.4-1.35 times that
+# (the stress tuning sets, nobody close: 99% of frames under 1.3); someone
+# standing against them, face to face or at their side, joins their blob on
+# the floor plan and adds a whole body (1.6-4.4 times). Past this multiple
+# the frame mixes two people, and no measure of it is the patient's. The
+# area is trusted from this many readings on (a second at 15 fps), and
+# taken as wrong after this long (s) of frames past the multiple without a
+# break (a clinician cueing face to face steps back sooner): it is then
+# forgotten, so nobody is left unmeasured for good.
+MERGED_AREA_MULTIPLE = 1.6
+MERGED_AREA_MIN_READINGS = 15
+MERGED_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -211,8 +224,9 @@ class Measures:
     standing baseline, which the rep detector keeps
     (:class:`station.spine.SpineBaseline`). ``hidden_reason`` says when
     someone in front hides part or all of the patient
-    (:data:`PATIENT_HIDDEN`, :data:`HIPS_HIDDEN`): the measures of what
-    they hide are None.
+    (:data:`PATIENT_HIDDEN`, :data:`HIPS_HIDDEN`), or stands so close that
+    the two cannot be told apart (:data:`PATIENT_MERGED`): the measures of
+    what they hide are None.
     """
 
     present: bool
@@ -232,6 +246,7 @@ ABSENT = Measures(present=False, confidence=0.0)
 # Why measures are None while the patient is there (Measures.hidden_reason).
 PATIENT_HIDDEN = "someone in front of the patient"
 HIPS_HIDDEN = "someone in front of the hips"
+PATIENT_MERGED = "someone too close to the patient to tell apart"
 NOT_IN_VIEW = BackReading(None, "back not in view from this set-up")
 
 
@@ -389,6 +404,9 @@ class Measurer:
         # The followed patient's hips as measured standing (m), and the radius taken for their buttocks.
         self._hips_radii = collections.deque(maxlen=HIPS_RADIUS_READINGS)
         self._buttock_radius_m = BUTTOCK_RADIUS_M
+        self._standing_areas = collections.deque(maxlen=HIPS_RADIUS_READINGS)
+        self._own_area_m2 = None  # the patient's side area standing (MERGED_AREA_MULTIPLE), once read
+        self._merged_since_s = None  # the first of the frames without a break past MERGED_AREA_MULTIPLE
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -431,18 +449,39 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
-        self._forget_hips()
+        self._forget_body()
 
-    def _read_hips(self, core_points: np.ndarray, hip_y: float) -> None:
-        """Take one standing frame's reading of the patient's hips (``core_points`` room points, ``hip_y`` m) into their buttock radius."""
+    def _read_standing(self, core_points: np.ndarray, hip_y: float, area_m2: float) -> None:
+        """Take one standing frame's reading of the patient's hips (``core_points`` room points, ``hip_y`` m) into their
+        buttock radius, and of their side area (``area_m2``) into their own area."""
         if (radius := hips_radius_m(core_points, hip_y)) is not None:
             self._hips_radii.append(radius)
             self._buttock_radius_m = float(np.median(self._hips_radii))
+        self._standing_areas.append(area_m2)
+        if len(self._standing_areas) >= MERGED_AREA_MIN_READINGS:
+            self._own_area_m2 = float(np.median(self._standing_areas))
 
-    def _forget_hips(self) -> None:
-        """Forget the followed patient's hips: whoever is chosen next is measured afresh (the default radius till then)."""
+    def _merged(self, area_m2: float, t_s: float) -> bool:
+        """Whether a frame showing ``area_m2`` (m^2) of the patient's side at ``t_s`` (s) has someone else's in it."""
+        if self._own_area_m2 is None or area_m2 <= MERGED_AREA_MULTIPLE * self._own_area_m2:
+            self._merged_since_s = None
+            return False
+        if self._merged_since_s is None:
+            self._merged_since_s = t_s
+        elif t_s - self._merged_since_s > MERGED_MAX_S:
+            self._standing_areas.clear()  # read wrong: read afresh, where the patient has not hinged yet
+            self._own_area_m2 = self._merged_since_s = None
+            return False
+        return True
+
+    def _forget_body(self) -> None:
+        """Forget the followed patient's hips and area: whoever is chosen next is measured afresh (the default radius
+        till then)."""
         self._hips_radii.clear()
         self._buttock_radius_m = BUTTOCK_RADIUS_M
+        self._standing_areas.clear()
+        self._own_area_m2 = None
+        self._merged_since_s = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.
@@ -762,7 +801,7 @@ class Measurer:
             return Measures(present=False, confidence=confidence, patient_pixels=len(points))
         if self._tracker.track is None:
             self._spot_reference = None
-            self._forget_hips()
+            self._forget_body()
         elif self._spot_covered(depth, t_s):
             # Someone in front of the patient: what is in view is theirs.
             self._tracker.glimpsed(t_s)
@@ -781,6 +820,9 @@ class Measurer:
             # Walking in, turning round, stepping into place, or walking off.
             return Measures(present=False, confidence=confidence, patient_pixels=len(points),
                             position_x_m=float(mean(x)))
+        if self._merged(area_m2, t_s):
+            # Someone against the patient: their points are in the patient's (the feet, followed apart, stay right).
+            return Measures(present=True, confidence=confidence, hidden_reason=PATIENT_MERGED)
         core = np.flatnonzero(np.abs(x - legs_x) < CORE_HALF_WIDTH_M)
         core_points, core_pixels = points.take(core, axis=0), pixels.take(core)
         profile = _profile(y.take(core), z.take(core), height_m)
@@ -807,12 +849,12 @@ class Measurer:
             trunk = _trunk_angle_deg(y[above], z[above], hip_y, rear_z)
         if not self._tracker.hinged:
             if trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
-                self._read_hips(core_points, hip_y)
+                self._read_standing(core_points, hip_y, area_m2)
             if trunk is not None and trunk > HINGE_LEAN_DEG:
                 self._tracker.hinged = True  # the one doing the drill: theirs for good
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
-                self._forget_hips()
+                self._forget_body()
                 return Measures(present=False, confidence=confidence)
         knee = _knee_flexion_deg(y, z, hip_y)
         if knee is not None:

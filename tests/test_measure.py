@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, PATIENT_HIDDEN, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
+from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own)
 from station.rear_edge import BUTTOCK_RADIUS_RANGE_M, _row_extremes, hips_radius_m
 from station.rear_edge import ramp_edges as _ramp_edges
@@ -438,6 +438,43 @@ def test_someone_stepping_between_the_camera_and_the_patient_hides_them_and_is_n
     after = [scene.measurer.measure(scene.frame([patient]), 2.7 + i / 15) for i in range(5)]
     assert all(r.present for r in after)
     assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=6.0)
+
+
+@pytest.mark.parametrize("in_front_m", [0.30, 0.40])
+def test_someone_standing_against_the_patient_is_not_measured_with_them(in_front_m):
+    # The patient stands at the spot alone long enough to be known; then a
+    # clinician as tall stands face to face with them, close enough that
+    # the two are one blob on the floor plan (stress-139: a trunk reading
+    # 40 degrees for 2.5 s, then a phantom rep). While they stand there the
+    # patient is there but not measured; afterwards measured again.
+    scene = Scene()
+    patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z)))
+    facing = Posture(z_m=SPOT_Z + in_front_m, yaw_deg=180, arms="sides")
+    clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.75, 0.6, 0.0), facing))
+    alone = [scene.measurer.measure(scene.frame([patient]), i / 15) for i in range(45)]
+    assert alone[-1].present and alone[-1].trunk_angle_deg is not None
+    against = [scene.measurer.measure(scene.frame([patient, clinician]), 3.0 + i / 15) for i in range(10)]
+    assert all(r.present and r.trunk_angle_deg is None and r.wall_gap_mm is None for r in against)
+    assert all(r.hidden_reason == PATIENT_MERGED for r in against)
+    after = [scene.measurer.measure(scene.frame([patient]), 3.7 + i / 15) for i in range(5)]
+    assert all(r.present and r.hidden_reason is None for r in after)
+    assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=4.0)
+
+
+def test_someone_against_the_patient_for_long_leaves_nobody_unmeasured_for_good():
+    # Past MERGED_MAX_S the area read standing is taken as wrong and read afresh: the frames are measured again
+    # (with whatever is in view) rather than hidden for the rest of the session.
+    scene = Scene()
+    patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z)))
+    clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.75, 0.6, 0.0),
+                                               Posture(z_m=SPOT_Z + 0.30, yaw_deg=180, arms="sides")))
+    for i in range(45):
+        scene.measurer.measure(scene.frame([patient]), i / 15)
+    times = 3.0 + np.arange(0.0, MERGED_MAX_S + 1.5, 0.25)
+    results = [scene.measurer.measure(scene.frame([patient, clinician]), t) for t in times]
+    hidden = [r.hidden_reason == PATIENT_MERGED for r in results]
+    assert all(hidden[:int(MERGED_MAX_S / 0.25)]) and not any(hidden[-3:])
+    assert all(r.present for r in results)
 
 
 def test_a_patient_squatting_deep_is_not_hidden_by_their_own_shins():
