@@ -850,8 +850,10 @@ class Measurer:
         if not self._tracker.hinged:
             if trunk is not None and trunk < HIPS_RADIUS_MAX_TRUNK_DEG:
                 self._read_standing(core_points, hip_y, area_m2)
-            if trunk is not None and trunk > HINGE_LEAN_DEG:
-                self._tracker.hinged = True  # the one doing the drill: theirs for good
+            if trunk is not None and trunk > HINGE_LEAN_DEG and self._own_area_m2 is not None:
+                # The one doing the drill, theirs for good: leaning after standing at the spot. Turning round
+                # there, the trunk reads 35-110 degrees for up to a second (hands on the hips: elbows out).
+                self._tracker.hinged = True
             elif (other := self._hinging_other()) is not None:
                 self._tracker.switch(t_s, *other)
                 self._forget_body()

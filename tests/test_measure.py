@@ -8,7 +8,7 @@ import pytest
 from station.calibration import calibrate
 from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own)
-from station.rear_edge import BUTTOCK_RADIUS_RANGE_M, _row_extremes, hips_radius_m
+from station.rear_edge import BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, _row_extremes, hips_radius_m
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
@@ -475,6 +475,26 @@ def test_someone_against_the_patient_for_long_leaves_nobody_unmeasured_for_good(
     hidden = [r.hidden_reason == PATIENT_MERGED for r in results]
     assert all(hidden[:int(MERGED_MAX_S / 0.25)]) and not any(hidden[-3:])
     assert all(r.present for r in results)
+
+
+def test_a_lean_read_before_the_patient_has_stood_at_the_spot_does_not_end_the_reading_of_their_hips():
+    # Turning round at the spot, the trunk reads 35-110 degrees for up to a second (stress-100, -110, -120,
+    # -125, -135: hands on the hips). That used to lock the patient in as hinged at once, and their hips and
+    # side area, read only before the first hinge, were never read: a large body's touches read 15-30 mm off
+    # the wall. The lock now waits for the patient to have stood at the spot.
+    scene = Scene()
+    large = BodyShape(1.95, 1.1, 0.0)
+    leaning = (LABEL_PATIENT, pose_body(large, Posture(z_m=SPOT_Z, hip_flexion_deg=50, knee_flexion_deg=(10, 10))))
+    standing = (LABEL_PATIENT, pose_body(large, Posture(z_m=SPOT_Z)))
+    measurer = scene.measurer
+    measurer.measure(scene.frame([standing]), 0.0)
+    turning = [measurer.measure(scene.frame([leaning]), SETTLE_S + 0.1 + i / 15) for i in range(3)]
+    assert all(r.trunk_angle_deg > 30 for r in turning) and not measurer._tracker.hinged
+    for i in range(30):
+        measurer.measure(scene.frame([standing]), SETTLE_S + 0.4 + i / 15)
+    assert measurer._buttock_radius_m > BUTTOCK_RADIUS_M + 0.03  # read: a large body's hips
+    hinge = measurer.measure(scene.frame([leaning]), SETTLE_S + 2.5)
+    assert hinge.trunk_angle_deg > 30 and measurer._tracker.hinged
 
 
 def test_a_patient_squatting_deep_is_not_hidden_by_their_own_shins():
