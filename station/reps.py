@@ -32,7 +32,9 @@ stretch of movement whatever the frame rate.
   are the hold; the last ends it. A descent slows into the bottom, so the
   band's first frame comes early; the bottom is where the lean is 90% of the
   way down, plus the last tenth's share of a smooth movement
-  (:data:`FINAL_TENTH_SHARE`). The start is also looked up in the wall gap
+  (:data:`FINAL_TENTH_SHARE`). The way up mirrors it: the band's last frame
+  comes late, and the hold ends where the lean is still within the first
+  tenth of the way back up, less that tenth's share of the way up seen. The start is also looked up in the wall gap
   (the hips starting back), as a shallow hinge from a short stand-off moves
   the hips far more than the trunk.
 - *End*: the trunk comes back within the upright threshold (a full return),
@@ -682,6 +684,12 @@ class RepDetector:
         nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
         t90 = float(times[np.argmax(trunks >= nine_tenths)])  # half the hold is above the plateau: found
         bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - rep["start"]), hold_end_s)
+        # The way up mirrors it: the band's last frame comes late by the time the first degrees up take.
+        # The hold ends where the lean is still within a tenth of the way back from the hold's level,
+        # less the first tenth's share of the way up seen (to the end found so far).
+        first_tenth_up = plateau - 0.1 * (plateau - rep["start_level"])
+        t10 = float(times[np.flatnonzero(trunks >= first_tenth_up)[-1]])
+        hold_end_s = max(bottom_s, min(hold_end_s, t10 - FINAL_TENTH_SHARE * (end_s - t10)))
         if unseen is not None:
             # Somewhere while out of sight: its middle is the best guess of the bottom's time.
             bottom_s = hold_end_s = 0.5 * (unseen[0] + unseen[1])

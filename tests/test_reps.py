@@ -124,13 +124,24 @@ def test_the_rep_ends_where_the_patient_is_back_standing_not_where_the_trunk_cro
     detector, events = run(standing(2.0) + hinge() + standing(2.0))
     (rep,) = detector.reps
     assert rep.end_s == pytest.approx(5.5, abs=0.15)
-    # The hold ends at the last frame within the bottom band: a little late, as the hold's 0.15 s allows.
+    # The end, like the start, is found within start_band_deg of standing: 0.1-0.15 s inside the movement.
     assert rep.ascent_s == pytest.approx(1.5, abs=0.2)
     assert rep.end_s == pytest.approx(rep.bottom_s + rep.hold_s + rep.ascent_s)
     (_, done), = of_type(events, RepDone)
     assert done.rep.end_s < 5.25  # told the moment it crossed
     (_, returned), = of_type(events, RepReturned)
     assert (returned.end_s, returned.ascent_s) == (rep.end_s, rep.ascent_s)
+
+
+def test_the_hold_ends_where_the_way_up_begins_not_where_the_trunk_leaves_the_bottom_band():
+    # With the buttocks hidden (no gap to end the hold by), the hold's end comes from the trunk alone. The
+    # last frame within bottom_band_deg of the deepest lean comes 0.2 s into a 1.5 s way up; the first
+    # tenth of the way up, less the share a smooth movement takes for it, is where it began.
+    frames = [dataclasses.replace(m, wall_gap_mm=None) for m in standing(2.0) + hinge() + standing(2.0)]
+    detector, _ = run(frames)
+    (rep,) = detector.reps
+    assert rep.hold_s == pytest.approx(0.5, abs=0.1)
+    assert rep.bottom_s + rep.hold_s == pytest.approx(4.0, abs=0.1)
 
 
 @pytest.mark.parametrize("return_deg", [STANDING_DEG - 1.0, STANDING_DEG, STANDING_DEG + 2.0])
