@@ -34,9 +34,10 @@ stretch of movement whatever the frame rate.
   way down, plus the last tenth's share of a smooth movement
   (:data:`FINAL_TENTH_SHARE`). The way up mirrors it: the band's last frame
   comes late, and the hold ends where the lean is still within the first
-  tenth of the way back up, less that tenth's share of the way up seen. The start is also looked up in the wall gap
-  (the hips starting back), as a shallow hinge from a short stand-off moves
-  the hips far more than the trunk.
+  tenth of the way back up, less that tenth's share of the way up seen. The
+  start is also looked up in the wall gap (the hips starting back), as a
+  shallow hinge from a short stand-off moves the hips far more than the
+  trunk.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
