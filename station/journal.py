@@ -3,7 +3,8 @@
 When the store keeps failing at the end of a session (the disk full, the
 file read-only), the session's store worker gives up on the database but
 not on the reps: :func:`write_journal` appends the work still queued (sets,
-reps with their series, the ends of sets and sessions) as JSON lines to a
+reps with their series, how each came back and when it ended, the ends of
+sets and sessions) as JSON lines to a
 journal next to the database (``station.db.unsaved.jsonl``) or, when even
 that cannot be written, to the first fallback folder that takes it (the
 user's runtime folder, ``/dev/shm``, the temporary folder).
@@ -19,7 +20,7 @@ A journal is a sequence of blocks, each opened by a ``{"kind": "begin",
 "session_id": ...}`` line (the last session the store had written, or None)
 and followed by one line per item of store work in the order it was queued:
 ``{"kind": "start_session" | "switch_session" | "start_set" | "add_rep" |
-"end_set" | "assign" | "end_session", "fields": {...}}``. Datetimes are
+"rep_return" | "end_set" | "assign" | "end_session", "fields": {...}}``. Datetimes are
 ``{"$datetime": ISO 8601}``; arrays are lists (NaN kept as JSON's ``NaN``).
 """
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 JOURNAL_SUFFIX = ".unsaved.jsonl"
 
 #: Store work a journal keeps (the session worker's request kinds).
-KINDS = ("start_session", "switch_session", "start_set", "add_rep", "end_set", "assign", "end_session")
+KINDS = ("start_session", "switch_session", "start_set", "add_rep", "rep_return", "end_set", "assign", "end_session")
 
 
 def journal_paths(database: str | os.PathLike) -> list[Path]:
@@ -183,6 +184,11 @@ def _apply(store, entry: dict, state: dict, sessions: list[int]) -> None:
             state["reps"] += 1
         except ConflictError:
             pass  # written by an earlier replay that was cut short
+    elif kind == "rep_return":
+        set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
+        if set_id is not None:
+            store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"],
+                                 end_s=fields.get("end_s"), ascent_s=fields.get("ascent_s"))
     elif kind == "end_set":
         set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
         if set_id is not None:

@@ -48,6 +48,28 @@ def test_a_journal_is_written_in_once_with_its_series_and_ends(database):
         assert replay_journals(store, database)["reps"] == 0 and len(store.session_reps(session)) == 2
 
 
+def test_a_rep_s_return_and_end_queued_after_it_are_written_in_with_it(database):
+    # The return is learnt a moment after the rep (station.reps.RepReturned): queued behind it, it is
+    # journaled and replayed with it, not lost.
+    with open_store(database) as store:
+        session = store.start_session(source="camera 1", started=T0)
+    first = rep(1)
+    items = [("start_set", {"number": 1, "started": T0}),
+             ("add_rep", {"number": 1, "rep": first, "series": None, "recorded": T0}),
+             ("rep_return", {"number": 1, "index": 1, "return_trunk_angle_deg": 2.5,
+                             "end_s": first["end_s"] + 0.4, "ascent_s": first["ascent_s"] + 0.4})]
+    path = write_journal(database, session, items)
+    assert [entry["kind"] for entry in read_journal(path)][-1] == "rep_return"
+    kept = path.read_bytes()
+    with open_store(database) as store:
+        replay_journals(store, database)
+        path.write_bytes(kept)
+        replay_journals(store, database)  # twice: the same
+        [got] = store.session_reps(session)
+        assert got["return_trunk_angle_deg"] == 2.5
+        assert (got["end_s"], got["ascent_s"]) == pytest.approx((first["end_s"] + 0.4, first["ascent_s"] + 0.4))
+
+
 def test_a_new_session_in_the_journal_is_made_once(database):
     items = [("switch_session", {"source": "camera 1", "calibration_document": None, "patient_id": None,
                                  "started": T0, "event": {"type": "session"}}),
