@@ -510,9 +510,9 @@ class RepDetector:
                      if value <= low + self.settings.start_band_deg)
         position = settling["index"] - 1
         rep = self.reps[position]
-        hold_end_s = rep.bottom_s + rep.hold_s
-        self.reps[position] = replace(rep, return_trunk_angle_deg=low, end_s=end_s, ascent_s=end_s - hold_end_s)
-        events.append(RepReturned(now_s, settling["index"], low, end_s, end_s - hold_end_s))
+        ascent_s = end_s - (rep.bottom_s + rep.hold_s)
+        self.reps[position] = replace(rep, return_trunk_angle_deg=low, end_s=end_s, ascent_s=ascent_s)
+        events.append(RepReturned(now_s, settling["index"], low, end_s, ascent_s))
 
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
