@@ -138,6 +138,80 @@ def test_simulated_recording_matches_its_truth(short_recording):
     assert asdict(read[0].intrinsics) == truth["intrinsics"]
 
 
+
+def write_d435_layout_recording(path, frames, *, intrinsics, fps, depth_unit_m):
+    """Record ``frames`` as a D435 records them, not as our simulator does: the stereo module streams two
+    infrared images before its depth, the colour camera is a second sensor, depth is in ``depth_unit_m``
+    and times are on the camera's hardware clock (milliseconds since it powered up)."""
+    import pyrealsense2 as rs
+
+    from station.sim.recording import _rs_intrinsics
+
+    device = rs.software_device()
+    device.register_info(rs.camera_info.name, "Intel RealSense D435")
+    device.register_info(rs.camera_info.serial_number, "123456789012")
+    stereo, colour_camera = device.add_sensor("Stereo Module"), device.add_sensor("RGB Camera")
+
+    def add(sensor, kind, index, uid, fmt, bpp, size):
+        stream = rs.video_stream()
+        stream.type, stream.index, stream.uid, stream.fmt, stream.bpp = kind, index, uid, fmt, bpp
+        stream.width, stream.height, stream.fps = size.width, size.height, fps
+        stream.intrinsics = _rs_intrinsics(size)
+        return sensor.add_video_stream(stream).as_video_stream_profile()
+
+    colour_size = d400_intrinsics(640, 480)
+    left = add(stereo, rs.stream.infrared, 1, 1, rs.format.y8, 1, intrinsics)
+    right = add(stereo, rs.stream.infrared, 2, 2, rs.format.y8, 1, intrinsics)
+    depth = add(stereo, rs.stream.depth, 0, 3, rs.format.z16, 2, intrinsics)
+    colour = add(colour_camera, rs.stream.color, 0, 4, rs.format.rgb8, 3, colour_size)
+    stereo.add_read_only_option(rs.option.depth_units, depth_unit_m)
+    recorder = rs.recorder(str(path), device, False)
+    queues = rs.frame_queue(16), rs.frame_queue(16)
+    stereo.open([left, right, depth])
+    stereo.start(queues[0])
+    colour_camera.open(colour)
+    colour_camera.start(queues[1])
+    infrared = np.full((intrinsics.height, intrinsics.width), 90, np.uint8)
+    picture = np.full((480, 640, 3), 120, np.uint8)
+    for number, image in enumerate(frames):
+        for sensor, queue, profile, pixels in ((stereo, queues[0], left, infrared), (stereo, queues[0], right, infrared),
+                                               (stereo, queues[0], depth, image),
+                                               (colour_camera, queues[1], colour, picture)):
+            frame = rs.software_video_frame()
+            frame.pixels = np.ascontiguousarray(pixels)
+            frame.bpp = pixels.itemsize * (pixels.shape[2] if pixels.ndim == 3 else 1)
+            frame.stride = pixels.shape[1] * frame.bpp
+            frame.timestamp = 5.0e6 + 1000.0 * number / fps
+            frame.domain = rs.timestamp_domain.hardware_clock
+            frame.frame_number = 1000 + number
+            frame.profile = profile
+            sensor.on_video_frame(frame)
+            while queue.poll_for_frame():
+                pass  # nothing reads the sensors' own output: keep their queues from filling
+    for sensor in (stereo, colour_camera):
+        sensor.stop()
+        sensor.close()
+    del recorder  # writes the file's end
+    return path
+
+
+def test_a_recording_laid_out_as_a_d435_records_it_plays_its_depth_as_written(tmp_path):
+    """Recordings made elsewhere carry infrared and colour streams, other depth units and the camera's own clock."""
+    intrinsics, fps = d400_intrinsics(424, 240), 30
+    frames = random_frames(12, 424, 240, seed=7)
+    path = write_d435_layout_recording(tmp_path / "d435.db3", frames, intrinsics=intrinsics, fps=fps,
+                                       depth_unit_m=0.0001)
+    info, read = read_all(path)
+    assert len(read) == len(frames)
+    for index, (frame, written) in enumerate(zip(read, frames)):
+        assert np.array_equal(frame.depth, written), f"frame {index} differs from what was written"
+        assert frame.timestamp_s == pytest.approx(index / fps, abs=1e-6)
+        assert frame.depth_unit_m == pytest.approx(0.0001, rel=1e-6)
+    assert info.intrinsics == intrinsics
+    assert info.fps == fps
+    assert info.depth_unit_m == pytest.approx(0.0001, rel=1e-6)
+    assert info.serial == "123456789012"
+
 # -- playback pace and closing ---------------------------------------------------
 
 def test_real_time_playback_is_paced_by_timestamps(tmp_path):
