@@ -45,6 +45,13 @@ BUTTOCK_RADIUS_RANGE_M = (0.06, 0.25)
 OCCLUDER_NEARER_M = 0.15
 OCCLUDER_LOOK_M = 0.05
 OCCLUDED_SHARE = 0.1
+# A near occluder casts a stereo shadow (no depth) on the patient beside it,
+# baseline * fx * (1/z_occluder - 1/z_patient) pixels wide: a clinician 0.8 m
+# from the lens in front of a patient at 1.6 m leaves 6-8 pixels at 640x480,
+# more than OCCLUDER_LOOK_M, so the first pixel with depth past a shadow is
+# looked at too, up to this share of fx pixels (a 50 mm baseline's shadow
+# for 1/z_occluder - 1/z_patient up to 2 per metre, a 95 mm one's up to 1).
+STEREO_SHADOW_MAX_FX_SHARE = 0.1
 
 
 class RearEdge:
@@ -74,6 +81,8 @@ class RearEdge:
         self._edge_window = max(4, int(round(0.08 * fx / 2.0)))
         # Pixels past the outline where an occluder is looked for, at 2 m.
         self._occluder_look = np.arange(1, max(3, int(round(OCCLUDER_LOOK_M * fx / 2.0))) + 1)
+        # Pixels past the outline a stereo shadow may cover (at least the look's).
+        self._shadow_look = np.arange(1, max(len(self._occluder_look), int(round(STEREO_SHADOW_MAX_FX_SHARE * fx))) + 1)
         # The patient's pixels of the frame at hand (reset after each use).
         self._patient_mask = np.zeros(len(background), dtype=bool)
 
@@ -161,7 +170,7 @@ class RearEdge:
         if len(inside) == 0:
             return 0.0
         rows, extreme = _row_extremes(pixels.take(inside), self._width, toward_wall)
-        columns = extreme[:, np.newaxis] + toward_wall * self._occluder_look
+        columns = extreme[:, np.newaxis] + toward_wall * self._shadow_look
         in_frame = (columns >= 0) & (columns < self._width)
         flat = rows[:, np.newaxis] * self._width + np.minimum(np.maximum(columns, 0), self._width - 1)
         flat_depth = depth.reshape(-1)
@@ -171,8 +180,12 @@ class RearEdge:
         mask[patient_pixels] = True
         someone_else = ~mask[flat]
         mask[patient_pixels] = False
-        nearer = (past > 0) & (past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m))
-        covered = np.any(in_frame & someone_else & nearer, axis=1)
+        seen = in_frame & (past > 0)
+        occluder = seen & someone_else & (past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m))
+        # Right past the outline; or the first pixel with depth past a stereo shadow (the wall, when the edge shows).
+        first_seen = np.argmax(seen, axis=1)
+        covered = (np.any(occluder[:, :len(self._occluder_look)], axis=1)
+                   | occluder[np.arange(len(rows)), first_seen])
         return float(np.count_nonzero(covered)) / len(rows)
 
 

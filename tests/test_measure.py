@@ -8,7 +8,8 @@ import pytest
 from station.calibration import calibrate
 from station.measure import (FEET_WINDOW_M, HIPS_HIDDEN, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own)
-from station.rear_edge import BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, _row_extremes, hips_radius_m
+from station.rear_edge import (BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, HIDDEN, RearEdge, _row_extremes,
+                               hips_radius_m)
 from station.rear_edge import ramp_edges as _ramp_edges
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
@@ -293,6 +294,31 @@ def test_a_rear_edge_with_someone_nearer_beyond_it_is_hidden_not_found():
     assert edge[0] == pytest.approx(8, abs=1) and not hidden[0]
     assert np.isnan(edge[1]) and hidden[1]
 
+
+
+@pytest.mark.parametrize("beyond_the_shadow_m, hidden", [(0.8, True), (2.0, False)])
+def test_someone_near_the_lens_behind_their_stereo_shadow_hides_the_rear_edge(beyond_the_shadow_m, hidden):
+    # stress-408 (a held-out set): a clinician 0.8 m from the lens covers the hips of a patient at 1.6 m,
+    # and between the two the camera sees nothing for 6-10 pixels (the near body's stereo shadow on the
+    # patient). Looking only 5 cm past the patient's outline found no one nearer there; the rows below,
+    # where a thigh shows against the wall, were read as the buttocks: 185-203 mm from the wall at a true 0.
+    intrinsics = d400_intrinsics(424, 240)
+    width, height = intrinsics.width, intrinsics.height
+    background = np.full(width * height, 2.0, np.float32)  # the wall, 2 m from the lens
+    edge = RearEdge(np.tile([1.0, 0.0, 0.0], (width * height, 1)), np.zeros(3), background, width, intrinsics.fx,
+                    0.001)
+    depth = np.full((height, width), 2000, np.uint16)
+    depth[100:141, 150:201] = 1600  # the patient, the wall to the right
+    depth[100:121, 201:211] = 0  # the upper rows: a stereo shadow 10 pixels wide ...
+    depth[100:121, 211:261] = round(beyond_the_shadow_m * 1000)  # ... then someone near the lens, or the wall
+    rows, columns = np.mgrid[100:141, 150:201]
+    pixels = (rows * width + columns).reshape(-1)
+    # Room points: the patient's height falls down the image, and they are nearer the wall toward the right.
+    points = np.column_stack([np.zeros(pixels.size), 0.9 - 0.005 * (rows.reshape(-1) - 100),
+                              0.5 - 0.002 * (columns.reshape(-1) - 150)])
+    gap = edge.gap_m(depth, points, pixels, 0.8, hips_between=(0.6, 1.0), patient_pixels=pixels)
+    assert (gap is HIDDEN) == hidden
+    assert hidden or gap is not None
 
 def test_a_kettlebell_hanging_at_the_knees_does_not_bend_them(scene):
     # A short person holding the bell at arm's length: it hangs in front of the knees.
