@@ -584,7 +584,6 @@ class RepDetector:
         still = (t_s - self._still[0][0] >= 0.9 * settings.baseline_s
                  and max(angles) - min(angles) < settings.baseline_spread_deg
                  and abs(angles[-1] - angles[0]) < settings.start_band_deg
-                 and steady((frame[2] for frame in self._still), unread_is_steady=True)
                  and steady(frame[3] for frame in self._still))
         if not still:
             return
