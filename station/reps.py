@@ -125,8 +125,10 @@ class RepSettings:
     baseline_spread_deg : float
         "Still": the trunk angle spans less than this over ``baseline_s`` (degrees)...
     baseline_spread_mm : float
-        ... and the wall gap and the place along the wall less than this (mm):
-        a person walking in moves more than that in ``baseline_s``.
+        ... and the place along the wall less than this (mm): a person walking
+        in moves more than that in ``baseline_s``. (Not the wall gap: its
+        reading may jump by more frame to frame while the patient stands still,
+        the buttocks and a stick along the back taking turns.)
     baseline_drift_deg : float
         Once set, the baseline follows still moments within this of it (degrees).
     max_rate_deg_s : float
@@ -366,7 +368,7 @@ class RepDetector:
     def _reset_standing(self):
         # Frames since the last rep ended, for the start lookup: (t_s, trunk deg, gap mm or None).
         self._since_rep: list[tuple] = []
-        self._still: deque[tuple] = deque()  # (t_s, trunk deg, gap mm, x mm)
+        self._still: deque[tuple] = deque()  # (t_s, trunk deg, x mm)
         self._rep = None  # the rep in progress: a dict of its frames and progress
 
     def _forget_patient(self):
@@ -516,7 +518,7 @@ class RepDetector:
 
     def _standing(self, t_s, now_s, trunk, gap, x_m, events):
         settings = self.settings
-        self._track_baseline(t_s, trunk, gap, x_m)
+        self._track_baseline(t_s, trunk, x_m)
         if self._since_rep and not self._continuous([self._since_rep[-1][:2], (t_s, trunk)]):
             # The measurement lost the trunk (someone turning round): what came
             # before says nothing about where a descent could begin.
@@ -556,7 +558,7 @@ class RepDetector:
                       if gap is not None and t >= trunk_start_s - settings.gap_lead_s and gap >= level - settings.start_band_mm]
         return min(still_back[-1], trunk_start_s) if still_back else trunk_start_s
 
-    def _track_baseline(self, t_s, trunk, gap, x_m):
+    def _track_baseline(self, t_s, trunk, x_m):
         """The standing posture: the patient's first still moment at the spot, then only slow drift.
 
         Walking in (moving along the wall) and turning round (the trunk
@@ -565,26 +567,19 @@ class RepDetector:
         neither of which may become their new "upright".
         """
         settings = self.settings
-        self._still.append((t_s, trunk, gap, None if x_m is None else 1000.0 * x_m))
+        self._still.append((t_s, trunk, None if x_m is None else 1000.0 * x_m))
         while self._still[0][0] < t_s - settings.baseline_s:
             self._still.popleft()
         angles = [frame[1] for frame in self._still]
-
-        def steady(values, *, unread_is_steady=False):
-            values = [value for value in values if value is not None]
-            if len(values) < 0.8 * len(self._still):
-                # Mostly unread: the wall gap while someone stands in front of
-                # the hips says nothing either way (the place along the wall
-                # still tells walking from standing); an unread place does.
-                return unread_is_steady
-            return max(values) - min(values) < settings.baseline_spread_mm
-
+        places = [frame[2] for frame in self._still if frame[2] is not None]
         # Still means going nowhere: a slow descent's first second sways
         # little but keeps leaning further, and must not carry the baseline.
         still = (t_s - self._still[0][0] >= 0.9 * settings.baseline_s
                  and max(angles) - min(angles) < settings.baseline_spread_deg
                  and abs(angles[-1] - angles[0]) < settings.start_band_deg
-                 and steady(frame[3] for frame in self._still))
+                 # the place along the wall, read in most frames, going nowhere either
+                 and len(places) >= 0.8 * len(self._still)
+                 and max(places) - min(places) < settings.baseline_spread_mm)
         if not still:
             return
         level = float(np.median(angles))
