@@ -47,8 +47,8 @@ OCCLUDER_LOOK_M = 0.05
 OCCLUDED_SHARE = 0.1
 # A near occluder casts a stereo shadow (no depth) on the patient beside it,
 # baseline * fx * (1/z_occluder - 1/z_patient) pixels wide: a clinician 0.8 m
-# from the lens in front of a patient at 1.6 m leaves 6-8 pixels at 640x480,
-# more than OCCLUDER_LOOK_M, so the first pixel with depth past a shadow is
+# from the lens in front of a patient at 1.6 m leaves 6-8 pixels of the image
+# measured, more than OCCLUDER_LOOK_M, so the first pixel with depth past a shadow is
 # looked at too, up to this share of fx pixels (a 50 mm baseline's shadow
 # for 1/z_occluder - 1/z_patient up to 2 per metre, a 95 mm one's up to 1).
 STEREO_SHADOW_MAX_FX_SHARE = 0.1
@@ -181,7 +181,8 @@ class RearEdge:
         someone_else = ~mask[flat]
         mask[patient_pixels] = False
         seen = in_frame & (past > 0)
-        occluder = seen & someone_else & (past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m))
+        nearer = past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m)
+        occluder = seen & someone_else & nearer
         # Right past the outline; or the first pixel with depth past a stereo shadow (the wall, when the edge shows).
         first_seen = np.argmax(seen, axis=1)
         covered = (np.any(occluder[:, :len(self._occluder_look)], axis=1)

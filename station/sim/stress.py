@@ -19,7 +19,8 @@ says which of its own failures have been looked into since.
 looked into down to single recordings: its failures may be looked into too.
 :data:`CHECK3_SEEDS` is a third held-out set, added on 2026-12-05 when both
 earlier ones had been run after several changes and some of their failures
-looked into: it reports what holds on scenes nobody has seen.
+looked into: its first run reported what holds on scenes nobody had seen
+(docs/accuracy.md says what has been looked at since).
 The first seeds of each half replay, in the order of :data:`ANCHOR_CASES`,
 the cases that independent recordings found failing (issue 14), with
 everything else drawn.
@@ -52,7 +53,7 @@ TUNE_SEEDS = tuple(range(100, 120))  # may be tuned on
 CHECK_SEEDS = tuple(range(200, 220))  # held out: never tuned on
 CHECK2_SEEDS = tuple(range(300, 320))  # held out: never tuned on (docs/accuracy.md: what has been looked at)
 TUNE2_SEEDS = tuple(range(120, 140))  # may be tuned on: more failures to look into than TUNE_SEEDS shows
-CHECK3_SEEDS = tuple(range(400, 420))  # held out: never tuned on, nor looked into
+CHECK3_SEEDS = tuple(range(400, 420))  # held out: never tuned on (docs/accuracy.md: what has been looked at)
 HALVES = {"stress-tune": TUNE_SEEDS, "stress-tune2": TUNE2_SEEDS, "stress-check": CHECK_SEEDS,
           "stress-check2": CHECK2_SEEDS, "stress-check3": CHECK3_SEEDS}
 
