@@ -195,7 +195,8 @@ class Heartbeat:
         return watchdog()
 
 
-#: How often the camera thread asks for a watchdog ping (s); the notifier sends at most what systemd needs.
+#: How often the camera thread asks for a watchdog ping at most (s), or as often as systemd needs them if more
+#: often; the notifier sends at most what systemd needs.
 WATCHDOG_ASK_S = 0.25
 
 
@@ -205,9 +206,13 @@ class Notifier:
     def __init__(self):
         self._queue: queue.Queue | None = None
         self._last_beat = float("-inf")
+        self._ask_s = WATCHDOG_ASK_S
         if not os.environ.get("NOTIFY_SOCKET"):
             return  # not under systemd: every call is a no-op
         self._heartbeat = Heartbeat()
+        if self._heartbeat.interval_s is not None:
+            # A watchdog shorter than half a second needs pings more often than the camera thread asks by default.
+            self._ask_s = min(WATCHDOG_ASK_S, self._heartbeat.interval_s)
         self._queue = queue.Queue(maxsize=16)
         self._thread = threading.Thread(target=self._run, name="session-notify", daemon=True)
         self._thread.start()
@@ -215,7 +220,7 @@ class Notifier:
     def beat(self) -> None:
         """The loop is alive: a ``WATCHDOG=1`` when one is due."""
         now = time.monotonic()
-        if now - self._last_beat >= WATCHDOG_ASK_S:
+        if now - self._last_beat >= self._ask_s:
             self._last_beat = now
             self._put("beat")
 

@@ -467,7 +467,8 @@ def notify_socket(tmp_path, monkeypatch):
 
 def test_under_systemd_ready_watchdog_status_and_stopping_are_sent(recording, tmp_path, notify_socket, monkeypatch):
     # A watchdog asked for every 0.05 s, so pings every 0.025 s: a replay as fast as it goes streams its frames
-    # for only 0.2-0.3 s now that the simulator writes them raw (no decoding), and several pings must fit in it.
+    # for only 0.2-0.3 s now that the simulator writes them raw (no decoding), and several pings must fit in it
+    # (the camera thread asks as often as the watchdog needs: test_systemd_notify.py).
     monkeypatch.setenv("WATCHDOG_USEC", "50000")
     messages, done = [], threading.Event()
 

@@ -148,3 +148,25 @@ def test_heartbeat_follows_systemds_watchdog(monkeypatch, notify_socket):
 def test_heartbeat_refuses_bad_intervals(interval):
     with pytest.raises(ValueError):
         systemd_notify.Heartbeat(interval)
+
+
+def test_the_session_notifier_pings_as_often_as_a_short_watchdog_needs(monkeypatch, notify_socket):
+    # systemd asks for a ping every 0.1 s (WatchdogSec=0.2): the camera thread's default of one ask every
+    # 0.25 s would let the watchdog fire. (The session's replay test met it: 2 pings where 3 were due.)
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    notifier = systemd_notify.Notifier()
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 0.45:  # a frame loop at about 100 frames a second
+            notifier.beat()
+            time.sleep(0.01)
+    finally:
+        notifier.close()
+    pings = []
+    try:
+        while True:
+            pings.append(notify_socket())
+    except socket.timeout:
+        pass
+    assert pings.count("WATCHDOG=1") >= 4  # at 0, 0.1, 0.2, 0.3, 0.4 s; two with the old asks
