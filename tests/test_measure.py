@@ -299,9 +299,9 @@ def test_a_rear_edge_with_someone_nearer_beyond_it_is_hidden_not_found():
 @pytest.mark.parametrize("beyond_the_shadow_m, hidden", [(0.8, True), (2.0, False)])
 def test_someone_near_the_lens_behind_their_stereo_shadow_hides_the_rear_edge(beyond_the_shadow_m, hidden):
     # stress-408 (a held-out set): a clinician 0.8 m from the lens covers the hips of a patient at 1.6 m,
-    # and between the two the camera sees nothing for 6-10 pixels (the near body's stereo shadow on the
+    # and between the two the camera sees nothing for 6-8 pixels (the near body's stereo shadow on the
     # patient). Looking only 5 cm past the patient's outline found no one nearer there; the rows below,
-    # where a thigh shows against the wall, were read as the buttocks: 185-203 mm from the wall at a true 0.
+    # where a thigh shows against the wall, were read as the buttocks: 171-203 mm from the wall at a true 0.
     intrinsics = d400_intrinsics(424, 240)
     width, height = intrinsics.width, intrinsics.height
     background = np.full(width * height, 2.0, np.float32)  # the wall, 2 m from the lens
