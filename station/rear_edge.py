@@ -79,10 +79,10 @@ class RearEdge:
         self._width, self._fx, self._depth_unit_m = width, fx, depth_unit_m
         # Pixels searched either side of the rear edge: about 8 cm at 2 m.
         self._edge_window = max(4, int(round(0.08 * fx / 2.0)))
-        # Pixels past the outline where an occluder is looked for, at 2 m.
-        self._occluder_look = np.arange(1, max(3, int(round(OCCLUDER_LOOK_M * fx / 2.0))) + 1)
-        # Pixels past the outline a stereo shadow may cover (at least the look's).
-        self._shadow_look = np.arange(1, max(len(self._occluder_look), int(round(STEREO_SHADOW_MAX_FX_SHARE * fx))) + 1)
+        # How many pixels past the outline an occluder is looked for (OCCLUDER_LOOK_M at 2 m), and the
+        # offsets read past it, as far as a stereo shadow may reach (at least the look's).
+        self._occluder_look_px = max(3, int(round(OCCLUDER_LOOK_M * fx / 2.0)))
+        self._past_outline = np.arange(1, max(self._occluder_look_px, int(round(STEREO_SHADOW_MAX_FX_SHARE * fx))) + 1)
         # The patient's pixels of the frame at hand (reset after each use).
         self._patient_mask = np.zeros(len(background), dtype=bool)
 
@@ -170,7 +170,7 @@ class RearEdge:
         if len(inside) == 0:
             return 0.0
         rows, extreme = _row_extremes(pixels.take(inside), self._width, toward_wall)
-        columns = extreme[:, np.newaxis] + toward_wall * self._shadow_look
+        columns = extreme[:, np.newaxis] + toward_wall * self._past_outline
         in_frame = (columns >= 0) & (columns < self._width)
         flat = rows[:, np.newaxis] * self._width + np.minimum(np.maximum(columns, 0), self._width - 1)
         flat_depth = depth.reshape(-1)
@@ -185,7 +185,7 @@ class RearEdge:
         occluder = seen & someone_else & nearer
         # Right past the outline; or the first pixel with depth past a stereo shadow (the wall, when the edge shows).
         first_seen = np.argmax(seen, axis=1)
-        covered = (np.any(occluder[:, :len(self._occluder_look)], axis=1)
+        covered = (np.any(occluder[:, :self._occluder_look_px], axis=1)
                    | occluder[np.arange(len(rows)), first_seen])
         return float(np.count_nonzero(covered)) / len(rows)
 
