@@ -34,7 +34,9 @@ stretch of movement whatever the frame rate.
   way down, plus the last tenth's share of a smooth movement
   (:data:`FINAL_TENTH_SHARE`). The way up mirrors it: the band's last frame
   comes late, and the hold ends where the lean is still within the first
-  tenth of the way back up, less that tenth's share of the way up seen. The
+  tenth of the way back up, less that tenth's share of the way up seen. A
+  moment nine tenths of the way down that the reading only flickered to
+  (:data:`MIN_DEEP_STRETCH_S`) is neither. The
   start is also looked up in the wall gap (the hips starting back), as a
   shallow hinge from a short stand-off moves the hips far more than the
   trunk.
@@ -256,6 +258,14 @@ class RepReturned:
 # in about 0.26 (cosine) to 0.33 (minimum jerk) of the time it took to cover
 # the first nine tenths.
 FINAL_TENTH_SHARE = 0.3
+# A stretch of the rep nine tenths of the way down that lasts less than this
+# (s) is the reading, not the body: behind a clinician the trunk reading can
+# jump 30 degrees deep for a few frames mid-descent, enough of a 0.28 s
+# running median's window to carry it (stress-402), and the descent was then
+# timed to that flicker (0.87 s, "too fast", for a true 1.66). A real bottom,
+# even touch-and-go, spends 0.3 s or more within a tenth of its depth (a 1 s
+# descent of 15 degrees, cosine-shaped: 0.4 s).
+MIN_DEEP_STRETCH_S = 0.15
 
 # Leaning in again within this long (s) of being seen coming up is still the
 # same rep: a trunk reading that dips 10 degrees for a few frames at the
@@ -326,6 +336,22 @@ def _unseen_bottom(times: np.ndarray, bottom: np.ndarray, longest_s: float) -> t
         if np.isin((after, after + 1), bottom).any():
             return float(times[after]), float(times[after + 1])
     return None
+
+
+def _deep_stretches(times: np.ndarray, deep: np.ndarray) -> np.ndarray:
+    """Indices of the readings in ``deep`` (a mask over the rep's readings at ``times``, s) that belong to the bottom.
+
+    Those in stretches lasting :data:`MIN_DEEP_STRETCH_S` or more: a bob at
+    the bottom keeps both its stretches, a reading that flickered deep for a
+    moment is left out. All of them when no stretch lasts that long.
+    """
+    shown = np.flatnonzero(deep)
+    breaks = np.flatnonzero(np.diff(shown) > 1) + 1
+    starts, ends = np.r_[0, breaks], np.r_[breaks, len(shown)] - 1
+    lasting = times[shown[ends]] - times[shown[starts]] >= MIN_DEEP_STRETCH_S
+    if not lasting.any():
+        return shown
+    return shown[starts[lasting][0]:ends[lasting][-1] + 1]
 
 
 class RepDetector:
@@ -677,13 +703,13 @@ class RepDetector:
         # smooth movement takes (the slowing-down mirrors the speeding-up).
         plateau = float(np.nanmedian(trunks[bottom]))
         nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
-        t90 = float(times[np.argmax(trunks >= nine_tenths)])  # half the hold is above the plateau: found
+        deep = _deep_stretches(times, trunks >= nine_tenths)  # half the hold is above the plateau: found
+        t90 = float(times[deep[0]])
         bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - rep["start"]), hold_end_s)
         # The way up mirrors it: the band's last frame comes late by the time the first degrees up take.
-        # The hold ends where the lean is still within a tenth of the way back from the hold's level,
-        # less the first tenth's share of the way up seen (to the end found so far).
-        first_tenth_up = plateau - 0.1 * (plateau - rep["start_level"])
-        t10 = float(times[np.flatnonzero(trunks >= first_tenth_up)[-1]])
+        # The hold ends where the lean is still within a tenth of the way back from the hold's level
+        # (nine tenths of the way down), less the first tenth's share of the way up seen (to the end found so far).
+        t10 = float(times[deep[-1]])
         hold_end_s = max(bottom_s, min(hold_end_s, t10 - FINAL_TENTH_SHARE * (end_s - t10)))
         if unseen is not None:
             # Somewhere while out of sight: its middle is the best guess of the bottom's time.

@@ -144,6 +144,23 @@ def test_the_hold_ends_where_the_way_up_begins_not_where_the_trunk_leaves_the_bo
     assert rep.bottom_s + rep.hold_s == pytest.approx(4.0, abs=0.1)
 
 
+def test_a_trunk_reading_flickering_deep_mid_descent_does_not_make_the_descent_too_fast():
+    # Behind a clinician the trunk read 51-77 degrees in five of seven frames of a descent at 22-30
+    # degrees (stress-402), enough of the running median's window to carry it: the descent was timed
+    # to that flicker, 0.87 s ("too fast") for a true 1.66 s.
+    frames = standing(2.0) + hinge(descent_s=1.66, hold_s=1.0, peak_deg=51.0) + standing(2.0)
+    deep_readings = [51.3, 52.0, 77.6, None, 52.8, 61.2, None]
+    first = int(round((2.0 + 0.75) * FPS))  # the descent at about 25 degrees
+    for index, deep in enumerate(deep_readings):
+        if deep is not None:
+            frames[first + index] = dataclasses.replace(frames[first + index], trunk_angle_deg=deep)
+    detector, _ = run(frames)
+    (rep,) = detector.reps
+    assert rep.descent_s == pytest.approx(1.66, abs=0.15)
+    assert rep.bottom_s == pytest.approx(3.66, abs=0.15)
+    assert "too_fast" not in rep.faults
+
+
 @pytest.mark.parametrize("return_deg", [STANDING_DEG - 1.0, STANDING_DEG, STANDING_DEG + 2.0])
 def test_came_back_to_is_where_the_patient_stood_back_up_to_not_the_threshold(return_deg):
     frames = standing(2.0) + hinge(return_deg=return_deg) + standing(2.0, trunk=return_deg)
