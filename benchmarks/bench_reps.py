@@ -130,8 +130,9 @@ def evaluate(item) -> dict:
     for expected in missed:
         for fault in expected["faults"] + (["touched"] if expected["touched"] else []):
             counts[fault][2] += 1
-    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or 'good'}"
-             f"{'' if r.touched else ' touch-not-checked' if r.min_wall_gap_mm is None else ' no-touch'} "
+    # A rep whose bottom was not seen names no bottom fault and is not scored: never "good".
+    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or ('good' if r.score is not None else 'none')}"
+             f"{' bottom-not-seen' if r.peak_trunk_angle_deg is None else '' if r.touched else ' touch-not-checked' if r.min_wall_gap_mm is None else ' no-touch'} "
              f"vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
              if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
     timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
