@@ -323,3 +323,5 @@ def test_a_rep_whose_bottom_was_not_seen_is_counted_but_never_shown_as_a_figure_
     lines = feed.last("view")["summary"]["lines"]
     assert lines[0] == "2 good reps of 3" and "Soft knees on every rep" not in lines
     assert "Touched the wall every time" not in lines
+    # Its descent ended at the bottom nobody saw: how fast it went down was not judged either.
+    assert "Nice and slow, every time" not in lines

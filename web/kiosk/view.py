@@ -118,13 +118,16 @@ class _SetTally:
     """What went well in the set so far, from the reps this view saw.
 
     ``measured`` counts, per fault, the reps where what decides it was
-    measured (the back for ``rounded_back``, the knees for ``squat``): a
-    fault never named because nothing was measured is not praise-worthy.
+    measured (the back for ``rounded_back``, the knees for ``squat``, the
+    bottom for ``too_fast``): a fault never named because nothing was
+    measured is not praise-worthy.
     """
 
     # What must have been measured in a rep for each fault's absence to mean something.
+    # A rep's speed is judged only when its bottom was seen (its descent ends there), which its
+    # peak trunk says: None for a bottom someone hid (its descent_s is then an estimate).
     _NEEDS = {"rounded_back": "peak_spine_flexion_deg", "squat": "peak_knee_flexion_deg",
-              "incomplete_return": "return_trunk_angle_deg"}
+              "too_fast": "peak_trunk_angle_deg", "incomplete_return": "return_trunk_angle_deg"}
 
     def __init__(self):
         self.reps = self.good = self.touched = 0
