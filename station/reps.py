@@ -36,10 +36,9 @@ stretch of movement whatever the frame rate.
   comes late, and the hold ends where the lean is still within the first
   tenth of the way back up, less that tenth's share of the way up seen. A
   moment nine tenths of the way down that the reading only flickered to
-  (:data:`MIN_DEEP_STRETCH_S`) is neither. The
-  start is also looked up in the wall gap (the hips starting back), as a
-  shallow hinge from a short stand-off moves the hips far more than the
-  trunk.
+  (:data:`MIN_DEEP_STRETCH_S`) is neither. The start is also looked up in
+  the wall gap (the hips starting back), as a shallow hinge from a short
+  stand-off moves the hips far more than the trunk.
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
@@ -62,10 +61,11 @@ stretch of movement whatever the frame rate.
   nor splits a rep. A patient still there but out of sight (someone in
   front of them) for longer than ``max_absent_s`` next to the rep's deepest
   readings, or someone in front of their hips at every one of those
-  readings (no wall gap read there), leaves its bottom unseen: the rep counts, but its peak trunk
-  angle, closest gap, peak knee and back are None, its bottom-bound
-  faults (no touch, squat, rounded back, too fast) are not judged, and it
-  has no score (None; an incomplete return still lists its lost points).
+  readings (no wall gap read there), leaves its bottom unseen: the rep
+  counts, but its peak trunk angle, closest gap, peak knee and back are
+  None, its bottom-bound faults (no touch, squat, rounded back, too fast)
+  are not judged, and it has no score (None; an incomplete return still
+  lists its lost points).
 
 Times are seconds on the frame clock; lengths mm; angles degrees.
 """
