@@ -189,6 +189,16 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             assert page.locator("#bar-word").inner_text() == "7 cm to go"
             page.screenshot(path=shots / f"kiosk-live-{size}.png")
             assert page.locator("#back-word").is_hidden()  # one camera: no back line
+            # Someone steps between the camera and the participant: the bar asks them to step aside, no lean shows.
+            feed.publish({**_frame(None, 38.0), "hidden": "someone in front of the hips"})
+            page.wait_for_selector("#wall[data-blocked='true']")
+            assert page.locator("#bar-word").inner_text() == "Camera can't see you: please step aside"
+            assert page.locator("#lean-deg").inner_text() == "" and page.locator("#lean-word").inner_text() == "—"
+            page.wait_for_selector("#bar[aria-valuenow='0']")  # no gap measured: an empty bar
+            page.wait_for_timeout(300)  # the bar's 0.12 s transition, for the picture
+            page.screenshot(path=shots / f"kiosk-blocked-{size}.png")
+            feed.publish(_frame(70.0, 38.0))
+            page.wait_for_selector("#wall[data-blocked='false']")
             # Two cameras: the back is not checked (its measurement not validated), and the kiosk says so, plainly.
             feed.publish({**_frame(70.0, 38.0), "back_checked": False,
                           "back_reason": "the back is in view from this set-up, but its measurement has not met"})

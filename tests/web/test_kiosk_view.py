@@ -5,7 +5,7 @@ import json
 import pytest
 
 from station.feedback import _LAMPS
-from web.kiosk.view import LIGHT_LEGEND, LIGHT_WORDS, KioskView, kiosk_name
+from web.kiosk.view import BLOCKED_WORDS, LIGHT_LEGEND, LIGHT_WORDS, KioskView, kiosk_name
 
 NAMES = {3: "Margaret B.", 4: "Tom W."}
 
@@ -112,7 +112,7 @@ def test_the_wall_bar_fills_as_the_hips_near_the_wall_and_lights_on_a_touch():
     assert not feed.last("frame")["touching"]
     feed.play(5.0, frame(None, None, present=False))
     assert feed.last("frame") == {"present": False, "fill": None, "touching": False, "gap_mm": None,
-                                  "trunk_deg": None, "lean": None, "back": None}
+                                  "trunk_deg": None, "lean": None, "blocked": None, "back": None}
 
 
 def test_the_light_mirrors_the_lamps_in_words_and_places():
@@ -272,6 +272,23 @@ def test_the_summary_never_praises_a_back_that_was_not_measured():
     feed.play(5.0, *unmeasured, session("idle", 1, reps=3, good=3))
     lines = feed.last("view")["summary"]["lines"]
     assert "Back long on every rep" not in lines and lines[0] == "3 good reps"
+
+
+def test_someone_in_front_of_the_participant_is_asked_to_step_aside_and_no_lean_is_shown():
+    # The station measures nothing of the hips then, and the trunk it reads is of what is left in view.
+    feed = Feed().play(0.0, session("running", 1))
+    for k in range(4):
+        feed.play(0.1 * k, frame(150.0, 3.0))
+    assert feed.last("frame")["lean"] == "Upright" and feed.last("frame")["blocked"] is None
+    feed.play(1.0, {**frame(None, 41.0), "hidden": "someone in front of the hips"})
+    shown = feed.last("frame")
+    assert shown["blocked"] == BLOCKED_WORDS and shown["present"]
+    assert shown["lean"] is None and shown["trunk_deg"] is None and shown["fill"] is None
+    assert "hips" not in json.dumps(shown)  # the station's own words stay in
+    feed.play(1.1, frame(20.0, 41.0))
+    assert feed.last("frame")["blocked"] is None and feed.last("frame")["lean"] == "Hinged"
+    feed.play(1.2, {**frame(None, None, present=False), "hidden": None})
+    assert feed.last("frame")["blocked"] is None
 
 
 def test_the_lean_gauge_waits_until_the_patient_stands_at_the_wall():

@@ -13,7 +13,9 @@ with messages for the kiosk:
     :meth:`KioskView.view` for the keys).
 ``("frame", dict)``
     The measures now: ``present``, ``fill`` (0..1, the wall bar),
-    ``touching``, ``gap_mm``, ``trunk_deg``, ``lean`` (a word), ``back``
+    ``touching``, ``gap_mm``, ``trunk_deg``, ``lean`` (a word), ``blocked``
+    (:data:`BLOCKED_WORDS` while someone in front hides the participant, else
+    None), ``back``
     (two cameras only: "Back not checked", or once the back is checked the
     camera above's reading in words; None with one camera).
 ``("roster", {"version"})``
@@ -47,7 +49,7 @@ from station.lamps import participant_words
 from station.scoring import Targets
 from station.cues import SET_COMPLETE_PHRASE, CueCoach, rep_phrase
 
-__all__ = ["LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
+__all__ = ["BLOCKED_WORDS", "LIGHT_LEGEND", "LIGHT_WORDS", "KioskView", "kiosk_name"]
 
 _DEFAULT_TARGETS = Targets()
 
@@ -81,6 +83,11 @@ _UPRIGHT_DEG = 10.0
 # may stand at 15 degrees, so no absolute angle is asked for).
 _SETTLED_FRAMES = 3
 _STILL_DEG, _STILL_MM = 4.0, 40.0
+#: The wall bar's words while someone stands between the camera and the participant (a frame's
+#: ``hidden``: their hips or all of them out of view). The station then counts a rep with its bottom
+#: "not seen" and gives it no lamp and no cue, so without these words the screen would go quiet, or
+#: tell them to push their hips back on a gap nobody measured. Addressed to whoever is in the way.
+BLOCKED_WORDS = "Camera can't see you: please step aside"
 
 
 def _back_words(event: dict, present: bool) -> str | None:
@@ -360,8 +367,10 @@ class KioskView:
         present = event.get("present")
         if isinstance(present, bool):
             self._present = present
+        # Someone in front: the trunk read is of what they leave in view (station.reps), so no lean is shown.
+        blocked = bool(present) and isinstance(event.get("hidden"), str)
         gap = _number(event.get("wall_gap_mm"))
-        trunk = _number(event.get("trunk_angle_deg"))
+        trunk = None if blocked else _number(event.get("trunk_angle_deg"))
         if present and gap is not None and trunk is not None and abs(trunk) < _UPRIGHT_DEG:
             low, high = _STANDING_GAP_RANGE
             self._standing_gap = min(high, max(low, 0.9 * self._standing_gap + 0.1 * gap))
@@ -386,6 +395,7 @@ class KioskView:
         out.append(("frame", {"present": bool(present), "fill": fill, "touching": touching,
                               "gap_mm": None if gap is None or not present else round(gap),
                               "trunk_deg": None if lean is None else round(trunk), "lean": lean,
+                              "blocked": BLOCKED_WORDS if blocked else None,
                               "back": _back_words(event, bool(present))}))
 
     # -- the summary card

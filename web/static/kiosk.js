@@ -107,6 +107,7 @@
     var wall = $("wall");
     wall.setAttribute("data-touching", frame.touching ? "true" : "false");
     wall.setAttribute("data-present", frame.present ? "true" : "false");
+    wall.setAttribute("data-blocked", frame.blocked ? "true" : "false");
     var fill = frame.fill === null || frame.fill === undefined ? 0 : frame.fill;
     $("bar-fill").style.transform = "scaleX(" + fill + ")";
     $("bar").setAttribute("aria-valuenow", String(Math.round(fill * 100)));
@@ -115,6 +116,8 @@
       setText("bar-word", "Touched the wall!");
     } else if (!frame.present) {
       setText("bar-word", "Step up to the wall");
+    } else if (frame.blocked) {
+      setText("bar-word", frame.blocked);  // someone in front: nothing of the hips to go by
     } else if (frame.gap_mm === null || frame.gap_mm === undefined) {
       setText("bar-word", "Hips back to the wall");
     } else {
@@ -124,7 +127,7 @@
     var degrees = frame.trunk_deg === null || frame.trunk_deg === undefined ? 0 : frame.trunk_deg;
     degrees = Math.max(0, Math.min(90, degrees));
     $("needle").setAttribute("transform", "rotate(" + degrees + " 40 130)");
-    setText("lean-word", frame.lean || (frame.present ? "" : "—"));
+    setText("lean-word", frame.lean || (frame.present && !frame.blocked ? "" : "—"));
     setText("lean-deg", frame.trunk_deg === null || frame.trunk_deg === undefined ? "" : Math.round(degrees) + "°");
     // Two cameras: the back's line ("Back not checked" until its measurement is validated); one camera: none.
     $("back-word").hidden = !frame.back;
