@@ -38,7 +38,8 @@ stretch of movement whatever the frame rate.
   moment nine tenths of the way down that the reading only flickered to
   (:data:`MIN_DEEP_STRETCH_S`) is neither. The start is also looked up in
   the wall gap (the hips starting back), as a shallow hinge from a short
-  stand-off moves the hips far more than the trunk.
+  stand-off moves the hips far more than the trunk; a deeper hinge's start
+  is then held to what its own shape says (:func:`_descent_start`).
 - *End*: the trunk comes back within the upright threshold (a full return),
   or it stops coming back for ``stall_s``, or it starts down again into the
   next rep (both an incomplete return, ending where it came back to).
@@ -267,6 +268,12 @@ FINAL_TENTH_SHARE = 0.3
 # even touch-and-go, spends 0.3 s or more within a tenth of its depth (a 1 s
 # descent of 15 degrees, cosine-shaped: 0.4 s).
 MIN_DEEP_STRETCH_S = 0.15
+# A smooth movement covers its first tenth in about 0.35 (cosine) to 0.49
+# (minimum jerk) of the time it takes from a tenth to nine tenths.
+FIRST_TENTH_SHARE = 0.42
+# The way down counts as seen throughout when no two of its readings are
+# further apart than this (s): a frame dropped or two at 15 fps.
+DESCENT_SEEN_MAX_GAP_S = 0.2
 
 # Leaning in again within this long (s) of being seen coming up is still the
 # same rep: a trunk reading that dips 10 degrees for a few frames at the
@@ -353,6 +360,37 @@ def _deep_stretches(times: np.ndarray, deep: np.ndarray) -> np.ndarray:
     if not lasting.any():
         return shown
     return shown[starts[lasting][0]:ends[lasting][-1] + 1]
+
+
+def _descent_start(rep: dict, t90: float, plateau: float, min_tenth_deg: float) -> float:
+    """When the descent began (s): the start looked up, or later where the lean's own shape puts it.
+
+    The start looked up is the last moment the trunk was within
+    ``start_band_deg`` of its level; a patient who sways slowly a degree or
+    two further before going down (stress-205: 2 degrees in 0.4 s) moves it
+    early, and a quick descent then reads slow (0.71 s read 1.26, no
+    ``too_fast``). The lean is a tenth of the way down at ``t10``; a smooth
+    movement covers its first tenth in :data:`FIRST_TENTH_SHARE` of the time
+    from there to nine tenths (``t90``, s), which puts the start at most that
+    far before ``t10``. Kept as looked up for a shallow hinge, whose first
+    tenth is under ``min_tenth_deg`` (twice the standing noise band: the
+    crossing is then the noise's, and the hips' start, from the wall gap,
+    says more), and when the way down was not seen throughout (a gap of
+    over :data:`DESCENT_SEEN_MAX_GAP_S`). ``plateau`` is the hold's lean
+    (degrees).
+    """
+    if 0.1 * (plateau - rep["start_level"]) < min_tenth_deg:
+        return rep["start"]
+    seen = [frame for frame in rep["lead_in"] + rep["frames"] if frame[0] <= t90]
+    times = np.array([frame[0] for frame in seen])
+    if len(times) < 3 or np.diff(times).max() > DESCENT_SEEN_MAX_GAP_S:
+        return rep["start"]
+    trunks = np.array([frame[2] for frame in seen])
+    below = np.flatnonzero(trunks < rep["start_level"] + 0.1 * (plateau - rep["start_level"]))
+    if len(below) == 0 or below[-1] + 1 >= len(times):
+        return rep["start"]
+    t10 = float(times[below[-1] + 1])
+    return max(rep["start"], t10 - FIRST_TENTH_SHARE * (t90 - t10))
 
 
 class RepDetector:
@@ -714,7 +752,8 @@ class RepDetector:
         nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
         deep = _deep_stretches(times, trunks >= nine_tenths)  # half the hold is above the plateau: found
         t90 = float(times[deep[0]])
-        bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - rep["start"]), hold_end_s)
+        start = _descent_start(rep, t90, plateau, 2.0 * self.settings.start_band_deg)
+        bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - start), hold_end_s)
         # The way up mirrors it: the band's last frame comes late by the time the first degrees up take.
         # The hold ends where the lean is still within a tenth of the way back from the hold's level
         # (nine tenths of the way down), less the first tenth's share of the way up seen (to the end found so far).
@@ -732,7 +771,7 @@ class RepDetector:
             closest = np.flatnonzero(gaps <= min_gap + band)
             bottom_s = max(bottom_s, float(times[closest[0]]))
             hold_end_s = max(bottom_s, min(hold_end_s, float(times[closest[-1]])))
-        descent_s = bottom_s - rep["start"]
+        descent_s = bottom_s - start
         peak_knee = float(np.nanmax(knees)) if unseen is None and np.isfinite(knees).any() else None
         # The back rounds most at the bottom: a rep whose back was not read
         # there (the camera above lost, the back hidden) is not judged by
@@ -753,10 +792,12 @@ class RepDetector:
         # No score for a rep whose bottom was not seen (station.scoring says why): never a 100 for faults not judged.
         score, lost = score_rep(faults=faults, bottom_seen=unseen is None, peak_knee_flexion_deg=peak_knee,
                                 peak_spine_flexion_deg=peak_spine, thresholds=self.thresholds, **figures)
-        # The series from the rep's start: the frames before it was recognised, then its own.
+        # The series from the rep's start (the frame at or just before it): the frames before it was
+        # recognised, then its own.
         shown = rep["lead_in"] + frames
+        shown = shown[max(0, sum(frame[0] <= start for frame in shown) - 1):]
         series_columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in shown]) for i in range(4)]
-        done = Rep(index=len(self.reps) + 1, start_s=rep["start"], bottom_s=bottom_s, end_s=end_s,
+        done = Rep(index=len(self.reps) + 1, start_s=start, bottom_s=bottom_s, end_s=end_s,
                    min_wall_gap_mm=min_gap, touched=touched,
                    peak_trunk_angle_deg=peak_trunk, peak_knee_flexion_deg=peak_knee,
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
