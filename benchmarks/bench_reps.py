@@ -103,6 +103,19 @@ def speed(folder: Path, width: int, height: int, compressed: bool = False) -> tu
     return duration / elapsed, elapsed / len(frames) * 1000, cpu / len(frames) * 1000
 
 
+def _verdict(rep) -> str:
+    """A found rep's faults in a word, and what of its bottom was not seen or not touched.
+
+    A rep whose bottom was not seen names no bottom fault and is not scored: never "good".
+    """
+    faults = "+".join(sorted(rep.faults)) or ("good" if rep.score is not None else "none")
+    if rep.peak_trunk_angle_deg is None:
+        return f"{faults} bottom-not-seen"
+    if rep.touched:
+        return faults
+    return f"{faults} {'touch-not-checked' if rep.min_wall_gap_mm is None else 'no-touch'}"
+
+
 def evaluate(item) -> dict:
     """One recording's reps against the truth (picklable, for --jobs)."""
     name, seed = item
@@ -130,10 +143,7 @@ def evaluate(item) -> dict:
     for expected in missed:
         for fault in expected["faults"] + (["touched"] if expected["touched"] else []):
             counts[fault][2] += 1
-    # A rep whose bottom was not seen names no bottom fault and is not scored: never "good".
-    wrong = [f"rep {t['index']} {'+'.join(sorted(r.faults)) or ('good' if r.score is not None else 'none')}"
-             f"{' bottom-not-seen' if r.peak_trunk_angle_deg is None else '' if r.touched else ' touch-not-checked' if r.min_wall_gap_mm is None else ' no-touch'} "
-             f"vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
+    wrong = [f"rep {t['index']} {_verdict(r)} vs {'+'.join(sorted(t['faults'])) or 'good'}" for r, t in pairs
              if sorted(r.faults) != sorted(t["faults"]) or r.touched != t["touched"]]
     timing = {key: [getattr(rep, key) - expected[key] for rep, expected in pairs]
               for key in TIMES}

@@ -379,15 +379,17 @@ def _descent_start(rep: dict, t90: float, plateau: float, min_tenth_deg: float) 
     over :data:`DESCENT_SEEN_MAX_GAP_S`). ``plateau`` is the hold's lean
     (degrees).
     """
-    if 0.1 * (plateau - rep["start_level"]) < min_tenth_deg:
+    tenth = 0.1 * (plateau - rep["start_level"])
+    if tenth < min_tenth_deg:
         return rep["start"]
     seen = [frame for frame in rep["lead_in"] + rep["frames"] if frame[0] <= t90]
     times = np.array([frame[0] for frame in seen])
     if len(times) < 3 or np.diff(times).max() > DESCENT_SEEN_MAX_GAP_S:
         return rep["start"]
     trunks = np.array([frame[2] for frame in seen])
-    below = np.flatnonzero(trunks < rep["start_level"] + 0.1 * (plateau - rep["start_level"]))
-    if len(below) == 0 or below[-1] + 1 >= len(times):
+    # The reading at t90 is nine tenths down, so a reading below a tenth always has one after it.
+    below = np.flatnonzero(trunks < rep["start_level"] + tenth)
+    if len(below) == 0:
         return rep["start"]
     t10 = float(times[below[-1] + 1])
     return max(rep["start"], t10 - FIRST_TENTH_SHARE * (t90 - t10))
@@ -757,8 +759,8 @@ class RepDetector:
         # The way up mirrors it: the band's last frame comes late by the time the first degrees up take.
         # The hold ends where the lean is still within a tenth of the way back from the hold's level
         # (nine tenths of the way down), less the first tenth's share of the way up seen (to the end found so far).
-        t10 = float(times[deep[-1]])
-        hold_end_s = max(bottom_s, min(hold_end_s, t10 - FINAL_TENTH_SHARE * (end_s - t10)))
+        last_deep_s = float(times[deep[-1]])
+        hold_end_s = max(bottom_s, min(hold_end_s, last_deep_s - FINAL_TENTH_SHARE * (end_s - last_deep_s)))
         if unseen is not None:
             # Somewhere while out of sight: its middle is the best guess of the bottom's time.
             bottom_s = hold_end_s = 0.5 * (unseen[0] + unseen[1])
