@@ -25,7 +25,12 @@ stretch of movement whatever the frame rate.
   afterwards: the last frame the trunk was still at that level, i.e. when the
   descent began. The lean must get there continuously: a jump faster than a
   body can move (``max_rate_deg_s``) is a measurement losing the trunk, as
-  when someone turns round, not a rep.
+  when someone turns round, not a rep. A tall body at the beginners'
+  stand-off (heels 10-15 cm from the wall) reaches the wall after 4-6 degrees
+  of lean, under ``enter_deg``: the hips reaching the wall (the gap falling
+  ``touch_drop_mm`` from where it rested to within the touch tolerance) with
+  ``touch_enter_deg`` of lean starts the rep too; until it leans
+  ``enter_deg`` the hips leaving the wall again start its way up.
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
   the rep's deepest (and, for a rep that touched, whose gap is at the wall)
@@ -53,11 +58,12 @@ stretch of movement whatever the frame rate.
 - *Cut*: a rep on its way up when the frames stop (the end of the session or
   the recording, a lost camera) counts with what was measured; its return
   was not seen, so it is None and never an incomplete return.
-- A rep shorter than ``min_rep_s``, or one that never leans ``enter_deg``
-  past standing, is noise; ``RepStarted`` is only announced once it has. A
-  rep in progress when the patient is out of sight for longer than
-  ``max_absent_s`` counts if it was already on its way up (its return as it
-  was when last seen), and is otherwise dropped, never guessed. A shorter
+- A rep shorter than ``min_rep_s``, or one that neither leans ``enter_deg``
+  past standing nor started at the wall, is noise; ``RepStarted`` is only
+  announced once it has done one or the other. A rep in progress when the
+  patient is out of sight for longer than ``max_absent_s`` counts if it was
+  already on its way up (its return as it was when last seen), and is
+  otherwise dropped, never guessed. A shorter
   gap (someone walking between the camera and the patient) neither loses
   nor splits a rep. A patient still there but out of sight (someone in
   front of them) for longer than ``max_absent_s`` next to the rep's deepest
@@ -96,6 +102,17 @@ class RepSettings:
         (degrees). Standing sway and shifting weight from foot to foot stay
         within a few degrees (no rep on the idle recordings down to 6); a
         hinge that stops 5-12 cm short of the wall may lean only 9 past standing.
+    touch_enter_deg : float
+        A lean this far past standing starts a rep when the hips reach the wall
+        with it (degrees): a 1.97-1.99 m patient with heels 10-17 cm from the
+        wall (the beginners' stand-off is 10) touches after 4-6 degrees.
+    touch_drop_mm : float
+        ... reaching the wall meaning the wall gap came within the touch
+        tolerance from a steady reading (quartiles within this of each other)
+        at least this much further out, 1-2 s before (mm); the hips leaving
+        the wall again by as much start the way up of a rep that has not
+        leant ``enter_deg``. Such a body standing 3-5 cm from the wall moves
+        the reading 30-40 mm (stress-116).
     start_band_deg : float
         A frame within this of the level a rep leans from is still before the
         descent (degrees); a still moment, too, ends within this of where it
@@ -141,6 +158,8 @@ class RepSettings:
     """
 
     enter_deg: float = 7.0
+    touch_enter_deg: float = 3.0
+    touch_drop_mm: float = 15.0
     start_band_deg: float = 1.0
     start_band_mm: float = 6.0
     gap_lead_s: float = 1.0
@@ -289,6 +308,11 @@ SETTLE_MAX_S = 1.5
 # Readings within this of the lowest count as where the trunk settled (degrees): above the smoothed
 # trunk's frame-to-frame noise.
 SETTLED_BAND_DEG = 2.0
+
+# A rep begun at the wall (RepSettings.touch_enter_deg) needs the gap's
+# median over this long (s) within the touch tolerance: the hips there, not
+# a reading flickering there.
+AT_WALL_S = 0.2
 
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
@@ -600,15 +624,52 @@ class RepDetector:
         # but never below the standing baseline (readings from before the
         # patient had turned round, say, are not a posture to lean from).
         level = max(min(frame[1] for frame in self._since_rep), self._baseline)
-        if trunk - level < settings.enter_deg:
+        at_wall = trunk - level < settings.enter_deg
+        if at_wall and not (trunk - level >= settings.touch_enter_deg and self._reached_wall(t_s, gap)):
             return
         start = max(t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg)
         start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
         lead_in = [frame for frame in self._lead if start <= frame[0] < t_s]
         self._rep = {"start": start, "start_level": level, "frames": [], "lead_in": lead_in, "peak": relative,
-                     "ascending": False, "ascent_t": None,
+                     "at_wall": at_wall, "closest": gap, "ascending": False, "ascent_t": None,
                      "return": relative, "return_t": t_s, "touched": False, "announced": False}
+
+    def _reached_wall(self, t_s: float, gap: float | None) -> bool:
+        """Whether the hips came to the wall from where they rested ``touch_drop_mm`` further out, 1-2 s before.
+
+        Where they rested must be known: the readings of that second within
+        ``touch_drop_mm`` of each other between quartiles (a stick along the
+        back makes the reading jump between the stick and the buttocks, 0-180
+        mm, frame after frame: stress-302). At the wall means the median of
+        the readings of the last :data:`AT_WALL_S` within the touch
+        tolerance, so a reading flickering there for a frame is not the
+        hips.
+        """
+        tolerance = self.thresholds.touch_tolerance_mm
+        if gap is None or gap > tolerance:
+            return False
+        lately = [earlier for t, _, earlier in self._since_rep if earlier is not None and t > t_s - AT_WALL_S]
+        resting = [earlier for t, _, earlier in self._since_rep if earlier is not None and t_s - 2.0 <= t < t_s - 1.0]
+        if len(resting) < 5 or np.median(lately) > tolerance:
+            return False
+        low, middle, high = np.percentile(resting, (25, 50, 75))
+        return high - low <= self.settings.touch_drop_mm and middle - gap >= self.settings.touch_drop_mm
+
+    def _left_wall(self, rep: dict, relative: float, gap: float | None) -> bool:
+        """Whether a rep started at the wall, not yet leaning ``enter_deg``, is on its way up.
+
+        The hips off the wall again and the lean half way back to where it
+        started: a gap reading that jumps off the wall on the way down is
+        not the way up.
+        """
+        if not rep["at_wall"] or rep["peak"] >= self.settings.enter_deg or gap is None:
+            return False
+        if rep["closest"] is None or gap < rep["closest"]:
+            rep["closest"] = gap
+        start = rep["start_level"] - self._baseline
+        return (gap > self.thresholds.touch_tolerance_mm and gap - rep["closest"] >= self.settings.touch_drop_mm
+                and relative <= start + 0.5 * (rep["peak"] - start))
 
     def _gap_start(self, trunk_start_s: float) -> float:
         """When the hips began to move back: the last frame the wall gap was still at its resting level.
@@ -680,18 +741,19 @@ class RepDetector:
             return
         rep["jump"] = None
         rep["frames"].append((t_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
-        if not rep["announced"] and relative >= settings.enter_deg:
-            # Past standing by the entry margin too: a rep, not a dip in the noise.
+        if not rep["announced"] and (relative >= settings.enter_deg or rep["at_wall"]):
+            # Past standing by the entry margin too, or at the wall: a rep, not a dip in the noise.
             rep["announced"] = True
             events.append(RepStarted(now_s, len(self.reps) + 1))
         gap = smoothed["gap"]
+        left_wall = self._left_wall(rep, relative, gap)
         if not rep["touched"] and gap is not None and gap <= self.thresholds.touch_tolerance_mm:
             rep["touched"] = True
             events.append(Touched(now_s, len(self.reps) + 1, gap))
         if not rep["ascending"]:
             if relative > rep["peak"]:
                 rep["peak"] = relative
-            elif relative <= rep["peak"] - settings.ascent_deg:
+            elif relative <= rep["peak"] - settings.ascent_deg or left_wall:
                 rep.update(ascending=True, ascent_t=t_s, **{"return": relative, "return_t": t_s})
             return
         if relative <= self.thresholds.upright_angle_deg:
@@ -721,9 +783,10 @@ class RepDetector:
         self._rep = None
         self._since_rep = []
         self._still.clear()
-        # Too short, or never leaning past standing by the entry margin (the
-        # dip before it was noise): not a rep.
-        if end_s - rep["start"] < self.settings.min_rep_s or rep["peak"] < self.settings.enter_deg or not frames:
+        # Too short, or never leaning past standing by the entry margin nor
+        # started at the wall (the dip before it was noise): not a rep.
+        if (end_s - rep["start"] < self.settings.min_rep_s or not frames
+                or (rep["peak"] < self.settings.enter_deg and not rep["at_wall"])):
             return
         times = np.array([frame[0] for frame in frames])
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
