@@ -165,8 +165,9 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights", "back_check
     ``measures`` is :func:`station.frame_step.frame_record` (``t_s``, ``present``,
     ``confidence``, ``wall_gap_mm``, ``trunk_angle_deg``, ``knee_flexion_deg``,
     ``spine_flexion_deg``, ``hidden``: why measures are None while the
-    patient is there, or None), sent as fields of the event itself; None
-    before the station measures.
+    patient is there, or None; ``view_note``: why they read less well, or
+    None), sent as fields of the event itself; None before the station
+    measures.
 
     With a camera above the spot (two cameras), ``back_checked`` says whether
     the back is checked now and ``back_reason`` why not (the camera above
@@ -178,7 +179,7 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights", "back_check
 
     #: The fields ``measures`` adds when present.
     MEASURE_FIELDS: ClassVar[tuple[str, ...]] = ("present", "confidence", "wall_gap_mm", "trunk_angle_deg",
-                                                 "knee_flexion_deg", "spine_flexion_deg", "hidden")
+                                                 "knee_flexion_deg", "spine_flexion_deg", "hidden", "view_note")
     phase: str
     trouble: str | None
     set_number: int | None

@@ -56,6 +56,8 @@ def frame_record(t_s: float, measures) -> dict:
 
     ``hidden`` (a key the contract allows adding) says why measures are None
     while the patient is there: someone in front of them or of their hips.
+    ``view_note`` (another) says when they are read off less of the patient
+    than they need: the head above the picture.
     """
     def rounded(value):
         return None if value is None else round(float(value), 1)
@@ -63,7 +65,8 @@ def frame_record(t_s: float, measures) -> dict:
             "confidence": round(float(measures.confidence), 2),
             "wall_gap_mm": rounded(measures.wall_gap_mm), "trunk_angle_deg": rounded(measures.trunk_angle_deg),
             "knee_flexion_deg": rounded(measures.knee_flexion_deg),
-            "spine_flexion_deg": rounded(measures.spine_flexion_deg), "hidden": measures.hidden_reason}
+            "spine_flexion_deg": rounded(measures.spine_flexion_deg), "hidden": measures.hidden_reason,
+            "view_note": measures.view_note}
 
 
 def calibrate_frames(frames, label: str) -> Calibration:

@@ -14,6 +14,7 @@ from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
 from station.faults import NOT_SCORED
+from station.measure import HEAD_ABOVE_PICTURE
 from wallhinge.cli import _print_rep_table
 
 from tests.test_cli import assert_one_error_line, run, seen_and_unseen_reps
@@ -200,6 +201,20 @@ def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys)
     assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
     jsonschema.validate({"reps": [unseen.as_dict()]}, SCHEMA)
 
+
+
+def test_the_table_says_in_how_many_frames_the_head_was_above_the_picture(capsys):
+    # The trunk then reads less well (station.measure.HEAD_ABOVE_PICTURE): the clinician is told, with or without reps.
+    seen, _ = seen_and_unseen_reps()
+    frames = ([{"present": True, "trunk_angle_deg": 4.0, "view_note": HEAD_ABOVE_PICTURE}] * 3
+              + [{"present": True, "trunk_angle_deg": 4.0, "view_note": None}]
+              + [{"present": True, "trunk_angle_deg": None, "view_note": HEAD_ABOVE_PICTURE}])
+    for reps in ([seen], []):
+        _print_rep_table(SimpleNamespace(frames=frames, reps=reps, back=None))
+        last = capsys.readouterr().out.splitlines()[-1]
+        assert last.startswith(f"in 3 of the 4 frames with the trunk measured, {HEAD_ABOVE_PICTURE}")
+    _print_rep_table(SimpleNamespace(frames=frames[3:4], reps=[seen], back=None))
+    assert HEAD_ABOVE_PICTURE not in capsys.readouterr().out
 
 def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
     # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from station.errors import WallHingeError
@@ -220,6 +221,7 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
     present = sum(frame["present"] for frame in analysis.frames)
     if not analysis.reps:
         print("no reps" + ("" if present else ": nobody was at the drill spot"))
+        _print_view_notes(analysis.frames)
         return
     print(f"{'rep':>3} {'start s':>8} {'bottom s':>8} {'end s':>7} {'gap mm':>7} {'touch':>5} {'trunk':>6} "
           f"{'knee':>5} {'down s':>6} {'hold s':>6} {'up s':>5} {'score':>5}  faults")
@@ -249,10 +251,19 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
             mean += f" (of the scored reps; {unscored} {NOT_SCORED})"
     print(f"{len(analysis.reps)} reps, {good} without faults seen; {mean}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
+    _print_view_notes(analysis.frames)
     if analysis.back is not None:
         read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
         print(f"the camera above read spine flexion in {read} of {present} frames with the patient at the spot "
               f"(per frame: --json --frames); {back_sentence}")
+
+
+def _print_view_notes(frames) -> None:
+    """Say in how many measured frames the measures read less well, and why (the frames' ``view_note``)."""
+    measured = [frame for frame in frames if frame.get("trunk_angle_deg") is not None]
+    notes = Counter(frame["view_note"] for frame in measured if frame.get("view_note"))
+    for note, count in notes.most_common():
+        print(f"in {count} of the {len(measured)} frames with the trunk measured, {note} (per frame: --json --frames)")
 
 
 def _store_file(args) -> Path:

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from station.measure import HEAD_ABOVE_PICTURE
 from station.store import open_store
 from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
@@ -151,6 +152,19 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     feed.publish({"type": "frame", "t_s": 41.4, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
                   "knee_flexion_deg": 6.0, "hidden": None, "lights": lights})
     page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
+    # A tall patient whose head the picture cuts off: the clinician is told, and it stays up 3 s (a hinge
+    # brings the head in and out of the picture), then goes.
+    feed.publish({"type": "frame", "t_s": 41.5, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
+                  "knee_flexion_deg": 6.0, "hidden": None, "view_note": HEAD_ABOVE_PICTURE, "lights": lights})
+    page.wait_for_selector(f'#station-view:has-text("Camera: {HEAD_ABOVE_PICTURE}.")')
+    page.screenshot(path=shots / "live-head-above-picture.png")
+    plain = {"type": "frame", "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
+             "knee_flexion_deg": 6.0, "hidden": None, "view_note": None, "lights": lights}
+    feed.publish({**plain, "t_s": 42.0, "knee_flexion_deg": 7.0})
+    page.wait_for_selector("#station-now:has-text('knee 7°')")
+    assert page.locator("#station-view").inner_text() == f"Camera: {HEAD_ABOVE_PICTURE}."
+    feed.publish({**plain, "t_s": 44.6})
+    page.wait_for_selector("#station-view:empty", state="attached")
     assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
     feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
                   "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,

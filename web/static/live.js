@@ -15,6 +15,8 @@
   var log = document.getElementById("event-log");
   var nowText = document.getElementById("station-now");
   var backText = document.getElementById("station-back");
+  var viewText = document.getElementById("station-view");
+  var viewNoteUntil = null;  // frame time (s) until which the last view note stays up
   var troubleText = document.getElementById("station-trouble");
   var storageAlert = document.getElementById("storage-alert");
 
@@ -102,6 +104,19 @@
       // Against the patient's own back early in the set (negative: straighter than then).
       backText.textContent = "Back: spine flexion " + round(frame.spine_flexion_deg, "\u00b0") +
         " against their own at the set's start.";
+    }
+  }
+
+  // Why the measures read less well (the head above the picture): held 3 s after the last frame that said
+  // so, since a hinge brings the head in and out of the picture rep by rep.
+  function showView(frame) {
+    if (!frame || frame.t_s === undefined) { return; }
+    if (frame.view_note) {
+      viewNoteUntil = frame.t_s + 3.0;
+      viewText.textContent = "Camera: " + frame.view_note + ".";
+    } else if (viewNoteUntil === null || frame.t_s > viewNoteUntil || frame.t_s < viewNoteUntil - 3.0) {
+      viewNoteUntil = null;
+      viewText.textContent = "";
     }
   }
 
@@ -205,6 +220,7 @@
       showRep(state.latest_rep);
       showNow(state.latest && state.latest.frame);
       showBack(state.latest && state.latest.frame);
+      showView(state.latest && state.latest.frame);
       showStation(state.latest && state.latest.station);
       showStorage(state.latest && state.latest.storage);
     });
@@ -213,6 +229,7 @@
       if (frame.lights) { showLights(frame.lights); }
       showNow(frame);
       showBack(frame);
+      showView(frame);
     });
     source.addEventListener("station", function (message) {
       var event = JSON.parse(message.data);
