@@ -21,6 +21,13 @@ TURN_S = 1.2  # turning to face away from the wall and stepping back into place
 TOUCH_PRESS_M = 0.003  # how far the hips push into the wall (soft tissue) on a touching rep
 NO_TOUCH_MIN_SHARE = 0.5  # a rep short of the wall hinges at least this share of the way to touching
 NO_TOUCH_CLOSEST_M = 0.045  # ... but stays at least this far off the wall (well past the 20 mm tolerance)
+# Not standing tall again is still coming a third of the way up at least: the return keeps at most this
+# share of the rep's own hinge. A tall body at a short stand-off reaches the wall after 3-11 degrees of
+# hip flexion, and the planned return of 18-28 leaned it further after its bottom than at it (stress-116,
+# -406, -411, -416; the incomplete-return scenario's seeds 0-2 touch at 17-21): a second descent that
+# the truth put inside the rep's ascent. Where the rep is too shallow for a third of the way up to
+# leave the trunk past the upright limit, the truth (computed from the motion) names no fault.
+INCOMPLETE_RETURN_MAX_SHARE = 2.0 / 3.0
 
 
 def ease(u):
@@ -34,7 +41,9 @@ class RepPlan:
 
     ``target_gap_m`` is None for a rep that touches the wall; otherwise the
     closest the buttocks come to it. ``return_hip_deg`` is how far from
-    upright the person stays after the rep (0: stands tall).
+    upright the person means to stay after the rep (0: stands tall); they
+    keep at most :data:`INCOMPLETE_RETURN_MAX_SHARE` of the rep's own hinge
+    (:meth:`Performance.return_hip_flexion_deg`).
     """
 
     descent_s: float
@@ -241,6 +250,10 @@ class Performance:
     def bottom_hip_flexion_deg(self, rep_index: int) -> float:
         return self._bottoms[rep_index]
 
+    def return_hip_flexion_deg(self, rep_index: int) -> float:
+        """Hip flexion (degrees) the rep comes back up to: its plan's, never more than a share of its own hinge."""
+        return min(self.reps[rep_index].return_hip_deg, INCOMPLETE_RETURN_MAX_SHARE * self._bottoms[rep_index])
+
     def _standing(self, t: float, **changes) -> Posture:
         """Standing in place, swaying a little, with ``changes`` applied."""
         return Posture(**{**_posture_fields(self, t), **changes})
@@ -281,12 +294,12 @@ class Performance:
 
     def _in_rep(self, t: float, index: int) -> Moment:
         rep = self.reps[index]
-        previous_return = self.reps[index - 1].return_hip_deg if index > 0 else 0.0
+        previous_return = self.return_hip_flexion_deg(index - 1) if index > 0 else 0.0
         u = t - self.rep_starts_s[index]
         bottom_hip = self._bottoms[index]
         start = dict(hip=previous_return, knee=rep.knee_standing_deg, spine=0.0)
         bottom = dict(hip=bottom_hip, knee=rep.knee_bottom_deg, spine=rep.spine_bottom_deg)
-        end = dict(hip=rep.return_hip_deg, knee=rep.knee_standing_deg, spine=0.0)
+        end = dict(hip=self.return_hip_flexion_deg(index), knee=rep.knee_standing_deg, spine=0.0)
         if u < rep.descent_s:
             phase, mix, a, b = "descent", ease(u / rep.descent_s), start, bottom
         elif u < rep.descent_s + rep.hold_s:
