@@ -35,6 +35,8 @@ def postgres_server():
     test`` installs them: apt's ``postgresql``).
     """
     from postgres import PostgresServer, find_binaries
+
+    from station.store.engine import close_engines
     binaries = find_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql; "
@@ -45,6 +47,7 @@ def postgres_server():
         server.create_database()
         yield server
     finally:
+        close_engines()  # the pools' connections, before their server goes
         server.remove()
 
 

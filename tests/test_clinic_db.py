@@ -401,3 +401,17 @@ def test_an_existing_station_file_upgrades_in_place_and_its_history_reaches_the_
         [only] = server.session_reps(session["id"], with_series=True)
         assert (only["faults"], only["score"], only["touched"]) == (["too_fast"], 94, True)
         assert list(only["series"]["t_s"]) == [0.0, 4.0]
+
+
+def test_a_process_that_used_the_clinic_database_closes_its_connections_when_it_exits(clinic_url):
+    # The pool keeps idle connections to the clinic server open; a station process (run, deliver,
+    # serve) that exits without closing them leaves the server a dropped socket per connection.
+    import subprocess
+    import sys
+    child = ("from station.store import open_store\n"
+             f"with open_store({clinic_url!r}) as store:\n"
+             "    store.list_patients()\n")
+    done = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", child], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr

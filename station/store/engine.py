@@ -15,11 +15,14 @@ URLs
   thread (no pool: a write lock is per connection).
 - ``postgresql+psycopg://wallhinge:PASSWORD@clinic-server/wallhinge`` is a
   clinic's database: pooled connections checked out per store, a connect
-  timeout, so a station whose network is down learns it in seconds.
+  timeout, so a station whose network is down learns it in seconds. The
+  pools are closed when the process exits (:func:`close_engines`), so the
+  server sees each connection end, not a dropped socket.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import sqlite3
@@ -33,7 +36,8 @@ from sqlalchemy.pool import NullPool
 
 from station.errors import StoreError
 
-__all__ = ["DEFAULT_DATABASE", "constraint_broken", "database_url", "engine_for", "is_sqlite", "sqlite_path"]
+__all__ = ["DEFAULT_DATABASE", "close_engines", "constraint_broken", "database_url", "engine_for", "is_sqlite",
+           "sqlite_path"]
 
 #: Where a station keeps its database when its settings name none: ``station.db`` in its data folder.
 DEFAULT_DATABASE = "station.db"
@@ -94,6 +98,22 @@ def engine_for(url: URL, *, read_only: bool = False, busy_timeout_s: float = 5.0
                                    connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c jit=off"})
             _engines[key] = engine
         return engine
+
+
+def close_engines() -> None:
+    """Close the pooled connections to every PostgreSQL database this process used (run at exit).
+
+    A store checked out later opens a new pool; a connection in use is
+    closed when it is given back.
+    """
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+atexit.register(close_engines)
 
 
 @functools.lru_cache(maxsize=64)
