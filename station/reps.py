@@ -108,8 +108,8 @@ class RepSettings:
         wall (the beginners' stand-off is 10) touches after 4-6 degrees.
     touch_drop_mm : float
         ... reaching the wall meaning the wall gap came within the touch
-        tolerance from a steady reading (quartiles within this of each other)
-        at least this much further out, 1-2 s before (mm); the hips leaving
+        tolerance from readings (nine in ten) at least this much further out
+        1-2 s before (mm); the hips leaving
         the wall again by as much start the way up of a rep that has not
         leant ``enter_deg``. Such a body standing 3-5 cm from the wall moves
         the reading 30-40 mm (stress-116).
@@ -313,6 +313,8 @@ SETTLED_BAND_DEG = 2.0
 # median over this long (s) within the touch tolerance: the hips there, not
 # a reading flickering there.
 AT_WALL_S = 0.2
+# ... and its resting readings 1-2 s before, this percentile of them, touch_drop_mm further out.
+RESTING_QUANTILE = 10.0
 
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
@@ -638,23 +640,21 @@ class RepDetector:
     def _reached_wall(self, t_s: float, gap: float | None) -> bool:
         """Whether the hips came to the wall from where they rested ``touch_drop_mm`` further out, 1-2 s before.
 
-        Where they rested must be known: the readings of that second within
-        ``touch_drop_mm`` of each other between quartiles (a stick along the
-        back makes the reading jump between the stick and the buttocks, 0-180
-        mm, frame after frame: stress-302). At the wall means the median of
-        the readings of the last :data:`AT_WALL_S` within the touch
-        tolerance, so a reading flickering there for a frame is not the
-        hips.
+        Nine in ten readings of that second must be that far out
+        (:data:`RESTING_QUANTILE`): a reading that jumps between the buttocks
+        and something at the wall (a stick along the back, 0-180 mm frame
+        after frame on stress-302) never rested away from it, while a stray
+        low reading or two of a body standing still does not undo its rest. At the wall means the median of the readings of the
+        last :data:`AT_WALL_S` within the touch tolerance, so a reading
+        flickering there for a frame is not the hips.
         """
         tolerance = self.thresholds.touch_tolerance_mm
         if gap is None or gap > tolerance:
             return False
         lately = [earlier for t, _, earlier in self._since_rep if earlier is not None and t > t_s - AT_WALL_S]
         resting = [earlier for t, _, earlier in self._since_rep if earlier is not None and t_s - 2.0 <= t < t_s - 1.0]
-        if len(resting) < 5 or np.median(lately) > tolerance:
-            return False
-        low, middle, high = np.percentile(resting, (25, 50, 75))
-        return high - low <= self.settings.touch_drop_mm and middle - gap >= self.settings.touch_drop_mm
+        return (len(resting) >= 5 and np.median(lately) <= tolerance
+                and np.percentile(resting, RESTING_QUANTILE) - gap >= self.settings.touch_drop_mm)
 
     def _left_wall(self, rep: dict, relative: float, gap: float | None) -> bool:
         """Whether a rep started at the wall, not yet leaning ``enter_deg``, is on its way up.

@@ -326,6 +326,21 @@ def test_standing_near_the_wall_swaying_with_a_noisy_gap_makes_no_rep():
         assert detector.reps == [] and not of_type(events, RepStarted), seed
 
 
+
+def test_a_gap_reading_that_flickers_to_the_wall_while_standing_makes_no_rep():
+    # stress-302 and -111: a stick along the back, or flying pixels at the silhouette, make the gap
+    # reading jump between the buttocks 150 mm out and something at the wall, one or two frames at a
+    # time, while the trunk sways past 3 degrees. Neither a reading that only visits the wall nor a
+    # "resting" gap that jumps about is the hips coming to the wall.
+    t = np.arange(0, 30, DT)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        trunks = STANDING_DEG + 2.0 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 1.5, t.size)
+        at_wall = rng.random(t.size) < 0.3
+        gaps = np.where(at_wall | np.roll(at_wall, 1), 0.0, 150.0)
+        detector, events = run([frame(a, g) for a, g in zip(trunks, gaps)])
+        assert detector.reps == [] and not of_type(events, RepStarted), seed
+
 def test_a_hinge_that_touches_the_wall_early_on_its_way_down_is_one_rep():
     # Hips first: the buttocks reach the wall 4 degrees into a 40-degree hinge and stay there,
     # the gap reading 0-30 mm at the bottom. The rep starts at the wall and goes on as any other.
