@@ -13,7 +13,8 @@ precision and recall over all reps (a missed rep, or a found one whose touch
 was not checked, is a touch missed), touch again over the found reps whose
 closest gap was read (the touch as judged), each found rep's own closest gap, peak
 trunk and peak knee (as ``wallhinge analyze`` reports them) against its true
-rep's, and the analysis speed as a multiple of
+rep's (the peak trunk also split by whether the rep says its bottom was seen with
+the head above the picture, ``Rep.view_note``), and the analysis speed as a multiple of
 real time on a 424x240 and an 848x480 recording at 30 fps, each with its
 frames raw (as the simulator writes them and a live camera gives them) and
 compressed (as librealsense records by default), with the CPU time
@@ -150,6 +151,8 @@ def evaluate(item) -> dict:
     # The rep's own figures, as `wallhinge analyze` reports them (the detector's smoothed series).
     figures = {key: [None if getattr(rep, key) is None else getattr(rep, key) - expected[key]
                      for rep, expected in pairs] for key in REP_FIGURES}
+    # Whether each found rep says its bottom was read off less of the patient (Rep.view_note).
+    figures["noted"] = [rep.view_note is not None for rep, _ in pairs]
     return {"name": name, "seed": seed, "scene": scene_line(truth), "found": len(analysis.reps),
             "true": len(truth["reps"]), "phantoms": len(phantoms), "missed": len(missed),
             "second_person": truth["bystanders"] > 0, "idle": not truth["reps"], "counts": counts,
@@ -210,6 +213,15 @@ def main():
         if errors.size:
             print(f"{label:18} {errors.size:5d} {np.median(errors):7.1f} {np.median(np.abs(errors)):7.1f} "
                   f"{np.percentile(np.abs(errors), 95):7.1f} {len(values) - errors.size:10d}")
+    # The trunk of the reps that say their bottom was read with the head above the picture, and of the others.
+    trunks = [(error, noted) for run in runs
+              for error, noted in zip(run["figures"]["peak_trunk_angle_deg"], run["figures"]["noted"])
+              if error is not None]
+    for noted, label in ((True, "  view note"), (False, "  no view note")):
+        errors = np.array([error for error, flag in trunks if flag == noted])
+        if errors.size:
+            print(f"{label:18} {errors.size:5d} {np.median(errors):7.1f} {np.median(np.abs(errors)):7.1f} "
+                  f"{np.percentile(np.abs(errors), 95):7.1f}")
     if args.no_speed:
         return
     print()

@@ -34,6 +34,12 @@ NOT_SCORED = "not scored"
 NOT_SCORED_WHY = "the rep's bottom was not seen, so its squat, rounded back, touch and speed were not judged"
 
 
+def bottom_view_words(view_note: str) -> str:
+    """What every screen and export says beside a rep's peak trunk lean when its bottom was read off less of the
+    patient (``Rep.view_note``, station.reps: the head above the picture). The same in every screen and export."""
+    return f"at its bottom {view_note}"
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Per-patient fault thresholds; the defaults come from the clinical sources.

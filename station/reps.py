@@ -209,6 +209,9 @@ class Rep:
     faults: tuple[str, ...]
     score: int | None  # None: the rep's bottom was not seen, so its bottom faults were not judged (station.scoring)
     lost_points: tuple[dict, ...]
+    # Why the rep's bottom was read off less of the patient (station.measure's view note of most of its
+    # frames there: the head above the picture, which reads the trunk less well), or None.
+    view_note: str | None = None
     series: dict = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict:
@@ -224,6 +227,7 @@ class Rep:
             "descent_s": rounded(self.descent_s, 2), "hold_s": rounded(self.hold_s, 2),
             "ascent_s": rounded(self.ascent_s, 2), "return_trunk_angle_deg": rounded(self.return_trunk_angle_deg),
             "faults": list(self.faults), "score": self.score, "lost_points": [dict(item) for item in self.lost_points],
+            "view_note": self.view_note,
         }
 
 
@@ -318,6 +322,9 @@ RESTING_QUANTILE = 10.0
 
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
+
+# The measured frames whose view notes are kept (90 fps for 20 s): a rep's bottom is among them when it closes.
+VIEW_NOTE_FRAMES = 1800
 
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "knee": 3}
@@ -446,6 +453,8 @@ class RepDetector:
         for name in TIMED_SMOOTHING:
             self._recent[name] = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
         self._times = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
+        # Every measured frame's (t_s, view note or None), for the note of a rep's bottom (VIEW_NOTE_FRAMES).
+        self._view_notes = deque(maxlen=VIEW_NOTE_FRAMES)
         self._present = False
         self._last_seen_s = None
         self._trailing_seen = False
@@ -471,6 +480,7 @@ class RepDetector:
         for values in self._recent.values():
             values.clear()
         self._times.clear()
+        self._view_notes.clear()
         if self._spine is not None:
             self._spine.reset()
         self._reset_standing()
@@ -508,6 +518,7 @@ class RepDetector:
                             ("knee", measures.knee_flexion_deg), ("spine", spine)):
             self._recent[name].append(value)
         self._times.append(t_s)
+        self._view_notes.append((t_s, getattr(measures, "view_note", None)))
         window = sum(1 for seen_s in self._times if seen_s > t_s - TRUNK_SMOOTHING_S)
         for name, values in self._recent.items():
             smoothed[name] = _median(list(values)[-window:] if name in TIMED_SMOOTHING else values)
@@ -868,6 +879,19 @@ class RepDetector:
                    peak_spine_flexion_deg=peak_spine, descent_s=descent_s, hold_s=hold_end_s - bottom_s,
                    ascent_s=end_s - hold_end_s, return_trunk_angle_deg=returned, faults=tuple(faults),
                    score=score, lost_points=tuple(lost),
+                   # (A bottom not seen at all says so instead, and shows no peak trunk to speak of.)
+                   view_note=(None if unseen is not None
+                              else self._bottom_view_note(float(times[bottom[0]]), float(times[bottom[-1]]))),
                    series=dict(zip(("t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"), series_columns)))
         self.reps.append(done)
         events.append(RepDone(now_s, done))
+
+    def _bottom_view_note(self, first_s: float, last_s: float) -> str | None:
+        """The view note of at least half the measured frames from ``first_s`` to ``last_s`` (s, a rep's bottom,
+        widened by half the trunk's smoothing either side: the frames its readings came from), or None."""
+        half = 0.5 * TRUNK_SMOOTHING_S
+        notes = [note for t_s, note in self._view_notes if first_s - half <= t_s <= last_s + half]
+        noted = [note for note in notes if note is not None]
+        if not noted or 2 * len(noted) < len(notes):
+            return None
+        return max(set(noted), key=noted.count)

@@ -216,6 +216,17 @@ def test_the_table_says_in_how_many_frames_the_head_was_above_the_picture(capsys
     _print_rep_table(SimpleNamespace(frames=frames[3:4], reps=[seen], back=None))
     assert HEAD_ABOVE_PICTURE not in capsys.readouterr().out
 
+def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_in_its_row_and_json(capsys):
+    seen, unseen = seen_and_unseen_reps(view_note=HEAD_ABOVE_PICTURE)
+    unseen = dataclasses.replace(unseen, view_note=None)  # a bottom not seen at all has no note (station.reps)
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith(f"; at its bottom {HEAD_ABOVE_PICTURE}")
+    assert HEAD_ABOVE_PICTURE not in lines[2]
+    jsonschema.validate({"reps": [seen.as_dict(), unseen.as_dict()]}, SCHEMA)
+    assert seen.as_dict()["view_note"] == HEAD_ABOVE_PICTURE
+
+
 def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
     # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.
     seen, unseen = seen_and_unseen_reps(score=80)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.faults import Thresholds
-from station.measure import ABSENT, Measures
+from station.measure import ABSENT, HEAD_ABOVE_PICTURE, Measures
 from station.reps import (SETTLE_S, TRUNK_SMOOTHING_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
                           RepStarted, Touched)
 
@@ -626,3 +626,19 @@ def test_spine_flexion_is_smoothed_over_the_same_time_at_15_and_30_fps(fps):
     detector.finish(len(frames) * step * DT)
     assert [rep.faults for rep in detector.reps] == [(), ("rounded_back",)]
     assert detector.reps[1].peak_spine_flexion_deg == pytest.approx(30.0)
+
+
+def test_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture_says_so():
+    """A tall patient near a low camera: at the bottom of the rep the head is above the picture, and the trunk's
+    axis is read on what is left (station.measure.HEAD_ABOVE_PICTURE; stress-116's reps read 38-74 degrees
+    deep). The rep carries the note its bottom's frames carried, for the screens to say beside its peak trunk;
+    a rep whose head stayed in the picture at the bottom, or left it only on the way down, carries none."""
+    def noted(frames, when):
+        return [dataclasses.replace(f, view_note=HEAD_ABOVE_PICTURE) if when(f) else f for f in frames]
+    cut_at_bottom = noted(hinge(), lambda f: f.trunk_angle_deg > 45.0)
+    cut_on_the_way = noted(hinge(), lambda f: 10.0 < f.trunk_angle_deg < 40.0)
+    detector, _ = run(standing(2.0) + cut_at_bottom + standing(2.0) + cut_on_the_way + standing(2.0)
+                      + hinge() + standing(2.0))
+    assert [rep.view_note for rep in detector.reps] == [HEAD_ABOVE_PICTURE, None, None]
+    assert detector.reps[0].as_dict()["view_note"] == HEAD_ABOVE_PICTURE
+    assert detector.reps[1].as_dict()["view_note"] is None

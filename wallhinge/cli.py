@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from station.errors import WallHingeError
-from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, bottom_view_words
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
 
@@ -238,7 +238,8 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
               f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {score:>5}  {', '.join(rep.faults) or '-'}"
               + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
               + ("" if rep.score is not None else f"; {NOT_SCORED}")
-              + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}"))
+              + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}")
+              + ("" if rep.view_note is None else f"; {bottom_view_words(rep.view_note)}"))
     good = sum(not rep.faults for rep in analysis.reps)
     unchecked = sum(rep.peak_spine_flexion_deg is None for rep in analysis.reps)
     scores = [rep.score for rep in analysis.reps if rep.score is not None]
