@@ -32,7 +32,7 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, bottom_view_words
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -115,7 +115,10 @@ def session_bundle(session: dict, sets: list[dict], reps: list[dict]) -> dict:
         rep_ids.setdefault(rep["set_number"], []).append(rep_id)
         entries.append({"fullUrl": f"urn:uuid:{rep_id}", "resource": _observation(
             rep_id, _code("rep", f"Wall-touch hip hinge, set {rep['set_number']} rep {rep['index']}"),
-            subject, device, {"effectiveDateTime": rep["recorded"], "component": _rep_components(rep)})})
+            subject, device, {"effectiveDateTime": rep["recorded"], "component": _rep_components(rep),
+                              # Why its bottom was read off less of the patient (the trunk then reads less well).
+                              **({"note": [{"text": f"Rep {rep['index']}: {bottom_view_words(rep['view_note'])}."}]}
+                                 if rep.get("view_note") else {})})})
     for set_ in sets:
         set_id = _id(session, "set", set_["number"])
         period = {"start": set_["started"], **({"end": set_["ended"]} if set_["ended"] else {})}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from station.measure import HEAD_ABOVE_PICTURE
 from station.store import StoreError, open_store, schema
 from station.store.outbox import Deliverer, station_states
 
@@ -39,8 +40,10 @@ def fill(store, *, code="P-001", sessions=2):
                 faults = ["squat"] if index == 2 else []
                 hidden = {"peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None, "min_wall_gap_mm": None,
                           "touched": False, "score": None} if (number, index) == (2, 3) else {}
+                # One rep whose bottom the camera saw with the patient's head above the picture.
+                noted = {"view_note": HEAD_ABOVE_PICTURE} if (number, index) == (1, 3) else {}
                 store.add_rep(set_id, {**rep(index, faults=faults, score=80 if faults else 94, good=not faults),
-                                       **hidden},
+                                       **hidden, **noted},
                               series=SERIES, recorded=at(day, 9, number, 10 * index))
             store.set_rep_return(set_id, 1, 2.5)
             store.end_set(set_id, ended=at(day, 9, number, 40))
@@ -236,13 +239,15 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_without_doubling(tmp_pat
     assert server_counts(clinic_url)[0] == (1, 2, 6, 2, 6)
 
 
-def upgrade_from(clinic_url, tmp_path, version, made_not_null):
+def upgrade_from(clinic_url, tmp_path, version, made_not_null=None):
     """A clinic database made by the code of ``version`` (``made_not_null`` a reps column NOT NULL there), then a
     station's session of six reps delivered to it: the engine on it, the upgrade checked done."""
     open_store(clinic_url).close()
     engine = sqlalchemy.create_engine(clinic_url, poolclass=sqlalchemy.pool.NullPool)
     with engine.begin() as connection:  # as a clinic database made by that version's code
-        connection.exec_driver_sql(f"ALTER TABLE reps ALTER COLUMN {made_not_null} SET NOT NULL")
+        if made_not_null is not None:
+            connection.exec_driver_sql(f"ALTER TABLE reps ALTER COLUMN {made_not_null} SET NOT NULL")
+        connection.exec_driver_sql("ALTER TABLE reps DROP COLUMN view_note")  # step 7's
         connection.exec_driver_sql(f"UPDATE wallhinge_schema SET version = {version}")
     outbox = tmp_path / "wall-1.db"
     with open_store(outbox) as store:
@@ -271,6 +276,18 @@ def test_a_version_5_clinic_database_upgrades_and_takes_a_rep_without_score(tmp_
     with open_store(clinic_url) as server:
         (summary,) = server.session_summaries(server.get_patient_by_code("P-001")["id"])
         assert summary["mean_score"] == pytest.approx((94 + 80 + 94 + 94 + 80) / 5)  # the unscored rep skipped
+    engine.dispose()
+
+
+def test_a_version_6_clinic_database_upgrades_and_takes_a_rep_with_a_view_note(tmp_path, clinic_url):
+    engine = upgrade_from(clinic_url, tmp_path, 6)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT view_note FROM reps WHERE view_note IS NOT NULL").scalars().all() \
+            == [HEAD_ABOVE_PICTURE]
+    with open_store(clinic_url) as server:
+        session = server.session_summaries(server.get_patient_by_code("P-001")["id"])[0]["session_id"]
+        assert [rep["view_note"] for rep in server.session_reps(session)] == [None, None, HEAD_ABOVE_PICTURE,
+                                                                              None, None, None]
     engine.dispose()
 
 

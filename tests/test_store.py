@@ -14,6 +14,7 @@ import sqlalchemy.exc
 from station import store as store_module
 from station.errors import WallHingeError
 from station.faults import FAULT_NAMES, Thresholds
+from station.measure import HEAD_ABOVE_PICTURE
 from station.store import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SERIES_NAMES, ConflictError, NotFoundError,
                            Store, StoreError, backup, decode_series, encode_series, open_store, restore,
                            series_to_list, thresholds_from_targets)
@@ -32,7 +33,8 @@ RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323
                   "336bbae37183ffe3cb793abea9ebbc5b8fd1f890fd17e27436eae8e58be8d11c",
                   "f8cc265f4f4ef7fd521dfdc00b84d03447eaa44718d8af45611d633df1161050",
                   "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a",
-                  "b144674e139ad6cad1386aae01de90be21a523ce97759746eac84dd6d8e246bb"]
+                  "b144674e139ad6cad1386aae01de90be21a523ce97759746eac84dd6d8e246bb",
+                  "b9b3f9d4f11a6873d93a1d7ab92364ddfdc176d76bd2b07073b2595d15cdd3d0"]
 
 
 def at(day, hour=9, minute=0):
@@ -210,7 +212,10 @@ def check_upgraded_keeping(opened, before):
     assert opened.schema_version == SCHEMA_VERSION
     check_version_1_data(opened)
     for table, rows in before.items():
-        assert raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows, table
+        after = raw(opened).execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+        width = len(rows[0]) if rows else 0
+        assert [row[:width] for row in after] == rows, table
+        assert all(value is None for row in after for value in row[width:]), table  # columns added since: NULL
     assert raw(opened).execute("PRAGMA foreign_key_check").fetchall() == []
     assert raw(opened).execute("SELECT count(*) FROM sqlite_master WHERE name = 'reps_by_recorded'").fetchone()[0]
 
@@ -282,6 +287,30 @@ def test_a_version_5_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # a score is still 0-100
             raw(opened).execute("UPDATE reps SET score = 101 WHERE id = 2")
         check_rep_rows_follow(opened, 2)
+
+
+def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture(path):
+    # Step 7: a rep keeps why its bottom was read off less of the patient (its peak trunk lean reads less well).
+    make_version_1(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys = OFF")  # as the runner has them for steps 5 and 6's table rebuilds
+        db.executescript("BEGIN;" + "".join(MIGRATIONS[1:6]) + "PRAGMA user_version = 6; COMMIT;")
+        before = rep_tables(db)
+    finally:
+        db.close()
+    with open_store(path) as opened:
+        check_upgraded_keeping(opened, before)
+        session = opened.start_session(source="camera 1")
+        set_id = opened.start_set(session)
+        opened.add_rep(set_id, rep(1, view_note=HEAD_ABOVE_PICTURE))
+        opened.add_rep(set_id, rep(2))
+        assert [r["view_note"] for r in opened.session_reps(session)] == [HEAD_ABOVE_PICTURE, None]
+        for wrong in ("", "  ", 3):
+            with pytest.raises(ValueError, match="view_note must be a sentence or None"):
+                opened.add_rep(set_id, rep(3, view_note=wrong))
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            raw(opened).execute("UPDATE reps SET view_note = '' WHERE index_in_set = 1")
 
 
 def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):

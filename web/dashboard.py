@@ -329,7 +329,7 @@ def rep(session_id: int, rep_id: int):
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
                 "descent_s", "hold_s", "ascent_s", "faults", "back", "bottom", "score", "good", "lost_points", "limits",
-                "recorded", "id")
+                "view_note", "recorded", "id")
 
 
 def _csv_text(value) -> str:

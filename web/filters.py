@@ -9,9 +9,10 @@ from flask import Flask
 from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
-                            NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
+                            NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
+                            bottom_view_words)
 
-__all__ = ["descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
+__all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -48,6 +49,13 @@ def number(value, digits: int = 0, unit: str = "") -> str:
 def peak_trunk(value, digits: int = 0) -> str:
     """A rep's peak trunk lean in degrees, or :data:`~station.faults.BOTTOM_NOT_SEEN` when its bottom was not seen."""
     return BOTTOM_NOT_SEEN if value is None else number(value, digits, "°")
+
+
+def bottom_view(view_note: str, first: bool = False) -> str:
+    """The words beside a rep's peak trunk lean when its bottom was read off less of the patient; ``first``: opening
+    a sentence."""
+    words = bottom_view_words(view_note)
+    return words[:1].upper() + words[1:] if first else words
 
 
 def descent(rep, digits: int = 1, unit: str = "s") -> str:
@@ -140,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(peak_trunk, "peak_trunk")
     app.add_template_filter(score, "score")
     app.add_template_filter(descent, "descent")
+    app.add_template_filter(bottom_view, "bottom_view")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")

@@ -278,6 +278,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE new_reps RENAME TO reps;
     CREATE INDEX reps_by_recorded ON reps (recorded);
     """,
+    # 7: why a rep's bottom was read off less of the patient (the view note of most of its frames there:
+    # the head above the picture, which reads the trunk less well), so the screens can say it beside its
+    # peak trunk lean; NULL for none and for reps stored before.
+    """
+    ALTER TABLE reps ADD COLUMN view_note TEXT CHECK (view_note IS NULL OR length(view_note) > 0);
+    """,
 )
 
 #: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
@@ -291,6 +297,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg DROP NOT NULL",),
     6: ("ALTER TABLE reps ALTER COLUMN score DROP NOT NULL",),  # the CHECK 0-100 stays: NULL passes it
+    7: ("ALTER TABLE reps ADD COLUMN view_note TEXT CHECK (view_note IS NULL OR length(view_note) > 0)",),
 }
 
 #: The first schema version a clinic's PostgreSQL database was made at.
@@ -403,6 +410,7 @@ reps = Table(
     Column("lost_points", Text),
     Column("recorded", Text, nullable=False),
     Column("limits", Text),
+    Column("view_note", Text, CheckConstraint("view_note IS NULL OR length(view_note) > 0")),
     UniqueConstraint("set_id", "index_in_set"),
     Index("reps_by_recorded", "recorded"),
 )

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from station.faults import Thresholds, rep_faults
+from station.measure import HEAD_ABOVE_PICTURE
 from station.patient_targets import limits_record
 from station.scoring import score_rep
 from web import create_app
@@ -151,6 +152,8 @@ def fill_sample(store, *, back_measured: bool = True) -> dict:
                 if not back_measured:
                     figures = (*figures[:3], None, *figures[4:])
                 rep, series = make_rep(index, 10.0 + 7.0 * index, figures)
+                if (day, number, index) == (0, 2, 3):
+                    rep["view_note"] = HEAD_ABOVE_PICTURE  # its bottom seen with the head above the picture
                 store.add_rep(set_id, rep, series=series,
                               recorded=set_started + dt.timedelta(seconds=rep["end_s"]))
             store.end_set(set_id, ended=set_started + dt.timedelta(minutes=4))

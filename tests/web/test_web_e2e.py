@@ -99,7 +99,10 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
     assert page.locator("td .badge:has-text('Squat')").count() == 2
     assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
     assert page.locator("td .badge:text-is('No fault')").count() == 0
+    note = page.locator("tr.why .view-note")  # set 2's rep 3: its bottom seen with the head above the picture
+    assert note.count() == 1 and note.is_visible() and "head is above the picture" in note.inner_text()
     page.screenshot(path=shots / f"session-{size}.png")
+    page.locator("section:has(h2:has-text('Set 2'))").screenshot(path=shots / f"session-set-2-{size}.png")
 
     page.click("a[aria-label='Rep 4 of set 1: details and replay']")
     page.wait_for_url(f"{served.url}/sessions/{ids['session']}/reps/{ids['rep']}")
@@ -129,6 +132,12 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
             apart = (head["x"] + head["width"] <= label["x"] or label["x"] + label["width"] <= head["x"]
                      or head["y"] + head["height"] <= label["y"] or label["y"] + label["height"] <= head["y"])
             assert apart, f"the head covers {name} at frame {index}"
+    # The rep whose bottom was seen with the head above the picture says so beside its deepest trunk lean.
+    page.goto(f"{served.url}/sessions/{ids['session']}")
+    page.click("a[aria-label='Rep 3 of set 2: details and replay']")
+    note = page.locator("#rep-view-note")
+    assert note.is_visible() and note.inner_text().startswith("At its bottom the patient's head is above the picture")
+    page.locator("tr:has(th:has-text('Deepest trunk lean'))").screenshot(path=shots / f"rep-view-note-{size}.png")
     assert errors == []
 
 

@@ -11,6 +11,7 @@ import pytest
 from markupsafe import escape
 
 from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
+from station.measure import HEAD_ABOVE_PICTURE
 from support import add_rep_with_bottom_not_seen, make_rep
 
 
@@ -437,6 +438,34 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert [rep["peak_trunk_angle_deg"] for rep in reps] == [52.0, None]
     overview = logged_in.get(f"/api/sessions/{session}").get_json()["overview"]
     assert (overview["mean_peak_trunk_angle_deg"], overview["trunk_not_seen"]) == (52.0, 1)
+
+
+def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_beside_its_trunk(logged_in, store):
+    # Its peak trunk lean was read off less of the patient (station.measure.HEAD_ABOVE_PICTURE): every screen and
+    # export that shows it says so; the other rep says nothing of the kind.
+    patient = store.add_patient(code="WH-0505", display_name="Alan T.")
+    session = store.start_session(source="camera 1", patient_id=patient)
+    set_id = store.start_set(session)
+    plain, _ = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
+    noted, noted_series = make_rep(2, 12.0, (61, 4, 20, None, 1.5, 1))
+    noted["view_note"] = HEAD_ABOVE_PICTURE
+    store.add_rep(set_id, plain)
+    store.add_rep(set_id, noted, series=noted_series)
+    noted_id = store.session_reps(session)[1]["id"]
+    note = f"at its bottom {escape(HEAD_ABOVE_PICTURE)}"
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    assert session_page.count(f'<span class="view-note">A{note[1:]}.</span>') == 1
+    rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{noted_id}")).split())
+    assert f'<span class="view-note" id="rep-view-note">A{note[1:]}.</span>' in rep_page
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert report.count(f"; {note}</td>") == 1
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [row["view_note"] for row in rows] == ["", HEAD_ABOVE_PICTURE]
+    bundle = logged_in.get(f"/sessions/{session}/fhir.json").get_json()
+    notes = [entry["resource"].get("note") for entry in bundle["entry"]
+             if entry["resource"]["resourceType"] == "Observation"
+             and entry["resource"]["code"]["coding"][0]["code"] == "rep"]
+    assert notes == [None, [{"text": f"Rep 2: at its bottom {HEAD_ABOVE_PICTURE}."}]]
 
 
 def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_skip_it(logged_in, store):
