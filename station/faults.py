@@ -34,10 +34,14 @@ NOT_SCORED = "not scored"
 NOT_SCORED_WHY = "the rep's bottom was not seen, so its squat, rounded back, touch and speed were not judged"
 
 
+#: Opens what every screen and export says beside a rep's peak trunk lean when its bottom was read off less
+#: of the patient (``Rep.view_note``, station.reps: the head above the picture).
+AT_ITS_BOTTOM = "at its bottom"
+
+
 def bottom_view_words(view_note: str) -> str:
-    """What every screen and export says beside a rep's peak trunk lean when its bottom was read off less of the
-    patient (``Rep.view_note``, station.reps: the head above the picture). The same in every screen and export."""
-    return f"at its bottom {view_note}"
+    """The words beside a rep's peak trunk lean for its view note: the same in every screen and export."""
+    return f"{AT_ITS_BOTTOM} {view_note}"
 
 
 @dataclass(frozen=True)

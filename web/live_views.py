@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, FAULT_LABELS, NO_FAULT, NO_FAULT_SEEN,
-                           NOT_CHECKED_LABELS, NOT_SCORED)
+from station.faults import (AT_ITS_BOTTOM, BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, FAULT_LABELS, NO_FAULT,
+                           NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED)
 from station.lamps import clinician_words
 from web.auth import login_required
 from web.db import get_store
@@ -38,7 +38,7 @@ def _render(status: int = 200, **extra):
     words = {"lamps": LAMP_WORDS, "states": STATE_WORDS, "faults": FAULT_LABELS, "commands": _LABELS,
              "bottom_not_seen": BOTTOM_NOT_SEEN, "bottom_not_seen_badge": BOTTOM_NOT_SEEN_BADGE,
              "no_fault": NO_FAULT, "no_fault_seen": NO_FAULT_SEEN,
-             "not_checked": NOT_CHECKED_LABELS, "not_scored": NOT_SCORED,
+             "not_checked": NOT_CHECKED_LABELS, "not_scored": NOT_SCORED, "at_its_bottom": AT_ITS_BOTTOM,
              "names": {str(patient["id"]): patient["display_name"] for patient in patients}}
     return render_template("live/live.html", state=_feed().state(), patients=patients, words=words,
                            **extra), status

@@ -184,6 +184,7 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
                              "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True, "note": "A4",
                              "muted": False, "reason": None}})
     page.wait_for_selector("#rep-body .badge.fault-squat")
+    assert page.locator("#rep-body .view-note").count() == 0
     assert "Running · Margaret B. · set 2: 3 of 12 good" in page.locator("#station-state").inner_text()
     assert "red lamp flashing" in page.locator("#lights-words").inner_text()
     assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
@@ -201,6 +202,14 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     taken = feed.commands()
     assert [(c["command"], c.get("patient_id")) for c in taken] == [("pause", None), ("start", ids["patient"])]
     page.screenshot(path=shots / "live-landscape.png")
+    # A rep whose bottom was seen with the head above the picture says so beside its trunk, as the dashboard does.
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
+                  "rep": {"index": 6, "score": 100, "faults": [], "min_wall_gap_mm": 3.0, "touched": True,
+                          "peak_trunk_angle_deg": 58.0, "peak_knee_flexion_deg": 14.0, "descent_s": 1.6,
+                          "lost_points": [], "view_note": HEAD_ABOVE_PICTURE}})
+    page.wait_for_selector("#rep-body .view-note")
+    assert page.locator("#rep-body .view-note").inner_text() == f"At its bottom {HEAD_ABOVE_PICTURE}."
+    page.locator("#rep-body").screenshot(path=shots / "live-rep-view-note.png")
     assert errors == []
 
 

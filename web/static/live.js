@@ -199,6 +199,12 @@
       // With the bottom not seen, when the descent ended is not known: no time down either.
       (rep.peak_trunk_angle_deg === null || rep.peak_trunk_angle_deg === undefined ? WORDS.bottom_not_seen
        : rep.descent_s === null || rep.descent_s === undefined ? "—" : rep.descent_s.toFixed(1) + " s")));
+    if (rep.view_note) {
+      // Its bottom was read off less of the patient (the head above the picture): said beside its trunk, as the
+      // dashboard says it (station/faults.py's bottom_view_words).
+      var words = WORDS.at_its_bottom + " " + rep.view_note + ".";
+      repBody.appendChild(el("p", "small view-note", words.charAt(0).toUpperCase() + words.slice(1)));
+    }
   }
 
   function connect() {
