@@ -26,6 +26,8 @@ NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
 #: "No fault seen" (the dashboard, its reports and the live page).
 BOTTOM_NOT_SEEN_BADGE = "Bottom not seen"
 NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
+#: Why a rep's touch was not checked (its closest gap not read): never "did not touch" (every screen and export).
+TOUCH_NOT_CHECKED_WHY = "touch not checked: the buttocks were hidden at the bottom"
 #: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
 #: its squat, rounded back, touch and speed were not judged, so a 100 would vouch for what was not seen.
 #: The same in every screen and export.

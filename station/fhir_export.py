@@ -32,7 +32,7 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, bottom_view_words
+from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, bottom_view_words
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -86,7 +86,12 @@ def _rep_components(rep: dict) -> list[dict]:
             component["valueQuantity"] = {"value": round(float(rep[name]), 3), "unit": unit, "system": _UCUM,
                                           "code": unit}
         components.append(component)
-    components.append({"code": _code("touched", "Buttocks touched the wall"), "valueBoolean": bool(rep["touched"])})
+    touched = {"code": _code("touched", "Buttocks touched the wall")}
+    if rep.get("min_wall_gap_mm") is None:  # the closest gap was not read: the touch was not judged, not missed
+        touched["dataAbsentReason"] = dict(_ABSENT, text=TOUCH_NOT_CHECKED_WHY)
+    else:
+        touched["valueBoolean"] = bool(rep["touched"])
+    components.append(touched)
     for fault in rep["faults"]:
         components.append({"code": _code("fault", "Fault seen"),
                            "valueCodeableConcept": _code(fault, fault.replace("_", " "))})

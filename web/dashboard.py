@@ -18,7 +18,7 @@ from station.store import SERIES_NAMES, ConflictError, series_to_list, threshold
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import back_checked, fault_label, local_time, parse_time
+from web.filters import back_checked, fault_label, local_time, parse_time, touch_checked
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames
@@ -328,8 +328,8 @@ def rep(session_id: int, rep_id: int):
 
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
-                "descent_s", "hold_s", "ascent_s", "faults", "back", "bottom", "score", "good", "lost_points", "limits",
-                "view_note", "recorded", "id")
+                "descent_s", "hold_s", "ascent_s", "faults", "touch", "back", "bottom", "score", "good", "lost_points",
+                "limits", "view_note", "recorded", "id")
 
 
 def _csv_text(value) -> str:
@@ -356,6 +356,10 @@ def reps_csv(session_id: int):
     for rep in reps:
         row = dict(rep)
         row["faults"] = " ".join(rep["faults"])
+        # An empty touched cell is a touch not checked (the buttocks hidden at the bottom), never "did not touch".
+        row["touch"] = "checked" if touch_checked(rep) else "not checked"
+        if not touch_checked(rep):
+            row["touched"] = None
         row["back"] = "checked" if back_checked(rep) else "not checked"
         # An empty peak trunk cell is a rep whose bottom was not seen (someone in front of the patient), never 0;
         # so is an empty score cell (such a rep is not scored: station.scoring), never 100.

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
-                            bottom_view_words)
+                            TOUCH_NOT_CHECKED_WHY, bottom_view_words)
 
 __all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
@@ -154,6 +154,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(rep_badges, "rep_badges")
     app.add_template_filter(source_words, "source_words")
     app.add_template_global(back_checked, "back_checked")
+    app.add_template_global(touch_checked, "touch_checked")
+    app.add_template_global(TOUCH_NOT_CHECKED_WHY, "TOUCH_NOT_CHECKED_WHY")
     app.add_template_global(duration, "duration")
     app.add_template_global(FAULT_NAMES, "FAULT_NAMES")
     app.add_template_global(BOTTOM_NOT_SEEN, "BOTTOM_NOT_SEEN")

@@ -10,7 +10,8 @@ import sqlite3
 import pytest
 from markupsafe import escape
 
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY,
+                            TOUCH_NOT_CHECKED_WHY)
 from station.measure import HEAD_ABOVE_PICTURE
 from support import add_rep_with_bottom_not_seen, make_rep
 
@@ -438,6 +439,22 @@ def test_a_rep_whose_bottom_was_not_seen_shows_no_peak_trunk_anywhere(logged_in,
     assert [rep["peak_trunk_angle_deg"] for rep in reps] == [52.0, None]
     overview = logged_in.get(f"/api/sessions/{session}").get_json()["overview"]
     assert (overview["mean_peak_trunk_angle_deg"], overview["trunk_not_seen"]) == (52.0, 1)
+
+
+def test_a_touch_that_was_not_checked_never_reads_as_not_touched_in_the_report_csv_or_fhir(logged_in, store):
+    # The buttocks hidden at the bottom: no closest gap, so the touch was not judged. The CSV's touched cell said 0,
+    # the FHIR export "touched: false" and the report nothing: each read as "did not touch".
+    patient, session, hidden_id = add_rep_with_bottom_not_seen(store)
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [(row["touched"], row["touch"]) for row in rows] == [("1", "checked"), ("", "not checked")]
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert report.count(f"; {TOUCH_NOT_CHECKED_WHY}") == 1
+    bundle = logged_in.get(f"/sessions/{session}/fhir.json").get_json()
+    touched = [component for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Observation"
+               for component in entry["resource"].get("component", ())
+               if component["code"]["coding"][0]["code"] == "touched"]
+    assert touched[0]["valueBoolean"] is True and "dataAbsentReason" not in touched[0]
+    assert "valueBoolean" not in touched[1] and touched[1]["dataAbsentReason"]["text"] == TOUCH_NOT_CHECKED_WHY
 
 
 def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_beside_its_trunk(logged_in, store):
