@@ -120,11 +120,10 @@ def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool 
     none of its bottom faults judged: no green badge at all, "Bottom not
     seen" in its place.
     """
-    checked = back_was_checked and touch_was_checked
-    if not faults and not bottom_was_seen:
-        badges = Markup('<span class="badge neutral bottom-unseen">{}</span>').format(BOTTOM_NOT_SEEN_BADGE)
-    elif not faults:
-        badges = Markup('<span class="badge ok">{}</span>').format(NO_FAULT if checked else NO_FAULT_SEEN)
+    if not faults:
+        words = _clean_verdict(back_was_checked, touch_was_checked, bottom_was_seen)
+        kind = "ok" if bottom_was_seen else "neutral bottom-unseen"
+        badges = Markup('<span class="badge {}">{}</span>').format(kind, words)
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
                                  for name in faults)
@@ -133,6 +132,19 @@ def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool 
             badges += Markup('<span class="badge neutral {}-unchecked">{}</span>').format(
                 part, NOT_CHECKED_LABELS[part])
     return badges
+
+
+def _clean_verdict(back_was_checked: bool, touch_was_checked: bool, bottom_was_seen: bool) -> str:
+    """A rep without faults in words: "No fault" only when its back and touch were checked too, "No fault seen"
+    otherwise, "Bottom not seen" when none of its bottom faults was judged."""
+    if not bottom_was_seen:
+        return BOTTOM_NOT_SEEN_BADGE
+    return NO_FAULT if back_was_checked and touch_was_checked else NO_FAULT_SEEN
+
+
+def clean_verdict(rep) -> str:
+    """A rep without faults in words, as its badge says it (the printed report's rows)."""
+    return _clean_verdict(back_checked(rep), touch_checked(rep), rep.get("peak_trunk_angle_deg") is not None)
 
 
 def rep_badges(rep) -> Markup:
@@ -152,6 +164,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")
+    app.add_template_filter(clean_verdict, "clean_verdict")
     app.add_template_filter(source_words, "source_words")
     app.add_template_global(back_checked, "back_checked")
     app.add_template_global(touch_checked, "touch_checked")

@@ -296,6 +296,21 @@ def test_the_printable_report(logged_in, sample):
     assert "beside the drill spot, and the back on 10 of 10 reps by a second one above it" in page
 
 
+def test_the_report_words_a_rep_without_faults_as_its_badge_does_never_good_for_what_was_not_checked(logged_in, store,
+                                                                                                       sample):
+    # Its rows said "good" for a rep whose back (or touch) was not measured, where the session page says
+    # "No fault seen" and "Back not checked": the report now words it as the badge does.
+    rows = re.findall(r"<tr><td>.*?</tr>", " ".join(text(logged_in.get(f"/sessions/{sample['session']}/report")).split()))
+    clean = [row for row in rows if "no fault" in row]
+    # Every fault judged there (the back read from above): "no fault" (one row goes on to its view note).
+    assert len(clean) == 6 and all("<td>no fault</td>" in row or "<td>no fault; at its bottom" in row for row in clean)
+    assert not any("good" in row for row in rows)
+    _, session, _ = add_rep_with_bottom_not_seen(store)  # the back not measured; the second rep's bottom unseen
+    rows = re.findall(r"<tr><td>.*?</tr>", " ".join(text(logged_in.get(f"/sessions/{session}/report")).split()))
+    assert "<td>no fault seen; back not checked</td>" in rows[0]
+    assert f"<td>{BOTTOM_NOT_SEEN_BADGE.lower()}; {TOUCH_NOT_CHECKED_WHY}; back not checked; {NOT_SCORED}" in rows[1]
+
+
 def test_the_report_style_sheet_prints_on_one_page(client, account):
     with client.get("/static/report.css") as response:
         css = text(response)
