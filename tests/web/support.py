@@ -100,6 +100,17 @@ def make_rep(index, start_s, figures, thresholds=DEFAULT_THRESHOLDS):
     return rep, series
 
 
+def add_set_of_reps(store, code: str, display_name: str, reps) -> tuple[int, int, list[int]]:
+    """A new patient with one session of one set holding ``reps`` ((rep, series or None) each, in order): the
+    (patient, session, rep ids)."""
+    patient = store.add_patient(code=code, display_name=display_name)
+    session = store.start_session(source="camera 1", patient_id=patient)
+    set_id = store.start_set(session)
+    for rep, series in reps:
+        store.add_rep(set_id, rep, series=series)
+    return patient, session, [rep["id"] for rep in store.session_reps(session)]
+
+
 def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     """A patient with a 50° target and a set of two reps: one seen throughout, one whose bottom someone hid.
 
@@ -107,10 +118,6 @@ def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     15° on the way down and up, and stores no peak trunk (nor closest gap or knee bend) and no score. The (session,
     rep id).
     """
-    patient = store.add_patient(code=code, display_name="Nora P.")
-    store.set_targets(patient, target_trunk_angle_deg=50)
-    session = store.start_session(source="camera 1", patient_id=patient)
-    set_id = store.start_set(session)
     seen, series = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
     hidden, hidden_series = make_rep(2, 12.0, (67, 4, 20, None, 1.5, 1))
     hidden.update(peak_trunk_angle_deg=None, min_wall_gap_mm=None, touched=False, peak_knee_flexion_deg=None,
@@ -120,9 +127,9 @@ def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     in_front = hidden_series["trunk_angle_deg"] > 15.0
     for name in ("wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"):
         hidden_series[name] = np.where(in_front, np.nan, hidden_series[name])
-    store.add_rep(set_id, seen, series=series)
-    store.add_rep(set_id, hidden, series=hidden_series)
-    return patient, session, store.session_reps(session)[1]["id"]
+    patient, session, rep_ids = add_set_of_reps(store, code, "Nora P.", ((seen, series), (hidden, hidden_series)))
+    store.set_targets(patient, target_trunk_angle_deg=50)
+    return patient, session, rep_ids[1]
 
 
 def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -> str:

@@ -13,7 +13,7 @@ from markupsafe import escape
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY)
 from station.measure import HEAD_ABOVE_PICTURE
-from support import add_rep_with_bottom_not_seen, make_rep
+from support import add_rep_with_bottom_not_seen, add_set_of_reps, make_rep
 
 
 def text(response):
@@ -397,15 +397,10 @@ def test_a_rep_shows_the_limits_it_was_judged_with_and_says_its_back_was_not_che
 def test_a_rep_whose_hips_were_hidden_says_its_touch_was_not_checked(logged_in, store):
     # Someone in front of the patient hid the buttocks at the bottom: no
     # closest gap was read, so the rep neither touched nor failed to touch.
-    patient = store.add_patient(code="WH-0301", display_name="Olga S.")
-    session = store.start_session(source="camera 1", patient_id=patient)
-    set_id = store.start_set(session)
     seen, series = make_rep(1, 5.0, (50, 4, 20, None, 1.5, 1))
     hidden, hidden_series = make_rep(2, 12.0, (50, 4, 20, None, 1.5, 1))
     hidden.update(min_wall_gap_mm=None, touched=False)
-    store.add_rep(set_id, seen, series=series)
-    store.add_rep(set_id, hidden, series=hidden_series)
-    hidden_id = store.session_reps(session)[1]["id"]
+    _, session, (_, hidden_id) = add_set_of_reps(store, "WH-0301", "Olga S.", ((seen, series), (hidden, hidden_series)))
 
     rep_page = text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}"))
     assert "touch not checked" in rep_page and "did not touch" not in rep_page
@@ -475,15 +470,10 @@ def test_a_touch_that_was_not_checked_never_reads_as_not_touched_in_the_report_c
 def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_beside_its_trunk(logged_in, store):
     # Its peak trunk lean was read off less of the patient (station.measure.HEAD_ABOVE_PICTURE): every screen and
     # export that shows it says so; the other rep says nothing of the kind.
-    patient = store.add_patient(code="WH-0505", display_name="Alan T.")
-    session = store.start_session(source="camera 1", patient_id=patient)
-    set_id = store.start_set(session)
     plain, _ = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
     noted, noted_series = make_rep(2, 12.0, (61, 4, 20, None, 1.5, 1))
     noted["view_note"] = HEAD_ABOVE_PICTURE
-    store.add_rep(set_id, plain)
-    store.add_rep(set_id, noted, series=noted_series)
-    noted_id = store.session_reps(session)[1]["id"]
+    _, session, (_, noted_id) = add_set_of_reps(store, "WH-0505", "Alan T.", ((plain, None), (noted, noted_series)))
     note = f"at its bottom {escape(HEAD_ABOVE_PICTURE)}"
     session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
     assert session_page.count(f'<span class="view-note">A{note[1:]}.</span>') == 1
