@@ -4,8 +4,12 @@ After each rep the kiosk shows (and the station may speak) at most one cue
 in plain words. A rep with faults gets the cue for its most important fault
 (:data:`FAULT_PRIORITY`: the faults that load the spine or the knees come
 first); a good rep (:func:`station.scoring.is_good_rep`) gets a word of
-praise; a rep neither good nor faulted (short of the patient's target angle,
-or its bottom out of sight) gets no cue. Three rules keep the cues calm:
+praise, but only when every fault could be judged on it
+(:func:`station.faults.every_fault_judged`: its back and its touch were
+checked too), since praise would vouch for what was not measured; any other
+rep (short of the patient's target angle, its bottom out of sight, or its
+back not checked) gets no cue: the count on the screen and the lamps say it
+counted. Three rules keep the cues calm:
 
 - **cooldown**: a new cue replaces the one showing only ``cooldown_s`` after
   it appeared, so a run of quick reps does not flick through phrases;
@@ -32,6 +36,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+from station.faults import every_fault_judged
 
 __all__ = ["CUE_FOR_FAULT", "FAULT_PRIORITY", "PRAISE", "SET_COMPLETE_PHRASE", "Cue", "CueCaller", "CueCoach",
            "rep_phrase"]
@@ -112,15 +118,17 @@ class CueCoach:
         present = set(faults or ())
         return next((name for name in FAULT_PRIORITY if name in present), None)
 
-    def after_rep(self, faults, now: float, good: bool | None = None) -> Cue | None:
+    def after_rep(self, faults, now: float, good: bool | None = None, judged: bool = False) -> Cue | None:
         """A rep just ended with these faults: the new cue to show (and say), or None to leave things be.
 
         ``good`` is whether the rep counted as good; without it, a rep with no
-        fault is. Only a good rep is praised: one that missed the target angle,
-        or whose bottom nobody saw, is not.
+        fault is. ``judged`` is whether every fault could be judged on it
+        (:func:`station.faults.every_fault_judged`). Only a good rep that was
+        judged whole is praised: one that missed the target angle, whose
+        bottom nobody saw, or whose back or touch was not checked, is not.
         """
         fault = self.fault_to_fix(faults)
-        if fault is None and not (not faults if good is None else good):
+        if fault is None and not ((not faults if good is None else good) and judged):
             return None
         current = self.current(now)
         if (fault is not None and current is not None and current.text == CUE_FOR_FAULT[fault]
@@ -189,7 +197,8 @@ class CueCaller:
             faults = [name for name in event["rep"].get("faults") or () if isinstance(name, str)]
             good = event["good"] if isinstance(event.get("good"), bool) else not faults
             self._good_in_set += good
-            return rep_phrase(self.coach.after_rep(faults, now, good), good, self._good_in_set)
+            cue = self.coach.after_rep(faults, now, good, every_fault_judged(event["rep"]))
+            return rep_phrase(cue, good, self._good_in_set)
         elif kind == "set_complete":
             return SET_COMPLETE_PHRASE
         return None

@@ -36,6 +36,31 @@ NOT_SCORED = "not scored"
 NOT_SCORED_WHY = "the rep's bottom was not seen, so its squat, rounded back, touch and speed were not judged"
 
 
+
+def back_checked(rep) -> bool:
+    """Whether a rep's back was measured (``Rep.as_dict()`` or a stored rep): its peak spine flexion was read."""
+    return rep.get("peak_spine_flexion_deg") is not None
+
+
+def touch_checked(rep) -> bool:
+    """Whether a rep's touch was judged: its closest gap was read (the buttocks were in view at the bottom)."""
+    return rep.get("min_wall_gap_mm") is not None
+
+
+def bottom_seen(rep) -> bool:
+    """Whether a rep's bottom was seen (its peak trunk lean read): else none of its bottom faults was judged."""
+    return rep.get("peak_trunk_angle_deg") is not None
+
+
+def every_fault_judged(rep) -> bool:
+    """Whether every fault of a rep could be judged: its bottom seen, its back and its touch checked.
+
+    Only such a rep may be called "No fault", or praised: a rep without faults that was not all seen
+    is "No fault seen", and gets no praise (:mod:`station.cues`).
+    """
+    return bottom_seen(rep) and back_checked(rep) and touch_checked(rep)
+
+
 #: Opens what every screen and export says beside a rep's peak trunk lean when its bottom was read off less
 #: of the patient (``Rep.view_note``, station.reps: the head above the picture).
 AT_ITS_BOTTOM = "at its bottom"

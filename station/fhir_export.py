@@ -32,7 +32,8 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, bottom_view_words
+from station.faults import (BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, bottom_view_words,
+                            touch_checked)
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -87,7 +88,7 @@ def _rep_components(rep: dict) -> list[dict]:
                                           "code": unit}
         components.append(component)
     touched = {"code": _code("touched", "Buttocks touched the wall")}
-    if rep.get("min_wall_gap_mm") is None:  # the closest gap was not read: the touch was not judged, not missed
+    if not touch_checked(rep):  # the closest gap was not read: the touch was not judged, not missed
         touched["dataAbsentReason"] = dict(_ABSENT, text=TOUCH_NOT_CHECKED_WHY)
     else:
         touched["valueBoolean"] = bool(rep["touched"])

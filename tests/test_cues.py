@@ -32,7 +32,7 @@ def test_the_most_important_fault_gets_the_cue(faults, expected):
 
 def test_a_good_rep_gets_praise_that_fades_sooner_than_a_correction():
     coach = CueCoach(praise_hold_s=4.0, fix_hold_s=12.0)
-    praise = coach.after_rep([], 0.0)
+    praise = coach.after_rep([], 0.0, judged=True)
     assert praise.kind == "praise" and praise.text == PRAISE[0]
     assert coach.current(3.9) == praise and coach.current(4.0) is None
     fix = coach.after_rep(["squat"], 10.0)
@@ -46,7 +46,21 @@ def test_a_rep_neither_good_nor_faulted_gets_no_praise_and_no_phrase():
     caller = CueCaller()
     event = {"type": "rep", "rep": {"faults": [], "peak_trunk_angle_deg": None}, "good": False}
     assert caller.phrase(event, 0.0) is None and caller.coach.current(0.0) is None
-    assert coach.after_rep([], 1.0, good=True).kind == "praise"
+    assert coach.after_rep([], 1.0, good=True, judged=True).kind == "praise"
+
+
+def test_a_good_rep_is_praised_only_when_every_fault_was_judged_on_it():
+    # Its back or its touch not checked (one camera, hands on the hips; buttocks hidden at the bottom):
+    # praise would vouch for what was not measured, so the rep gets no cue and only its count is said.
+    judged = {"faults": [], "peak_trunk_angle_deg": 40.0, "min_wall_gap_mm": 3.0, "peak_spine_flexion_deg": 8.0}
+    for unchecked in ("peak_spine_flexion_deg", "min_wall_gap_mm"):
+        caller = CueCaller()
+        event = {"type": "rep", "rep": dict(judged, **{unchecked: None}), "good": True}
+        assert caller.phrase(event, 0.0) == "1" and caller.coach.current(0.0) is None
+    caller = CueCaller()
+    assert caller.phrase({"type": "rep", "rep": judged, "good": True}, 0.0) == "1"
+    assert caller.coach.current(0.0).kind == "praise"
+    assert CueCoach().after_rep([], 0.0, good=True) is None  # nobody said it was judged whole
 
 
 def test_a_new_cue_waits_for_the_cooldown():
@@ -56,8 +70,8 @@ def test_a_new_cue_waits_for_the_cooldown():
     assert coach.current(3.0) == first
     second = coach.after_rep(["too_fast"], 6.0)
     assert second.text == "Slowly" and second.id == first.id + 1
-    assert coach.after_rep([], 8.0) is None  # praise waits too
-    assert coach.after_rep([], 10.5).kind == "praise"
+    assert coach.after_rep([], 8.0, judged=True) is None  # praise waits too
+    assert coach.after_rep([], 10.5, judged=True).kind == "praise"
 
 
 def test_a_fault_that_keeps_coming_back_keeps_its_cue_up_quietly_and_is_said_again_only_after_a_while():

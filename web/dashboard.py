@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds
+from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds, back_checked, touch_checked
 from station.fhir_export import export_session
 from station.store.outbox import station_states
 from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
@@ -18,7 +18,7 @@ from station.store import SERIES_NAMES, ConflictError, series_to_list, threshold
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import back_checked, fault_label, local_time, parse_time, touch_checked
+from web.filters import fault_label, local_time, parse_time
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames

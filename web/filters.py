@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
-                            TOUCH_NOT_CHECKED_WHY, bottom_view_words)
+                            TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, touch_checked)
 
 __all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
@@ -100,16 +100,6 @@ def source_words(source: str | None) -> str:
     return text or "source unknown"
 
 
-def back_checked(rep) -> bool:
-    """Whether the rep's back was measured (spine flexion); the side mount cannot see it yet."""
-    return rep.get("peak_spine_flexion_deg") is not None
-
-
-def touch_checked(rep) -> bool:
-    """Whether the rep's touch was judged: its closest gap was read (the buttocks were in view at the bottom)."""
-    return rep.get("min_wall_gap_mm") is not None
-
-
 def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool = True,
                  bottom_was_seen: bool = True) -> Markup:
     """Badges in words (and colour); "No fault" only for a clean rep whose back and touch were checked too.
@@ -144,13 +134,12 @@ def _clean_verdict(back_was_checked: bool, touch_was_checked: bool, bottom_was_s
 
 def clean_verdict(rep) -> str:
     """A rep without faults in words, as its badge says it (the printed report's rows)."""
-    return _clean_verdict(back_checked(rep), touch_checked(rep), rep.get("peak_trunk_angle_deg") is not None)
+    return _clean_verdict(back_checked(rep), touch_checked(rep), bottom_seen(rep))
 
 
 def rep_badges(rep) -> Markup:
     """A rep's fault badges, saying when its bottom was not seen, or its back or its touch not checked."""
-    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep),
-                        rep.get("peak_trunk_angle_deg") is not None)
+    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep), bottom_seen(rep))
 
 
 def init_app(app: Flask) -> None:

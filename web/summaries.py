@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from station.faults import FAULT_NAMES
+from station.faults import FAULT_NAMES, back_checked
 from station.store import SERIES_NAMES, Store, series_to_list, thresholds_from_targets
 
 __all__ = ["patient_progress", "rep_json", "session_overview"]
@@ -79,7 +79,7 @@ def rep_json(rep: dict, *, with_series: bool = False) -> dict:
     """A rep from ``Store.session_reps`` as JSON-ready (series as lists, None where not measured)."""
     result = {key: value for key, value in rep.items() if key != "series"}
     # Said outright, so no reader takes a missing rounded_back for a back that was fine.
-    result["back_checked"] = rep.get("peak_spine_flexion_deg") is not None
+    result["back_checked"] = back_checked(rep)
     if with_series:
         series = rep.get("series")
         result["series"] = None if series is None else {name: series_to_list(series[name]) for name in SERIES_NAMES}

@@ -94,6 +94,18 @@ def test_the_cue_follows_the_last_rep_and_fades():
     assert faded[0][1]["cue"] is None
 
 
+def test_a_good_rep_is_praised_only_when_its_back_and_touch_were_checked():
+    # One camera with the hands on the hips: the back is never seen. The rep counts (the count and the
+    # green lamp say so) but the screen shows no praise, which would vouch for a back nobody measured.
+    unchecked_back = rep(1)
+    unchecked_back["rep"]["peak_spine_flexion_deg"] = None
+    feed = Feed().play(0.0, session("running", 1), unchecked_back, session("running", 1, reps=1, good=1))
+    view = feed.last("view")
+    assert view["cue"] is None and view["count_text"] == "Good reps: 1 of 12" and feed.said() == ["1"]
+    feed.play(6.0, rep(2), session("running", 1, reps=2, good=2))  # back and touch checked: praised
+    assert feed.last("view")["cue"]["kind"] == "praise" and feed.said() == ["1", "2"]
+
+
 def test_the_wall_bar_fills_as_the_hips_near_the_wall_and_lights_on_a_touch():
     feed = Feed().play(0.0, session("running", 1))
     for t in range(20):  # standing: the person's own standing gap is learnt

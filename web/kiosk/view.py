@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from station.faults import NOT_CHECKED_LABELS, Thresholds
+from station.faults import NOT_CHECKED_LABELS, Thresholds, every_fault_judged
 from station.lamps import participant_words
 from station.scoring import Targets
 from station.cues import SET_COMPLETE_PHRASE, CueCoach, rep_phrase
@@ -344,7 +344,7 @@ class KioskView:
         self._reps_in_set += 1
         if good:
             self._good += 1
-        phrase = rep_phrase(self.coach.after_rep(faults, now, good), good, self._good)
+        phrase = rep_phrase(self.coach.after_rep(faults, now, good, every_fault_judged(rep)), good, self._good)
         if phrase is not None:
             out.append(("say", {"text": phrase}))
 
