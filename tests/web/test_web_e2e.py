@@ -180,13 +180,14 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
                           "peak_trunk_angle_deg": 49.5, "peak_knee_flexion_deg": 47.0, "descent_s": 1.4,
                           "lost_points": [{"fault": "squat", "points": 25,
                                            "why": "knees bent to 47 degrees (limit 40)"}]},
-                  "lights": {"pattern": "rep_done", "colour": "red", "blinking": True,
+                  "lights": {"pattern": "fault_rep", "colour": "red", "blinking": True,
                              "lamps": {"red": 1.0, "amber": 0.0, "green": 0.0}, "sound": True, "note": "A4",
                              "muted": False, "reason": None}})
     page.wait_for_selector("#rep-body .badge.fault-squat")
     assert page.locator("#rep-body .view-note").count() == 0
     assert "Running · Margaret B. · set 2: 3 of 12 good" in page.locator("#station-state").inner_text()
-    assert "red lamp flashing" in page.locator("#lights-words").inner_text()
+    # In words, as the kiosk's legend says them: never the pattern's code name, nor the buzzer's note.
+    assert page.locator("#lights-words").inner_text() == "Rep with a fault · red lamp flashing · sound on"
     assert "knees bent to 47 degrees" in page.locator("#rep-body").inner_text()
     assert page.locator("#lamp-red.on").count() == 1
     page.wait_for_selector("#event-log li:has-text('Rep 5: score 75 · Squat')")  # the log names the fault

@@ -154,7 +154,8 @@
       words.push("Lamps off");
     }
     if (lights.reason) { words.push(lights.reason); }
-    if (lights.muted) { words.push("sound muted"); } else if (lights.sound) { words.push("sound " + (lights.note || "on")); }
+    // The buzzer's note name (A4, C5) means nothing to a clinician: only whether it sounds.
+    if (lights.muted) { words.push("sound muted"); } else if (lights.sound) { words.push("sound on"); }
     lightsWords.textContent = words.join(" · ");
   }
 
