@@ -269,7 +269,7 @@ def fault_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], *, ti
             base += value
     if not any(totals):
         body.append(f'<text x="{_num((plot.left + plot.right) / 2)}" y="{_num((plot.top + plot.bottom) / 2)}" '
-                    f'text-anchor="middle" font-size="16" fill="{MARKER}">No faults</text>')
+                    f'text-anchor="middle" font-size="16" fill="{MARKER}">No faults seen</text>')
     return _svg(width, height, title, body)
 
 

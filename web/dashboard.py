@@ -82,7 +82,8 @@ def _progress_charts(summaries: list[dict], targets: dict, thresholds) -> list[d
 
     target = targets["target_trunk_angle_deg"]
     specs = [
-        ("Good reps", "Share of reps with no fault (and deep enough, if there is a target)",
+        ("Good reps", "Share of reps with no fault seen at a bottom that was seen (and deep enough, if there "
+                      "is a target); where the back was not checked, a rounded back was not looked for",
          charts.progress_chart(labels, percent("good_rate"), title="Good-rep rate per session (%)", unit="%",
                                y_range=(0, 100), width=560, height=240)),
         ("Wall touched", "Share of the reps checked for touch (buttocks in view at the bottom) whose closest gap was within the touch tolerance",
@@ -410,11 +411,6 @@ def calibration():
     if latest is not None:
         latest = {key: value for key, value in latest.items() if key != "document"}
     return render_template("dashboard/calibration.html", latest=latest, history=store.list_calibrations(limit=10))
-
-
-@bp.app_template_global()
-def fault_words(faults) -> str:
-    return ", ".join(fault_label(name) for name in faults) or "no fault"
 
 
 @bp.app_template_filter("tojson_compact")

@@ -93,6 +93,9 @@ def test_patient_page_has_the_progress_charts_and_sessions(logged_in, sample):
         assert f"<h3>{heading}</h3>" in page
     assert page.count('<svg class="chart"') == 6
     assert "squat limit 40°" in page  # the knee chart's reference line
+    # A good rep is "no fault seen", never "no fault": the back was not looked at by one camera.
+    assert "Share of reps with no fault seen at a bottom that was seen" in page
+    assert "where the back was not checked, a rounded back was not looked for" in page
     assert page.count('href="/sessions/') == 3
     assert "Targets" in page and 'name="standoff_mm"' in page and 'value="100"' in page
 
