@@ -18,7 +18,7 @@ from station.store import SERIES_NAMES, ConflictError, series_to_list, threshold
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import fault_label, local_time, parse_time
+from web.filters import local_time, parse_time
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames
