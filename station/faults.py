@@ -36,7 +36,6 @@ NOT_SCORED = "not scored"
 NOT_SCORED_WHY = "the rep's bottom was not seen, so its squat, rounded back, touch and speed were not judged"
 
 
-
 def back_checked(rep) -> bool:
     """Whether a rep's back was measured (``Rep.as_dict()`` or a stored rep): its peak spine flexion was read."""
     return rep.get("peak_spine_flexion_deg") is not None
