@@ -1,7 +1,7 @@
 """Accuracy of the per-frame measures against the simulator's ground truth.
 
     python benchmarks/bench_accuracy.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
-                                        |stress-check4]
+                                        |stress-check4|stress-tune3]
                                         [--exact-pose] [--jobs N]
 
 Simulates (once, cached in data/bench/) recordings across the mount

@@ -1,7 +1,7 @@
 """Rep detection, faults and touch against the simulator's ground truth, and analysis speed.
 
     python benchmarks/bench_reps.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
-                                    |stress-check4] [--jobs N]
+                                    |stress-check4|stress-tune3] [--jobs N]
 
 Runs ``wallhinge analyze``'s path (calibrate from the opening, measure,
 detect reps) on simulated recordings (cached in data/bench/) covering every
