@@ -67,7 +67,10 @@ stretch of movement whatever the frame rate.
   gap (someone walking between the camera and the patient) neither loses
   nor splits a rep. A patient still there but out of sight (someone in
   front of them) for longer than ``max_absent_s`` next to the rep's deepest
-  readings, or someone in front of their hips at every one of those
+  readings (from the rep's start, so a rep first seen on its way up after
+  its descent was hidden is one), or with its deepest reading within
+  ``UNSEEN_BORDER_S`` after it (the readings catching up with a body held
+  at a bottom nobody saw), or someone in front of their hips at every one of those
   readings (no wall gap read there), leaves its bottom unseen: the rep
   counts, but its peak trunk angle, closest gap, peak knee and back are
   None, its bottom-bound faults (no touch, squat, rounded back, too fast)
@@ -320,6 +323,14 @@ AT_WALL_S = 0.2
 # ... and its resting readings 1-2 s before, this percentile of them, touch_drop_mm further out.
 RESTING_QUANTILE = 10.0
 
+# The deepest reading this soon (s) after a stretch out of sight means the bottom was out of sight: the
+# readings catch up with the body over the trunk's running median (TRUNK_SMOOTHING_S) and the first
+# frames in view once the patient is back, so a bottom held out of sight reads deepest a few frames
+# after, not at, the first reading (stress-611: 36 -> 50 degrees over 0.4 s while the body rose from 50
+# to 45; stress-318's second rep 40 -> 55 over 0.33 s, 13 degrees short of its hidden bottom). A body
+# back in view still going down reaches its deepest later (stress-318's first rep: 0.67 s after).
+UNSEEN_BORDER_S = 0.5
+
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
 
@@ -362,20 +373,24 @@ def _median(values) -> float | None:
     return float(statistics.median(present)) if present else None
 
 
-def _unseen_bottom(times: np.ndarray, bottom: np.ndarray, longest_s: float) -> tuple[float, float] | None:
+def _unseen_bottom(times: np.ndarray, bottom: np.ndarray, deepest: int,
+                   longest_s: float) -> tuple[float, float] | None:
     """When the rep's bottom was out of sight, the stretch (s, s) without readings next to its deepest readings; else None.
 
     ``times`` are the rep's reading times (s); ``bottom`` the indices of its
-    deepest readings (within the bottom band). A stretch without readings
-    longer than ``longest_s`` (someone in front of the patient, who is still
-    there, at the bottom) that borders the deepest readings means the
-    deepest seen is only where the view was lost or found again: the rep
-    went on down out of sight. A shorter dropout is ridden through, the
-    deepest reading either side of it standing for the bottom.
+    deepest readings (within the bottom band), ``deepest`` the index of the
+    first deepest. A stretch without readings longer than ``longest_s``
+    (someone in front of the patient, who is still there, at the bottom)
+    next to readings among the deepest, or after which the deepest comes
+    within :data:`UNSEEN_BORDER_S`, means the deepest seen is
+    only where the view was lost or found again: the rep went on down out of
+    sight. A shorter dropout is ridden
+    through, the deepest reading either side of it standing for the bottom.
     """
     for after in np.flatnonzero(np.diff(times) > longest_s):
-        if np.isin((after, after + 1), bottom).any():
-            return float(times[after]), float(times[after + 1])
+        lost_s, found_s = float(times[after]), float(times[after + 1])
+        if np.isin((after, after + 1), bottom).any() or found_s <= times[deepest] <= found_s + UNSEEN_BORDER_S:
+            return lost_s, found_s
     return None
 
 
@@ -804,7 +819,11 @@ class RepDetector:
         gaps, trunks, knees, spines = columns
         returned = None if cut else rep["return"] if returned is None else returned
         bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
-        unseen = _unseen_bottom(times, bottom, self.settings.max_absent_s)
+        # From the rep's start: its lead-in too, so a rep first seen deep after going down out of sight
+        # (someone stood in front of the patient as the descent began) has that stretch in view.
+        before = np.array([frame[0] for frame in rep["lead_in"] if frame[0] < times[0]])
+        unseen = _unseen_bottom(np.r_[before, times], bottom + len(before), int(np.nanargmax(trunks)) + len(before),
+                                self.settings.max_absent_s)
         if unseen is None and not np.isfinite(gaps[bottom]).any():
             # The buttocks hidden at every reading of the bottom: someone in
             # front of the hips, and of the lower trunk with them. The trunk

@@ -390,6 +390,43 @@ def test_a_rep_whose_bottom_someone_hid_for_seconds_counts_without_its_bottom_fi
     assert of_type(events, PatientLeft) == []
 
 
+def _hidden_descent(*, seen_again_s, catching_up_s, peak_deg=60.0):
+    """A rep hidden from its first degrees down until ``seen_again_s`` (s) after the hinge began, first read
+    ``catching_up_s`` (s) late as the view clears (the readings climb to where the body is), then as it is."""
+    rep = hinge(descent_s=1.0, hold_s=1.0, ascent_s=1.5, peak_deg=peak_deg, bottom_gap_mm=40.0)
+    hidden = Measures(present=True, confidence=1.0, hidden_reason="someone in front of the patient")
+    first_hidden, seen_again = 4, int(round(seen_again_s * FPS))
+    frames = rep[:first_hidden] + [hidden] * (seen_again - first_hidden)
+    catching = int(round(catching_up_s * FPS))
+    for index in range(seen_again, len(rep)):
+        m = rep[index]
+        if index < seen_again + catching:  # the first readings in view lag behind the body
+            share = (index - seen_again + 1) / (catching + 1)
+            m = dataclasses.replace(m, trunk_angle_deg=0.6 * peak_deg + share * (m.trunk_angle_deg - 0.6 * peak_deg))
+        frames.append(m)
+    return frames
+
+
+def test_a_rep_first_seen_on_its_way_up_after_someone_hid_its_descent_and_bottom_says_its_bottom_was_not_seen():
+    # A clinician stepped in front as the patient began to go down and out of the way near the end of the
+    # hold: the station sees them again at 60 degrees on the way up, first reads them at 36 and climbing (its
+    # running median and the first frames in view). The deepest it read is not the bottom, and the closest
+    # gap then is not the touch: the bottom was not seen (stress-611, whose reps read "no touch" from it).
+    frames = _hidden_descent(seen_again_s=1.9, catching_up_s=0.3)
+    assert sum(m.hidden_reason is not None for m in frames) * DT > RepSettings().max_absent_s
+    detector, _ = run(standing(2.0) + frames + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.peak_trunk_angle_deg is None and rep.min_wall_gap_mm is None and rep.faults == ()
+
+
+def test_a_rep_seen_again_still_going_down_after_someone_hid_its_start_keeps_its_bottom():
+    # Seen again half way down: the body goes on down in view, its deepest read a second later.
+    frames = _hidden_descent(seen_again_s=1.35, catching_up_s=0.2, peak_deg=70.0)
+    detector, _ = run(standing(2.0) + frames + standing(2.0))
+    (rep,) = detector.reps
+    assert rep.peak_trunk_angle_deg == pytest.approx(70.0, abs=1.0) and rep.touched is False
+
+
 def test_a_rep_whose_bottom_was_hidden_has_no_score_but_its_incomplete_return_is_still_judged():
     rep = hinge(descent_s=1.0, hold_s=1.0, ascent_s=1.5, peak_deg=70.0, return_deg=30.0)
     hidden = Measures(present=True, confidence=1.0, hidden_reason="someone in front of the patient")
