@@ -207,6 +207,11 @@ HIPS_RADIUS_READINGS = 60
 MERGED_AREA_MULTIPLE = 1.6
 MERGED_AREA_MIN_READINGS = 15
 MERGED_MAX_S = 5.0
+# A break in those frames is this long (s) under the multiple: a frame or two under it, with the patient
+# half hidden by someone in front again, is no break (stress-611: an own area read while the patient
+# walked in half hidden made every later frame of them alone look merged, and such frames reset the
+# clock, so the area was never read again and all four reps were lost).
+MERGED_BREAK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -417,6 +422,7 @@ class Measurer:
         self._standing_areas = collections.deque(maxlen=HIPS_RADIUS_READINGS)
         self._own_area_m2 = None  # the patient's side area standing (MERGED_AREA_MULTIPLE), once read
         self._merged_since_s = None  # the first of the frames without a break past MERGED_AREA_MULTIPLE
+        self._unmerged_since_s = None  # the first of the frames since then under it
         # Footprint of one pixel at 1 m (m^2): area = footprint * depth^2.
         self._pixel_area_at_1m = 1.0 / (intrinsics.fx * intrinsics.fy)
         self._rear_edge = RearEdge(self._rays, self._origin, background, intrinsics.width, intrinsics.fx,
@@ -474,8 +480,12 @@ class Measurer:
     def _merged(self, area_m2: float, t_s: float) -> bool:
         """Whether a frame showing ``area_m2`` (m^2) of the patient's side at ``t_s`` (s) has someone else's in it."""
         if self._own_area_m2 is None or area_m2 <= MERGED_AREA_MULTIPLE * self._own_area_m2:
-            self._merged_since_s = None
+            if self._unmerged_since_s is None:
+                self._unmerged_since_s = t_s
+            if t_s - self._unmerged_since_s >= MERGED_BREAK_S:
+                self._merged_since_s = self._unmerged_since_s = None
             return False
+        self._unmerged_since_s = None
         if self._merged_since_s is None:
             self._merged_since_s = t_s
         elif t_s - self._merged_since_s > MERGED_MAX_S:
@@ -491,7 +501,7 @@ class Measurer:
         self._buttock_radius_m = BUTTOCK_RADIUS_M
         self._standing_areas.clear()
         self._own_area_m2 = None
-        self._merged_since_s = None
+        self._merged_since_s = self._unmerged_since_s = None
 
     def _foreground_points(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Room points (N, 3) of everything nearer than the empty scene, and their flat pixel indices.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import (FEET_WINDOW_M, HEAD_ABOVE_PICTURE, HIPS_HIDDEN, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
+from station.measure import (FEET_WINDOW_M, HEAD_ABOVE_PICTURE, HIPS_HIDDEN, MERGED_BREAK_S, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own)
 from station.rear_edge import (BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, HIDDEN, RearEdge, _row_extremes,
                                hips_radius_m)
@@ -501,6 +501,26 @@ def test_someone_against_the_patient_for_long_leaves_nobody_unmeasured_for_good(
     hidden = [r.hidden_reason == PATIENT_MERGED for r in results]
     assert all(hidden[:int(MERGED_MAX_S / 0.25)]) and not any(hidden[-3:])
     assert all(r.present for r in results)
+
+
+def test_a_frame_of_the_patient_alone_now_and_then_is_no_break_in_someone_standing_against_them():
+    # stress-611: the patient's own area was read while they walked in half hidden, so every later frame
+    # of them read as someone against them; a frame now and then, half hidden again, read under the
+    # multiple and started the wait for MERGED_MAX_S afresh: it never ran out, and all four reps were lost.
+    # A break is MERGED_BREAK_S long; a single frame under the multiple is none.
+    scene = Scene()
+    patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z)))
+    clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.75, 0.6, 0.0),
+                                               Posture(z_m=SPOT_Z + 0.30, yaw_deg=180, arms="sides")))
+    for i in range(45):
+        scene.measurer.measure(scene.frame([patient]), i / 15)
+    times = 3.0 + np.arange(0.0, MERGED_MAX_S + 2.0, 0.25)
+    alone_now_and_then = [k % 4 == 3 for k in range(len(times))]  # one frame a second, under MERGED_BREAK_S
+    assert 0.25 < MERGED_BREAK_S
+    results = [scene.measurer.measure(scene.frame([patient] if alone else [patient, clinician]), t)
+               for t, alone in zip(times, alone_now_and_then)]
+    merged = [r.hidden_reason == PATIENT_MERGED for r, alone in zip(results, alone_now_and_then) if not alone]
+    assert merged[0] and not any(merged[-3:])
 
 
 def test_a_lean_read_before_the_patient_has_stood_at_the_spot_does_not_end_the_reading_of_their_hips():
