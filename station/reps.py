@@ -536,12 +536,6 @@ class RepDetector:
         self._view_notes.append((t_s, getattr(measures, "view_note", None)))
         window = sum(1 for seen_s in self._times if seen_s > t_s - TRUNK_SMOOTHING_S)
         for name, values in self._recent.items():
-            if name == "gap" and 2 * sum(value is not None for value in values) <= len(values):
-                # Mostly hidden: a lone reading among frames with someone in front of the hips is the
-                # hiding's edge read for the buttocks (stress-605: 212 mm at a true 0, twice in a bottom
-                # hidden throughout, and the rep was named "no touch"), not a gap.
-                smoothed[name] = None
-                continue
             smoothed[name] = _median(list(values)[-window:] if name in TIMED_SMOOTHING else values)
         trunk = smoothed["trunk"]
         if trunk is None:
