@@ -382,10 +382,10 @@ def _unseen_bottom(times: np.ndarray, bottom: np.ndarray, deepest: int,
     first deepest. A stretch without readings longer than ``longest_s``
     (someone in front of the patient, who is still there, at the bottom)
     next to readings among the deepest, or after which the deepest comes
-    within :data:`UNSEEN_BORDER_S`, means the deepest seen is
-    only where the view was lost or found again: the rep went on down out of
-    sight. A shorter dropout is ridden
-    through, the deepest reading either side of it standing for the bottom.
+    within :data:`UNSEEN_BORDER_S`, means the deepest seen is only where the
+    view was lost or found again: the rep went on down out of sight. A
+    shorter dropout is ridden through, the deepest reading either side of it
+    standing for the bottom.
     """
     for after in np.flatnonzero(np.diff(times) > longest_s):
         lost_s, found_s = float(times[after]), float(times[after + 1])

@@ -487,15 +487,21 @@ def test_someone_standing_against_the_patient_is_not_measured_with_them(in_front
     assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=4.0)
 
 
-def test_someone_against_the_patient_for_long_leaves_nobody_unmeasured_for_good():
-    # Past MERGED_MAX_S the area read standing is taken as wrong and read afresh: the frames are measured again
-    # (with whatever is in view) rather than hidden for the rest of the session.
+def _known_patient_and_a_clinician_face_to_face():
+    """A scene whose patient stood alone at the spot for 3 s (their own area read), and a clinician 0.3 m in front."""
     scene = Scene()
     patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z)))
     clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.75, 0.6, 0.0),
                                                Posture(z_m=SPOT_Z + 0.30, yaw_deg=180, arms="sides")))
     for i in range(45):
         scene.measurer.measure(scene.frame([patient]), i / 15)
+    return scene, patient, clinician
+
+
+def test_someone_against_the_patient_for_long_leaves_nobody_unmeasured_for_good():
+    # Past MERGED_MAX_S the area read standing is taken as wrong and read afresh: the frames are measured again
+    # (with whatever is in view) rather than hidden for the rest of the session.
+    scene, patient, clinician = _known_patient_and_a_clinician_face_to_face()
     times = 3.0 + np.arange(0.0, MERGED_MAX_S + 1.5, 0.25)
     results = [scene.measurer.measure(scene.frame([patient, clinician]), t) for t in times]
     hidden = [r.hidden_reason == PATIENT_MERGED for r in results]
@@ -508,12 +514,7 @@ def test_a_frame_of_the_patient_alone_now_and_then_is_no_break_in_someone_standi
     # of them read as someone against them; a frame now and then, half hidden again, read under the
     # multiple and started the wait for MERGED_MAX_S afresh: it never ran out, and all four reps were lost.
     # A break is MERGED_BREAK_S long; a single frame under the multiple is none.
-    scene = Scene()
-    patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z)))
-    clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.75, 0.6, 0.0),
-                                               Posture(z_m=SPOT_Z + 0.30, yaw_deg=180, arms="sides")))
-    for i in range(45):
-        scene.measurer.measure(scene.frame([patient]), i / 15)
+    scene, patient, clinician = _known_patient_and_a_clinician_face_to_face()
     times = 3.0 + np.arange(0.0, MERGED_MAX_S + 2.0, 0.25)
     alone_now_and_then = [k % 4 == 3 for k in range(len(times))]  # one frame a second, under MERGED_BREAK_S
     assert 0.25 < MERGED_BREAK_S
