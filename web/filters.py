@@ -10,7 +10,8 @@ from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
-                            TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, touch_checked)
+                            TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, every_fault_judged,
+                            touch_checked)
 
 __all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
@@ -100,9 +101,17 @@ def source_words(source: str | None) -> str:
     return text or "source unknown"
 
 
-def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool = True,
-                 bottom_was_seen: bool = True) -> Markup:
-    """Badges in words (and colour); "No fault" only for a clean rep whose back and touch were checked too.
+def clean_verdict(rep) -> str:
+    """A rep without faults in words: "No fault" only when every fault could be judged on it
+    (:func:`station.faults.every_fault_judged`), "No fault seen" otherwise, "Bottom not seen" when none of its
+    bottom faults was judged (its badge, and the printed report's rows)."""
+    if not bottom_seen(rep):
+        return BOTTOM_NOT_SEEN_BADGE
+    return NO_FAULT if every_fault_judged(rep) else NO_FAULT_SEEN
+
+
+def rep_badges(rep) -> Markup:
+    """A rep's badges in words (and colour), saying when its bottom was not seen, or its back or its touch not checked.
 
     A rep whose back (or touch) was not measured says so: "No fault seen" and
     "Back not checked" ("Touch not checked"), never a plain "No fault" that
@@ -110,36 +119,18 @@ def fault_badges(faults, back_was_checked: bool = True, touch_was_checked: bool 
     none of its bottom faults judged: no green badge at all, "Bottom not
     seen" in its place.
     """
+    faults = rep.get("faults") or ()
     if not faults:
-        words = _clean_verdict(back_was_checked, touch_was_checked, bottom_was_seen)
-        kind = "ok" if bottom_was_seen else "neutral bottom-unseen"
-        badges = Markup('<span class="badge {}">{}</span>').format(kind, words)
+        kind = "ok" if bottom_seen(rep) else "neutral bottom-unseen"
+        badges = Markup('<span class="badge {}">{}</span>').format(kind, clean_verdict(rep))
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
                                  for name in faults)
-    for part, was_checked in (("touch", touch_was_checked), ("back", back_was_checked)):
+    for part, was_checked in (("touch", touch_checked(rep)), ("back", back_checked(rep))):
         if not was_checked:
             badges += Markup('<span class="badge neutral {}-unchecked">{}</span>').format(
                 part, NOT_CHECKED_LABELS[part])
     return badges
-
-
-def _clean_verdict(back_was_checked: bool, touch_was_checked: bool, bottom_was_seen: bool) -> str:
-    """A rep without faults in words: "No fault" only when its back and touch were checked too, "No fault seen"
-    otherwise, "Bottom not seen" when none of its bottom faults was judged."""
-    if not bottom_was_seen:
-        return BOTTOM_NOT_SEEN_BADGE
-    return NO_FAULT if back_was_checked and touch_was_checked else NO_FAULT_SEEN
-
-
-def clean_verdict(rep) -> str:
-    """A rep without faults in words, as its badge says it (the printed report's rows)."""
-    return _clean_verdict(back_checked(rep), touch_checked(rep), bottom_seen(rep))
-
-
-def rep_badges(rep) -> Markup:
-    """A rep's fault badges, saying when its bottom was not seen, or its back or its touch not checked."""
-    return fault_badges(rep.get("faults") or (), back_checked(rep), touch_checked(rep), bottom_seen(rep))
 
 
 def init_app(app: Flask) -> None:
@@ -151,7 +142,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(descent, "descent")
     app.add_template_filter(bottom_view, "bottom_view")
     app.add_template_filter(fault_label, "fault_label")
-    app.add_template_filter(fault_badges, "fault_badges")
     app.add_template_filter(rep_badges, "rep_badges")
     app.add_template_filter(clean_verdict, "clean_verdict")
     app.add_template_filter(source_words, "source_words")
