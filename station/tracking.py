@@ -142,10 +142,15 @@ class PatientTracker:
         moved = np.hypot(still_x - track.still_x_m, still_z - track.still_z_m)
         if by_ankles != track.still_by_ankles:
             # The ankles came into view or left it (the frame's edge, someone
-            # in front): the shanks' middle stands up to the knees' bend
-            # further forward, so only a step beyond that moves the spot.
-            if moved <= 2 * STILL_RADIUS_M:
-                self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s)
+            # in front): the two readings of the spot differ by what is
+            # measured (the shanks' middle stands up to the knees' bend further
+            # forward; someone's feet beside the patient's pull the ankles'
+            # middle toward them), so a step is told by the shanks' middle,
+            # measured before and now, and the spot is kept, now as measured.
+            shanks_moved = np.hypot(x_m - track.x_m, z_m - track.z_m)
+            if shanks_moved <= 2 * STILL_RADIUS_M:
+                self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s, still_x_m=still_x, still_z_m=still_z,
+                                     still_by_ankles=by_ankles, readings_off_spot=0)
             else:
                 self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
         elif moved <= STILL_RADIUS_M:

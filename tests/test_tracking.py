@@ -82,6 +82,26 @@ def test_one_stray_reading_off_the_spot_is_not_a_step():
     assert not tracker.settled(1.5 + (STEP_READINGS - 1) / 30)
 
 
+def test_someone_elses_feet_pulling_the_ankles_reading_now_and_then_is_no_step():
+    # A clinician facing the patient at arm's length (tune4's stress-719): their toes, 20 cm
+    # along the wall from the middle of the patient's shanks, are most of what shows at
+    # ankle height in the patient's slab, and drop out whenever the clinician's own feet
+    # are told apart. Each drop and return flipped what the spot was measured by, and
+    # the readings' 21 cm difference counted as a step: the patient was "not at the
+    # drill" for 0.4 s after each, most of a set. The shanks themselves never moved.
+    tracker = PatientTracker()
+    for step in range(30):
+        tracker.seen(step / 30, -0.64, 0.45, planted=(-0.43, 0.43))
+    assert tracker.settled(29 / 30)
+    for step in range(30, 118):
+        planted = None if step % 7 == 0 or 60 <= step < 80 else (-0.43, 0.43)
+        tracker.seen(step / 30, -0.64, 0.45, planted=planted)
+        assert tracker.settled(step / 30), step
+    # The shanks moving off the spot as what is measured flips is still a step.
+    tracker.seen(4.0, -0.64, 0.45 + 2 * STILL_RADIUS_M + 0.05)
+    assert not tracker.settled(4.0)
+
+
 def test_switching_to_someone_hinging_makes_them_the_patient_at_once_and_for_good():
     tracker = PatientTracker()
     tracker.seen(0.0, -0.3, 0.3)
