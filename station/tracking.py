@@ -69,8 +69,10 @@ class Track:
     Their feet have stayed within :data:`STILL_RADIUS_M` of
     (``still_x_m``, ``still_z_m``) since ``still_since_s``; that spot is
     their ankles' (``still_by_ankles``) or, where those did not show, their
-    shanks' middle. ``readings_off_spot`` counts the latest readings in a row
-    beyond that radius, short of a step (:data:`STEP_READINGS`).
+    shanks' middle. ``still_shanks_x_m``, ``still_shanks_z_m`` is where their
+    shanks' middle was when they stopped there (None: at ``x_m``, ``z_m``).
+    ``readings_off_spot`` counts the latest readings in a row beyond that
+    radius, short of a step (:data:`STEP_READINGS`).
     """
 
     x_m: float
@@ -82,6 +84,14 @@ class Track:
     still_by_ankles: bool = False
     # Readings in a row beyond STILL_RADIUS_M of the still spot (fewer than STEP_READINGS: not yet a step).
     readings_off_spot: int = 0
+    still_shanks_x_m: float = 0.0
+    still_shanks_z_m: float = 0.0
+
+    @classmethod
+    def stopped(cls, x_m: float, z_m: float, t_s: float, still_x_m: float, still_z_m: float, since_s: float,
+                by_ankles: bool = False) -> Track:
+        """Feet whose shanks' middle is at (``x_m``, ``z_m``) at ``t_s``, stood put at the still spot since ``since_s``."""
+        return cls(x_m, z_m, t_s, still_x_m, still_z_m, since_s, by_ankles, 0, x_m, z_m)
 
 
 class PatientTracker:
@@ -115,7 +125,7 @@ class PatientTracker:
         """Follow someone else, already standing put at (x, z) and hinging: they are the patient."""
         t_s = float(t_s)
         # They have stood put for a while (how long is not known): at the drill now.
-        self.track = Track(float(x_m), float(z_m), t_s, float(x_m), float(z_m), t_s - 2 * SETTLE_S)
+        self.track = Track.stopped(float(x_m), float(z_m), t_s, float(x_m), float(z_m), t_s - 2 * SETTLE_S)
         self.hinged = True
 
     def plausible(self, t_s: float, x_m: float, z_m: float) -> bool:
@@ -137,7 +147,7 @@ class PatientTracker:
         still_x, still_z = (float(planted[0]), float(planted[1])) if by_ankles else (x_m, z_m)
         track = self.track
         if track is None:
-            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
+            self.track = Track.stopped(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
             return
         moved = np.hypot(still_x - track.still_x_m, still_z - track.still_z_m)
         if by_ankles != track.still_by_ankles:
@@ -145,14 +155,15 @@ class PatientTracker:
             # in front): the two readings of the spot differ by what is
             # measured (the shanks' middle stands up to the knees' bend further
             # forward; someone's feet beside the patient's pull the ankles'
-            # middle toward them), so a step is told by the shanks' middle,
-            # measured before and now, and the spot is kept, now as measured.
-            shanks_moved = np.hypot(x_m - track.x_m, z_m - track.z_m)
+            # middle toward them), so a step is told by the shanks' middle
+            # against where it was when they stopped there (within the knees'
+            # bend), and the spot is kept, now as measured.
+            shanks_moved = np.hypot(x_m - track.still_shanks_x_m, z_m - track.still_shanks_z_m)
             if shanks_moved <= 2 * STILL_RADIUS_M:
                 self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s, still_x_m=still_x, still_z_m=still_z,
                                      still_by_ankles=by_ankles, readings_off_spot=0)
             else:
-                self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
+                self.track = Track.stopped(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
         elif moved <= STILL_RADIUS_M:
             follow = min(1.0, max(0.0, t_s - track.t_s) / STILL_FOLLOW_S)
             self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s,
@@ -163,7 +174,7 @@ class PatientTracker:
             # Off the spot once: a stray reading until the next one says otherwise.
             self.track = replace(track, x_m=x_m, z_m=z_m, t_s=t_s, readings_off_spot=track.readings_off_spot + 1)
         else:
-            self.track = Track(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
+            self.track = Track.stopped(x_m, z_m, t_s, still_x, still_z, t_s, by_ankles)
 
     def glimpsed(self, t_s: float) -> None:
         """Part of the patient was seen, but not their feet: they are still here, where they were."""

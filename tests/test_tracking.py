@@ -102,6 +102,16 @@ def test_someone_elses_feet_pulling_the_ankles_reading_now_and_then_is_no_step()
     assert not tracker.settled(4.0)
 
 
+def test_walking_in_with_the_ankles_flickering_in_and_out_of_view_is_not_at_the_drill():
+    # What the spot is measured by flips every other frame; the shanks walk on at 0.6 m/s.
+    tracker = PatientTracker()
+    for step in range(60):
+        t, x = step / 30, -1.2 + 0.6 * step / 30
+        tracker.seen(t, x, 0.45, planted=(x, 0.32) if step % 2 else None)
+        if step >= 15:
+            assert not tracker.settled(t), step
+
+
 def test_switching_to_someone_hinging_makes_them_the_patient_at_once_and_for_good():
     tracker = PatientTracker()
     tracker.seen(0.0, -0.3, 0.3)
