@@ -70,9 +70,9 @@ class Track:
     (``still_x_m``, ``still_z_m``) since ``still_since_s``; that spot is
     their ankles' (``still_by_ankles``) or, where those did not show, their
     shanks' middle. ``still_shanks_x_m``, ``still_shanks_z_m`` is where their
-    shanks' middle was when they stopped there (None: at ``x_m``, ``z_m``).
-    ``readings_off_spot`` counts the latest readings in a row beyond that
-    radius, short of a step (:data:`STEP_READINGS`).
+    shanks' middle was when they stopped there. ``readings_off_spot`` counts
+    the latest readings in a row beyond that radius, short of a step
+    (:data:`STEP_READINGS`).
     """
 
     x_m: float
@@ -81,17 +81,17 @@ class Track:
     still_x_m: float
     still_z_m: float
     still_since_s: float
+    still_shanks_x_m: float
+    still_shanks_z_m: float
     still_by_ankles: bool = False
     # Readings in a row beyond STILL_RADIUS_M of the still spot (fewer than STEP_READINGS: not yet a step).
     readings_off_spot: int = 0
-    still_shanks_x_m: float = 0.0
-    still_shanks_z_m: float = 0.0
 
     @classmethod
     def stopped(cls, x_m: float, z_m: float, t_s: float, still_x_m: float, still_z_m: float, since_s: float,
                 by_ankles: bool = False) -> Track:
         """Feet whose shanks' middle is at (``x_m``, ``z_m``) at ``t_s``, stood put at the still spot since ``since_s``."""
-        return cls(x_m, z_m, t_s, still_x_m, still_z_m, since_s, by_ankles, 0, x_m, z_m)
+        return cls(x_m, z_m, t_s, still_x_m, still_z_m, since_s, x_m, z_m, by_ankles)
 
 
 class PatientTracker:
