@@ -1,7 +1,8 @@
 """Accuracy of the per-frame measures against the simulator's ground truth.
 
     python benchmarks/bench_accuracy.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
-                                        |stress-check4|stress-tune3|stress-tune4]
+                                        |stress-check4|stress-tune3|stress-tune4
+                                        |stress-tune5|stress-check5]
                                         [--exact-pose] [--jobs N]
 
 Simulates (once, cached in data/bench/) recordings across the mount
@@ -18,9 +19,9 @@ so rather than take the peak of the frames either side); and how often the patie
 agrees with the truth, over all frames.
 
 The stress sets (``station.sim.stress``) span the whole envelope: bodies,
-loads, stand-offs, mount corners and a second person; ``stress-tune``,
-``stress-tune2``, ``stress-tune3`` and ``stress-tune4`` may be tuned on; ``stress-check``,
-``stress-check2``, ``stress-check3`` and ``stress-check4`` are held out (docs/accuracy.md says what each has been used for). Each recording's line names
+loads, stand-offs, mount corners and a second person; ``stress-tune`` to
+``stress-tune5`` may be tuned on, ``stress-check`` to ``stress-check5`` are
+held out (docs/accuracy.md says what each has been used for). Each recording's line names
 its scene, so a failure can be found again (``wallhinge simulate --scenario
 stress --seed N``). With --exact-pose the calibration's camera pose is the
 simulator's true one (its rotation, height and distance from the wall; x = 0 stays the calibration's), to separate measurement error from calibration error.

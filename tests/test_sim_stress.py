@@ -24,7 +24,7 @@ def draws():
 def test_the_halves_are_disjoint_and_hold_at_least_40_recordings():
     assert len(set(ALL_SEEDS)) == len(ALL_SEEDS) >= 40
     assert set(HALVES) == {"stress-tune", "stress-tune2", "stress-check", "stress-check2", "stress-check3",
-                           "stress-check4", "stress-tune3", "stress-tune4"}
+                           "stress-check4", "stress-tune3", "stress-tune4", "stress-tune5", "stress-check5"}
     assert HALVES["stress-tune"] == TUNE_SEEDS and HALVES["stress-check"] == CHECK_SEEDS
 
 
