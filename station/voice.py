@@ -177,6 +177,10 @@ class Speaker:
             return
         with self._ready:
             self._process = process
+            closed = self._closed
+        if closed:
+            # close() came while espeak-ng was starting and saw no process to stop: stop it here.
+            os.killpg(process.pid, signal.SIGTERM)
         self.spoken += 1
         try:
             _, errors = process.communicate(timeout=self._timeout_s)

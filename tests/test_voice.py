@@ -2,11 +2,14 @@
 
 import logging
 import shutil
+import subprocess
+import threading
 import time
 
 import pytest
 
 from espeak import fake_espeak, phrases  # noqa: F401 (a fixture)
+from station import voice
 from station.voice import Speaker
 
 
@@ -92,10 +95,36 @@ def test_close_cuts_a_long_phrase_short(fake_espeak):
     speaker.say("a very long phrase")
     while not fake_espeak():
         time.sleep(0.01)
-    started = time.monotonic()
     speaker.close()
-    assert time.monotonic() - started < 1.0
+    assert speaker.idle(5)  # espeak-ng was stopped (it would speak for 30 s)
     assert speaker.say("more") is False
+
+
+def test_close_cuts_a_phrase_that_was_just_starting(fake_espeak, monkeypatch):
+    # close() can come after espeak-ng has started but before the speaker has noted its
+    # process (a loaded machine: CI saw it); it then had nothing to stop, waited its 2 s
+    # for the worker and left espeak-ng talking.
+    fake_espeak.install(seconds=30)
+    started, go_on = threading.Event(), threading.Event()
+    real_popen = subprocess.Popen
+
+    def popen_then_pause(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        started.set()
+        go_on.wait(5)
+        return process
+
+    monkeypatch.setattr(voice.subprocess, "Popen", popen_then_pause)
+    speaker = Speaker()
+    speaker.say("a very long phrase")
+    assert started.wait(5)
+    closing = threading.Thread(target=speaker.close)
+    closing.start()
+    while not speaker._closed:  # close() has looked for a process, and found none
+        time.sleep(0.01)
+    go_on.set()
+    closing.join(10)
+    assert speaker.idle(5)
 
 
 @pytest.mark.parametrize("options", [{"words_per_minute": 10}, {"amplitude": 300}, {"voice": "-x"},
