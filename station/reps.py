@@ -29,8 +29,9 @@ stretch of movement whatever the frame rate.
   stand-off (heels 10-15 cm from the wall) reaches the wall after 4-6 degrees
   of lean, under ``enter_deg``: the hips reaching the wall (the gap falling
   ``touch_drop_mm`` from where it rested to within the touch tolerance) with
-  ``touch_enter_deg`` of lean starts the rep too; until it leans
-  ``enter_deg`` the hips leaving the wall again start its way up.
+  ``touch_enter_deg`` of lean starts the rep too, and the hips leaving the
+  wall again start its way up (such a rep may lean too little past standing
+  to come back ``ascent_deg`` from its deepest).
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
   the rep's deepest (and, for a rep that touched, whose gap is at the wall)
@@ -683,13 +684,17 @@ class RepDetector:
                 and np.percentile(resting, RESTING_QUANTILE) - gap >= self.settings.touch_drop_mm)
 
     def _left_wall(self, rep: dict, relative: float, gap: float | None) -> bool:
-        """Whether a rep started at the wall, not yet leaning ``enter_deg``, is on its way up.
+        """Whether a rep started at the wall is on its way up.
 
         The hips off the wall again and the lean half way back to where it
         started: a gap reading that jumps off the wall on the way down is
-        not the way up.
+        not the way up. Also once it has leant ``enter_deg``: a rep that
+        leans 7-9 degrees past standing never comes back ``ascent_deg``
+        from its deepest while the standing reading is noisy, so it ran on
+        into the next rep (tune5's stress-816: reps 2 and 3 one rep, then
+        dropped as a whole at a reading that jumped).
         """
-        if not rep["at_wall"] or rep["peak"] >= self.settings.enter_deg or gap is None:
+        if not rep["at_wall"] or gap is None:
             return False
         if rep["closest"] is None or gap < rep["closest"]:
             rep["closest"] = gap

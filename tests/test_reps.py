@@ -312,6 +312,22 @@ def test_a_tall_patient_at_the_beginners_stand_off_who_touches_after_five_degree
         assert rep.descent_s == pytest.approx(1.8, abs=0.5) and "too_fast" not in rep.faults
 
 
+def test_reps_begun_at_the_wall_that_lean_just_past_the_entry_margin_end_when_the_hips_leave_it():
+    # tune5's stress-816: a 1.97 m patient 11 cm from the wall leans 7-9 degrees past standing to touch
+    # it and stands back a degree short of where they began. Past the entry margin, only coming back
+    # ascent_deg (8) from the deepest ended the way down, which such a rep never does: it ran on into
+    # the next one, and two reps were lost when a passer-by made the reading jump.
+    standing_gap, peak = 45.0, STANDING_DEG + 8.0
+    reps = []
+    for _ in range(3):
+        reps += [dataclasses.replace(m, wall_gap_mm=max(0.0, standing_gap * (1 - (m.trunk_angle_deg - STANDING_DEG) / 5.0)))
+                 for m in hinge(descent_s=1.8, hold_s=0.6, ascent_s=1.8, peak_deg=peak, return_deg=STANDING_DEG + 1.0)]
+        reps += standing(2.0, trunk=STANDING_DEG + 1.0, gap=standing_gap)
+    detector, events = run(standing(2.0, gap=standing_gap) + reps)
+    assert len(detector.reps) == 3
+    assert all(rep.touched for rep in detector.reps)
+
+
 def test_standing_near_the_wall_swaying_with_a_noisy_gap_makes_no_rep():
     # The same patient standing still, ten times: the trunk sways 2 degrees with 1.5 degrees of
     # noise (the idle recordings' sway and noise: 3.6 degrees, 0.3-1.4), so it often reads 3 or more
