@@ -145,10 +145,7 @@ class Speaker:
             process = self._process
             self._ready.notify_all()
         if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)  # its own group: a wrapper script's children too
-            except ProcessLookupError:
-                pass
+            _stop(process)
         if self._thread is not None:
             self._thread.join(timeout_s)
 
@@ -179,8 +176,7 @@ class Speaker:
             self._process = process
             closed = self._closed
         if closed:
-            # close() came while espeak-ng was starting and saw no process to stop: stop it here.
-            os.killpg(process.pid, signal.SIGTERM)
+            _stop(process)  # close() came while espeak-ng was starting, and saw no process to stop
         self.spoken += 1
         try:
             _, errors = process.communicate(timeout=self._timeout_s)
@@ -199,6 +195,14 @@ class Speaker:
         if not self._complained:
             self._complained = True
             log.warning("%s: going on without a voice", message)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Cut espeak-ng short: its whole process group (a wrapper script's children too)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # it had just ended
 
 
 class CueVoice:
