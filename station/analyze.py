@@ -97,10 +97,8 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     for frame, back in itertools.chain(opening, pairs):
         measures, events = step(measurer, detector, frame.timestamp_s, frame.depth, reader,
                                 None if back is None else back.depth, judge_back=judge_back)
-        if reader is None:
-            records.append(frame_record(frame.timestamp_s, measures))
-        else:
-            records.append({**frame_record(frame.timestamp_s, measures), "back_reason": measures.back_reason})
+        record = frame_record(frame.timestamp_s, measures, detector.setup_note)
+        records.append(record if reader is None else {**record, "back_reason": measures.back_reason})
         last_s = frame.timestamp_s
     detector.finish(last_s)
     return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader)

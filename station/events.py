@@ -166,7 +166,8 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights", "back_check
     ``confidence``, ``wall_gap_mm``, ``trunk_angle_deg``, ``knee_flexion_deg``,
     ``spine_flexion_deg``, ``hidden``: why measures are None while the
     patient is there, or None; ``view_note``: why they read less well, or
-    None), sent as fields of the event itself; None before the station
+    None; ``setup_note``: what in the set-up keeps a rep from being told,
+    or None), sent as fields of the event itself; None before the station
     measures.
 
     With a camera above the spot (two cameras), ``back_checked`` says whether
@@ -179,7 +180,8 @@ class FrameEvent(TimedEvent, type="frame", omit_when_none=("lights", "back_check
 
     #: The fields ``measures`` adds when present.
     MEASURE_FIELDS: ClassVar[tuple[str, ...]] = ("present", "confidence", "wall_gap_mm", "trunk_angle_deg",
-                                                 "knee_flexion_deg", "spine_flexion_deg", "hidden", "view_note")
+                                                 "knee_flexion_deg", "spine_flexion_deg", "hidden", "view_note",
+                                                 "setup_note")
     phase: str
     trouble: str | None
     set_number: int | None

@@ -51,13 +51,15 @@ def step(measurer: Measurer, detector: RepDetector, t_s: float, depth, back=None
     return measures, events
 
 
-def frame_record(t_s: float, measures) -> dict:
+def frame_record(t_s: float, measures, setup_note: str | None = None) -> dict:
     """One entry of the contract's ``frames`` list (seconds, mm, degrees; None where not measured).
 
     ``hidden`` (a key the contract allows adding) says why measures are None
     while the patient is there: someone in front of them or of their hips.
     ``view_note`` (another) says when they are read off less of the patient
-    than they need: the head above the picture.
+    than they need: the head above the picture. ``setup_note`` (another) is
+    the rep detector's :attr:`~station.reps.RepDetector.setup_note`: what in
+    the set-up keeps a rep from being told (the hips at the wall standing).
     """
     def rounded(value):
         return None if value is None else round(float(value), 1)
@@ -66,7 +68,7 @@ def frame_record(t_s: float, measures) -> dict:
             "wall_gap_mm": rounded(measures.wall_gap_mm), "trunk_angle_deg": rounded(measures.trunk_angle_deg),
             "knee_flexion_deg": rounded(measures.knee_flexion_deg),
             "spine_flexion_deg": rounded(measures.spine_flexion_deg), "hidden": measures.hidden_reason,
-            "view_note": measures.view_note}
+            "view_note": measures.view_note, "setup_note": setup_note}
 
 
 def calibrate_frames(frames, label: str) -> Calibration:

@@ -338,6 +338,31 @@ LEAD_FRAMES = 450
 # The measured frames whose view notes are kept (90 fps for 20 s): a rep's bottom is among them when it closes.
 VIEW_NOTE_FRAMES = 1800
 
+# Standing still this long (s), the lean within ``enter_deg`` of standing and the hips' readings (the
+# median of them, most frames read) within the touch tolerance: the wall gap reads at the wall before
+# any hinge (:data:`GAP_AT_WALL_STANDING`). A patient touching it standing stays there the whole set (25-30 s
+# on stress-401 and -416), while a stick along the back has read at the wall for 3 s of standing before a
+# first rep (stress-132, the hips 9 cm out); the standing frames kept (5 s) must cover it.
+STANDING_AT_WALL_S = 4.0
+#: Why no rep can be told from standing, for the clinician (``RepDetector.setup_note``). It says what was
+#: read, not that the hips touch: a kettlebell or a stick has read at the wall with the hips 18-21 cm out
+#: (the held-out stress-901 and -903), so only the clinician, looking, can tell; the kiosk says nothing of it.
+GAP_AT_WALL_STANDING = ("the wall gap reads at the wall while the patient stands, so no hinge can be told from "
+                        "standing: if their hips touch the wall, move their heels out to the next mark")
+
+
+def _standing_at_wall(readings, baseline_deg: float, tolerance_mm: float, lean_deg: float) -> bool:
+    """Whether standing ``readings`` ((t_s, trunk degrees, wall gap mm or None), oldest first) end with
+    :data:`STANDING_AT_WALL_S` at the wall: the lean under ``lean_deg`` past ``baseline_deg``
+    throughout, the gap read in four frames of five and its median at most ``tolerance_mm``."""
+    last_s = readings[-1][0]
+    if readings[0][0] > last_s - STANDING_AT_WALL_S:
+        return False
+    recent = [(trunk, gap) for t_s, trunk, gap in readings if t_s >= last_s - STANDING_AT_WALL_S]
+    gaps = [gap for _, gap in recent if gap is not None]
+    return (len(gaps) >= 0.8 * len(recent) and float(np.median(gaps)) <= tolerance_mm
+            and max(trunk for trunk, _ in recent) - baseline_deg < lean_deg)
+
 # Running-median lengths per measure (frames); see the module's docs.
 SMOOTHING_FRAMES = {"gap": 3, "knee": 3}
 # The trunk angle's running median takes the frames of this last stretch (s):
@@ -472,6 +497,7 @@ class RepDetector:
         # Every measured frame's (t_s, view note or None), for the note of a rep's bottom (VIEW_NOTE_FRAMES).
         self._view_notes = deque(maxlen=VIEW_NOTE_FRAMES)
         self._present = False
+        self._reps_on_arrival = 0  # len(reps) when the patient in view arrived
         self._last_seen_s = None
         self._trailing_seen = False
         self._baseline = None
@@ -501,6 +527,27 @@ class RepDetector:
             self._spine.reset()
         self._reset_standing()
 
+    @property
+    def setup_note(self) -> str | None:
+        """What in the set-up keeps the station from telling a rep now (:data:`GAP_AT_WALL_STANDING`), or None.
+
+        Tall or heavy patients with their heels near the wall may touch it
+        standing: their hinge is then a lean of 2-7 degrees, which standing
+        sway also makes, so no rep is counted (stress-401, -416, -126: 0-1
+        of their 5-6 reps). The clinician's screens say what was read
+        rather than stay quiet; the note does not say the hips touch, since
+        a reading at the wall is not always the hips (see the text).
+        Only until the patient's first rep: one that is counted was told
+        from standing, and a stick along the back can read at the wall
+        while the hips stand 10-23 cm out (stress-132, -712).
+        """
+        if (self._rep is not None or self._baseline is None or not self._since_rep
+                or len(self.reps) > self._reps_on_arrival):
+            return None
+        at_wall = _standing_at_wall(self._since_rep, self._baseline, self.thresholds.touch_tolerance_mm,
+                                    self.settings.enter_deg)
+        return GAP_AT_WALL_STANDING if at_wall else None
+
     # -- input ------------------------------------------------------------------
 
     def update(self, t_s: float, measures) -> list:
@@ -521,6 +568,7 @@ class RepDetector:
             return events
         if not self._present:
             self._present = True
+            self._reps_on_arrival = len(self.reps)
             events.append(PatientArrived(t_s))
         self._last_seen_s = t_s
         self._trailing_seen = False

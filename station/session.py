@@ -529,7 +529,8 @@ class _CameraLoop:
                                        set_number=current.number if current else None,
                                        set_state=current.state if current else None,
                                        reps_in_set=current.reps if current else 0,
-                                       measures=None if measures is None else frame_record(t, measures),
+                                       measures=None if measures is None else frame_record(t, measures,
+                                                                                           self._detector.setup_note),
                                        back_checked=None if self._back is None else self._back.checked,
                                        back_reason=None if self._back is None else self._back_reason(measures)))
 

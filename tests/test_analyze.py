@@ -15,6 +15,7 @@ from station.camera import open_recording
 from station.errors import WallHingeError
 from station.faults import NOT_SCORED
 from station.measure import HEAD_ABOVE_PICTURE
+from station.reps import GAP_AT_WALL_STANDING
 from wallhinge.cli import _print_rep_table
 
 from tests.test_cli import assert_one_error_line, run, seen_and_unseen_reps
@@ -215,6 +216,15 @@ def test_the_table_says_in_how_many_frames_the_head_was_above_the_picture(capsys
         assert last.startswith(f"in 3 of the 4 frames with the trunk measured, {HEAD_ABOVE_PICTURE}")
     _print_rep_table(SimpleNamespace(frames=frames[3:4], reps=[seen], back=None))
     assert HEAD_ABOVE_PICTURE not in capsys.readouterr().out
+
+def test_the_table_says_in_how_many_frames_the_hips_were_at_the_wall_standing(capsys):
+    # stress-401: no rep can be told from standing there (station.reps.GAP_AT_WALL_STANDING), so "no reps"
+    # alone would leave the clinician guessing.
+    frames = ([{"present": True, "trunk_angle_deg": 4.0, "setup_note": GAP_AT_WALL_STANDING}] * 5
+              + [{"present": True, "trunk_angle_deg": 4.0, "setup_note": None}])
+    _print_rep_table(SimpleNamespace(frames=frames, reps=[], back=None))
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"set-up: in 5 frames {GAP_AT_WALL_STANDING}")
+
 
 def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_in_its_row_and_json(capsys):
     seen, unseen = seen_and_unseen_reps(view_note=HEAD_ABOVE_PICTURE)

@@ -7,7 +7,7 @@ import pytest
 
 from station.faults import Thresholds
 from station.measure import ABSENT, HEAD_ABOVE_PICTURE, Measures
-from station.reps import (SETTLE_S, TRUNK_SMOOTHING_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
+from station.reps import (GAP_AT_WALL_STANDING, SETTLE_S, TRUNK_SMOOTHING_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
                           RepStarted, Touched)
 
 FPS = 30.0
@@ -356,6 +356,50 @@ def test_a_gap_reading_that_flickers_to_the_wall_while_standing_makes_no_rep():
         gaps = np.where(at_wall | np.roll(at_wall, 1), 0.0, 150.0)
         detector, events = run([frame(a, g) for a, g in zip(trunks, gaps)])
         assert detector.reps == [] and not of_type(events, RepStarted), seed
+
+def _setup_notes(frames, detector=None):
+    """The detector's set-up note after each frame (30 fps)."""
+    detector = detector or RepDetector()
+    notes = []
+    for index, measures in enumerate(frames):
+        detector.update(index * DT, measures)
+        notes.append(detector.setup_note)
+    return notes
+
+
+def test_hips_at_the_wall_standing_say_so_and_a_stand_off_does_not():
+    # stress-401, -416, -126: a tall, heavy patient with the heels near the wall touches it standing
+    # (the gap reading 6-18 mm), so the hinge is a lean of 2-7 degrees that standing sway also makes
+    # and no rep is counted. The station says why, once they have stood there 4 s (after the
+    # standing baseline's own second), and never while they stand 40 mm out and sway (the idle test above).
+    t = np.arange(0, 10, DT)
+    rng = np.random.default_rng(4)
+    trunks = STANDING_DEG + 2.0 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 1.5, t.size)
+    at_wall = _setup_notes([frame(a, g) for a, g in zip(trunks, 12.0 + rng.normal(0, 6.0, t.size))])
+    assert set(at_wall[:int(3.0 * FPS)]) == {None}
+    assert set(at_wall[int(7.0 * FPS):]) == {GAP_AT_WALL_STANDING}
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        trunks = STANDING_DEG + 2.0 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 1.5, t.size)
+        gaps = 40.0 + 10.0 * np.sin(2 * np.pi * 0.2 * t) + rng.normal(0, 6.0, t.size)
+        assert set(_setup_notes([frame(a, g) for a, g in zip(trunks, gaps)])) == {None}, seed
+
+
+def test_a_rep_held_at_the_wall_is_no_set_up_note():
+    # A proper hinge holds the hips at the wall for 4 s: a rep, not a patient standing there.
+    notes = _setup_notes(standing(2.0) + hinge(hold_s=4.5) + standing(2.0))
+    assert set(notes) == {None}
+
+
+def test_once_a_rep_is_counted_a_gap_read_at_the_wall_standing_is_no_set_up_note():
+    # stress-132 and -712: a stick along the back reads at the wall while the hips stand 9-23 cm out.
+    # A rep that was told from standing says the set-up lets reps be told, whatever the gap reads.
+    detector = RepDetector()
+    notes = _setup_notes(standing(6.0, gap=0.0), detector)
+    assert notes[-1] == GAP_AT_WALL_STANDING
+    notes = _setup_notes(standing(6.0, gap=0.0) + hinge(bottom_gap_mm=0.0) + standing(8.0, gap=0.0))
+    assert notes[int(6.0 * FPS) - 1] == GAP_AT_WALL_STANDING and notes[-1] is None
+
 
 def test_a_hinge_that_touches_the_wall_early_on_its_way_down_is_one_rep():
     # Hips first: the buttocks reach the wall 4 degrees into a 40-degree hinge and stay there,

@@ -260,11 +260,14 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
 
 
 def _print_view_notes(frames) -> None:
-    """Say in how many measured frames the measures read less well, and why (the frames' ``view_note``)."""
+    """Say in how many measured frames the measures read less well, and why (the frames' ``view_note``),
+    and in how many the set-up kept a rep from being told (their ``setup_note``)."""
     measured = [frame for frame in frames if frame.get("trunk_angle_deg") is not None]
     notes = Counter(frame["view_note"] for frame in measured if frame.get("view_note"))
     for note, count in notes.most_common():
         print(f"in {count} of the {len(measured)} frames with the trunk measured, {note} (per frame: --json --frames)")
+    for note, count in Counter(frame["setup_note"] for frame in frames if frame.get("setup_note")).most_common():
+        print(f"set-up: in {count} frames {note} (per frame: --json --frames)")
 
 
 def _store_file(args) -> Path:

@@ -13,6 +13,7 @@ import re
 import pytest
 
 from station.measure import HEAD_ABOVE_PICTURE
+from station.reps import GAP_AT_WALL_STANDING
 from station.store import open_store
 from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
@@ -174,6 +175,15 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     assert page.locator("#station-view").inner_text() == f"Camera: {HEAD_ABOVE_PICTURE}."
     feed.publish({**plain, "t_s": 44.6})
     page.wait_for_selector("#station-view:empty", state="attached")
+    # The wall gap reading at the wall while the patient stands: the clinician is told what to check, held as the view note is.
+    feed.publish({**plain, "t_s": 45.0, "wall_gap_mm": 9.0, "trunk_angle_deg": 4.0, "setup_note": GAP_AT_WALL_STANDING})
+    page.wait_for_selector(f'#station-setup:has-text("Set-up: {GAP_AT_WALL_STANDING}.")')
+    page.screenshot(path=shots / "live-setup-note.png")
+    feed.publish({**plain, "t_s": 46.0, "setup_note": None})
+    page.wait_for_selector("#station-now:has-text('gap 120 mm')")
+    assert page.locator("#station-setup").inner_text() == f"Set-up: {GAP_AT_WALL_STANDING}."
+    feed.publish({**plain, "t_s": 48.1, "setup_note": None})
+    page.wait_for_selector("#station-setup:empty", state="attached")
     assert "Patient at the wall · green lamp steady" in page.locator("#lights-words").inner_text()
     feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 2,
                   "rep": {"index": 5, "score": 75, "faults": ["squat"], "min_wall_gap_mm": 6.0,

@@ -15,8 +15,12 @@
   var log = document.getElementById("event-log");
   var nowText = document.getElementById("station-now");
   var backText = document.getElementById("station-back");
-  var viewText = document.getElementById("station-view");
-  var viewNoteUntil = null;  // frame time (s) until which the last view note stays up
+  // The notes a frame may carry, each held 3 s (frame time) after the last frame that said it: a hinge
+  // brings the head in and out of the picture rep by rep, and a reading near the wall wavers.
+  var NOTES = [
+    {key: "view_note", prefix: "Camera: ", node: document.getElementById("station-view"), until: null},
+    {key: "setup_note", prefix: "Set-up: ", node: document.getElementById("station-setup"), until: null}
+  ];
   var troubleText = document.getElementById("station-trouble");
   var storageAlert = document.getElementById("storage-alert");
 
@@ -107,17 +111,19 @@
     }
   }
 
-  // Why the measures read less well (the head above the picture): held 3 s after the last frame that said
-  // so, since a hinge brings the head in and out of the picture rep by rep.
-  function showView(frame) {
+  // Why the measures read less well (view_note: the head above the picture) and what in the set-up keeps a
+  // rep from being told (setup_note: the hips at the wall standing).
+  function showNotes(frame) {
     if (!frame || frame.t_s === undefined) { return; }
-    if (frame.view_note) {
-      viewNoteUntil = frame.t_s + 3.0;
-      viewText.textContent = "Camera: " + frame.view_note + ".";
-    } else if (viewNoteUntil === null || frame.t_s > viewNoteUntil || frame.t_s < viewNoteUntil - 3.0) {
-      viewNoteUntil = null;
-      viewText.textContent = "";
-    }
+    NOTES.forEach(function (note) {
+      if (frame[note.key]) {
+        note.until = frame.t_s + 3.0;
+        note.node.textContent = note.prefix + frame[note.key] + ".";
+      } else if (note.until === null || frame.t_s > note.until || frame.t_s < note.until - 3.0) {
+        note.until = null;
+        note.node.textContent = "";
+      }
+    });
   }
 
   function showStation(event) {
@@ -227,7 +233,7 @@
       showRep(state.latest_rep);
       showNow(state.latest && state.latest.frame);
       showBack(state.latest && state.latest.frame);
-      showView(state.latest && state.latest.frame);
+      showNotes(state.latest && state.latest.frame);
       showStation(state.latest && state.latest.station);
       showStorage(state.latest && state.latest.storage);
     });
@@ -236,7 +242,7 @@
       if (frame.lights) { showLights(frame.lights); }
       showNow(frame);
       showBack(frame);
-      showView(frame);
+      showNotes(frame);
     });
     source.addEventListener("station", function (message) {
       var event = JSON.parse(message.data);
