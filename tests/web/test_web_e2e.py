@@ -14,6 +14,7 @@ import pytest
 
 from station.measure import HEAD_ABOVE_PICTURE
 from station.reps import GAP_AT_WALL_STANDING
+from web.live_views import HIDDEN_HINT
 from station.store import open_store
 from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
 from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
@@ -157,7 +158,7 @@ def test_the_live_page_follows_the_station_and_sends_commands(contexts, site, sh
     page.wait_for_selector("#station-now:has-text('Now: gap 120 mm · trunk 12° · knee 6°')")
     feed.publish({"type": "frame", "t_s": 41.3, "present": True, "wall_gap_mm": None, "trunk_angle_deg": None,
                   "knee_flexion_deg": None, "hidden": "someone in front of the patient", "lights": lights})
-    page.wait_for_selector("#station-now:has-text('Now: not measured, someone in front of the patient.')")
+    page.wait_for_selector(f"#station-now:has-text(\"Now: not measured, someone in front of the patient: {HIDDEN_HINT}.\")")
     page.screenshot(path=shots / "live-hidden.png")
     feed.publish({"type": "frame", "t_s": 41.4, "present": True, "wall_gap_mm": 120.4, "trunk_angle_deg": 12.0,
                   "knee_flexion_deg": 6.0, "hidden": None, "lights": lights})

@@ -91,7 +91,10 @@
   function showNow(frame) {
     if (!frame) { return; }
     if (frame.present === false) { nowText.textContent = "Now: no one at the wall."; return; }
-    if (frame.hidden) { nowText.textContent = "Now: not measured, " + frame.hidden + "."; return; }
+    if (frame.hidden) {
+      nowText.textContent = "Now: not measured, " + frame.hidden + ": " + WORDS.hidden_hint + ".";
+      return;
+    }
     if (frame.wall_gap_mm === undefined && frame.trunk_angle_deg === undefined) { return; }
     nowText.textContent = "Now: gap " + round(frame.wall_gap_mm, " mm") + " · trunk " + round(frame.trunk_angle_deg, "°") +
       " · knee " + round(frame.knee_flexion_deg, "°");
