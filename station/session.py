@@ -124,6 +124,7 @@ from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
 from station.frame_step import OPENING_S, frame_record, step
 from station.live_worker import LiveWorker, NullPublisher, Publisher
+from station.malloc import release_freed_memory
 from station.measure import Measurer
 from station.reps import RepDetector
 from station.session_storage import StoreWorker
@@ -669,8 +670,10 @@ def run_session(settings: Settings, *, replay=None, publisher: Publisher | None 
     finally:
         _stop_workers(feedback, live, store, notifier, voice, summary)
         summary.elapsed_s = time.monotonic() - started
-    if loop.error is not None:
-        raise loop.error
+    error, loop = loop.error, None  # the loop's measurer and its per-pixel tables, freed before the trim
+    release_freed_memory()
+    if error is not None:
+        raise error
     log.info("session %s ended (%s): %d sets, %d reps in %.0f s", summary.session_id, summary.ended_by,
              summary.sets, len(summary.reps), summary.elapsed_s)
     return summary

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from station.errors import WallHingeError
 from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, bottom_view_words
+from station.malloc import limit_malloc_arenas
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
 
@@ -572,28 +573,6 @@ def _add_store_options(command) -> None:
     command.add_argument("--store", help="the station's database file (default: station.database of the settings)")
     command.add_argument("--config", help="the station's TOML settings (default: built-in defaults)")
     command.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE", help="change one setting")
-
-
-#: glibc's mallopt parameter for the number of malloc arenas (malloc.h).
-_M_ARENA_MAX = -8
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Keep glibc to a few malloc arenas (unless MALLOC_ARENA_MAX says otherwise).
-
-    glibc gives threads their own arenas, up to 8 per core, and keeps what is
-    freed in them: with the session's threads made anew for each patient and
-    the dashboard's 16 server threads, the station grew by 260 MiB over a
-    day's 20 sessions (benchmarks/bench_soak.py) and stayed flat with two.
-    Does nothing off glibc.
-    """
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
