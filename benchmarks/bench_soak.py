@@ -22,7 +22,8 @@ which catch the next session's start): with two arenas alone 168 -> 318 MiB
 over 20 sessions and 458 at 60, growing all the way (Python's own objects
 flat under tracemalloc: freed memory glibc kept); with each session trimming
 the heap as it ends (station.malloc.release_freed_memory) 126 -> 209 MiB at
-40 and 146-249 from session 10 to 80, no trend. One station session fed the
+40 and 146-249 from session 10 to 80, no trend (another run of 80: 146 at
+the 80th, +9.9 from the first). One station session fed the
 same recording 30 times in a row, as ``wallhinge run`` runs all day (a
 script, not this benchmark), stayed at 239 MiB without the trim.
 """
@@ -136,6 +137,8 @@ def main(argv=None) -> int:
             if line.startswith("session "):
                 _, number, reps = line.split()
                 rows.append((int(number), int(reps), time.monotonic() - started, {**latest, **proc_status(pid)}))
+                if int(number) == args.sessions:
+                    stop.set()  # the station shuts its dashboard next: a page asked for then is not its error
         stop.set()
         code = process.wait()
 
