@@ -1,6 +1,6 @@
 """A clinic day replayed at speed: does the station's memory, threads or open files creep?
 
-    python benchmarks/bench_soak.py [--sessions 20]
+    python benchmarks/bench_soak.py [--sessions 20] [--one-session]
 
 Runs the station in its own process as ``wallhinge run`` does (glibc kept to
 two malloc arenas as station.malloc.limit_malloc_arenas does, the session
@@ -11,6 +11,12 @@ goes, ``--sessions`` times in a row: a day's patients one after another.
 Meanwhile a clinician loads a page every half second and a kiosk stream is
 opened and dropped every few seconds, so the web side's threads and sockets
 come and go too.
+
+With ``--one-session`` the station runs one session all day, as ``wallhinge
+run`` does (participants come and go within it), fed the same recording
+``--sessions`` times in a row, its frames' times running on; a row is
+printed after each pass (its reps are the session's so far, not known
+until it ends: "-").
 
 Every second the station process's resident memory (VmRSS), threads and open
 file descriptors are read from /proc. Prints them at each finished session,
@@ -23,9 +29,8 @@ over 20 sessions and 458 at 60, growing all the way (Python's own objects
 flat under tracemalloc: freed memory glibc kept); with each session trimming
 the heap as it ends (station.malloc.release_freed_memory) 126 -> 209 MiB at
 40 and 146-249 from session 10 to 80, no trend (another run of 80: 146 at
-the 80th, +9.9 from the first). One station session fed the
-same recording 30 times in a row, as ``wallhinge run`` runs all day (a
-script, not this benchmark), stayed at 239 MiB without the trim.
+the 80th, +9.9 from the first). ``--one-session --sessions 30``: 232.0 ->
+232.8 MiB (the recording's frames, held for the passes, are some 55 MiB of it).
 """
 
 from __future__ import annotations
@@ -54,8 +59,36 @@ def bench_recording() -> Path:
     return cached_recording(f"soak-{SCENARIO}-{SEED}-{FPS}fps-{REPS}reps", SCENARIO, SEED, FPS, REPS)
 
 
-def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
-    """The station: one dashboard, ``sessions`` replays in a row; prints "session N" after each."""
+class LoopedRecording:
+    """``recording``'s frames ``passes`` times in a row as one source, their times running on (``run_session``'s
+    ``source``); ``after_pass(n)`` is called as pass ``n`` ends."""
+
+    info = None
+
+    def __init__(self, recording: Path, passes: int, after_pass):
+        from station.camera import open_recording
+
+        with open_recording(recording) as source:
+            self._frames = list(source)
+        self._passes, self._after_pass = passes, after_pass
+
+    def __iter__(self):
+        import dataclasses
+
+        span = self._frames[-1].timestamp_s + (self._frames[-1].timestamp_s - self._frames[-2].timestamp_s)
+        for number in range(self._passes):
+            for frame in self._frames:
+                yield dataclasses.replace(frame, timestamp_s=frame.timestamp_s + number * span,
+                                          clock_s=frame.clock_s + number * span)
+            self._after_pass(number + 1)
+
+    def close(self) -> None:
+        pass
+
+
+def child(folder: Path, recording: Path, sessions: int, port: int, one_session: bool = False) -> int:
+    """The station: one dashboard, ``sessions`` replays in a row (or passes of one session); prints "session N"
+    after each."""
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     from station.malloc import limit_malloc_arenas
@@ -72,6 +105,15 @@ def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
         create_account(store, USERNAME, PASSWORD, app=dashboard.app, role="admin")
     print("ready", flush=True)
     try:
+        if one_session:
+            factory = MockFactory(pin_class=MockPWMPin)
+            try:
+                looped = LoopedRecording(recording, sessions, lambda number: print(f"session {number} -", flush=True))
+                run_session(settings, source=lambda: looped, real_time=False, publisher=dashboard.live,
+                            pin_factory=factory)
+            finally:
+                factory.close()
+            return 0
         for number in range(1, sessions + 1):
             factory = MockFactory(pin_class=MockPWMPin)
             try:
@@ -88,17 +130,20 @@ def child(folder: Path, recording: Path, sessions: int, port: int) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20, help="sessions replayed in a row (default 20)")
+    parser.add_argument("--one-session", action="store_true",
+                        help="one session all day, as `wallhinge run`, fed the recording --sessions times")
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "RECORDING", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         folder, recording, port = args.child
-        return child(Path(folder), Path(recording), args.sessions, int(port))
+        return child(Path(folder), Path(recording), args.sessions, int(port), args.one_session)
 
     recording = bench_recording()
     with tempfile.TemporaryDirectory(prefix="wallhinge_soak_") as folder:
         port = free_port()
         process = subprocess.Popen([sys.executable, __file__, "--sessions", str(args.sessions), "--child", folder,
-                                    str(recording), str(port)], stdout=subprocess.PIPE, text=True,
+                                    str(recording), str(port)] + (["--one-session"] if args.one_session else []),
+                                   stdout=subprocess.PIPE, text=True,
                                    stderr=open(Path(folder) / "station.log", "w"), cwd=ROOT)
         if process.stdout.readline().strip() != "ready":
             raise SystemExit("the station did not start: see its log")
@@ -132,22 +177,24 @@ def main(argv=None) -> int:
         threading.Thread(target=sampler, daemon=True).start()
         threading.Thread(target=clinician, daemon=True).start()
         started = time.monotonic()
-        rows = [(0, 0, time.monotonic() - started, proc_status(pid))]
+        rows = [(0, "0", time.monotonic() - started, proc_status(pid))]
         for line in process.stdout:
             if line.startswith("session "):
                 _, number, reps = line.split()
-                rows.append((int(number), int(reps), time.monotonic() - started, {**latest, **proc_status(pid)}))
+                rows.append((int(number), reps, time.monotonic() - started, {**latest, **proc_status(pid)}))
                 if int(number) == args.sessions:
                     stop.set()  # the station shuts its dashboard next: a page asked for then is not its error
         stop.set()
         code = process.wait()
 
-    print(f"\nSoak: {args.sessions} sessions of {recording.name} replayed as fast as they go in one station process "
+    shape = ("passes of it in one session, as `wallhinge run` runs all day," if args.one_session
+             else "sessions of it, one after another,")
+    print(f"\nSoak: {args.sessions} {shape} replaying {recording.name} as fast as it goes in one station process "
           f"(dashboard served, a page every 0.5 s, a kiosk stream every 4 s); exit {code}, "
           f"{errors[0]} page errors")
     print(f"  {'session':>7} {'reps':>5} {'wall s':>7} {'VmRSS MiB':>10} {'threads':>8} {'fds':>5}")
     for number, reps, wall, values in rows:
-        print(f"  {number:7d} {reps:5d} {wall:7.1f} {values.get('rss_mb', float('nan')):10.1f} "
+        print(f"  {number:7d} {reps:>5} {wall:7.1f} {values.get('rss_mb', float('nan')):10.1f} "
               f"{values.get('threads', 0):8d} {values.get('fds', 0):5d}")
     if len(rows) > 2:
         first, last = rows[1][3], rows[-1][3]

@@ -45,7 +45,8 @@ def release_freed_memory() -> None:
     150 MiB and 60 by 290 (benchmarks/bench_soak.py, 2026-12-05), freed
     memory held in the heap's holes. Trimmed after each, 40 grew it by 11
     MiB. It takes a few milliseconds, once a session; a session that runs
-    all day (``wallhinge run``) stays flat without it. Objects only a
+    all day (``wallhinge run``; ``bench_soak.py --one-session``) stays flat
+    as it is. Objects only a
     reference cycle holds (the session's measurer among them) are collected
     first, so their memory is free to hand back.
     """
