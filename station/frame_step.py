@@ -59,7 +59,7 @@ def frame_record(t_s: float, measures, setup_note: str | None = None) -> dict:
     ``view_note`` (another) says when they are read off less of the patient
     than they need: the head above the picture. ``setup_note`` (another) is
     the rep detector's :attr:`~station.reps.RepDetector.setup_note`: what in
-    the set-up keeps a rep from being told (the hips at the wall standing).
+    the set-up keeps a rep from being told (the wall gap at the wall while the patient stands).
     """
     def rounded(value):
         return None if value is None else round(float(value), 1)

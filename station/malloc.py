@@ -29,7 +29,8 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     glibc gives threads their own arenas, up to 8 per core, and keeps what is
     freed in them: with the session's threads made anew for each patient and
     the dashboard's 16 server threads, the station grew by 260 MiB over a
-    day's 20 sessions (benchmarks/bench_soak.py) and stayed flat with two.
+    day's 20 sessions (benchmarks/bench_soak.py, 2026-12-03), and by 150 with
+    two: the rest is :func:`release_freed_memory`'s.
     """
     libc = _libc()
     if "MALLOC_ARENA_MAX" in os.environ or libc is None or not hasattr(libc, "mallopt"):
@@ -43,10 +44,10 @@ def release_freed_memory() -> None:
     Each session builds its measurer's per-pixel tables and its threads
     anew; with two arenas, 20 sessions in a row still grew the station by
     150 MiB and 60 by 290 (benchmarks/bench_soak.py, 2026-12-05), freed
-    memory held in the heap's holes. Trimmed after each, 40 grew it by 11
-    MiB. It takes a few milliseconds, once a session; a session that runs
-    all day (``wallhinge run``; ``bench_soak.py --one-session``) stays flat
-    as it is. Objects only a
+    memory held in the heap's holes. Trimmed as each ends: 126 -> 209 MiB
+    over 40, and 146-249 from the 10th to the 80th with no trend. It takes
+    3-8 ms, once a session; a session that runs all day (``wallhinge run``,
+    ``bench_soak.py --one-session``) stays flat without it. Objects only a
     reference cycle holds (the session's measurer among them) are collected
     first, so their memory is free to hand back.
     """
