@@ -147,7 +147,8 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             assert "Tips show here" not in page.content()
 
             # The wall bar follows the hips; a touch lights it.
-            took = {"bar": _within(page, "#bar:not([aria-valuenow='0'])", lambda: feed.publish(_frame(130.0, 28.0)))}
+            # (Waited for by the lean's word, drawn with the bar: the standing frames leave the bar at 0-4%, not 0.)
+            took = {"bar": _within(page, "#lean-word:has-text('Hinging')", lambda: feed.publish(_frame(130.0, 28.0)))}
             assert 45 <= int(page.locator("#bar").get_attribute("aria-valuenow")) <= 55  # halfway to the wall
             assert page.locator("#lean-word").inner_text() == "Hinging"
             took["touch"] = _within(page, "#wall[data-touching='true']", lambda: (
@@ -199,6 +200,14 @@ def test_the_kiosk_follows_the_station_within_a_second(browser, tmp_path, shots,
             page.screenshot(path=shots / f"kiosk-blocked-{size}.png")
             feed.publish(_frame(70.0, 38.0))
             page.wait_for_selector("#wall[data-blocked='false']")
+            # Standing against the wall, no rep's touch counted: at the wall, not "Touched the wall!".
+            feed.publish(_frame(6.0, 3.0))
+            page.wait_for_selector("#bar-word:has-text('At the wall')")
+            assert page.locator("#wall").get_attribute("data-touching") == "false"
+            assert page.locator("#bar-wall-word").inner_text() == "WALL"
+            page.wait_for_timeout(300)  # the bar's 0.12 s transition, for the picture
+            page.screenshot(path=shots / f"kiosk-at-the-wall-{size}.png")
+            feed.publish(_frame(70.0, 38.0))
             # Two cameras: the back is not checked (its measurement not validated), and the kiosk says so, plainly.
             feed.publish({**_frame(70.0, 38.0), "back_checked": False,
                           "back_reason": "the back is in view from this set-up, but its measurement has not met"})

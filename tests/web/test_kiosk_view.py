@@ -114,17 +114,34 @@ def test_the_wall_bar_fills_as_the_hips_near_the_wall_and_lights_on_a_touch():
     feed.play(2.1, frame(110.0, 30.0))
     half = feed.last("frame")
     assert 0.4 < half["fill"] < 0.6 and not half["touching"] and half["lean"] == "Hinging" and half["gap_mm"] == 110
-    feed.play(2.5, frame(15.0, 48.0))
+    feed.play(2.5, {"type": "touched", "t_s": 2.5, "wall_gap_mm": 15.0, "counted": True}, frame(15.0, 48.0))
     touch = feed.last("frame")
     assert touch["fill"] == 1.0 and touch["touching"] and touch["lean"] == "Hinged" and touch["trunk_deg"] == 48
-    # A touch event lights the bar for a moment even between snapshots.
-    feed.play(3.0, {"type": "touched", "t_s": 3.0, "wall_gap_mm": 3.1, "counted": True}, frame(40.0, 45.0))
-    assert feed.last("frame")["touching"] and feed.last("frame")["fill"] < 1.0
-    feed.play(4.6, frame(60.0, 40.0))
+    feed.play(4.4, frame(12.0, 50.0))  # held at the wall past the flash: still the rep's touch
+    assert feed.last("frame")["touching"] and feed.last("frame")["at_wall"]
+    feed.play(4.5, frame(40.0, 45.0))
     assert not feed.last("frame")["touching"]
-    feed.play(5.0, frame(None, None, present=False))
-    assert feed.last("frame") == {"present": False, "fill": None, "touching": False, "gap_mm": None,
+    # A touch event lights the bar for a moment even between snapshots.
+    feed.play(5.0, {"type": "touched", "t_s": 5.0, "wall_gap_mm": 3.1, "counted": True}, frame(40.0, 45.0))
+    assert feed.last("frame")["touching"] and feed.last("frame")["fill"] < 1.0
+    feed.play(6.6, frame(60.0, 40.0))
+    assert not feed.last("frame")["touching"]
+    feed.play(7.0, frame(None, None, present=False))
+    assert feed.last("frame") == {"present": False, "fill": None, "touching": False, "at_wall": False, "gap_mm": None,
                                   "trunk_deg": None, "lean": None, "blocked": None, "back": None}
+
+
+def test_standing_against_the_wall_is_at_the_wall_not_a_touch():
+    # A patient who stands with their buttocks on the wall reads a gap within the tolerance on every
+    # frame; no rep began, so no touch was counted (the station sounded no pip): the kiosk must not
+    # tell them they touched the wall, only that they are at it.
+    feed = Feed().play(0.0, session("running", 1), {"type": "patient", "present": True})
+    for t in range(30):
+        feed.play(t * 0.1, frame(8.0, 3.0))
+    standing = feed.last("frame")
+    assert standing["at_wall"] and standing["fill"] == 1.0 and not standing["touching"]
+    feed.play(3.1, {"type": "touched", "t_s": 3.1, "wall_gap_mm": 8.0, "counted": False}, frame(8.0, 3.0))
+    assert not feed.last("frame")["touching"]  # a touch no set counts sounds no pip either
 
 
 def test_the_light_mirrors_the_lamps_in_words_and_places():
@@ -319,7 +336,7 @@ def test_the_lean_gauge_waits_until_the_patient_stands_at_the_wall():
 def test_the_wall_bar_uses_the_participant_s_touch_tolerance():
     feed = Feed().play(0.0, session("running", 1, touch_tolerance_mm=35.0), {"type": "patient", "present": True})
     feed.play(0.1, frame(30.0, 40.0))
-    assert feed.last("frame")["touching"] is True  # 30 mm is a touch for them, not with the default 20
+    assert feed.last("frame")["at_wall"] is True  # 30 mm is at the wall for them, not with the default 20
 
 
 def test_with_two_cameras_the_kiosk_says_the_back_is_not_checked_and_keeps_the_reason_in():

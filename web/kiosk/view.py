@@ -13,7 +13,11 @@ with messages for the kiosk:
     :meth:`KioskView.view` for the keys).
 ``("frame", dict)``
     The measures now: ``present``, ``fill`` (0..1, the wall bar),
-    ``touching``, ``gap_mm``, ``trunk_deg``, ``lean`` (a word), ``blocked``
+    ``touching`` (the rep's touch was counted, the pip the station sounds
+    for it, and the hips are still at the wall or the touch is a moment
+    old), ``at_wall`` (the gap reads within the participant's tolerance,
+    touch counted or not: someone standing at the wall has not touched it
+    in a rep), ``gap_mm``, ``trunk_deg``, ``lean`` (a word), ``blocked``
     (:data:`BLOCKED_WORDS` while someone in front hides the participant, else
     None), ``back``
     (two cameras only: "Back not checked", or once the back is checked the
@@ -175,7 +179,8 @@ class KioskView:
         How long the set's summary card stays up, unless a new set or a new
         participant comes first (s).
     touch_flash_s : float
-        How long the wall bar stays lit after a touch event (s).
+        How long the wall bar stays lit after a counted touch event, when
+        the hips have left the wall (s).
     """
 
     def __init__(self, *, names: Callable[[int], str | None] | None = None, coach: CueCoach | None = None,
@@ -212,6 +217,7 @@ class KioskView:
         self._settled = False  # the patient has stood still at the wall since arriving
         self._summary_until = -math.inf
         self._touch_until = -math.inf
+        self._touch_held = False  # a counted touch, the hips at the wall since
         self._standing_gap = _STANDING_GAP_MM
         self._sent: dict | None = None
 
@@ -360,6 +366,7 @@ class KioskView:
     def _on_touched(self, event: dict, now: float, out: list) -> None:
         if event.get("counted", True):
             self._touch_until = now + self._touch_flash_s
+            self._touch_held = True
 
     def _on_frame(self, event: dict, now: float, out: list) -> None:
         if isinstance(event.get("lights"), dict):
@@ -383,8 +390,11 @@ class KioskView:
                              and max(gaps) - min(gaps) < _STILL_MM)
         settled = self._settled
         at_wall = bool(present) and gap is not None and gap <= self._tolerance
-        # A touch seen between two snapshots still lights the wall for a moment; the bar itself shows the gap now.
-        touching = at_wall or now < self._touch_until
+        # Only the rep's counted touch (the station's pip) lights the wall: the gap alone at the wall is also
+        # a patient standing against it, who has touched nothing in a rep. The light stays while the hips
+        # stay at the wall, and for a moment after (a touch seen between two snapshots); the bar shows the gap now.
+        self._touch_held = self._touch_held and at_wall
+        touching = self._touch_held or now < self._touch_until
         fill = None
         if present and gap is not None:
             span = max(self._standing_gap - self._tolerance, 1.0)
@@ -392,7 +402,7 @@ class KioskView:
         lean = None
         if present and settled and trunk is not None:
             lean = next(word for limit, word in _LEAN_WORDS if trunk < limit)
-        out.append(("frame", {"present": bool(present), "fill": fill, "touching": touching,
+        out.append(("frame", {"present": bool(present), "fill": fill, "touching": touching, "at_wall": at_wall,
                               "gap_mm": None if gap is None or not present else round(gap),
                               "trunk_deg": None if lean is None else round(trunk), "lean": lean,
                               "blocked": BLOCKED_WORDS if blocked else None,

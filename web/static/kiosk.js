@@ -114,6 +114,8 @@
     setText("bar-wall-word", frame.touching ? "TOUCH ✓" : "WALL");
     if (frame.touching) {
       setText("bar-word", "Touched the wall!");
+    } else if (frame.at_wall) {
+      setText("bar-word", "At the wall");  // the gap alone: no rep's touch was counted (web/kiosk/view.py)
     } else if (!frame.present) {
       setText("bar-word", "Step up to the wall");
     } else if (frame.blocked) {
