@@ -175,3 +175,30 @@ def test_the_obese_end_is_deeper_through_pelvis_and_belly_than_the_heavy_end():
     girth_ratio = BodyShape(1.75, 1.3).girth / BodyShape(1.75, 1.0).girth
     assert depth(1.3, ("abdomen",)) > depth(1.0, ("abdomen",)) * girth_ratio * 1.1
     assert BodyShape(1.75, 1.3).mass_kg > 105.0
+
+
+@pytest.mark.parametrize("shape", [BodyShape(1.5, 0.0, 0.0), BodyShape(1.7, 0.5, 0.0), BodyShape(1.95, 1.3, 0.0),
+                                   BodyShape(1.6, 0.6, 30.0)])
+@pytest.mark.parametrize("hip", [0.0, 25.0, 45.0, 65.0])
+def test_a_stick_rests_on_the_back_and_the_wall_stops_it(shape, hip):
+    # A dowel lies on the back's outline (it touches the hips and the upper back or head, and no part
+    # of the back reaches through it) with both hands on it; posed with the buttocks at the wall, it does
+    # not pass through the wall. (Until 2026-12-05 it floated 7-13 cm behind the buttocks and went up to
+    # 18 cm through the wall in a hinge.)
+    posture = Posture(z_m=0.30, hip_flexion_deg=hip, knee_flexion_deg=(12.0, 12.0), arms="stick")
+    gap = pose_body(shape, posture).wall_gap_m()
+    at_wall = replace(posture, z_m=posture.z_m - gap) if hip else posture
+    body = pose_body(shape, at_wall)
+    stick = next(part for name, part in body.primitives if name == "stick")
+    assert stick.min_along(np.array([0.0, 0.0, 1.0])) >= -1e-6  # not through the wall
+    axis = (stick.b - stick.a) / np.linalg.norm(stick.b - stick.a)
+    behind = np.cross(axis, [1.0, 0.0, 0.0])  # the stick's side of the back, across it in the sagittal plane
+    behind = behind if behind @ (body.joints["hip_centre"] - stick.a) < 0 else -behind
+    touches = {name: -part.min_along(-behind) - (stick.a @ behind - stick.radius)
+               for name, part in body.primitives if name in ("pelvis", "buttock", "thorax", "neck", "head")}
+    assert max(touches.values()) == pytest.approx(0.0, abs=1e-3)  # resting on the back, not floating off it
+    assert max(touches[name] for name in ("pelvis", "buttock")) == pytest.approx(0.0, abs=1e-3)
+    for side in ("left", "right"):
+        hand = body.joints[f"{side}_hand"]
+        off_axis = (hand - stick.a) - ((hand - stick.a) @ axis) * axis
+        assert np.linalg.norm(off_axis) < 0.05  # holding it

@@ -53,6 +53,10 @@ MAX_BUILD = 1.3  # obese: the stress set's heavy end (the drill's population is 
 ARM_STYLES = ("hips", "stick", "sides", "crossed", "kettlebell_chest", "kettlebell_hanging")
 KETTLEBELL_RADIUS_M = 0.10  # the bell of a 8-16 kg kettlebell is about 0.2 m across
 KETTLEBELL_HANDLE_M = 0.07  # from the hands on the handle to the top of the bell
+STICK_RADIUS_M = 0.014  # a 28 mm dowel
+STICK_LENGTH_M = 1.0
+# The parts of the back a stick held along it can rest on: it lies on their posterior outline.
+STICK_RESTS_ON = ("pelvis", "buttock", "abdomen", "thorax", "neck", "head")
 # Parts whose surface counts for the wall gap (docs/drill.md: "pelvis and buttocks").
 WALL_GAP_PARTS = ("pelvis", "buttock")
 
@@ -448,8 +452,9 @@ def _balanced_shank_tilt(shape: BodyShape, posture: Posture) -> float:
     return 0.5 * (low + high)
 
 
-def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str, object]]:
-    """Ellipsoids and capsules that make the body's skin, in the body frame."""
+def _surface(shape: BodyShape, joints: dict[str, np.ndarray], limbs: bool = True) -> list[tuple[str, object]]:
+    """Ellipsoids and capsules that make the body's skin, in the body frame (the trunk and head alone
+    without ``limbs``)."""
     h, g = shape.height_m, shape.girth
     parts: list[tuple[str, object]] = []
 
@@ -481,6 +486,8 @@ def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str,
     parts.append(("neck", Capsule(joints["c7"], joints["head"] - joints["neck_dir"] * HEAD_RADIUS * h, 0.030 * h)))
     head_frame = frame(joints["neck_dir"])
     parts.append(("head", Ellipsoid(joints["head"], head_frame, np.array([0.046, 0.060, 0.055]) * h)))
+    if not limbs:
+        return parts
     for side in ("left", "right"):
         hip, knee, ankle = joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"]
         thigh_mid = 0.5 * (hip + knee)
@@ -495,23 +502,95 @@ def _surface(shape: BodyShape, joints: dict[str, np.ndarray]) -> list[tuple[str,
     return parts
 
 
-def _stick(shape: BodyShape, joints: dict[str, np.ndarray]) -> Capsule:
-    """A dowel held along the back, touching the back of the head and the sacrum."""
+def _stick_on_back(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The ends of a dowel held along the back (body frame, m): on its outline, and stopped by the wall.
+
+    A dowel pressed to the back rests where a straight edge would: on the
+    posterior outline of the pelvis and buttocks below and of the upper back
+    or head above (the line tangent to both, in the midline), clear of the
+    hollow of the lower back between them. Its lower end is at the lower
+    contact, its upper end ``STICK_LENGTH_M`` above. Where that would pass
+    through the drill wall (the hips at the wall, the stick's end at their
+    height), the wall pushes the dowel up through the hands: its lower end
+    slides up along its own line until it clears the wall.
+    """
+    surface = _surface(shape, joints, limbs=False)
+    trunk = [part for name, part in surface if name in STICK_RESTS_ON]
+    lower = [part for name, part in surface if name in ("pelvis", "buttock")]
+    upper = [part for name, part in surface if name in ("thorax", "neck", "head")]
+    # Candidate lines along the back within 45 degrees of the trunk's own line (0 = up, positive tips
+    # anterior), and their posterior normals.
+    trunk_line = joints["shoulder_centre"] - joints["hip_centre"]
+    lean = np.arctan2(trunk_line[2], trunk_line[1])
+    angles = lean + np.radians(np.linspace(-45.0, 45.0, 181))
+    axes = np.stack([np.zeros_like(angles), np.cos(angles), np.sin(angles)])  # (3, K)
+    backward = np.stack([np.zeros_like(angles), np.sin(angles), -np.cos(angles)])
+
+    def reach(parts):  # how far behind each line's origin the parts' outline reaches (m), per candidate
+        return np.max([-_min_along_many(part, -backward) for part in parts], axis=0)
+
+    # Tipping the line forward brings the upper back out behind it and the pelvis in: one crossing.
+    excess = reach(upper) - reach(lower)
+    k = int(np.clip(np.argmax(excess >= 0.0), 1, len(angles) - 1))
+    share = excess[k - 1] / (excess[k - 1] - excess[k]) if excess[k - 1] != excess[k] else 0.0
+    angle = angles[k - 1] + share * (angles[k] - angles[k - 1])
+    axis, normal = _sagittal(angle), -_sagittal_perp(_sagittal(angle))
+    offset = max(-part.min_along(-normal) for part in trunk) + STICK_RADIUS_M
+    resting = max(lower, key=lambda part: -part.min_along(-normal))  # the part of the hips it rests on
+    low = offset * normal + (_support_point(resting, normal) @ axis) * axis
+    # The wall (room z = 0) in the body frame: room z = cos(yaw) z + z_m on the midline (x = 0).
+    cos_yaw = np.cos(np.radians(posture.yaw_deg))
+    room_z = cos_yaw * low[2] + posture.z_m
+    if room_z < STICK_RADIUS_M and axis[2] * cos_yaw > 1e-6:
+        low = low + axis * min((STICK_RADIUS_M - room_z) / (axis[2] * cos_yaw), 0.5 * STICK_LENGTH_M)
+    return low, low + axis * STICK_LENGTH_M
+
+
+def _min_along_many(part, directions: np.ndarray) -> np.ndarray:
+    """``part.min_along`` for each column of ``directions`` (3, K), vectorised."""
+    if isinstance(part, Ellipsoid):
+        return part.centre @ directions - np.linalg.norm(part.radii[:, np.newaxis] * (part.axes.T @ directions), axis=0)
+    return np.minimum(part.a @ directions, part.b @ directions) - part.radius
+
+
+def _support_point(part, direction: np.ndarray) -> np.ndarray:
+    """The point of ``part`` farthest along ``direction`` (m)."""
+    if isinstance(part, Ellipsoid):
+        local = part.radii * (part.axes.T @ direction)
+        return part.centre + part.axes @ (part.radii * local / max(np.linalg.norm(local), 1e-12))
+    end = part.a if part.a @ direction >= part.b @ direction else part.b
+    return end + part.radius * direction / np.linalg.norm(direction)
+
+
+def _hold_stick(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray]) -> None:
+    """Put the dowel on the back and both hands on it: the right behind the neck, the left at the waist.
+
+    The hands' first places (:func:`_place_arms`, used to balance the body)
+    are a hand's width off the dowel at most; here they move onto it, at the
+    heights of C7 and of the lumbar curve.
+    """
+    low, high = _stick_on_back(shape, posture, joints)
+    joints["stick_low"], joints["stick_high"] = low, high
+    axis = (high - low) / np.linalg.norm(high - low)
     h = shape.height_m
-    back = -_sagittal_perp(joints["pelvis_dir"])
-    low = joints["sacrum"] + back * 0.09 * h * shape.girth - joints["pelvis_dir"] * 0.10 * h
-    high_dir = joints["head"] - _sagittal_perp(joints["neck_dir"]) * 0.058 * h - low
-    high = low + high_dir / np.linalg.norm(high_dir) * 1.0
-    return Capsule(low, high, 0.014)
+    for side, sign, level in (("right", -1.0, joints["c7"]),
+                              ("left", 1.0, joints["sacrum"] + joints["pelvis_dir"] * 0.06 * h)):
+        along = max((level - low) @ axis, 0.0)
+        hand = low + along * axis + [sign * 0.04, 0.0, 0.0]
+        outward = np.array([sign, 0.8, 0.0]) if side == "right" else np.array([sign, 0.0, -0.6])
+        joints[f"{side}_hand"] = hand
+        joints[f"{side}_elbow"] = _elbow(joints[f"{side}_shoulder"], hand, UPPER_ARM * h, FOREARM * h, outward)
 
 
 def pose_body(shape: BodyShape, posture: Posture) -> Body:
     """Build the posed body in the room frame."""
     tilt = _balanced_shank_tilt(shape, posture) if posture.gait_phase is None else 0.0
     local = _skeleton_local(shape, posture, tilt)
+    if posture.arms == "stick":
+        _hold_stick(shape, posture, local)
     surface = _surface(shape, local)
     if posture.arms == "stick":
-        surface.append(("stick", _stick(shape, local)))
+        surface.append(("stick", Capsule(local["stick_low"], local["stick_high"], STICK_RADIUS_M)))
     if "load" in local:
         surface.append(("load", Ellipsoid(local["load"], np.eye(3), np.full(3, KETTLEBELL_RADIUS_M))))
     yaw = np.radians(posture.yaw_deg)

@@ -44,7 +44,7 @@ _VIEW_CHECK_JOINTS = ("head", "c7", "shoulder_centre", "hip_centre", "left_knee"
 
 # Bump when a change to the simulator alters what a scene records: recordings
 # cached by an older version (benchmarks, the demo) are then made again.
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 
 # A pair's clock: its origin is the scene's own, an hour apart per scene key
 # from 2026-01-01 (so two scenes' recordings never overlap in time, as two
