@@ -2,7 +2,7 @@
 
     python benchmarks/bench_accuracy.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
                                         |stress-check4|stress-tune3|stress-tune4
-                                        |stress-tune5|stress-check5]
+                                        |stress-tune5|stress-check5|stress-noise]
                                         [--exact-pose] [--jobs N]
 
 Simulates (once, cached in data/bench/) recordings across the mount
@@ -21,7 +21,9 @@ agrees with the truth, over all frames.
 The stress sets (``station.sim.stress``) span the whole envelope: bodies,
 loads, stand-offs, mount corners and a second person; ``stress-tune`` to
 ``stress-tune5`` may be tuned on, ``stress-check`` to ``stress-check5`` are
-held out (docs/accuracy.md says what each has been used for). Each recording's line names
+held out (docs/accuracy.md says what each has been used for), and
+``stress-noise`` is held out with its depth camera's noise and artefacts
+drawn (``SENSOR_SPREAD``; each line then names them). Each recording's line names
 its scene, so a failure can be found again (``wallhinge simulate --scenario
 stress --seed N``). With --exact-pose the calibration's camera pose is the
 simulator's true one (its rotation, height and distance from the wall; x = 0 stays the calibration's), to separate measurement error from calibration error.
@@ -97,8 +99,12 @@ def scene_line(truth) -> str:
     second = notes.get("bystander", "yes" if truth["bystanders"] else "none")
     if second != "none" and "bystander_side" in notes:
         second += f" {notes['bystander_side']}-side {notes['bystander_distance_m']:.1f}m"
+    sensor = truth.get("sensor") or {}
+    drawn = (f"; noise {100 * sensor['rms_fraction_at_2m']:.1f}% drop {100 * sensor['dropout_fraction']:.0f}% "
+             f"fly {100 * sensor['flying_pixel_fraction']:.0f}%") if notes.get("sensor_drawn") else ""
     return (f"{who}; cam {mount['distance_m']:.1f}m h{mount['height_m']:.2f} p{mount['pitch_deg']:+.0f} "
-            f"y{mount['yaw_toward_wall_deg']:.0f}; {truth['width']}x{truth['height']}@{truth['fps']}; 2nd: {second}")
+            f"y{mount['yaw_toward_wall_deg']:.0f}; {truth['width']}x{truth['height']}@{truth['fps']}; 2nd: {second}"
+            + drawn)
 
 
 def cached(name, seed, folder=FOLDER) -> bool:
