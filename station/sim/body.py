@@ -311,14 +311,14 @@ def _place_arms(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray
             hand = joints["hip_centre"] + pelvis_up * 0.07 * h + [sign * (0.10 * h * g + 0.02), 0.0, 0.0]
             outward = np.array([sign, 0.0, -0.6])
         elif posture.arms == "stick" and side == "right":
-            # Right hand holds the stick behind the neck, elbow up.
-            hand = joints["c7"] - _sagittal_perp(joints["upper_thorax_dir"]) * 0.09 * g + [sign * 0.05, 0.0, 0.0]
-            outward = np.array([sign, 0.8, 0.0])
+            # Right hand holds the stick behind the neck, elbow up (near the stick: _hold_stick puts it on).
+            level, outward = _stick_grip(shape, joints, side)
+            hand = level - _sagittal_perp(joints["upper_thorax_dir"]) * 0.09 * g + [sign * 0.05, 0.0, 0.0]
         elif posture.arms == "stick":
             # Left hand holds it behind the lower back.
-            hand = joints["sacrum"] + pelvis_up * 0.06 * h - _sagittal_perp(joints["lumbar_dir"]) * 0.13 * g
+            level, outward = _stick_grip(shape, joints, side)
+            hand = level - _sagittal_perp(joints["lumbar_dir"]) * 0.13 * g
             hand = hand + [sign * 0.04, 0.0, 0.0]
-            outward = np.array([sign, 0.0, -0.6])
         elif posture.arms == "crossed":
             # Forearms crossed on the chest, each hand on the opposite shoulder's front.
             hand = _chest_front(shape, joints, 0.75, 0.035) + [-sign * 0.075 * h, 0.0, 0.0]
@@ -527,7 +527,7 @@ def _stick_on_back(shape: BodyShape, posture: Posture, joints: dict[str, np.ndar
     backward = np.stack([np.zeros_like(angles), np.sin(angles), -np.cos(angles)])
 
     def reach(parts):  # how far behind each line's origin the parts' outline reaches (m), per candidate
-        return np.max([-_min_along_many(part, -backward) for part in parts], axis=0)
+        return np.max([-part.min_along(-backward) for part in parts], axis=0)
 
     # Tipping the line forward brings the upper back out behind it and the pelvis in: one crossing.
     excess = reach(upper) - reach(lower)
@@ -537,7 +537,7 @@ def _stick_on_back(shape: BodyShape, posture: Posture, joints: dict[str, np.ndar
     axis, normal = _sagittal(angle), -_sagittal_perp(_sagittal(angle))
     offset = max(-part.min_along(-normal) for part in trunk) + STICK_RADIUS_M
     resting = max(lower, key=lambda part: -part.min_along(-normal))  # the part of the hips it rests on
-    low = offset * normal + (_support_point(resting, normal) @ axis) * axis
+    low = offset * normal + (resting.farthest_along(normal) @ axis) * axis
     # The wall (room z = 0) in the body frame: room z = cos(yaw) z + z_m on the midline (x = 0).
     cos_yaw = np.cos(np.radians(posture.yaw_deg))
     room_z = cos_yaw * low[2] + posture.z_m
@@ -546,20 +546,12 @@ def _stick_on_back(shape: BodyShape, posture: Posture, joints: dict[str, np.ndar
     return low, low + axis * STICK_LENGTH_M
 
 
-def _min_along_many(part, directions: np.ndarray) -> np.ndarray:
-    """``part.min_along`` for each column of ``directions`` (3, K), vectorised."""
-    if isinstance(part, Ellipsoid):
-        return part.centre @ directions - np.linalg.norm(part.radii[:, np.newaxis] * (part.axes.T @ directions), axis=0)
-    return np.minimum(part.a @ directions, part.b @ directions) - part.radius
-
-
-def _support_point(part, direction: np.ndarray) -> np.ndarray:
-    """The point of ``part`` farthest along ``direction`` (m)."""
-    if isinstance(part, Ellipsoid):
-        local = part.radii * (part.axes.T @ direction)
-        return part.centre + part.axes @ (part.radii * local / max(np.linalg.norm(local), 1e-12))
-    end = part.a if part.a @ direction >= part.b @ direction else part.b
-    return end + part.radius * direction / np.linalg.norm(direction)
+def _stick_grip(shape: BodyShape, joints: dict[str, np.ndarray], side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where a hand holds a stick along the back, as a point of the spine at its height (m), and the way
+    its elbow bends: the right behind the neck, elbow up; the left at the lumbar curve, elbow out and back."""
+    if side == "right":
+        return joints["c7"], np.array([-1.0, 0.8, 0.0])
+    return joints["sacrum"] + joints["pelvis_dir"] * 0.06 * shape.height_m, np.array([1.0, 0.0, -0.6])
 
 
 def _hold_stick(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray]) -> None:
@@ -573,11 +565,10 @@ def _hold_stick(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray
     joints["stick_low"], joints["stick_high"] = low, high
     axis = (high - low) / np.linalg.norm(high - low)
     h = shape.height_m
-    for side, sign, level in (("right", -1.0, joints["c7"]),
-                              ("left", 1.0, joints["sacrum"] + joints["pelvis_dir"] * 0.06 * h)):
+    for side, sign in (("right", -1.0), ("left", 1.0)):
+        level, outward = _stick_grip(shape, joints, side)
         along = max((level - low) @ axis, 0.0)
         hand = low + along * axis + [sign * 0.04, 0.0, 0.0]
-        outward = np.array([sign, 0.8, 0.0]) if side == "right" else np.array([sign, 0.0, -0.6])
         joints[f"{side}_hand"] = hand
         joints[f"{side}_elbow"] = _elbow(joints[f"{side}_shoulder"], hand, UPPER_ARM * h, FOREARM * h, outward)
 

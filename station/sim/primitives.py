@@ -37,9 +37,19 @@ class Ellipsoid:
     def bounding_sphere(self) -> tuple[np.ndarray, float]:
         return self.centre, float(np.max(self.radii))
 
-    def min_along(self, direction: np.ndarray) -> float:
-        """Smallest value of ``direction . p`` over the solid (its support in -direction)."""
+    def min_along(self, direction: np.ndarray):
+        """Smallest value of ``direction . p`` over the solid (its support in -direction).
+
+        ``direction`` is one vector (a float back) or the columns of a (3, K) array (K values back).
+        """
+        if np.ndim(direction) == 2:
+            return self.centre @ direction - np.linalg.norm(self.radii[:, np.newaxis] * (self.axes.T @ direction), axis=0)
         return float(self.centre @ direction - np.linalg.norm(self.radii * (self.axes.T @ direction)))
+
+    def farthest_along(self, direction: np.ndarray) -> np.ndarray:
+        """The point of the solid farthest along ``direction`` (a unit vector)."""
+        local = self.radii * (self.axes.T @ direction)
+        return self.centre + self.axes @ (self.radii * local / max(np.linalg.norm(local), 1e-12))
 
     def intersect(self, origin, directions):
         # In the ellipsoid's own scaled frame it is the unit sphere.
@@ -68,8 +78,15 @@ class Capsule:
     def bounding_sphere(self) -> tuple[np.ndarray, float]:
         return 0.5 * (self.a + self.b), float(0.5 * np.linalg.norm(self.b - self.a) + self.radius)
 
-    def min_along(self, direction: np.ndarray) -> float:
+    def min_along(self, direction: np.ndarray):
+        """As :meth:`Ellipsoid.min_along`: one vector or the columns of a (3, K) array."""
+        if np.ndim(direction) == 2:
+            return np.minimum(self.a @ direction, self.b @ direction) - self.radius
         return float(min(self.a @ direction, self.b @ direction) - self.radius)
+
+    def farthest_along(self, direction: np.ndarray) -> np.ndarray:
+        """The point of the solid farthest along ``direction`` (a unit vector)."""
+        return (self.a if self.a @ direction >= self.b @ direction else self.b) + self.radius * direction
 
     def intersect(self, origin, directions):
         axis = self.b - self.a
