@@ -523,7 +523,6 @@ def _stick_on_back(shape: BodyShape, posture: Posture, joints: dict[str, np.ndar
     trunk_line = joints["shoulder_centre"] - joints["hip_centre"]
     lean = np.arctan2(trunk_line[2], trunk_line[1])
     angles = lean + np.radians(np.linspace(-45.0, 45.0, 181))
-    axes = np.stack([np.zeros_like(angles), np.cos(angles), np.sin(angles)])  # (3, K)
     backward = np.stack([np.zeros_like(angles), np.sin(angles), -np.cos(angles)])
 
     def reach(parts):  # how far behind each line's origin the parts' outline reaches (m), per candidate
@@ -558,8 +557,8 @@ def _hold_stick(shape: BodyShape, posture: Posture, joints: dict[str, np.ndarray
     """Put the dowel on the back and both hands on it: the right behind the neck, the left at the waist.
 
     The hands' first places (:func:`_place_arms`, used to balance the body)
-    are a hand's width off the dowel at most; here they move onto it, at the
-    heights of C7 and of the lumbar curve.
+    are near the dowel, not on it; here they move onto it, at the heights of
+    C7 and of the lumbar curve (:func:`_stick_grip`).
     """
     low, high = _stick_on_back(shape, posture, joints)
     joints["stick_low"], joints["stick_high"] = low, high
