@@ -198,6 +198,7 @@ def test_a_stick_rests_on_the_back_and_the_wall_stops_it(shape, hip):
                for name, part in body.primitives if name in ("pelvis", "buttock", "thorax", "neck", "head")}
     assert max(touches.values()) == pytest.approx(0.0, abs=1e-3)  # resting on the back, not floating off it
     assert max(touches[name] for name in ("pelvis", "buttock")) == pytest.approx(0.0, abs=1e-3)
+    assert max(touches[name] for name in ("thorax", "neck", "head")) == pytest.approx(0.0, abs=1e-3)
     for side in ("left", "right"):
         hand = body.joints[f"{side}_hand"]
         off_axis = (hand - stick.a) - ((hand - stick.a) @ axis) * axis
