@@ -34,10 +34,10 @@ after several changes: the held-out set's first run is again the figure
 nobody tuned on.
 :data:`NOISE_SEEDS` is a held-out set whose depth camera is not the datasheet's:
 the noise and artefacts of each recording's sensor model are drawn over
-:data:`SENSOR_SPREAD` (from half to twice the depth noise, no blobs lost to
-6% of them, no flying pixels to most of them), since the recordings the
-station is judged on come from another sensor model than ours; everything
-else is drawn as for the other sets.
+:data:`SENSOR_SPREAD` (half to twice the datasheet's depth noise, 0-6% of the
+pixels lost in blobs, 0-80% of the depth-edge pixels flying), since the
+recordings the station is judged on come from another sensor model than ours;
+everything else is drawn as for the other sets.
 The first seeds of each half replay, in the order of :data:`ANCHOR_CASES`,
 the cases that independent recordings found failing (issue 14), with
 everything else drawn.
