@@ -307,6 +307,24 @@ def _filter_blocks(settings: FilterSettings) -> list:
     return blocks
 
 
+def wait_for_playback_stop(playback) -> None:
+    """Wait (at most _PLAYBACK_STOP_WAIT_S seconds) until a recording's playback has stopped reading.
+
+    librealsense stops a playback from its own reading thread at the end
+    of the file; stopping the pipeline or releasing the device while that
+    thread is still at work races it and can crash the process.  Call this
+    once a recording's last frame is read, before ``pipeline.stop()``, and
+    again after stopping it early, before the device is released.
+    """
+    deadline = time.monotonic() + _PLAYBACK_STOP_WAIT_S
+    while playback.current_status() != rs.playback_status.stopped and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if playback.current_status() == rs.playback_status.stopped:
+        # The status says stopped as soon as the reading thread *begins* to stop;
+        # pause() runs on that thread and returns once it has finished stopping.
+        playback.pause()
+
+
 class FrameSource:
     """Depth frames from ``rs.pipeline``; use :func:`open_camera` or :func:`open_recording`.
 
@@ -358,23 +376,7 @@ class FrameSource:
             if reader is not None and reader is not threading.current_thread():
                 reader.join()  # it sees the source closed within _READ_AHEAD_POLL_S
             if self.info.kind == "recording":
-                self._wait_for_playback_stop()
-
-    def _wait_for_playback_stop(self) -> None:
-        """Wait (at most _PLAYBACK_STOP_WAIT_S) until the playback reports itself stopped.
-
-        librealsense stops a playback from its own reading thread at the end
-        of the file; stopping the pipeline or releasing the device while that
-        thread is still at work races it and can crash the process.
-        """
-        playback = self._profile.get_device().as_playback()
-        deadline = time.monotonic() + _PLAYBACK_STOP_WAIT_S
-        while playback.current_status() != rs.playback_status.stopped and time.monotonic() < deadline:
-            time.sleep(0.002)
-        if playback.current_status() == rs.playback_status.stopped:
-            # The status says stopped as soon as the reading thread *begins* to stop;
-            # pause() runs on that thread and returns once it has finished stopping.
-            playback.pause()
+                wait_for_playback_stop(self._profile.get_device().as_playback())
 
     @property
     def closed(self) -> bool:
@@ -467,8 +469,8 @@ class FrameSource:
         while not self._closed.is_set():
             if self._stated_frames is not None and read >= self._stated_frames:
                 # Every frame the file holds: let playback reach the file's end and stop
-                # by itself before the pipeline is stopped (see _wait_for_playback_stop).
-                self._wait_for_playback_stop()
+                # by itself before the pipeline is stopped (see wait_for_playback_stop).
+                wait_for_playback_stop(playback)
                 return
             try:
                 arrived, frames = self._pipeline.try_wait_for_frames(_PLAYBACK_POLL_MS)

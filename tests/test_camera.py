@@ -442,22 +442,32 @@ def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_pat
     path = write_recording(tmp_path / "every-value.db3", [every_value], intrinsics=d400_intrinsics(424, 240),
                            fps=30, depth_unit_m=depth_unit_m)
     rs = camera_module.rs
-    kept = []
-    for low, high in [(0.2, 6.0), (0.0, 6.0), (0.3, 4.0), (0.5, 0.0), (0.1, 0.25), (1.234567, 5.4321), (15.9, 16.0)]:
-        settings = FilterSettings(min_distance_m=low, max_distance_m=high)
-        _, (frame,) = read_all(path, filters=settings)
-        pipeline, config = rs.pipeline(), rs.config()
-        config.enable_device_from_file(str(path), repeat_playback=False)
-        profile = pipeline.start(config)
-        try:
-            profile.get_device().as_playback().set_real_time(False)
-            raw = pipeline.wait_for_frames().get_depth_frame()
+    ranges = [(0.2, 6.0), (0.0, 6.0), (0.3, 4.0), (0.5, 0.0), (0.1, 0.25), (1.234567, 5.4321), (15.9, 16.0)]
+    # librealsense's own: the recording's one frame through its threshold filter, one playback for
+    # all ranges, opened as the station opens one (real time off before the start, depth only).
+    pipeline, config = rs.pipeline(), rs.config()
+    config.enable_device_from_file(str(path), repeat_playback=False)
+    config.enable_stream(rs.stream.depth)
+    playback = config.resolve(rs.pipeline_wrapper(pipeline)).get_device().as_playback()
+    playback.set_real_time(False)
+    pipeline.start(config)
+    try:
+        raw = pipeline.wait_for_frames().get_depth_frame()
+        expected_by_range = []
+        for low, high in ranges:
             threshold = rs.threshold_filter()
             threshold.set_option(rs.option.min_distance, low)
             threshold.set_option(rs.option.max_distance, high or 16.0)
-            expected = np.array(threshold.process(raw).get_data(), np.uint16, copy=True)
-        finally:
-            pipeline.stop()
+            expected_by_range.append(np.array(threshold.process(raw).get_data(), np.uint16, copy=True))
+        del raw
+        # The file's one frame is read: let the playback stop at the file's end before the
+        # pipeline is stopped, as the station does (stopping first crashed 1-2% of runs).
+        camera_module.wait_for_playback_stop(playback)
+    finally:
+        pipeline.stop()
+    kept = []
+    for (low, high), expected in zip(ranges, expected_by_range):
+        _, (frame,) = read_all(path, filters=FilterSettings(min_distance_m=low, max_distance_m=high))
         assert np.array_equal(frame.depth, expected), (depth_unit_m, low, high)
         kept.append(np.count_nonzero(expected))
     assert 0 < max(kept) and max(kept) < 65535  # (at 0.1 mm a unit, 15.9-16 m is past the range: none kept)
