@@ -118,6 +118,13 @@ CORE_HALF_WIDTH_M = 0.14
 # rounded upper back or a held stick may be the rearmost by a few cm.
 HIP_SHARE_OF_TOP = (0.36, 0.62)
 DEEP_HINGE_MARGIN_M = 0.05
+# A bulge above that share is the buttocks of a deep hinge only if it is
+# broad: the buttocks are round (radius 6-25 cm), so the outline 4-6 cm
+# above or below their rearmost point lies within a few cm of it. A hand
+# gripping a stick at the waist juts out of the back's outline in a band a
+# few cm tall, with the outline 15-25 cm further out on both sides of it.
+BULGE_HALF_HEIGHT_M = (0.04, 0.06)
+BULGE_MAX_RECEDE_M = 0.06
 # The torso, across the trunk's axis, lies within this of the back's outline
 # (m); arms, a kettlebell or a stick held in front of the chest lie further
 # out. Outline in slices this long along the axis (m).
@@ -933,9 +940,25 @@ def _profile(y: np.ndarray, z: np.ndarray, top_m: float):
     deepest = int(np.argmin(smooth))
     low = np.where(heights < HIP_SHARE_OF_TOP[1] * top_m, smooth, np.inf)
     lowest = int(np.argmin(low))
-    if np.isfinite(low[lowest]) and smooth[deepest] > smooth[lowest] - DEEP_HINGE_MARGIN_M:
+    if np.isfinite(low[lowest]) and (smooth[deepest] > smooth[lowest] - DEEP_HINGE_MARGIN_M
+                                     or not _broad_bulge(smooth, deepest)):
         deepest = lowest
     return max(0.0, float(smooth[deepest]) * 1000.0), float(heights[deepest])
+
+
+_BULGE_SIDE_SLICES = np.arange(round(BULGE_HALF_HEIGHT_M[0] / SLICE_M), round(BULGE_HALF_HEIGHT_M[1] / SLICE_M) + 1)
+
+
+def _broad_bulge(smooth: np.ndarray, apex: int) -> bool:
+    """Whether the smoothed rear outline ``smooth`` (m per height slice, inf where unseen) is broad at slice ``apex``.
+
+    Broad: within :data:`BULGE_MAX_RECEDE_M` of the apex somewhere
+    :data:`BULGE_HALF_HEIGHT_M` above or below it (beyond the three slices
+    the smoothing spreads the apex over), as round buttocks are.
+    """
+    sides = np.concatenate([apex - _BULGE_SIDE_SLICES, apex + _BULGE_SIDE_SLICES])
+    sides = sides[(sides >= 0) & (sides < len(smooth))]
+    return bool(np.any(smooth[sides] < smooth[apex] + BULGE_MAX_RECEDE_M))
 
 
 def _knee_flexion_deg(y: np.ndarray, z: np.ndarray, hip_y: float) -> float | None:

@@ -7,7 +7,7 @@ import pytest
 
 from station.calibration import calibrate
 from station.measure import (FEET_WINDOW_M, HEAD_ABOVE_PICTURE, HIPS_HIDDEN, MERGED_BREAK_S, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
-                             FrameError, Measurer, _patients_own)
+                             FrameError, Measurer, _patients_own, _profile)
 from station.rear_edge import (BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, HIDDEN, RearEdge, _row_extremes,
                                hips_radius_m)
 from station.rear_edge import ramp_edges as _ramp_edges
@@ -542,6 +542,36 @@ def test_a_lean_read_before_the_patient_has_stood_at_the_spot_does_not_end_the_r
     assert measurer._buttock_radius_m > BUTTOCK_RADIUS_M + 0.03  # read: a large body's hips
     hinge = measurer.measure(scene.frame([leaning]), SETTLE_S + 2.5)
     assert hinge.trunk_angle_deg > 30 and measurer._tracker.hinged
+
+
+def _side_profile(rear_z_at, top_m, step_m=0.005):
+    """Points of a side profile (height y, distance from the wall z, m) whose rear outline is ``rear_z_at(y)``."""
+    y = np.arange(0.4, top_m, step_m)
+    depth = np.arange(0.0, 0.25, 0.01)
+    y, z = np.repeat(y, len(depth)), (rear_z_at(np.arange(0.4, top_m, step_m))[:, None] + depth).reshape(-1)
+    keep = np.isfinite(z)
+    return y[keep], z[keep]
+
+
+def _buttocks(y, apex_y, apex_z, radius_m=0.12, beyond_z=0.45):
+    """A round rear bulge (apex at apex_y, apex_z m) and, beyond its radius, an outline ``beyond_z`` from the wall."""
+    inside = np.abs(y - apex_y) < radius_m
+    return np.where(inside, apex_z + radius_m - np.sqrt(np.maximum(radius_m**2 - (y - apex_y) ** 2, 0.0)), beyond_z)
+
+
+def test_a_hand_gripping_a_stick_at_a_tall_patients_waist_is_not_taken_for_the_buttocks():
+    """Standing, 1.95 m: a fist 6 cm tall juts 6 cm behind the buttocks above the hips' share of the height."""
+    def outline(y):
+        rear = _buttocks(y, 0.97, 0.28)
+        return np.where(np.abs(y - 1.29) < 0.03, 0.22, rear)
+    gap_mm, hip_y = _profile(*_side_profile(outline, 1.95), 1.95)
+    assert hip_y == pytest.approx(0.97, abs=0.03) and gap_mm == pytest.approx(280, abs=10)
+
+
+def test_the_round_buttocks_of_a_deep_hinge_are_taken_above_the_hips_share_of_the_height():
+    """Hinged deep, the body's top is 1.3 m and the buttocks (at 0.95 m, above 0.62 of it) are the rear bulge."""
+    gap_mm, hip_y = _profile(*_side_profile(lambda y: _buttocks(y, 0.95, 0.05, beyond_z=0.2), 1.3), 1.3)
+    assert hip_y == pytest.approx(0.95, abs=0.03) and gap_mm == pytest.approx(50, abs=10)
 
 
 def test_a_patient_squatting_deep_is_not_hidden_by_their_own_shins():
