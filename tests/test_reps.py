@@ -669,6 +669,19 @@ def test_a_dip_in_the_trunk_reading_at_the_bottom_is_the_same_rep():
     assert done.faults == () and done.peak_trunk_angle_deg == pytest.approx(60.0, abs=1.0)
 
 
+def test_a_dip_of_two_thirds_of_a_second_at_the_bottom_with_the_hips_hidden_is_the_same_rep():
+    # A clinician leaning in on the camera's side hides the hips through the rep (no gap read),
+    # and the trunk, read from what is left in view, dips 10 degrees for 0.7 s of a 2 s hold
+    # (tune5 stress-805). It used to end the rep where the dip began, an incomplete return,
+    # and lose the rest of the rep: coming part way up and going down again takes a second or more.
+    rep = [frame(m.trunk_angle_deg, None) for m in hinge(hold_s=2.0)]
+    bottom = 45 + 10  # descent (45 frames) then 10 frames into the hold
+    rep[bottom:bottom + 21] = [frame(m.trunk_angle_deg - 10.0, None) for m in rep[bottom:bottom + 21]]
+    detector, _ = run(standing(2.0) + rep + standing(2.0))
+    (done,) = detector.reps
+    assert done.faults == () and done.return_trunk_angle_deg < 10.0
+
+
 def test_the_standing_baseline_is_set_while_someone_hides_the_hips():
     # A clinician stands between the camera and the patient's hips from the start:
     # the wall gap is never read, the trunk is. The first rep used to be lost (no
