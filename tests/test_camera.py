@@ -461,7 +461,7 @@ def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_pat
             expected_by_range.append(np.array(threshold.process(raw).get_data(), np.uint16, copy=True))
         del raw
         # The file's one frame is read: let the playback stop at the file's end before the
-        # pipeline is stopped, as the station does (stopping first crashed 1-2% of runs).
+        # pipeline is stopped, as the station does (stopping first crashed about 2% of runs).
         camera_module.wait_for_playback_stop(playback)
     finally:
         pipeline.stop()

@@ -546,11 +546,9 @@ def test_a_lean_read_before_the_patient_has_stood_at_the_spot_does_not_end_the_r
 
 def _side_profile(rear_z_at, top_m, step_m=0.005):
     """Points of a side profile (height y, distance from the wall z, m) whose rear outline is ``rear_z_at(y)``."""
-    y = np.arange(0.4, top_m, step_m)
+    heights = np.arange(0.4, top_m, step_m)
     depth = np.arange(0.0, 0.25, 0.01)
-    y, z = np.repeat(y, len(depth)), (rear_z_at(np.arange(0.4, top_m, step_m))[:, None] + depth).reshape(-1)
-    keep = np.isfinite(z)
-    return y[keep], z[keep]
+    return np.repeat(heights, len(depth)), (rear_z_at(heights)[:, None] + depth).reshape(-1)
 
 
 def _buttocks(y, apex_y, apex_z, radius_m=0.12, beyond_z=0.45):
