@@ -27,20 +27,24 @@ from station.camera_check import camera_moved
 from station.errors import WallHingeError
 from station.faults import Thresholds
 from station.frame_step import OPENING_S, calibrate_from_opening, frame_record, step
+from station.hidden_spans import HiddenSpans, spans_record
 from station.measure import Measurer
 from station.reps import RepDetector, RepSettings
 
 @dataclass
 class Analysis:
-    """What :func:`analyze_frames` found: the reps, the per-frame measures and the calibration used."""
+    """What :func:`analyze_frames` found: the reps, the per-frame measures, the calibration used, and the
+    spans in which the patient was there but hidden (:mod:`station.hidden_spans`)."""
 
     reps: list
     frames: list
     calibration: Calibration
     back: BackReader | None = field(default=None)
+    hidden: list = field(default_factory=list)
 
     def as_json(self, *, with_frames: bool = False) -> dict:
-        result = {"reps": [rep.as_dict() for rep in self.reps]}
+        # "hidden" (a key the contract allows adding): reps done then may not have been found.
+        result = {"reps": [rep.as_dict() for rep in self.reps], "hidden": spans_record(self.hidden)}
         if with_frames:
             result["frames"] = self.frames
         return result
@@ -93,15 +97,21 @@ def analyze_frames(frames, label: str, *, calibration: Calibration | None = None
     measurer = Measurer(calibration)
     detector = RepDetector(thresholds, settings)
     records = []
+    hiding, hidden = HiddenSpans(), []
     last_s = 0.0
     for frame, back in itertools.chain(opening, pairs):
         measures, events = step(measurer, detector, frame.timestamp_s, frame.depth, reader,
                                 None if back is None else back.depth, judge_back=judge_back)
         record = frame_record(frame.timestamp_s, measures, detector.setup_note)
         records.append(record if reader is None else {**record, "back_reason": measures.back_reason})
+        span = hiding.update(frame.timestamp_s, measures.hidden_reason)
+        if span is not None:
+            hidden.append(span)
         last_s = frame.timestamp_s
     detector.finish(last_s)
-    return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader)
+    last_span = hiding.close()
+    return Analysis(reps=detector.reps, frames=records, calibration=calibration, back=reader,
+                    hidden=hidden + ([last_span] if last_span is not None else []))
 
 
 def _check_fits(calibration: Calibration, depth, label: str) -> None:

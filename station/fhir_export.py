@@ -13,7 +13,8 @@ The bundle (``type: collection``) holds:
   lean, with the reason as its text: the rep's bottom was not seen; for the
   score of such a rep, not scored, with why: its bottom faults were not judged);
 - per set, an ``Observation`` of its reps and good reps whose ``hasMember``
-  are the set's rep Observations.
+  are the set's rep Observations, with a note for each span its patient was
+  there but hidden (reps done then may not be counted).
 
 Codes are this product's own (:data:`MEASURE_SYSTEM`; no LOINC code exists
 for these measures); units are UCUM. Resource ids are UUIDs derived from
@@ -34,6 +35,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from station.faults import (BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, bottom_view_words,
                             touch_checked)
+from station.hidden_spans import hidden_span_words, spans_from_record
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -127,6 +129,7 @@ def session_bundle(session: dict, sets: list[dict], reps: list[dict]) -> dict:
                                  if rep.get("view_note") else {})})})
     for set_ in sets:
         set_id = _id(session, "set", set_["number"])
+        spans = spans_from_record(set_.get("hidden_spans"))
         period = {"start": set_["started"], **({"end": set_["ended"]} if set_["ended"] else {})}
         entries.append({"fullUrl": f"urn:uuid:{set_id}", "resource": _observation(
             set_id, _code("set", f"Wall-touch hip hinge, set {set_['number']}"), subject, device, {
@@ -135,6 +138,8 @@ def session_bundle(session: dict, sets: list[dict], reps: list[dict]) -> dict:
                               {"code": _code("good_reps", "Good reps (no fault seen)"),
                                "valueInteger": set_["good_reps"]}],
                 "hasMember": [{"reference": f"urn:uuid:{member}"} for member in rep_ids.get(set_["number"], [])],
+                # When the patient was hidden: its rep count may be short.
+                **({"note": [{"text": f"{hidden_span_words(span)}."} for span in spans]} if spans else {}),
             })})
     bundle = {"resourceType": "Bundle", "id": _id(session, "bundle"), "type": "collection",
               "timestamp": session["started"], "entry": entries}

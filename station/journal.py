@@ -20,7 +20,7 @@ A journal is a sequence of blocks, each opened by a ``{"kind": "begin",
 "session_id": ...}`` line (the last session the store had written, or None)
 and followed by one line per item of store work in the order it was queued:
 ``{"kind": "start_session" | "switch_session" | "start_set" | "add_rep" |
-"rep_return" | "end_set" | "assign" | "end_session", "fields": {...}}``. Datetimes are
+"rep_return" | "hidden_span" | "end_set" | "assign" | "end_session", "fields": {...}}``. Datetimes are
 ``{"$datetime": ISO 8601}``; arrays are lists (NaN kept as JSON's ``NaN``).
 """
 
@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 JOURNAL_SUFFIX = ".unsaved.jsonl"
 
 #: Store work a journal keeps (the session worker's request kinds).
-KINDS = ("start_session", "switch_session", "start_set", "add_rep", "rep_return", "end_set", "assign", "end_session")
+KINDS = ("start_session", "switch_session", "start_set", "add_rep", "rep_return", "hidden_span", "end_set", "assign",
+         "end_session")
 
 
 def journal_paths(database: str | os.PathLike) -> list[Path]:
@@ -189,6 +190,10 @@ def _apply(store, entry: dict, state: dict, sessions: list[int]) -> None:
         if set_id is not None:
             store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"],
                                  end_s=fields.get("end_s"), ascent_s=fields.get("ascent_s"))
+    elif kind == "hidden_span":
+        set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
+        if set_id is not None:
+            store.add_hidden_span(set_id, fields["start_s"], fields["end_s"], fields["reason"])
     elif kind == "end_set":
         set_id = _set_id(store, session_id, fields["number"], started=None, create=False)
         if set_id is not None:

@@ -475,7 +475,7 @@ class _CameraLoop:
             self.summary.back_frames_read += measures.spine_flexion_deg is not None
         for event in events:
             self._rules.on_event(event)
-        self._rules.after_frame(t, self._resumed_t)
+        self._rules.after_frame(t, self._resumed_t, measures.hidden_reason)
         return measures
 
     # -- commands

@@ -234,6 +234,11 @@ class StoreWorker:
                 store.set_rep_return(set_id, fields["index"], fields["return_trunk_angle_deg"],
                                      end_s=fields.get("end_s"), ascent_s=fields.get("ascent_s"))
             return None
+        if kind == "hidden_span":
+            set_id = self._set_ids.get(fields["number"])
+            if set_id is not None:
+                store.add_hidden_span(set_id, fields["start_s"], fields["end_s"], fields["reason"])
+            return None
         if kind == "end_set":
             set_id = self._set_ids.get(fields["number"])
             if set_id is not None:

@@ -38,6 +38,7 @@ from typing import Protocol
 
 from station.events import (LiveEvent, PatientEvent, RepEvent, RepIgnoredEvent, RepStartedEvent, SessionEvent,
                             SetCompleteEvent, TouchedEvent)
+from station.hidden_spans import HiddenSpan, HiddenSpans
 from station.patient_targets import limits_record, patient_limits, patient_targets
 from station.reps import PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepStarted, Touched
 from station.scoring import SetProgress, is_good_rep
@@ -121,6 +122,7 @@ class SetRules:
         self._rep_owner: tuple[int, _Set | None] | None = None  # (detector index, set it counts in)
         self._stored_rep: tuple | None = None  # (detector index, set number, index in set, summary row)
         self._set_needs_patient = False
+        self._hiding = HiddenSpans()  # the running set's patient there but hidden (station.hidden_spans)
 
     # -- the detector's events
 
@@ -206,9 +208,16 @@ class SetRules:
 
     # -- the camera
 
-    def after_frame(self, t: float, resumed_t: float) -> None:
-        """A measured frame at ``t``: after a camera loss (frames again since ``resumed_t``), a set whose patient
-        has not come back within the detector's ``max_absent_s`` ends."""
+    def after_frame(self, t: float, resumed_t: float, hidden_reason: str | None = None) -> None:
+        """A measured frame at ``t`` (s), its patient hidden for ``hidden_reason`` (None: in view or not there).
+
+        While a set runs, the spans its patient was hidden go to the store with it. After a camera loss
+        (frames again since ``resumed_t``), a set whose patient has not come back within the detector's
+        ``max_absent_s`` ends.
+        """
+        running = self.set is not None and self.set.state == "running"
+        if running or self._hiding.open:
+            self._store_hidden(self._hiding.update(t, hidden_reason) if running else self._hiding.close())
         if (self._set_needs_patient and not self.present and self.set is not None
                 and t - resumed_t > self.settings.reps.max_absent_s):
             self._set_needs_patient = False
@@ -219,6 +228,14 @@ class SetRules:
         """The camera stopped (the detector's last events taken already): nobody is seen until it is back."""
         self.present = False
         self._set_needs_patient = self.set is not None
+        self._store_hidden(self._hiding.close())
+
+    def _store_hidden(self, span: HiddenSpan | None) -> None:
+        """A span the running set's patient was hidden (it ended, or the set did): into the store with the set."""
+        if span is not None and self.set is not None:
+            self._out.store("hidden_span", number=self.set.number, **span.as_dict())
+            log.info("set %d: the patient was hidden from %.1f s to %.1f s (%s)", self.set.number, span.start_s,
+                     span.end_s, span.reason)
 
     # -- sets
 
@@ -233,6 +250,7 @@ class SetRules:
         self.publish_session("running")
 
     def _end_set(self, why: str) -> None:
+        self._store_hidden(self._hiding.close())
         ended, self.set = self.set, None
         ended.state = "ended"
         self._out.store("end_set", number=ended.number, ended=self._out.now())

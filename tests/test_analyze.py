@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import jsonschema
 import pytest
 
-from station.analyze import analyze_frames
+from station.analyze import Analysis, analyze_frames
 from station.frame_step import calibrate_from_opening
 from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
 from station.faults import NOT_SCORED
+from station.hidden_spans import HiddenSpan, hidden_span_words
 from station.measure import HEAD_ABOVE_PICTURE
 from station.reps import GAP_AT_WALL_STANDING
 from wallhinge.cli import _print_rep_table
@@ -197,7 +198,7 @@ def test_fuzzed_recordings_give_a_result_or_one_clear_error_never_a_traceback_or
 def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys):
     # Someone in front of the patient at the bottom: no peak trunk, no closest gap, no knee (station/reps.py).
     _, unseen = seen_and_unseen_reps()
-    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None, hidden=[]))
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
     jsonschema.validate({"reps": [unseen.as_dict()]}, SCHEMA)
@@ -211,10 +212,10 @@ def test_the_table_says_in_how_many_frames_the_head_was_above_the_picture(capsys
               + [{"present": True, "trunk_angle_deg": 4.0, "view_note": None}]
               + [{"present": True, "trunk_angle_deg": None, "view_note": HEAD_ABOVE_PICTURE}])
     for reps in ([seen], []):
-        _print_rep_table(SimpleNamespace(frames=frames, reps=reps, back=None))
+        _print_rep_table(SimpleNamespace(frames=frames, reps=reps, back=None, hidden=[]))
         last = capsys.readouterr().out.splitlines()[-1]
         assert last.startswith(f"in 3 of the 4 frames with the trunk measured, {HEAD_ABOVE_PICTURE}")
-    _print_rep_table(SimpleNamespace(frames=frames[3:4], reps=[seen], back=None))
+    _print_rep_table(SimpleNamespace(frames=frames[3:4], reps=[seen], back=None, hidden=[]))
     assert HEAD_ABOVE_PICTURE not in capsys.readouterr().out
 
 def test_the_table_says_in_how_many_frames_the_hips_were_at_the_wall_standing(capsys):
@@ -222,14 +223,14 @@ def test_the_table_says_in_how_many_frames_the_hips_were_at_the_wall_standing(ca
     # alone would leave the clinician guessing.
     frames = ([{"present": True, "trunk_angle_deg": 4.0, "setup_note": GAP_AT_WALL_STANDING}] * 5
               + [{"present": True, "trunk_angle_deg": 4.0, "setup_note": None}])
-    _print_rep_table(SimpleNamespace(frames=frames, reps=[], back=None))
+    _print_rep_table(SimpleNamespace(frames=frames, reps=[], back=None, hidden=[]))
     assert capsys.readouterr().out.splitlines()[-1].startswith(f"set-up: in 5 frames {GAP_AT_WALL_STANDING}")
 
 
 def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_in_its_row_and_json(capsys):
     seen, unseen = seen_and_unseen_reps(view_note=HEAD_ABOVE_PICTURE)
     unseen = dataclasses.replace(unseen, view_note=None)  # a bottom not seen at all has no note (station.reps)
-    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None, hidden=[]))
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].endswith(f"; at its bottom {HEAD_ABOVE_PICTURE}")
     assert HEAD_ABOVE_PICTURE not in lines[2]
@@ -240,12 +241,12 @@ def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_in_
 def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
     # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.
     seen, unseen = seen_and_unseen_reps(score=80)
-    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None, hidden=[]))
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[11] == "80" and NOT_SCORED not in lines[1]
     assert lines[2].split()[11] == "-" and f"; {NOT_SCORED}" in lines[2]
     assert lines[3].startswith("2 reps, 2 without faults seen; mean score 80 (of the scored reps; 1 not scored)")
-    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[unseen], back=None, hidden=[]))
     assert capsys.readouterr().out.splitlines()[2].startswith(f"1 reps, 1 without faults seen; mean score -: all 1 "
                                                               f"{NOT_SCORED}")
     record = json.loads(json.dumps({"reps": [seen.as_dict(), unseen.as_dict()]}))
@@ -253,3 +254,16 @@ def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null
     jsonschema.validate(record, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):  # null, or a whole 0-100: nothing else
         jsonschema.validate({"reps": [dict(record["reps"][0], score=101)]}, SCHEMA)
+
+
+def test_the_table_and_the_json_say_when_the_patient_was_hidden(capsys):
+    # One side camera cannot see through a person: reps done then may be missed, so the count is not complete.
+    seen, _ = seen_and_unseen_reps()
+    span = HiddenSpan(8.27, 20.0, "someone in front of the patient")
+    for reps in ([seen], []):
+        _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=reps, back=None, hidden=[span]))
+        assert capsys.readouterr().out.splitlines()[-1] == hidden_span_words(span)
+    analysis = Analysis(reps=[seen], frames=[], calibration=None, hidden=[span])
+    document = analysis.as_json()
+    jsonschema.validate(document, SCHEMA)
+    assert document["hidden"] == [{"start_s": 8.27, "end_s": 20.0, "reason": "someone in front of the patient"}]

@@ -267,7 +267,7 @@ def test_the_rep_table_says_when_a_reps_bottom_was_not_seen(capsys):
     from station.faults import BOTTOM_NOT_SEEN_WHY
     from wallhinge.cli import _print_rep_table
     seen, hidden = seen_and_unseen_reps()
-    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, hidden], back=None))
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, hidden], back=None, hidden=[]))
     first, second = capsys.readouterr().out.splitlines()[1:3]
     assert first.split()[6] == "52" and BOTTOM_NOT_SEEN_WHY not in first
     assert second.split()[6] == "-" and second.endswith(BOTTOM_NOT_SEEN_WHY)

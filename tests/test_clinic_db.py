@@ -29,7 +29,7 @@ def rep(index, **changes):
 
 def fill(store, *, code="P-001", sessions=2):
     """A patient with sessions of two sets of three reps (faults, series, a return angle, a last rep whose
-    bottom was not seen, so without a score); the session ids."""
+    bottom was not seen, so without a score, a first set whose patient was hidden for a while); the session ids."""
     patient = store.get_patient_by_code(code) or {"id": store.add_patient(code=code, display_name="Edna W")}
     ids = []
     for day in range(1, sessions + 1):
@@ -46,6 +46,8 @@ def fill(store, *, code="P-001", sessions=2):
                                        **hidden, **noted},
                               series=SERIES, recorded=at(day, 9, number, 10 * index))
             store.set_rep_return(set_id, 1, 2.5)
+            if number == 1:  # someone stood in front of the patient for a while
+                store.add_hidden_span(set_id, 14.5, 19.0, "someone in front of the patient")
             store.end_set(set_id, ended=at(day, 9, number, 40))
         store.end_session(session, ended=at(day, 9, 30))
         ids.append(session)
@@ -247,7 +249,9 @@ def upgrade_from(clinic_url, tmp_path, version, made_not_null=None):
     with engine.begin() as connection:  # as a clinic database made by that version's code
         if made_not_null is not None:
             connection.exec_driver_sql(f"ALTER TABLE reps ALTER COLUMN {made_not_null} SET NOT NULL")
-        connection.exec_driver_sql("ALTER TABLE reps DROP COLUMN view_note")  # step 7's
+        if version < 7:
+            connection.exec_driver_sql("ALTER TABLE reps DROP COLUMN view_note")  # step 7's
+        connection.exec_driver_sql("ALTER TABLE sets DROP COLUMN hidden_spans")  # step 8's
         connection.exec_driver_sql(f"UPDATE wallhinge_schema SET version = {version}")
     outbox = tmp_path / "wall-1.db"
     with open_store(outbox) as store:
@@ -385,6 +389,15 @@ def test_a_station_run_in_a_clinic_records_into_its_file_and_delivers(tmp_path, 
                                                                             station.session_reps(here["id"])]
 
 
+def test_a_version_7_clinic_database_upgrades_and_takes_a_set_whose_patient_was_hidden(tmp_path, clinic_url):
+    engine = upgrade_from(clinic_url, tmp_path, 7)
+    with open_store(clinic_url) as server:
+        session = server.session_summaries(server.get_patient_by_code("P-001")["id"])[0]["session_id"]
+        assert [set_["hidden_spans"] for set_ in server.session_sets(session)] == [
+            [{"start_s": 14.5, "end_s": 19.0, "reason": "someone in front of the patient"}], []]
+    engine.dispose()
+
+
 def test_a_change_to_a_delivered_session_is_delivered_too(tmp_path, clinic_url):
     outbox = tmp_path / "wall-1.db"
     with open_store(outbox) as store:
@@ -401,6 +414,12 @@ def test_a_change_to_a_delivered_session_is_delivered_too(tmp_path, clinic_url):
     with open_store(clinic_url) as server:
         [there] = server.recent_activity()
         assert (there["patient_code"], there["notes"], there["reps"]) == ("P-007", "came with her daughter", 1)
+    with open_store(outbox) as store:  # a span the station wrote late (a journal replayed at the next start)
+        store.add_hidden_span(store.session_sets(session)[0]["id"], 3.0, 6.5, "someone in front of the hips")
+    assert deliverer.deliver_once().sessions == 1
+    with open_store(clinic_url) as server:
+        [there_set] = server.session_sets(there["id"])
+        assert there_set["hidden_spans"] == [{"start_s": 3.0, "end_s": 6.5, "reason": "someone in front of the hips"}]
 
 
 def test_an_existing_station_file_upgrades_in_place_and_its_history_reaches_the_clinic(tmp_path, clinic_url):

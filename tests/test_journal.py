@@ -33,6 +33,7 @@ def test_a_journal_is_written_in_once_with_its_series_and_ends(database):
     items = [("start_set", {"number": 1, "started": T0 + dt.timedelta(seconds=5)}),
              ("add_rep", {"number": 1, "rep": rep(1), "series": series(), "recorded": T0 + dt.timedelta(seconds=9)}),
              ("add_rep", {"number": 1, "rep": rep(2), "series": series(7), "recorded": T0 + dt.timedelta(seconds=15)}),
+             ("hidden_span", {"number": 1, "start_s": 16.0, "end_s": 18.5, "reason": "someone in front of the hips"}),
              ("end_set", {"number": 1, "ended": T0 + dt.timedelta(seconds=20)}),
              ("end_session", {"ended": T0 + dt.timedelta(seconds=21)})]
     path = write_journal(database, session, items)
@@ -46,6 +47,8 @@ def test_a_journal_is_written_in_once_with_its_series_and_ends(database):
         assert store.session_sets(session)[0]["ended"] is not None
         path.write_bytes(kept)  # a start killed before it removed the journal
         assert replay_journals(store, database)["reps"] == 0 and len(store.session_reps(session)) == 2
+        assert store.session_sets(session)[0]["hidden_spans"] == [
+            {"start_s": 16.0, "end_s": 18.5, "reason": "someone in front of the hips"}]  # once
 
 
 def test_a_rep_s_return_and_end_queued_after_it_are_written_in_with_it(database):

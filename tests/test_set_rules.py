@@ -226,3 +226,41 @@ def test_a_rep_whose_bottom_was_not_seen_is_stored_and_shown_without_a_peak_trun
     assert [event.rep["peak_trunk_angle_deg"] for event in effects.of(RepEvent)] == [45.0, None, 45.0]
     assert [lamp for lamp in effects.lamps if lamp[0] == "rep_done"][1] == ("rep_done", [])  # no fault named
     assert len(effects.of(SetCompleteEvent)) == 1 and effects.of(SetCompleteEvent)[0].good_reps == 2
+
+
+HIPS = "someone in front of the hips"
+
+
+def frames(rules, start_s, end_s, hidden=None, resumed_t=0.0):
+    """Frames at 30 fps from ``start_s`` up to ``end_s`` (s), each with the same hidden reason."""
+    for i in range(round((end_s - start_s) * 30)):
+        rules.after_frame(start_s + i / 30, resumed_t, hidden)
+
+
+def test_the_patient_hidden_for_seconds_in_a_set_goes_to_the_store_with_the_set(rules):
+    rules, effects, summary = rules
+    feed(rules, [PatientArrived(1.0)])
+    frames(rules, 1.0, 5.0)
+    frames(rules, 5.0, 8.0, HIPS)  # someone stands in front of the patient for 3 s
+    frames(rules, 8.0, 10.0)
+    hidden = [fields for kind, fields in effects.stored if kind == "hidden_span"]
+    assert hidden == [{"number": 1, "start_s": 5.0, "end_s": 7.97, "reason": HIPS}]
+
+
+def test_a_set_that_ends_while_its_patient_is_hidden_keeps_the_span_and_a_short_one_is_not_noted(rules):
+    rules, effects, summary = rules
+    feed(rules, [PatientArrived(1.0)])
+    frames(rules, 1.0, 2.0, HIPS)  # a passer-by for under a second: reps ride through it
+    frames(rules, 2.0, 4.0)
+    frames(rules, 4.0, 6.0, "someone in front of the patient")
+    feed(rules, [PatientLeft(6.0)])
+    assert [kind for kind in effects.kinds() if kind in ("hidden_span", "end_set")] == ["hidden_span", "end_set"]
+    assert effects.stored[-2][1] == {"number": 1, "start_s": 4.0, "end_s": 5.97,
+                                     "reason": "someone in front of the patient"}
+
+
+def test_no_span_is_noted_while_no_set_runs(rules):
+    rules, effects, summary = rules
+    frames(rules, 0.0, 3.0, HIPS)
+    rules.finish()
+    assert "hidden_span" not in effects.kinds()

@@ -34,7 +34,8 @@ RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323
                   "f8cc265f4f4ef7fd521dfdc00b84d03447eaa44718d8af45611d633df1161050",
                   "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a",
                   "b144674e139ad6cad1386aae01de90be21a523ce97759746eac84dd6d8e246bb",
-                  "b9b3f9d4f11a6873d93a1d7ab92364ddfdc176d76bd2b07073b2595d15cdd3d0"]
+                  "b9b3f9d4f11a6873d93a1d7ab92364ddfdc176d76bd2b07073b2595d15cdd3d0",
+                  "6554dc04440862b10a1247554ce4fde64397b5fef1288c95315442c67416af7b"]
 
 
 def at(day, hour=9, minute=0):
@@ -289,16 +290,21 @@ def test_a_version_5_file_keeps_every_rep_fault_and_series_and_then_takes_a_rep_
         check_rep_rows_follow(opened, 2)
 
 
-def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture(path):
-    # Step 7: a rep keeps why its bottom was read off less of the patient (its peak trunk lean reads less well).
+def make_version(path, version):
+    """A file of the code of schema ``version`` (6 or later) with version 1's rows: its rep tables' rows."""
     make_version_1(path)
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA foreign_keys = OFF")  # as the runner has them for steps 5 and 6's table rebuilds
-        db.executescript("BEGIN;" + "".join(MIGRATIONS[1:6]) + "PRAGMA user_version = 6; COMMIT;")
-        before = rep_tables(db)
+        db.executescript("BEGIN;" + "".join(MIGRATIONS[1:version]) + f"PRAGMA user_version = {version}; COMMIT;")
+        return rep_tables(db)
     finally:
         db.close()
+
+
+def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture(path):
+    # Step 7: a rep keeps why its bottom was read off less of the patient (its peak trunk lean reads less well).
+    before = make_version(path, 6)
     with open_store(path) as opened:
         check_upgraded_keeping(opened, before)
         session = opened.start_session(source="camera 1")
@@ -311,6 +317,30 @@ def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_
                 opened.add_rep(set_id, rep(3, view_note=wrong))
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             raw(opened).execute("UPDATE reps SET view_note = '' WHERE index_in_set = 1")
+
+
+def test_a_version_7_file_keeps_when_a_sets_patient_was_hidden(path):
+    # Step 8: a set keeps the spans its patient was there but hidden (station.hidden_spans).
+    before = make_version(path, 7)
+    with open_store(path) as opened:
+        check_upgraded_keeping(opened, before)
+        assert all(set_["hidden_spans"] == [] for set_ in opened.session_sets(1))  # sets stored before: none
+        session = opened.start_session(source="camera 1")
+        set_id = opened.start_set(session)
+        opened.add_hidden_span(set_id, 12.5, 20.25, "someone in front of the patient")
+        opened.add_hidden_span(set_id, 31.0, 33.0, " someone in front of the hips ")
+        opened.add_hidden_span(set_id, 12.5, 20.25, "someone in front of the patient")  # a journal replayed again
+        assert opened.session_sets(session)[0]["hidden_spans"] == [
+            {"start_s": 12.5, "end_s": 20.25, "reason": "someone in front of the patient"},
+            {"start_s": 31.0, "end_s": 33.0, "reason": "someone in front of the hips"}]
+        for start_s, end_s, reason, message in ((5.0, 4.0, "x", "before it starts"), (None, 4.0, "x", "start_s"),
+                                                (1.0, float("nan"), "x", "end_s"), (1.0, 2.0, " ", "reason")):
+            with pytest.raises(ValueError, match=message):
+                opened.add_hidden_span(set_id, start_s, end_s, reason)
+        with pytest.raises(NotFoundError):
+            opened.add_hidden_span(999, 1.0, 2.0, "x")
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            raw(opened).execute("UPDATE sets SET hidden_spans = '' WHERE id = :id", {"id": set_id})
 
 
 def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(path, monkeypatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from station.errors import WallHingeError
 from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, bottom_view_words
+from station.hidden_spans import hidden_span_words
 from station.malloc import limit_malloc_arenas
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
 
@@ -223,6 +224,7 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
     if not analysis.reps:
         print("no reps" + ("" if present else ": nobody was at the drill spot"))
         _print_view_notes(analysis.frames)
+        _print_hidden(analysis.hidden)
         return
     print(f"{'rep':>3} {'start s':>8} {'bottom s':>8} {'end s':>7} {'gap mm':>7} {'touch':>5} {'trunk':>6} "
           f"{'knee':>5} {'down s':>6} {'hold s':>6} {'up s':>5} {'score':>5}  faults")
@@ -254,6 +256,7 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
     print(f"{len(analysis.reps)} reps, {good} without faults seen; {mean}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
     _print_view_notes(analysis.frames)
+    _print_hidden(analysis.hidden)
     if analysis.back is not None:
         read = sum(frame["spine_flexion_deg"] is not None for frame in analysis.frames)
         print(f"the camera above read spine flexion in {read} of {present} frames with the patient at the spot "
@@ -269,6 +272,12 @@ def _print_view_notes(frames) -> None:
         print(f"in {count} of the {len(measured)} frames with the trunk measured, {note} (per frame: --json --frames)")
     for note, count in Counter(frame["setup_note"] for frame in frames if frame.get("setup_note")).most_common():
         print(f"set-up: in {count} frames {note} (per frame: --json --frames)")
+
+
+def _print_hidden(spans) -> None:
+    """One line per span in which the patient was there but hidden: reps done then may not have been found."""
+    for span in spans:
+        print(hidden_span_words(span))
 
 
 def _store_file(args) -> Path:

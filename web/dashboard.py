@@ -18,7 +18,7 @@ from station.store import SERIES_NAMES, ConflictError, series_to_list, threshold
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import local_time, parse_time
+from web.filters import hidden_notes, local_time, parse_time
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames
@@ -330,7 +330,7 @@ def rep(session_id: int, rep_id: int):
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
                 "descent_s", "hold_s", "ascent_s", "faults", "touch", "back", "bottom", "score", "good", "lost_points",
-                "limits", "view_note", "recorded", "id")
+                "limits", "view_note", "set_patient_hidden", "recorded", "id")
 
 
 def _csv_text(value) -> str:
@@ -351,6 +351,8 @@ def reps_csv(session_id: int):
     """Every rep of a session, one row each, for a spreadsheet or the clinical notes."""
     session = _session_or_404(session_id)
     reps = get_store().session_reps(session_id)
+    # When each set's patient was hidden (its rep count may be short), on each of its rows.
+    hidden = {set_["number"]: "; ".join(hidden_notes(set_)) for set_ in get_store().session_sets(session_id)}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(_CSV_COLUMNS)
@@ -367,6 +369,7 @@ def reps_csv(session_id: int):
         row["bottom"] = "seen" if rep["peak_trunk_angle_deg"] is not None else BOTTOM_NOT_SEEN
         row["limits"] = ("" if not rep["limits"] else
                          "; ".join(f"{name} {value:g}" for name, value in rep["limits"].items() if value is not None))
+        row["set_patient_hidden"] = hidden.get(rep["set_number"])
         row["lost_points"] = "; ".join(f"{item.get('fault')} -{item.get('points')}: {item.get('why')}"
                                        for item in rep["lost_points"] or () if isinstance(item, dict))
         writer.writerow([_csv_text(row.get(name)) for name in _CSV_COLUMNS])

@@ -12,8 +12,10 @@ from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_S
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, every_fault_judged,
                             touch_checked)
+from station.hidden_spans import hidden_span_words, spans_from_record
 
-__all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
+__all__ = ["bottom_view", "descent", "fault_label", "hidden_notes", "init_app", "local_time", "number", "peak_trunk",
+           "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -57,6 +59,11 @@ def bottom_view(view_note: str, first: bool = False) -> str:
     a sentence."""
     words = bottom_view_words(view_note)
     return words[:1].upper() + words[1:] if first else words
+
+
+def hidden_notes(set_: dict) -> list[str]:
+    """What a set says of the spans its patient was there but hidden (``hidden_spans``), one sentence each."""
+    return [hidden_span_words(span) for span in spans_from_record(set_.get("hidden_spans"))]
 
 
 def descent(rep, digits: int = 1, unit: str = "s") -> str:
@@ -141,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(score, "score")
     app.add_template_filter(descent, "descent")
     app.add_template_filter(bottom_view, "bottom_view")
+    app.add_template_filter(hidden_notes, "hidden_notes")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(rep_badges, "rep_badges")
     app.add_template_filter(clean_verdict, "clean_verdict")

@@ -12,7 +12,7 @@ yet and marks it delivered in the station's file:
   the server's answer, or was killed between the server's commit and its
   own) adds nothing: nothing lost, nothing doubled.
 - What can still change on the station (a session's end, patient and notes,
-  a set's end, a rep's return angle) is written over on every delivery of
+  a set's end and the spans its patient was hidden, a rep's return angle) is written over on every delivery of
   that session; a session is complete once it was delivered after it ended.
 - A patient is matched on the server by code (case-blind), and made there
   if missing; the station's calibrations stay on the station.
@@ -116,13 +116,14 @@ class Deliverer:
             server_id = _server_session(db, session, patient_id, self.station)
             set_ids = {}
             for set_ in sets:
-                db.execute(sql("INSERT INTO sets (session_id, number, started, ended) VALUES (:s, :n, :started, :ended)"
+                changing = {"ended": set_["ended"], "hidden": json.dumps(set_["hidden_spans"], ensure_ascii=False)
+                            if set_["hidden_spans"] else None}
+                db.execute(sql("INSERT INTO sets (session_id, number, started) VALUES (:s, :n, :started)"
                                " ON CONFLICT (session_id, number) DO NOTHING"),
-                           {"s": server_id, "n": set_["number"], "started": set_["started"], "ended": set_["ended"]})
-                set_ids[set_["id"]] = db.execute(sql("UPDATE sets SET ended = :ended WHERE session_id = :s AND"
-                                                     " number = :n RETURNING id"),
-                                                 {"ended": set_["ended"], "s": server_id, "n": set_["number"]}
-                                                 ).scalar_one()
+                           {"s": server_id, "n": set_["number"], "started": set_["started"]})
+                set_ids[set_["id"]] = db.execute(sql("UPDATE sets SET ended = :ended, hidden_spans = :hidden"
+                                                     " WHERE session_id = :s AND number = :n RETURNING id"),
+                                                 {**changing, "s": server_id, "n": set_["number"]}).scalar_one()
             added = sum(_server_rep(db, set_ids[rep["set_id"]], rep) for rep in reps)
         last = max((rep["recorded"] for rep in reps), default=None)
         with local._write() as db:  # noqa: SLF001

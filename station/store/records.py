@@ -182,6 +182,35 @@ class SessionRecords:
         """
         self._end("sets", "set", set_id, ended)
 
+    def add_hidden_span(self, set_id: int, start_s: float, end_s: float, reason: str) -> None:
+        """Record that a set's patient was there but hidden from ``start_s`` to ``end_s`` (s on the session's
+        clock, as the reps' times), and why (:mod:`station.hidden_spans`); a set may have several. A span
+        that starts when one recorded already does is that span, and is not added again.
+
+        Raises
+        ------
+        NotFoundError
+            No such set.
+        ValueError
+            A time that is not a number, an end before the start, or no reason.
+        """
+        span = {"start_s": number(start_s, "start_s"), "end_s": number(end_s, "end_s"),
+                "reason": text_value(reason, "reason")}
+        if span["end_s"] < span["start_s"]:
+            raise ValueError(f"a hidden span cannot end ({end_s} s) before it starts ({start_s} s)")
+        with self._write() as db:
+            row = self._one("SELECT session_id, hidden_spans FROM sets WHERE id = :id", id=set_id)
+            if row is None:
+                raise NotFoundError(f"set {set_id} does not exist")
+            spans = json.loads(row.hidden_spans or "[]")
+            if any(kept["start_s"] == span["start_s"] for kept in spans):
+                return  # recorded already (a journal replayed again, station.journal)
+            spans.append(span)
+            db.execute(sql("UPDATE sets SET hidden_spans = :spans WHERE id = :id"),
+                       {"spans": json.dumps(spans, ensure_ascii=False), "id": set_id})
+            # A station in a clinic sends the change too (station.store.outbox).
+            db.execute(sql("UPDATE deliveries SET complete = 0 WHERE session_id = :id"), {"id": row.session_id})
+
     def _end(self, table: str, what: str, row_id: int, ended: _dt.datetime | None, *first: str) -> None:
         """Stamp an open row of ``table`` (a session or a set) ended, after the statements ``first``.
 
@@ -199,12 +228,16 @@ class SessionRecords:
                 db.execute(sql(statement), parameters)
 
     def session_sets(self, session_id: int) -> list[dict]:
-        """A session's sets in order: ``{id, session_id, number, started, ended, reps, good_reps}``."""
-        rows = self._all("SELECT st.id, st.session_id, st.number, st.started, st.ended,"
+        """A session's sets in order: ``{id, session_id, number, started, ended, reps, good_reps, hidden_spans}``.
+
+        ``hidden_spans``: when the patient was there but hidden, ``[{start_s, end_s, reason}, ...]`` (empty for
+        none; :meth:`add_hidden_span`).
+        """
+        rows = self._all("SELECT st.id, st.session_id, st.number, st.started, st.ended, st.hidden_spans,"
                          " count(r.id) AS reps, coalesce(sum(r.good), 0) AS good_reps"
                          " FROM sets st LEFT JOIN reps r ON r.set_id = st.id"
                          " WHERE st.session_id = :id GROUP BY st.id ORDER BY st.number", id=session_id)
-        return [as_dict(row) for row in rows]
+        return [{**as_dict(row), "hidden_spans": json.loads(row.hidden_spans or "[]")} for row in rows]
 
     def close_abandoned_sessions(self) -> list[int]:
         """End every session still open, as if it had ended with its last rep; return their ids.

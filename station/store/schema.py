@@ -284,6 +284,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE reps ADD COLUMN view_note TEXT CHECK (view_note IS NULL OR length(view_note) > 0);
     """,
+    # 8: when the patient was there but hidden during a set (someone in front of them), so the screens can
+    # say that reps done then may not be counted: JSON of station.hidden_spans.spans_record, NULL for none
+    # and for sets stored before.
+    """
+    ALTER TABLE sets ADD COLUMN hidden_spans TEXT CHECK (hidden_spans IS NULL OR length(hidden_spans) > 0);
+    """,
 )
 
 #: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
@@ -298,6 +304,7 @@ POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE reps ALTER COLUMN peak_trunk_angle_deg DROP NOT NULL",),
     6: ("ALTER TABLE reps ALTER COLUMN score DROP NOT NULL",),  # the CHECK 0-100 stays: NULL passes it
     7: ("ALTER TABLE reps ADD COLUMN view_note TEXT CHECK (view_note IS NULL OR length(view_note) > 0)",),
+    8: ("ALTER TABLE sets ADD COLUMN hidden_spans TEXT CHECK (hidden_spans IS NULL OR length(hidden_spans) > 0)",),
 }
 
 #: The first schema version a clinic's PostgreSQL database was made at.
@@ -391,6 +398,7 @@ sets = Table(
     Column("number", Integer, CheckConstraint("number >= 1"), nullable=False),
     Column("started", Text, nullable=False),
     Column("ended", Text),
+    Column("hidden_spans", Text, CheckConstraint("hidden_spans IS NULL OR length(hidden_spans) > 0")),
     UniqueConstraint("session_id", "number"),
 )
 

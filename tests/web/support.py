@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from station.faults import Thresholds, rep_faults
-from station.measure import HEAD_ABOVE_PICTURE
+from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from station.patient_targets import limits_record
 from station.scoring import score_rep
 from web import create_app
@@ -163,6 +163,8 @@ def fill_sample(store, *, back_measured: bool = True) -> dict:
                     rep["view_note"] = HEAD_ABOVE_PICTURE  # its bottom seen with the head above the picture
                 store.add_rep(set_id, rep, series=series,
                               recorded=set_started + dt.timedelta(seconds=rep["end_s"]))
+            if (day, number) == (0, 2):  # someone stood in front of the patient for a while in set 2
+                store.add_hidden_span(set_id, 40.2, 46.8, PATIENT_HIDDEN)
             store.end_set(set_id, ended=set_started + dt.timedelta(minutes=4))
         store.end_session(session, ended=started + dt.timedelta(minutes=20))
         sessions.append(session)

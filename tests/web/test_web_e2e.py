@@ -103,6 +103,10 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
     assert page.locator("td .badge:text-is('No fault')").count() == 0
     note = page.locator("tr.why .view-note")  # set 2's rep 3: its bottom seen with the head above the picture
     assert note.count() == 1 and note.is_visible() and "head is above the picture" in note.inner_text()
+    hidden = page.locator("section:has(h2:has-text('Set 2')) .hidden-note")  # someone in front for 7 s in set 2
+    assert hidden.count() == 1 and hidden.is_visible()
+    assert hidden.inner_text().startswith("Patient hidden for 7 s (40.2–46.8 s in the recording)")
+    assert page.locator("section:has(h2:has-text('Set 1')) .hidden-note").count() == 0
     page.screenshot(path=shots / f"session-{size}.png")
     page.locator("section:has(h2:has-text('Set 2'))").screenshot(path=shots / f"session-set-2-{size}.png")
 

@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY)
-from station.measure import HEAD_ABOVE_PICTURE
+from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from support import add_rep_with_bottom_not_seen, add_set_of_reps, make_rep
 
 
@@ -491,6 +491,35 @@ def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_bes
              if entry["resource"]["resourceType"] == "Observation"
              and entry["resource"]["code"]["coding"][0]["code"] == "rep"]
     assert notes == [None, [{"text": f"Rep 2: at its bottom {HEAD_ABOVE_PICTURE}."}]]
+
+
+def test_a_set_whose_patient_was_hidden_for_a_while_says_so_on_every_screen_and_export(logged_in, store):
+    # Reps done while someone stood in front of the patient may not have been counted: a set's count is then not
+    # the whole set, and the session page, the report, the CSV, the FHIR bundle and the API say when and why.
+    patient = store.add_patient(code="WH-0506", display_name="Ruth K.")
+    session = store.start_session(source="camera 1", patient_id=patient)
+    hidden_set, plain_set = store.start_set(session), None
+    rep, series = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
+    store.add_rep(hidden_set, rep, series=series)
+    store.add_hidden_span(hidden_set, 12.3, 19.8, PATIENT_HIDDEN)
+    plain_set = store.start_set(session)
+    store.add_rep(plain_set, make_rep(1, 5.0, (50, 4, 20, None, 1.5, 1))[0])
+    words = f"Patient hidden for 8 s (12.3–19.8 s in the recording), {PATIENT_HIDDEN}: reps done then may not be counted"
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    assert session_page.count(f'<p class="hidden-note" role="note">{escape(words)}.</p>') == 1
+    assert session_page.index("hidden-note") < session_page.index('id="set-2"')  # under set 1, not set 2
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert report.count(f'<p class="hidden-note">Set 1: {escape(words)}.</p>') == 1
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [row["set_patient_hidden"] for row in rows] == [words, ""]
+    bundle = logged_in.get(f"/sessions/{session}/fhir.json").get_json()
+    notes = [entry["resource"].get("note") for entry in bundle["entry"]
+             if entry["resource"]["resourceType"] == "Observation"
+             and entry["resource"]["code"]["coding"][0]["code"] == "set"]
+    assert notes == [[{"text": f"{words}."}], None]
+    sets = logged_in.get(f"/api/sessions/{session}").get_json()["sets"]
+    assert [item["hidden_spans"] for item in sets] == [
+        [{"start_s": 12.3, "end_s": 19.8, "reason": PATIENT_HIDDEN}], []]
 
 
 def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_skip_it(logged_in, store):
