@@ -714,6 +714,20 @@ class Measurer:
                 return float(x), float(z)
         return None
 
+    def _hidden_if_covered(self, depth: np.ndarray, t_s: float, confidence: float) -> Measures | None:
+        """A frame with too little of the followed patient in view: hidden (they are there) if someone in front
+        covers their spot, else None (gone, or not yet chosen).
+
+        Someone standing square between the camera and the patient leaves
+        almost nothing of the patient in their slab: without this the patient
+        read absent, the track was dropped after MEMORY_S, and the person in
+        front was chosen and followed in their place.
+        """
+        if self._tracker.track is None or not self._spot_covered(depth, t_s):
+            return None
+        self._tracker.glimpsed(t_s)
+        return Measures(present=True, confidence=confidence, hidden_reason=PATIENT_HIDDEN)
+
     def _spot_covered(self, depth: np.ndarray, t_s: float) -> bool:
         """Whether something nearer the camera covers the spot the followed patient stood put at, since at most SPOT_COVERED_MAX_S.
 
@@ -799,7 +813,7 @@ class Measurer:
         points, pixels = self._patient_points(depth)
         if len(points) < 50:
             self._check_has_data(frame)
-            return ABSENT
+            return self._hidden_if_covered(depth, t_s, 0.0) or ABSENT
         # Each coordinate once as an array of its own: the masks and statistics
         # below take a contiguous column in a third of a strided one's time.
         x, y, z = np.ascontiguousarray(points.T)
@@ -812,7 +826,8 @@ class Measurer:
         # Choosing a patient takes a clear view of a person; keeping them,
         # only some of them in view (a clinician may hide the rest).
         if confidence < (FOLLOWED_MIN_CONFIDENCE if followed else 0.5):
-            return Measures(present=False, confidence=confidence, patient_pixels=len(points))
+            return (self._hidden_if_covered(depth, t_s, confidence)
+                    or Measures(present=False, confidence=confidence, patient_pixels=len(points)))
         # The shanks and feet (LEGS_SHARE_OF_TOP), either side of the
         # body's midline whatever the arms do.
         legs = y < LEGS_SHARE_OF_TOP * height_m

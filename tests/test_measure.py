@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.calibration import calibrate
-from station.measure import (FEET_WINDOW_M, HEAD_ABOVE_PICTURE, HIPS_HIDDEN, MERGED_BREAK_S, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
+from station.measure import (FEET_WINDOW_M, FOLLOWED_MIN_CONFIDENCE, HEAD_ABOVE_PICTURE, HIPS_HIDDEN, MERGED_BREAK_S, MERGED_MAX_S, PATIENT_HIDDEN, PATIENT_MERGED, PLAN_CELL_M, PLAN_X_RANGE_M, PLAN_Z_RANGE_M,
                              FrameError, Measurer, _patients_own, _profile)
 from station.rear_edge import (BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, HIDDEN, RearEdge, _row_extremes,
                                hips_radius_m)
@@ -462,6 +462,28 @@ def test_someone_stepping_between_the_camera_and_the_patient_hides_them_and_is_n
     assert all(r.present and r.trunk_angle_deg is None and r.wall_gap_mm is None for r in hidden)
     assert all(r.hidden_reason == PATIENT_HIDDEN for r in hidden)
     after = [scene.measurer.measure(scene.frame([patient]), 2.7 + i / 15) for i in range(5)]
+    assert all(r.present for r in after)
+    assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=6.0)
+
+
+def test_someone_standing_square_in_front_for_seconds_hides_the_patient_and_is_not_chosen_in_their_place():
+    # A clinician as broad stands 0.45 m in front of the patient on the camera's line of sight for longer
+    # than the track's memory (MEMORY_S), leaving too little of the patient in their slab to measure. The
+    # patient is there but hidden, not gone: read absent, their track was dropped and the clinician, next
+    # to the spot, was chosen and followed in their place (and their standing trunk counted as the patient's).
+    scene = Scene()
+    patient = (LABEL_PATIENT, pose_body(SHAPE, Posture(z_m=SPOT_Z, hip_flexion_deg=30, knee_flexion_deg=(10, 10))))
+    toward_camera = np.array([scene.pose.translation[0], scene.pose.translation[2] - SPOT_Z])
+    toward_camera /= np.linalg.norm(toward_camera)
+    x, z = 0.45 * toward_camera + [0.0, SPOT_Z]
+    clinician = (LABEL_OTHER_PERSON, pose_body(BodyShape(1.80, 0.9, 0.0),
+                                               Posture(x_m=float(x), z_m=float(z), yaw_deg=-90, arms="sides")))
+    alone = [scene.measurer.measure(scene.frame([patient]), i / 15) for i in range(24)]
+    assert alone[-1].present
+    covered = [scene.measurer.measure(scene.frame([patient, clinician]), 1.6 + i / 15) for i in range(45)]
+    assert min(r.confidence for r in covered) < FOLLOWED_MIN_CONFIDENCE  # too little of the patient to follow
+    assert all(r.present and r.hidden_reason == PATIENT_HIDDEN and r.trunk_angle_deg is None for r in covered)
+    after = [scene.measurer.measure(scene.frame([patient]), 4.6 + i / 15) for i in range(5)]
     assert all(r.present for r in after)
     assert median_of(after, "trunk_angle_deg") == pytest.approx(patient[1].trunk_angle_deg(), abs=6.0)
 

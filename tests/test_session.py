@@ -773,3 +773,27 @@ def test_the_summary_says_whether_the_reps_back_was_checked_never_none():
     assert checked.back_words() == "checked, 1 rounded"
     unchecked = SessionSummary(back_camera="above", back_reason="the camera above is lost")
     assert unchecked.back_words() == "not checked (the camera above is lost)"
+
+
+def test_a_clinician_stepping_in_front_keeps_the_set_whole_and_the_set_says_when(tmp_path_factory):
+    # Someone stands square between the camera and the patient for 3 s during the second rep (the scenario
+    # clinician-in-front). The patient is there but hidden: the set goes on (it is not ended as if they had
+    # left), the rep counts with its bottom not seen, and the stored set carries when and why they were hidden,
+    # so the dashboard never shows its count as all that was seen.
+    from station.measure import PATIENT_HIDDEN
+    from station.sim.scenarios import build_scene
+    from station.sim.simulate import simulate, truth_path
+
+    folder = tmp_path_factory.mktemp("in-front")
+    path = folder / "clinician-in-front.db3"
+    simulate(build_scene("clinician-in-front", 2, fps=15), path)
+    truth = json.loads(truth_path(path).read_text())
+    settings = make_settings(folder)
+    summary = run_session(settings, replay=path, pin_factory=new_factory(), real_time=False)
+    _, sets, reps = stored(settings, summary.session_id)
+    assert [(s["number"], s["reps"]) for s in sets] == [(1, 3)]
+    assert [rep["peak_trunk_angle_deg"] is None for rep in reps] == [False, True, False]
+    [span] = sets[0]["hidden_spans"]
+    second = truth["reps"][1]
+    assert span["reason"] == PATIENT_HIDDEN
+    assert second["start_s"] - 1.0 < span["start_s"] < second["bottom_s"] < span["end_s"]
