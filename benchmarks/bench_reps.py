@@ -10,9 +10,11 @@ fault, body type and mount, plus idle recordings where no rep may appear.
 Prints, per recording, the rep count against the truth and the scene (so a
 failing one can be made again with ``wallhinge simulate``); then the share
 of recordings with the exact rep count, the reps missed in scenes with a
-second person, the phantom reps on idle recordings, per fault and for touch
-precision and recall over all reps (a missed rep, or a found one whose touch
-was not checked, is a touch missed), touch again over the found reps whose
+second person, how many missed reps a "patient hidden" span covers (the screens
+warn of those) and the spans where nobody else was in view (false warnings),
+the phantom reps on idle recordings, per fault and for touch precision and
+recall over all reps (a missed rep, or a found one whose touch was not
+checked, is a touch missed), touch again over the found reps whose
 closest gap was read (the touch as judged), each found rep's own closest gap, peak
 trunk and peak knee (as ``wallhinge analyze`` reports them) against its true
 rep's (the peak trunk also split by whether the rep says its bottom was seen with
@@ -156,10 +158,14 @@ def evaluate(item) -> dict:
                      for rep, expected in pairs] for key in REP_FIGURES}
     # Whether each found rep says its bottom was read off less of the patient (Rep.view_note).
     figures["noted"] = [rep.view_note is not None for rep, _ in pairs]
+    # The missed reps the screens warn of: a span in which the patient was hidden overlaps them.
+    warned = sum(any(span.start_s <= expected["end_s"] and span.end_s >= expected["start_s"]
+                     for span in analysis.hidden) for expected in missed)
     return {"name": name, "seed": seed, "scene": scene_line(truth), "found": len(analysis.reps),
             "true": len(truth["reps"]), "phantoms": len(phantoms), "missed": len(missed),
             "second_person": truth["bystanders"] > 0, "idle": not truth["reps"], "counts": counts,
-            "wrong": wrong, "timing": timing, "figures": figures}
+            "wrong": wrong, "timing": timing, "figures": figures, "missed_warned": warned,
+            "hidden_spans": len(analysis.hidden), "hidden_s": sum(span.duration_s for span in analysis.hidden)}
 
 
 def _trunk_misses(run, limit_deg=6.0) -> str:
@@ -197,6 +203,14 @@ def main():
           f"(on {sum(r['found'] > 0 for r in idle)} of {len(idle)} idle recordings)")
     print(f"all reps: {sum(r['true'] for r in runs)} true, {sum(r['missed'] for r in runs)} missed, "
           f"{sum(r['phantoms'] for r in runs)} phantom")
+    # Whether the screens say a count may be short (station.hidden_spans): a missed rep with a span over it is
+    # one the clinician is told of; a span where nobody else was in view would be a false warning.
+    print(f"missed reps with a 'patient hidden' span over them: {sum(r['missed_warned'] for r in runs)} of "
+          f"{sum(r['missed'] for r in runs)}")
+    alone = [run for run in runs if not run["second_person"]]
+    print(f"'patient hidden' spans with nobody else in view: {sum(r['hidden_spans'] for r in alone)} "
+          f"({sum(r['hidden_s'] for r in alone):.1f} s, on {sum(r['hidden_spans'] > 0 for r in alone)} of "
+          f"{len(alone)} recordings); with a second person: {sum(r['hidden_spans'] for r in runs) - sum(r['hidden_spans'] for r in alone)}")
     print(f"\n{'fault':18} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
     for fault in FAULT_NAMES + ("touched", "touched, gap read"):
         tp, fp, fn = (sum(run["counts"][fault][i] for run in runs) for i in range(3))

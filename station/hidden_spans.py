@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["HIDDEN_BRIDGE_S", "HIDDEN_NOTE_MIN_S", "HiddenSpan", "HiddenSpans", "hidden_span_words",
+__all__ = ["HIDDEN_BRIDGE_S", "HIDDEN_NOTE_MIN_S", "PATIENT_HIDDEN_BADGE", "HiddenSpan", "HiddenSpans", "hidden_span_words",
            "spans_from_record", "spans_record"]
 
 #: Hidden for less than this is not noted (s): an occlusion up to about a second neither loses nor splits a
@@ -97,6 +97,10 @@ def spans_record(spans) -> list[dict]:
 def spans_from_record(record) -> list[HiddenSpan]:
     """The spans of a stored record (:func:`spans_record`; None or empty for none)."""
     return [HiddenSpan(float(item["start_s"]), float(item["end_s"]), str(item["reason"])) for item in record or ()]
+
+
+#: The badge of a session with such a span, in the session lists (its sets say when and why).
+PATIENT_HIDDEN_BADGE = "Patient hidden"
 
 
 def hidden_span_words(span: HiddenSpan) -> str:

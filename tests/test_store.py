@@ -774,9 +774,11 @@ def test_session_summaries_match_hand_computed_figures(store):
         "session_id": first, "started": "2026-03-02T09:00:00.000Z", "ended": "2026-03-02T09:20:00.000Z",
         "date": at(2).astimezone().date().isoformat(), "interrupted": False, "station": None, "sets": 2, "reps": 4, "good_reps": 2,
         "good_rate": 0.5, "touch_rate": 0.75, "mean_peak_trunk_angle_deg": 48.0,
-        "mean_peak_knee_flexion_deg": 22.25, "mean_score": 80.0,
+        "mean_peak_knee_flexion_deg": 22.25, "mean_score": 80.0, "patient_hidden": False,
         "fault_counts": {"squat": 1, "rounded_back": 0, "no_touch": 1, "too_fast": 1, "incomplete_return": 0}}
     assert (two["sets"], two["reps"], two["good_reps"], two["ended"]) == (1, 0, 0, None)
+    store.add_hidden_span(store.session_sets(first)[1]["id"], 20.0, 24.5, "someone in front of the patient")
+    assert [s["patient_hidden"] for s in store.session_summaries(edna)] == [True, False]
     assert (two["good_rate"], two["touch_rate"], two["mean_score"], two["mean_peak_trunk_angle_deg"]) == (None,) * 4
     assert two["fault_counts"] == dict.fromkeys(FAULT_NAMES, 0)
     assert [s["session_id"] for s in store.session_summaries(edna, since=at(3))] == [second]

@@ -12,7 +12,7 @@ from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_S
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, every_fault_judged,
                             touch_checked)
-from station.hidden_spans import hidden_span_words, spans_from_record
+from station.hidden_spans import PATIENT_HIDDEN_BADGE, hidden_span_words, spans_from_record
 
 __all__ = ["bottom_view", "descent", "fault_label", "hidden_notes", "init_app", "local_time", "number", "peak_trunk",
            "score"]
@@ -161,4 +161,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(BOTTOM_NOT_SEEN, "BOTTOM_NOT_SEEN")
     app.add_template_global(BOTTOM_NOT_SEEN_WHY, "BOTTOM_NOT_SEEN_WHY")
     app.add_template_global(NOT_SCORED, "NOT_SCORED")
+    app.add_template_global(PATIENT_HIDDEN_BADGE, "PATIENT_HIDDEN_BADGE")
     app.add_template_global(NOT_SCORED_WHY, "NOT_SCORED_WHY")

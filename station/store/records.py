@@ -420,7 +420,9 @@ class SessionRecords:
         ``mean_peak_trunk_angle_deg``, ``mean_peak_knee_flexion_deg``
         (degrees, over the reps where measured; None when none was),
         ``mean_score`` (0-100, over the scored reps: a rep whose bottom was
-        not seen has none; None when no rep was), and ``fault_counts`` (reps with
+        not seen has none; None when no rep was), ``patient_hidden`` (whether a set
+        of it has a span in which its patient was hidden, :meth:`add_hidden_span`:
+        its rep count may be short), and ``fault_counts`` (reps with
         each fault, every name of :data:`~station.faults.FAULT_NAMES` present).
         Means and rates are None for a session without reps. Computed by the
         database.
@@ -436,7 +438,8 @@ class SessionRecords:
                 "SELECT s.id AS session_id, s.started, s.ended, s.interrupted, s.station, count(DISTINCT st.id) AS sets,"
                 " count(r.id) AS reps, coalesce(sum(r.good), 0) AS good_reps, avg(r.good * 1.0) AS good_rate,"
                 " avg(CASE WHEN r.min_wall_gap_mm IS NOT NULL THEN r.touched * 1.0 END) AS touch_rate, avg(r.peak_trunk_angle_deg) AS mean_peak_trunk_angle_deg,"
-                " avg(r.peak_knee_flexion_deg) AS mean_peak_knee_flexion_deg, avg(r.score) AS mean_score"
+                " avg(r.peak_knee_flexion_deg) AS mean_peak_knee_flexion_deg, avg(r.score) AS mean_score,"
+                " max(CASE WHEN st.hidden_spans IS NOT NULL THEN 1 ELSE 0 END) AS patient_hidden"
                 " FROM sessions s LEFT JOIN sets st ON st.session_id = s.id LEFT JOIN reps r ON r.set_id = st.id"
                 " WHERE s.patient_id = :patient AND s.started >= :since GROUP BY s.id ORDER BY s.started, s.id",
                 **parameters)
@@ -447,7 +450,7 @@ class SessionRecords:
                 **parameters)
         summaries = {}
         for row in rows:
-            summary = as_dict(row, ("interrupted",))
+            summary = as_dict(row, ("interrupted", "patient_hidden"))
             summary = {**{key: summary[key] for key in ("session_id", "started", "ended")},
                        "date": local_date(summary["started"]), **summary}
             summaries[summary["session_id"]] = {**summary, "fault_counts": dict.fromkeys(FAULT_NAMES, 0)}

@@ -12,6 +12,7 @@ from markupsafe import escape
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY)
+from station.hidden_spans import PATIENT_HIDDEN_BADGE
 from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from support import add_rep_with_bottom_not_seen, add_set_of_reps, make_rep
 
@@ -520,6 +521,10 @@ def test_a_set_whose_patient_was_hidden_for_a_while_says_so_on_every_screen_and_
     sets = logged_in.get(f"/api/sessions/{session}").get_json()["sets"]
     assert [item["hidden_spans"] for item in sets] == [
         [{"start_s": 12.3, "end_s": 19.8, "reason": PATIENT_HIDDEN}], []]
+    patient_page = text(logged_in.get(f"/patients/{patient}"))
+    assert patient_page.count(f">{PATIENT_HIDDEN_BADGE}</span>") == 1  # beside the session in the list
+    assert [item["patient_hidden"] for item in
+            logged_in.get(f"/api/patients/{patient}/sessions").get_json()["sessions"]] == [True]
 
 
 def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_skip_it(logged_in, store):
