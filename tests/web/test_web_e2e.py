@@ -94,6 +94,10 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
     page.wait_for_url(f"{served.url}/patients/{ids['patient']}")
     assert page.locator("svg.chart").count() == 6
     page.screenshot(path=shots / f"patient-{size}.png")
+    sessions = page.locator("section[aria-labelledby='sessions-head']")
+    badge = sessions.locator(".badge:text-is('Patient hidden')")  # today's session: someone in front in set 2
+    assert badge.count() == 1 and badge.is_visible()
+    sessions.screenshot(path=shots / f"patient-sessions-{size}.png")
 
     page.click(f"a[href='/sessions/{ids['session']}']")
     page.wait_for_url(f"{served.url}/sessions/{ids['session']}")
