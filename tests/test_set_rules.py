@@ -264,3 +264,14 @@ def test_no_span_is_noted_while_no_set_runs(rules):
     frames(rules, 0.0, 3.0, HIPS)
     rules.finish()
     assert "hidden_span" not in effects.kinds()
+
+
+def test_a_pause_ends_the_span_and_hidden_frames_while_paused_are_not_noted(rules):
+    # Reps while paused are not counted, so the patient hidden then hides nothing of the set.
+    rules, effects, summary = rules
+    feed(rules, [PatientArrived(1.0)])
+    frames(rules, 1.0, 3.0, HIPS)
+    rules.command("start_pause")
+    frames(rules, 3.0, 6.0, HIPS)
+    assert [fields for kind, fields in effects.stored if kind == "hidden_span"] == [
+        {"number": 1, "start_s": 1.0, "end_s": 2.97, "reason": HIPS}]

@@ -119,20 +119,22 @@ def _spotter(rng, patient: Performance, mount: CameraMount) -> Performance:
 
 
 #: The clinician of ``clinician-in-front`` steps onto the camera's line of sight to the patient this far (m)
-#: from the patient's feet, from half a second before the second rep for this long (s).
-IN_FRONT_M, IN_FRONT_S = 0.45, 3.0
+#: from the patient's feet, from half a second before the second rep for this long (s): drawn over these.
+IN_FRONT_M, IN_FRONT_S = (0.3, 0.7), (1.5, 4.0)
 
 
 def _in_front(rng, patient: Performance, mount: CameraMount) -> Performance:
     """A clinician beside the patient on the camera's side, who steps square between the camera and the
-    patient during the second rep (to show them something), hiding them, then steps back."""
+    patient during the second rep (to show them something), hiding them, then steps back
+    (:data:`IN_FRONT_M`, :data:`IN_FRONT_S`)."""
     yaw = np.radians(mount.yaw_toward_wall_deg)
     camera = np.array([mount.side * mount.distance_m * np.cos(yaw), patient.spot_z_m + mount.distance_m * np.sin(yaw)])
     feet = np.array([0.0, patient.spot_z_m])
-    front = feet + IN_FRONT_M * (camera - feet) / np.linalg.norm(camera - feet)
+    front = feet + rng.uniform(*IN_FRONT_M) * (camera - feet) / np.linalg.norm(camera - feet)
     place = feet + [mount.side * rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0)]  # well off the line of sight
     start = float(patient.rep_starts_s[1]) - 0.5
-    step = Shift(start, start + IN_FRONT_S, dx_m=float(front[0] - place[0]), dz_m=float(front[1] - place[1]))
+    step = Shift(start, start + rng.uniform(*IN_FRONT_S), dx_m=float(front[0] - place[0]),
+                 dz_m=float(front[1] - place[1]))
     return Performance(random_body(rng, kyphosis=False), float(place[1]), [], enter_at_s=patient.enter_at_s + 0.3,
                        enter_from_x_m=mount.side * 3.0, settle_s=0.0, spot_x_m=float(place[0]),
                        facing_yaw_deg=-mount.side * 90.0, arms="sides", sway_m=0.02, shifts=(step,),
@@ -239,8 +241,8 @@ SCENARIOS = {s.name: s for s in (
     Scenario("stick", "reps holding a stick along the back", _stick),
     Scenario("slow-holds", "slow reps with long holds at the wall", _slow_holds),
     Scenario("spotter", "a clinician standing close beside the patient", _spotted),
-    Scenario("clinician-in-front", "a clinician steps square between the camera and the patient for 3 s "
-             "during the second rep, then back", _clinician_in_front),
+    Scenario("clinician-in-front", "a clinician steps square between the camera and the patient (0.3-0.7 m "
+             "from them, 1.5-4 s) during the second rep, then back", _clinician_in_front),
     Scenario("busy-room", "furniture, someone walking past, the patient leaves at the end", _busy_room, furniture=True),
     Scenario("idle-standing", "a person standing at the spot, shifting weight, no reps", _idle_standing),
     Scenario("idle-walk-through", "a person walks in, stands, walks out; no reps", _idle_walk_through),
