@@ -122,6 +122,7 @@ from station.camera_pair import (SourcePair, back_recording_path, open_camera_pa
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
+from station.faults import back_checked
 from station.frame_step import OPENING_S, frame_record, step
 from station.live_worker import LiveWorker, NullPublisher, Publisher
 from station.malloc import release_freed_memory
@@ -218,11 +219,16 @@ class SessionSummary:
     back_reason: str | None = None
 
     def back_words(self) -> str:
-        """What became of the reps' back, in a few words: checked (and how many rounded), or not and why."""
+        """What became of the reps' back, in a few words: checked (on how many, and how many rounded), or not and why.
+
+        A rep whose back was not read (its bottom not seen: someone in front) is not counted as checked.
+        """
         if self.back_reason is not None:
             return f"not checked ({self.back_reason})"
         rounded = sum(1 for rep in self.reps if "rounded_back" in rep["faults"])
-        return f"checked, {rounded} rounded"
+        checked = sum(1 for rep in self.reps if back_checked(rep))
+        on = "" if checked == len(self.reps) else f" on {checked} of {len(self.reps)}"
+        return f"checked{on}, {rounded} rounded"
 
 
 def _now() -> _dt.datetime:

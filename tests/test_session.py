@@ -769,8 +769,12 @@ def test_a_store_that_fails_then_recovers_shows_it_live_and_loses_nothing(record
 
 
 def test_the_summary_says_whether_the_reps_back_was_checked_never_none():
-    checked = SessionSummary(back_camera="above", reps=[{"faults": ["rounded_back"]}, {"faults": []}])
+    checked = SessionSummary(back_camera="above", reps=[{"faults": ["rounded_back"], "peak_spine_flexion_deg": 31.0},
+                                                        {"faults": [], "peak_spine_flexion_deg": 8.0}])
     assert checked.back_words() == "checked, 1 rounded"
+    # A rep whose bottom was not seen (someone in front) had no back read: not "checked".
+    checked.reps.append({"faults": [], "peak_spine_flexion_deg": None})
+    assert checked.back_words() == "checked on 2 of 3, 1 rounded"
     unchecked = SessionSummary(back_camera="above", back_reason="the camera above is lost")
     assert unchecked.back_words() == "not checked (the camera above is lost)"
 

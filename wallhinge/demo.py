@@ -29,7 +29,9 @@ from station.sim.simulate import is_current, simulate
 # Whose sessions the demo replays: (patient code, display name, scenario, seed).
 DEMO_SESSIONS = (
     ("WH-0001", "Margaret B.", "all-faults", 1),
-    ("WH-0002", "Walter H.", "good-set", 2),
+    # A clinician steps in front of Walter during his second rep: the rep counts with its bottom not seen,
+    # and his set says when he was hidden.
+    ("WH-0002", "Walter H.", "clinician-in-front", 31),
     ("WH-0003", "Ines M.", "kyphosis", 11),
 )
 DEMO_USER = "demo"
