@@ -35,7 +35,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from station.faults import (BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, bottom_view_words,
                             touch_checked)
-from station.hidden_spans import hidden_span_words, spans_from_record
+from station.hidden_spans import set_hidden_words
 
 
 __all__ = ["MEASURE_SYSTEM", "PATIENT_CODE_SYSTEM", "export_session", "session_bundle"]
@@ -129,7 +129,7 @@ def session_bundle(session: dict, sets: list[dict], reps: list[dict]) -> dict:
                                  if rep.get("view_note") else {})})})
     for set_ in sets:
         set_id = _id(session, "set", set_["number"])
-        spans = spans_from_record(set_.get("hidden_spans"))
+        hidden = set_hidden_words(set_)
         period = {"start": set_["started"], **({"end": set_["ended"]} if set_["ended"] else {})}
         entries.append({"fullUrl": f"urn:uuid:{set_id}", "resource": _observation(
             set_id, _code("set", f"Wall-touch hip hinge, set {set_['number']}"), subject, device, {
@@ -139,7 +139,7 @@ def session_bundle(session: dict, sets: list[dict], reps: list[dict]) -> dict:
                                "valueInteger": set_["good_reps"]}],
                 "hasMember": [{"reference": f"urn:uuid:{member}"} for member in rep_ids.get(set_["number"], [])],
                 # When the patient was hidden: its rep count may be short.
-                **({"note": [{"text": f"{hidden_span_words(span)}."} for span in spans]} if spans else {}),
+                **({"note": [{"text": f"{words}."} for words in hidden]} if hidden else {}),
             })})
     bundle = {"resourceType": "Bundle", "id": _id(session, "bundle"), "type": "collection",
               "timestamp": session["started"], "entry": entries}

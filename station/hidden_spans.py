@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["HIDDEN_BRIDGE_S", "HIDDEN_NOTE_MIN_S", "PATIENT_HIDDEN_BADGE", "HiddenSpan", "HiddenSpans", "hidden_span_words",
-           "spans_from_record", "spans_record"]
+__all__ = ["HIDDEN_BRIDGE_S", "HIDDEN_NOTE_MIN_S", "PATIENT_HIDDEN_BADGE", "PATIENT_HIDDEN_WHY", "HiddenSpan", "HiddenSpans", "hidden_span_words",
+           "set_hidden_words", "spans_from_record", "spans_record"]
 
 #: Hidden for less than this is not noted (s): an occlusion up to about a second neither loses nor splits a
 #: rep (the rep detector rides through it), so a note would only cry wolf.
@@ -99,8 +99,14 @@ def spans_from_record(record) -> list[HiddenSpan]:
     return [HiddenSpan(float(item["start_s"]), float(item["end_s"]), str(item["reason"])) for item in record or ()]
 
 
-#: The badge of a session with such a span, in the session lists (its sets say when and why).
+#: The badge of a session with such a span, in the session lists (its sets say when and why), and what it means.
 PATIENT_HIDDEN_BADGE = "Patient hidden"
+PATIENT_HIDDEN_WHY = "someone stood in front of the patient for a while: reps done then may not be counted"
+
+
+def set_hidden_words(set_record) -> list[str]:
+    """What a stored set (``hidden_spans``: :func:`spans_record`'s) says of its spans, one sentence each."""
+    return [hidden_span_words(span) for span in spans_from_record(set_record.get("hidden_spans"))]
 
 
 def hidden_span_words(span: HiddenSpan) -> str:

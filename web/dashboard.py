@@ -12,13 +12,14 @@ from markupsafe import Markup
 
 from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds, back_checked, touch_checked
 from station.fhir_export import export_session
+from station.hidden_spans import set_hidden_words
 from station.store.outbox import station_states
 from station.patient_targets import LIMIT_NAMES, TARGET_DEFAULTS
 from station.store import SERIES_NAMES, ConflictError, series_to_list, thresholds_from_targets
 from web import charts
 from web.auth import login_required
 from web.db import get_store
-from web.filters import hidden_notes, local_time, parse_time
+from web.filters import local_time, parse_time
 from web.forms import TARGET_FIELDS, FormError, parse_patient, parse_targets
 from web.queries import due_to_progress
 from web.replay import replay_frames
@@ -352,7 +353,7 @@ def reps_csv(session_id: int):
     session = _session_or_404(session_id)
     reps = get_store().session_reps(session_id)
     # When each set's patient was hidden (its rep count may be short), on each of its rows.
-    hidden = {set_["number"]: "; ".join(hidden_notes(set_)) for set_ in get_store().session_sets(session_id)}
+    hidden = {set_["number"]: "; ".join(set_hidden_words(set_)) for set_ in get_store().session_sets(session_id)}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(_CSV_COLUMNS)

@@ -12,10 +12,9 @@ from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_S
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
                             TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, every_fault_judged,
                             touch_checked)
-from station.hidden_spans import PATIENT_HIDDEN_BADGE, hidden_span_words, spans_from_record
+from station.hidden_spans import PATIENT_HIDDEN_BADGE, PATIENT_HIDDEN_WHY, set_hidden_words
 
-__all__ = ["bottom_view", "descent", "fault_label", "hidden_notes", "init_app", "local_time", "number", "peak_trunk",
-           "score"]
+__all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -59,11 +58,6 @@ def bottom_view(view_note: str, first: bool = False) -> str:
     a sentence."""
     words = bottom_view_words(view_note)
     return words[:1].upper() + words[1:] if first else words
-
-
-def hidden_notes(set_: dict) -> list[str]:
-    """What a set says of the spans its patient was there but hidden (``hidden_spans``), one sentence each."""
-    return [hidden_span_words(span) for span in spans_from_record(set_.get("hidden_spans"))]
 
 
 def descent(rep, digits: int = 1, unit: str = "s") -> str:
@@ -148,7 +142,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(score, "score")
     app.add_template_filter(descent, "descent")
     app.add_template_filter(bottom_view, "bottom_view")
-    app.add_template_filter(hidden_notes, "hidden_notes")
+    app.add_template_filter(set_hidden_words, "hidden_notes")
     app.add_template_filter(fault_label, "fault_label")
     app.add_template_filter(rep_badges, "rep_badges")
     app.add_template_filter(clean_verdict, "clean_verdict")
@@ -162,4 +156,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(BOTTOM_NOT_SEEN_WHY, "BOTTOM_NOT_SEEN_WHY")
     app.add_template_global(NOT_SCORED, "NOT_SCORED")
     app.add_template_global(PATIENT_HIDDEN_BADGE, "PATIENT_HIDDEN_BADGE")
+    app.add_template_global(PATIENT_HIDDEN_WHY, "PATIENT_HIDDEN_WHY")
     app.add_template_global(NOT_SCORED_WHY, "NOT_SCORED_WHY")

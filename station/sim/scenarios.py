@@ -127,8 +127,7 @@ def _in_front(rng, patient: Performance, mount: CameraMount) -> Performance:
     """A clinician beside the patient on the camera's side, who steps square between the camera and the
     patient during the second rep (to show them something), hiding them, then steps back
     (:data:`IN_FRONT_M`, :data:`IN_FRONT_S`)."""
-    yaw = np.radians(mount.yaw_toward_wall_deg)
-    camera = np.array([mount.side * mount.distance_m * np.cos(yaw), patient.spot_z_m + mount.distance_m * np.sin(yaw)])
+    camera = mount.pose(patient.spot_z_m).translation[[0, 2]]  # on the floor plan (x, z)
     feet = np.array([0.0, patient.spot_z_m])
     front = feet + rng.uniform(*IN_FRONT_M) * (camera - feet) / np.linalg.norm(camera - feet)
     place = feet + [mount.side * rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0)]  # well off the line of sight
