@@ -58,6 +58,9 @@ SETS = {
        ("kyphosis", 11), ("kyphosis", 12), ("stick", 13), ("slow-holds", 14), ("spotter", 15), ("spotter", 16),
        ("busy-room", 17)],
     **{half: [("stress", seed) for seed in seeds] for half, seeds in HALVES.items()},
+    # A clinician steps square in front of the patient during the second rep (0.3-0.7 m, 1.5-4 s, drawn);
+    # never tuned on (docs/accuracy.md, tenth stop).
+    "in-front": [("clinician-in-front", seed) for seed in range(30, 54)],
 }
 FOLDER = ROOT / "data" / "bench"
 MEASURES = ("wall gap mm", "trunk angle deg", "knee flexion deg", "spine flexion deg")

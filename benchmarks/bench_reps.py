@@ -2,7 +2,7 @@
 
     python benchmarks/bench_reps.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
                                     |stress-check4|stress-tune3|stress-tune4
-                                    |stress-tune5|stress-check5|stress-noise] [--jobs N]
+                                    |stress-tune5|stress-check5|stress-noise|in-front] [--jobs N]
 
 Runs ``wallhinge analyze``'s path (calibrate from the opening, measure,
 detect reps) on simulated recordings (cached in data/bench/) covering every
@@ -56,7 +56,7 @@ IDLE = [("idle-standing", 21), ("idle-walk-through", 22), ("idle-spotter", 23), 
 # A rep's times (s) checked against the truth's: when it starts, bottoms out and ends, and its phases' lengths.
 TIMES = ("start_s", "bottom_s", "end_s", "descent_s", "hold_s", "ascent_s")
 REP_SETS = {"quick": SETS["quick"] + IDLE[:2], "full": SETS["full"] + IDLE,
-            **{half: SETS[half] for half in HALVES}}  # idle ones are drawn in
+            **{half: SETS[half] for half in HALVES}, "in-front": SETS["in-front"]}  # idle ones are drawn in
 
 
 def match(detected, truth):
