@@ -794,6 +794,9 @@ def test_recent_activity_across_patients_newest_first(store):
     assert all((r["reps"], r["good_reps"], r["sets"]) == (1, 0, 1) for r in recent[1:])
     oldest = store.recent_activity(limit=10)[-1]
     assert (oldest["id"], oldest["reps"], oldest["good_reps"]) == (first, 4, 2)
+    assert not any(r["patient_hidden"] for r in store.recent_activity(limit=10))
+    store.add_hidden_span(store.session_sets(first)[0]["id"], 3.0, 5.5, "someone in front of the patient")
+    assert [r["patient_hidden"] for r in store.recent_activity(limit=10)] == [False, False, False, True]
 
 
 def test_an_abandoned_session_is_readable_and_closed_at_its_last_rep(path):

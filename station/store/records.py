@@ -30,6 +30,8 @@ _SESSION_COLUMNS = ("s.id, s.patient_id, s.calibration_id, s.started, s.ended, s
                     "s.station, s.station_session_id, p.code AS patient_code, p.display_name AS patient_name")
 _SET_COUNT = "(SELECT count(*) FROM sets WHERE session_id = s.id)"
 _REP_COUNT = "(SELECT count(*) FROM sets JOIN reps ON reps.set_id = sets.id WHERE sets.session_id = s.id)"
+# Whether a set of the session has a span in which its patient was hidden (add_hidden_span).
+_PATIENT_HIDDEN = "EXISTS (SELECT 1 FROM sets WHERE session_id = s.id AND hidden_spans IS NOT NULL)"
 _INSERT_REP = (f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)})"
                f" VALUES (:set_id, {', '.join(':' + name for name in REP_COLUMNS)})")
 _INSERT_SERIES = (f"INSERT INTO rep_series (rep_id, frames, {', '.join(SERIES_NAMES)})"
@@ -486,11 +488,13 @@ class SessionRecords:
         """The latest sessions across all patients and stations, newest first.
 
         Dicts as :meth:`get_session` (``patient_code`` and ``patient_name``
-        None for a guest) plus ``good_reps``.
+        None for a guest) plus ``good_reps`` and ``patient_hidden`` (as :meth:`session_summaries`).
         """
         statement = (f"SELECT {_SESSION_COLUMNS}, {_SET_COUNT} AS sets, {_REP_COUNT} AS reps,"
+                     f" {_PATIENT_HIDDEN} AS patient_hidden,"
                      " (SELECT coalesce(sum(reps.good), 0) FROM sets JOIN reps ON reps.set_id = sets.id"
                      "  WHERE sets.session_id = s.id) AS good_reps"
                      " FROM (SELECT * FROM sessions ORDER BY started DESC, id DESC LIMIT :limit) s"
                      " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY s.started DESC, s.id DESC")
-        return [as_dict(row, ("interrupted",)) for row in self._all(statement, limit=count(limit, "limit"))]
+        return [as_dict(row, ("interrupted", "patient_hidden"))
+                for row in self._all(statement, limit=count(limit, "limit"))]

@@ -521,6 +521,7 @@ def test_a_set_whose_patient_was_hidden_for_a_while_says_so_on_every_screen_and_
     sets = logged_in.get(f"/api/sessions/{session}").get_json()["sets"]
     assert [item["hidden_spans"] for item in sets] == [
         [{"start_s": 12.3, "end_s": 19.8, "reason": PATIENT_HIDDEN}], []]
+    assert f">{PATIENT_HIDDEN_BADGE.lower()}</span>" in text(logged_in.get("/"))  # in the recent activity
     patient_page = text(logged_in.get(f"/patients/{patient}"))
     assert patient_page.count(f">{PATIENT_HIDDEN_BADGE}</span>") == 1  # beside the session in the list
     assert [item["patient_hidden"] for item in
