@@ -441,7 +441,7 @@ class SessionRecords:
                 " count(r.id) AS reps, coalesce(sum(r.good), 0) AS good_reps, avg(r.good * 1.0) AS good_rate,"
                 " avg(CASE WHEN r.min_wall_gap_mm IS NOT NULL THEN r.touched * 1.0 END) AS touch_rate, avg(r.peak_trunk_angle_deg) AS mean_peak_trunk_angle_deg,"
                 " avg(r.peak_knee_flexion_deg) AS mean_peak_knee_flexion_deg, avg(r.score) AS mean_score,"
-                " max(CASE WHEN st.hidden_spans IS NOT NULL THEN 1 ELSE 0 END) AS patient_hidden"
+                f" {_PATIENT_HIDDEN} AS patient_hidden"
                 " FROM sessions s LEFT JOIN sets st ON st.session_id = s.id LEFT JOIN reps r ON r.set_id = st.id"
                 " WHERE s.patient_id = :patient AND s.started >= :since GROUP BY s.id ORDER BY s.started, s.id",
                 **parameters)
