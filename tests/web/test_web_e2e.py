@@ -317,6 +317,43 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
     assert errors == []
 
 
+# How far the page, and each reps table in its card, scroll sideways: (scrollWidth, clientWidth) each.
+_SIDEWAYS = """() => ({page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+  tables: [...document.querySelectorAll('.table-wrap')].map(wrap => [wrap.scrollWidth, wrap.clientWidth])})"""
+
+
+@pytest.mark.parametrize("size", ["portrait", "landscape"])
+def test_the_session_pages_reps_table_fits_a_tablet_without_scrolling_sideways(contexts, site, shots, size):
+    """A clinician holding a tablet (768x1024 in portrait, 1024x768 in landscape) sees every column of the reps
+    table, with faults, "not scored" and "not seen", without the page, or the table in its card, scrolling
+    sideways; every figure still shown, no text smaller than 14 px."""
+    served, ids = site
+    with open_store(served.app.config["DATABASE"]) as store:
+        _, not_seen, _ = add_rep_with_bottom_not_seen(store)  # "not scored", "not seen", three grey badges
+    errors = []
+    page = _page(contexts, size, errors)
+    _log_in(page, served.url)
+    for name, session in (("sample", ids["session"]), ("not-seen", not_seen)):
+        page.goto(f"{served.url}/sessions/{session}")
+        page.screenshot(path=shots / f"session-{name}-fits-{size}.png", full_page=True)
+        sideways = page.evaluate(_SIDEWAYS)
+        (scroll, client), tables = sideways["page"], sideways["tables"]
+        assert tables and scroll <= client, f"{name}: the page scrolls sideways: {sideways}"
+        assert all(scroll <= client for scroll, client in tables), f"{name}: a reps table scrolls: {sideways}"
+        headers = page.locator("table").first.locator("thead th").all_inner_texts()
+        assert [" ".join(text.split()) for text in headers] == [
+            "Rep", "Score", "Faults", "Closest gap", "Peak trunk", "Peak knee", "Down", "Gap and trunk over the rep"]
+        cells = page.locator("td.num")
+        assert cells.count() > 0
+        for k in range(cells.count()):
+            cell = cells.nth(k)
+            assert cell.is_visible() and cell.inner_text().strip()
+            assert float(cell.evaluate("cell => getComputedStyle(cell).fontSize").removesuffix("px")) >= 14
+    assert page.locator(f"td.num:text-is('{BOTTOM_NOT_SEEN}')").count() == 2  # the hidden rep's trunk, time down
+    assert page.locator(f"td.score:text-is('{NOT_SCORED}')").count() == 1
+    assert errors == []
+
+
 def test_the_report_prints_on_one_page(contexts, site, tmp_path, shots):
     served, ids = site
     errors = []
