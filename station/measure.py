@@ -38,7 +38,7 @@ import numpy as np
 
 from station.errors import FrameError
 from station.geometry import project
-from station.rear_edge import BUTTOCK_RADIUS_M, HIDDEN, RearEdge, hips_radius_m
+from station.rear_edge import BUTTOCK_RADIUS_M, HIDDEN, UNREAD, RearEdge, hips_radius_m
 from station.slices import line_slope, mean
 from station.slices import quantile, slice_quantile as _slice_quantile
 from station.spine import BackReading, back_curvature
@@ -883,6 +883,8 @@ class Measurer:
         if edge_gap_m is HIDDEN:
             gap_mm = None  # someone in front of the patient hides where the buttocks end
             hidden_reason = HIPS_HIDDEN
+        elif edge_gap_m is UNREAD:
+            gap_mm = None  # their own arm or load does: no rear bulge of what is in view stands in for it
         elif edge_gap_m is not None:
             gap_mm = max(0.0, edge_gap_m * 1000.0)
         above = y > hip_y

@@ -20,8 +20,11 @@ GAP_BAND_HALF_M = 0.08
 # the buttocks' vertical curve (radius about 0.1 m) rises under 5 mm over
 # it, while the median sets aside rows a stray pixel or noise threw off.
 ROW_WINDOW_HALF_M = 0.03
-# What RearEdge.gap_m says when the buttocks' rear edge is hidden.
+# What RearEdge.gap_m says when the buttocks' rear edge is hidden by someone.
 HIDDEN = object()
+# ... and when it does not show but nobody else is seen over it (the
+# patient's own arm or load): not read, and not someone in front either.
+UNREAD = object()
 # Past the buttocks' rear edge an image row shows the wall: on average no
 # more than this nearer than the empty scene (m), or the edge is hidden.
 WALL_SIDE_MAX_M = 0.03
@@ -43,6 +46,20 @@ BUTTOCK_RADIUS_RANGE_M = (0.06, 0.25)
 # (Unoccluded stress-tune recordings: at most 0.03; a clinician's arm or
 # body over the hips: 0.1-0.9.)
 OCCLUDER_NEARER_M = 0.15
+# ... and that pixel is this much nearer than the empty scene there (m): a
+# wall seen at a grazing angle can itself be nearer than the patient's
+# outline just past it (stress-101: the drill wall 0.45-0.65 m nearer than the
+# buttocks touching it, from a camera turned 10 degrees), while a person in
+# front stands well off the wall behind them (stress-102 and -103, a clinician
+# covering the hips: 0.38 m at the least, 0.6-0.9 typically).
+OCCLUDER_OFF_SCENE_M = 0.1
+# Where no rear edge shows in the rows through the buttocks, they are hidden by
+# someone only if a row shows at least this many such pixels that are not the
+# patient's: a person in front fills many, while the patient's own arm, hanging
+# over the outline from a camera turned toward the wall, leaves single mixed
+# pixels along its edge outside the patient's (stress-307, standing, arms at the
+# sides: 12 s of false "someone in front of the hips").
+OCCLUDER_MIN_PIXELS = 3
 OCCLUDER_LOOK_M = 0.05
 OCCLUDED_SHARE = 0.1
 # A near occluder casts a stereo shadow (no depth) on the patient beside it,
@@ -89,14 +106,16 @@ class RearEdge:
     def gap_m(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray, hip_y: float,
               hips_between: tuple[float, float] | None = None, patient_pixels: np.ndarray | None = None,
               buttock_radius_m: float = BUTTOCK_RADIUS_M):
-        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, or HIDDEN when someone in front hides it.
+        """Distance of the buttocks' rear edge from the wall, metres, from the image rows through them; None, HIDDEN when someone in front hides it, or UNREAD.
 
         ``points``/``pixels`` are the body's core (room points, metres, and
         flat pixel indices); ``hip_y`` the buttocks' height (m). With
         ``hips_between`` (lowest and highest height the buttocks can be at,
         m) and ``patient_pixels`` (every pixel of the patient), the gap is
         HIDDEN when someone in front covers the rear outline over that
-        height, whatever the band at ``hip_y`` shows. ``buttock_radius_m``
+        height, whatever the band at ``hip_y`` shows; UNREAD when no row
+        shows where the body ends and nobody else is seen over it (the
+        patient's own arm or load). ``buttock_radius_m``
         is the radius of the buttocks' horizontal cross-section (m), which
         sets how much of the rear the silhouette hides.
 
@@ -132,7 +151,15 @@ class RearEdge:
         difference = np.where(valid, background - depth_m, 0.0)
         edge, step, hidden = ramp_edges(difference, valid)
         if np.count_nonzero(np.isfinite(edge)) < 3:
-            return HIDDEN if np.count_nonzero(hidden) >= 3 else None
+            if np.count_nonzero(hidden) < 3:
+                return None
+            if patient_pixels is None:
+                return HIDDEN
+            # Hidden by someone, not by the patient's own arm or load: on a camera turned
+            # toward the wall, an arm hanging at the side can stand over the buttocks' outline.
+            by_someone = hidden & self._rows_show_someone_else(flat, valid & (difference > OCCLUDER_OFF_SCENE_M),
+                                                               patient_pixels)
+            return HIDDEN if np.count_nonzero(by_someone) >= 3 else UNREAD
         # The rear edge lies between two pixels; its ray is their rays' mean,
         # and the body there is ``step`` nearer than the wall behind it.
         rows_index = np.arange(len(edge))
@@ -162,6 +189,21 @@ class RearEdge:
         return lowest_windowed_median(edge_y[keep].astype(np.float64), row_gap[keep].astype(np.float64),
                                        ROW_WINDOW_HALF_M)
 
+    def _rows_show_someone_else(self, flat: np.ndarray, off_scene: np.ndarray,
+                                patient_pixels: np.ndarray) -> np.ndarray:
+        """Per row of ``flat`` (flat pixel indices), whether at least :data:`OCCLUDER_MIN_PIXELS` of those
+        marked ``off_scene`` (nearer than the empty scene) are not among ``patient_pixels``."""
+        someone_else = off_scene & self._not_the_patients(flat, patient_pixels)
+        return np.count_nonzero(someone_else, axis=1) >= OCCLUDER_MIN_PIXELS
+
+    def _not_the_patients(self, flat: np.ndarray, patient_pixels: np.ndarray) -> np.ndarray:
+        """Whether each of ``flat`` (flat pixel indices, any shape) is not among ``patient_pixels``."""
+        mask = self._patient_mask
+        mask[patient_pixels] = True
+        others = ~mask[flat]
+        mask[patient_pixels] = False
+        return others
+
     def _covered_share(self, depth: np.ndarray, points: np.ndarray, pixels: np.ndarray,
                        between: tuple[float, float], patient_pixels: np.ndarray, toward_wall: int) -> float:
         """Share of the image rows of ``points`` within ``between`` (m high) whose rear outline someone nearer covers."""
@@ -176,13 +218,13 @@ class RearEdge:
         flat_depth = depth.reshape(-1)
         outline = flat_depth[rows * self._width + extreme].astype(np.float32)
         past = flat_depth[flat].astype(np.float32)
-        mask = self._patient_mask
-        mask[patient_pixels] = True
-        someone_else = ~mask[flat]
-        mask[patient_pixels] = False
+        someone_else = self._not_the_patients(flat, patient_pixels)
         seen = in_frame & (past > 0)
         nearer = past < outline[:, np.newaxis] - np.float32(OCCLUDER_NEARER_M / self._depth_unit_m)
-        occluder = seen & someone_else & nearer
+        # Not the room itself: nearer than the empty scene, or where the empty scene had no depth.
+        scene = self._background[flat]
+        off_scene = (scene == 0) | (past * np.float32(self._depth_unit_m) < scene - np.float32(OCCLUDER_OFF_SCENE_M))
+        occluder = seen & someone_else & nearer & off_scene
         # Right past the outline; or the first pixel with depth past a stereo shadow (the wall, when the edge shows).
         first_seen = np.argmax(seen, axis=1)
         covered = (np.any(occluder[:, :self._occluder_look_px], axis=1)
