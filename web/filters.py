@@ -24,7 +24,9 @@ def parse_time(text: str | None) -> _dt.datetime | None:
 
 
 def local_time(text: str | None, style: str = "datetime") -> str:
-    """A stored UTC time on the station's clock: ``datetime`` (Tue 9 May 2026, 09:35), ``date``, ``time``."""
+    """A stored UTC time on the station's clock: ``datetime`` (Tue 9 May 2026, 09:35), ``date``, ``time``;
+    ``compact`` (9 May 2026, 09:35) holds the date's words together, so a narrow column breaks it only before the
+    time."""
     when = parse_time(text)
     if when is None:
         return "—"
@@ -34,7 +36,7 @@ def local_time(text: str | None, style: str = "datetime") -> str:
     if style == "short":
         return f"{when.day} {when:%b}"
     if style == "compact":
-        return f"{when.day} {when:%b %Y}, {when:%H:%M}"
+        return f"{when.day}\u00a0{when:%b}\u00a0{when:%Y}, {when:%H:%M}"
     if style == "time":
         return f"{when:%H:%M}"
     return f"{when:%a} {when.day} {when:%b %Y}, {when:%H:%M}"

@@ -132,6 +132,22 @@ def add_rep_with_bottom_not_seen(store, code="WH-0303"):
     return patient, session, rep_ids[1]
 
 
+def add_interrupted_session(store, patient: int, started: dt.datetime = T0 + dt.timedelta(days=1)) -> int:
+    """A session of ``patient`` the station stopped in mid-set, with every fault and someone in front of the patient
+    for a while: its row on the patient's page says "Interrupted" and "Patient hidden". Its id.
+
+    Closes every session still open (as the station does at start-up), the sample's guest session too.
+    """
+    session = store.start_session(source="camera 123456", patient_id=patient, started=started)
+    set_id = store.start_set(session, started=started)
+    for index, figures in enumerate(SAMPLE_REPS[0] + SAMPLE_REPS[1], start=1):
+        rep, series = make_rep(index, 10.0 + 7.0 * index, figures)
+        store.add_rep(set_id, rep, series=series, recorded=started + dt.timedelta(seconds=rep["end_s"]))
+    store.add_hidden_span(set_id, 40.2, 46.8, PATIENT_HIDDEN)
+    assert session in store.close_abandoned_sessions()
+    return session
+
+
 def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -> str:
     return json.dumps({"created": created.isoformat(), "source": "camera 123456", "frames_used": 30,
                        "quality": {"floor_rms_mm": floor_rms, "wall_rms_mm": wall_rms, "floor_share": 0.42,

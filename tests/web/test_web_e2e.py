@@ -16,9 +16,13 @@ from station.measure import HEAD_ABOVE_PICTURE
 from station.reps import GAP_AT_WALL_STANDING
 from web.live_views import HIDDEN_HINT
 from station.store import open_store
-from station.faults import BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY
-from support import (PASSWORD, USERNAME, Serving, add_rep_with_bottom_not_seen, fill_clinic, make_app,
-                     needs_chromium)
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, NOT_SCORED,
+                            NOT_SCORED_WHY)
+from station.hidden_spans import PATIENT_HIDDEN_BADGE
+from station.store.outbox import Deliverer
+from support import (PASSWORD, USERNAME, Serving, add_interrupted_session, add_rep_with_bottom_not_seen, fill_clinic,
+                     fill_sample, make_app, needs_chromium)
+from web.auth import create_account
 
 pytestmark = needs_chromium
 
@@ -36,6 +40,22 @@ def site(tmp_path):
     with Serving(app) as served:
         yield served, ids
 
+
+
+@pytest.fixture
+def clinic_site(tmp_path, clinic_url):
+    """Two stations' sample sessions, each with an interrupted one, delivered to a clinic database, and the
+    dashboard on it served: (served, the sample patient's id)."""
+    for name in ("wall-1", "wall-2"):
+        with open_store(tmp_path / f"{name}.db") as store:
+            add_interrupted_session(store, fill_sample(store)["patient"])
+        assert Deliverer(tmp_path / f"{name}.db", clinic_url, name).deliver_once().ok
+    app = make_app(tmp_path, DATABASE=clinic_url)
+    with open_store(clinic_url) as store:
+        create_account(store, USERNAME, PASSWORD, app=app)
+        patient = store.get_patient_by_code("WH-0042")["id"]
+    with Serving(app) as served:
+        yield served, patient
 
 
 @pytest.fixture
@@ -351,6 +371,54 @@ def test_the_session_pages_reps_table_fits_a_tablet_without_scrolling_sideways(c
             assert float(cell.evaluate("cell => getComputedStyle(cell).fontSize").removesuffix("px")) >= 14
     assert page.locator(f"td.num:text-is('{BOTTOM_NOT_SEEN}')").count() == 2  # the hidden rep's trunk, time down
     assert page.locator(f"td.score:text-is('{NOT_SCORED}')").count() == 1
+    assert errors == []
+
+
+@pytest.mark.parametrize("size", ["portrait", "landscape"])
+@pytest.mark.parametrize("where", ["station", "clinic"])
+def test_the_patients_sessions_table_fits_a_tablet_without_scrolling_sideways(contexts, request, shots, where, size):
+    """On a tablet (768x1024 in portrait, 1024x768 in landscape) the patient's page shows every column of their
+    sessions, with "Interrupted", "Patient hidden" and every fault's badge, and on the clinic's database the
+    stations', without the page, or the table in its card, scrolling sideways; every figure and badge still
+    shown, no text smaller than 14 px. The patients page, with its recent sessions, fits too."""
+    if where == "station":  # one station's own sessions: no Station column
+        served, ids = request.getfixturevalue("site")
+        with open_store(served.app.config["DATABASE"]) as store:
+            add_interrupted_session(store, ids["patient"])
+        patient = ids["patient"]
+    else:  # two stations' sessions on the clinic's database: a Station column
+        served, patient = request.getfixturevalue("clinic_site")
+    errors = []
+    page = _page(contexts, size, errors)
+    _log_in(page, served.url)
+    sideways = page.evaluate(_SIDEWAYS)  # the patients page
+    page.screenshot(path=shots / f"patients-{where}-fits-{size}.png", full_page=True)
+    assert sideways["page"][0] <= sideways["page"][1], f"the patients page scrolls sideways: {sideways}"
+    assert all(scroll <= client for scroll, client in sideways["tables"]), f"the patients table scrolls: {sideways}"
+    assert page.locator(f"#recent-head ~ ul li:has-text('{PATIENT_HIDDEN_BADGE.lower()}')").count() >= 1
+    page.goto(f"{served.url}/patients/{patient}")
+    table = page.locator("table.sessions")
+    table.screenshot(path=shots / f"patient-sessions-{where}-fits-{size}.png")
+    page.screenshot(path=shots / f"patient-{where}-fits-{size}.png", full_page=True)
+    sideways = page.evaluate(_SIDEWAYS)
+    (scroll, client), tables = sideways["page"], sideways["tables"]
+    assert len(tables) == 1 and scroll <= client, f"the patient's page scrolls sideways: {sideways}"
+    assert all(scroll <= client for scroll, client in tables), f"the sessions table scrolls: {sideways}"
+    headers = [" ".join(text.split()) for text in table.locator("thead th").all_inner_texts()]
+    assert headers == ["Date", *(["Station"] if where == "clinic" else []), "Sets", "Good / reps", "Touched",
+                       "Peak trunk", "Peak knee", "Score", "Faults"]
+    rows = table.locator("tbody tr")
+    first = " ".join(rows.first.locator("td").first.inner_text().split())  # the interrupted session, the latest
+    assert re.fullmatch(rf"\d+ \w+ \d{{4}}, \d\d:\d\d Interrupted {re.escape(PATIENT_HIDDEN_BADGE)}", first), first
+    faults = [" ".join(text.split()) for text in rows.first.locator("td.faults .badge").all_inner_texts()]
+    assert faults == [f"{FAULT_LABELS[name]} {count}" for name, count in
+                      (("squat", 2), ("rounded_back", 1), ("no_touch", 1), ("too_fast", 1), ("incomplete_return", 1))]
+    shown = table.locator("td.num, td .badge, td .row-link")
+    assert shown.count() > 0
+    for k in range(shown.count()):
+        item = shown.nth(k)
+        assert item.is_visible() and item.inner_text().strip()
+        assert float(item.evaluate("item => getComputedStyle(item).fontSize").removesuffix("px")) >= 14
     assert errors == []
 
 

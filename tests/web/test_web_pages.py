@@ -558,7 +558,7 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_sk
     hidden = dict(store.session_reps(session)[1], index=1, limits=None)
     store.add_rep(store.start_set(later), hidden)
     patient_page = " ".join(text(logged_in.get(f"/patients/{patient}")).split())
-    means = re.findall(r'<td class="num">([^<]*)</td> <td>(?:<span class="badge|<span class="muted">none)',
+    means = re.findall(r'<td class="num">([^<]*)</td> <td class="faults">(?:<span class="badge|<span class="muted">none)',
                        patient_page)
     assert means == [NOT_SCORED, "100"]  # newest first
     chart = re.search(r"<svg[^>]*><title>Mean score per session</title>.*?</svg>", patient_page).group(0)
