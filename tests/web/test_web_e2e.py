@@ -337,9 +337,27 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pa
     assert errors == []
 
 
-# How far the page, and each reps table in its card, scroll sideways: (scrollWidth, clientWidth) each.
+# How far the page, and each table in its card, scroll sideways: (scrollWidth, clientWidth) each.
 _SIDEWAYS = """() => ({page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
   tables: [...document.querySelectorAll('.table-wrap')].map(wrap => [wrap.scrollWidth, wrap.clientWidth])})"""
+
+
+def _assert_no_sideways_scroll(page, what: str) -> list:
+    """Neither ``page`` nor any table in its card scrolls sideways; the tables' (scrollWidth, clientWidth)."""
+    sideways = page.evaluate(_SIDEWAYS)
+    (scroll, client), tables = sideways["page"], sideways["tables"]
+    assert scroll <= client, f"{what}: the page scrolls sideways: {sideways}"
+    assert all(scroll <= client for scroll, client in tables), f"{what}: a table scrolls in its card: {sideways}"
+    return tables
+
+
+def _assert_readable(items) -> None:
+    """Every one of the locator ``items`` (at least one) is shown, says something, and is 14 px or larger."""
+    assert items.count() > 0
+    for k in range(items.count()):
+        item = items.nth(k)
+        assert item.is_visible() and item.inner_text().strip()
+        assert float(item.evaluate("item => getComputedStyle(item).fontSize").removesuffix("px")) >= 14
 
 
 @pytest.mark.parametrize("size", ["portrait", "landscape"])
@@ -356,19 +374,11 @@ def test_the_session_pages_reps_table_fits_a_tablet_without_scrolling_sideways(c
     for name, session in (("sample", ids["session"]), ("not-seen", not_seen)):
         page.goto(f"{served.url}/sessions/{session}")
         page.screenshot(path=shots / f"session-{name}-fits-{size}.png", full_page=True)
-        sideways = page.evaluate(_SIDEWAYS)
-        (scroll, client), tables = sideways["page"], sideways["tables"]
-        assert tables and scroll <= client, f"{name}: the page scrolls sideways: {sideways}"
-        assert all(scroll <= client for scroll, client in tables), f"{name}: a reps table scrolls: {sideways}"
+        assert _assert_no_sideways_scroll(page, name)  # one reps table a set
         headers = page.locator("table").first.locator("thead th").all_inner_texts()
         assert [" ".join(text.split()) for text in headers] == [
             "Rep", "Score", "Faults", "Closest gap", "Peak trunk", "Peak knee", "Down", "Gap and trunk over the rep"]
-        cells = page.locator("td.num")
-        assert cells.count() > 0
-        for k in range(cells.count()):
-            cell = cells.nth(k)
-            assert cell.is_visible() and cell.inner_text().strip()
-            assert float(cell.evaluate("cell => getComputedStyle(cell).fontSize").removesuffix("px")) >= 14
+        _assert_readable(page.locator("td.num"))
     assert page.locator(f"td.num:text-is('{BOTTOM_NOT_SEEN}')").count() == 2  # the hidden rep's trunk, time down
     assert page.locator(f"td.score:text-is('{NOT_SCORED}')").count() == 1
     assert errors == []
@@ -391,19 +401,14 @@ def test_the_patients_sessions_table_fits_a_tablet_without_scrolling_sideways(co
     errors = []
     page = _page(contexts, size, errors)
     _log_in(page, served.url)
-    sideways = page.evaluate(_SIDEWAYS)  # the patients page
     page.screenshot(path=shots / f"patients-{where}-fits-{size}.png", full_page=True)
-    assert sideways["page"][0] <= sideways["page"][1], f"the patients page scrolls sideways: {sideways}"
-    assert all(scroll <= client for scroll, client in sideways["tables"]), f"the patients table scrolls: {sideways}"
+    _assert_no_sideways_scroll(page, "the patients page")
     assert page.locator(f"#recent-head ~ ul li:has-text('{PATIENT_HIDDEN_BADGE.lower()}')").count() >= 1
     page.goto(f"{served.url}/patients/{patient}")
     table = page.locator("table.sessions")
     table.screenshot(path=shots / f"patient-sessions-{where}-fits-{size}.png")
     page.screenshot(path=shots / f"patient-{where}-fits-{size}.png", full_page=True)
-    sideways = page.evaluate(_SIDEWAYS)
-    (scroll, client), tables = sideways["page"], sideways["tables"]
-    assert len(tables) == 1 and scroll <= client, f"the patient's page scrolls sideways: {sideways}"
-    assert all(scroll <= client for scroll, client in tables), f"the sessions table scrolls: {sideways}"
+    assert len(_assert_no_sideways_scroll(page, "the patient's page")) == 1  # the sessions table
     headers = [" ".join(text.split()) for text in table.locator("thead th").all_inner_texts()]
     assert headers == ["Date", *(["Station"] if where == "clinic" else []), "Sets", "Good / reps", "Touched",
                        "Peak trunk", "Peak knee", "Score", "Faults"]
@@ -413,12 +418,7 @@ def test_the_patients_sessions_table_fits_a_tablet_without_scrolling_sideways(co
     faults = [" ".join(text.split()) for text in rows.first.locator("td.faults .badge").all_inner_texts()]
     assert faults == [f"{FAULT_LABELS[name]} {count}" for name, count in
                       (("squat", 2), ("rounded_back", 1), ("no_touch", 1), ("too_fast", 1), ("incomplete_return", 1))]
-    shown = table.locator("td.num, td .badge, td .row-link")
-    assert shown.count() > 0
-    for k in range(shown.count()):
-        item = shown.nth(k)
-        assert item.is_visible() and item.inner_text().strip()
-        assert float(item.evaluate("item => getComputedStyle(item).fontSize").removesuffix("px")) >= 14
+    _assert_readable(table.locator("td.num, td .badge, td .row-link"))
     assert errors == []
 
 
