@@ -158,5 +158,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(BOTTOM_NOT_SEEN_WHY, "BOTTOM_NOT_SEEN_WHY")
     app.add_template_global(NOT_SCORED, "NOT_SCORED")
     app.add_template_global(PATIENT_HIDDEN_BADGE, "PATIENT_HIDDEN_BADGE")
+    app.add_template_global(NO_FAULT_SEEN, "NO_FAULT_SEEN")
     app.add_template_global(PATIENT_HIDDEN_WHY, "PATIENT_HIDDEN_WHY")
     app.add_template_global(NOT_SCORED_WHY, "NOT_SCORED_WHY")

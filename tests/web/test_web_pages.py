@@ -10,8 +10,8 @@ import sqlite3
 import pytest
 from markupsafe import escape
 
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY,
-                            TOUCH_NOT_CHECKED_WHY)
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NO_FAULT_SEEN, NOT_SCORED,
+                            NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE
 from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from support import add_rep_with_bottom_not_seen, add_set_of_reps, make_rep
@@ -558,7 +558,8 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_sk
     hidden = dict(store.session_reps(session)[1], index=1, limits=None)
     store.add_rep(store.start_set(later), hidden)
     patient_page = " ".join(text(logged_in.get(f"/patients/{patient}")).split())
-    means = re.findall(r'<td class="num">([^<]*)</td> <td class="faults">(?:<span class="badge|<span class="muted">none)',
+    # (A session without a fault found says "No fault seen", never "none": its backs were not all checked.)
+    means = re.findall(rf'<td class="num">([^<]*)</td> <td class="faults">(?:<span class="badge|<span class="muted">{NO_FAULT_SEEN}<)',
                        patient_page)
     assert means == [NOT_SCORED, "100"]  # newest first
     chart = re.search(r"<svg[^>]*><title>Mean score per session</title>.*?</svg>", patient_page).group(0)
