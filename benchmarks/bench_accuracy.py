@@ -2,7 +2,7 @@
 
     python benchmarks/bench_accuracy.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
                                         |stress-check4|stress-tune3|stress-tune4
-                                        |stress-tune5|stress-check5|stress-noise]
+                                        |stress-tune5|stress-check5|stress-noise|stress-noise-tune]
                                         [--exact-pose] [--jobs N]
 
 Simulates (once, cached in data/bench/) recordings across the mount
@@ -23,7 +23,8 @@ loads, stand-offs, mount corners and a second person; ``stress-tune`` to
 ``stress-tune5`` may be tuned on, ``stress-check`` to ``stress-check5`` are
 held out (docs/accuracy.md says what each has been used for), and
 ``stress-noise`` is held out with its depth camera's noise and artefacts
-drawn (``SENSOR_SPREAD``; each line then names them). Each recording's line names
+drawn (``SENSOR_SPREAD``; each line then names them), ``stress-noise-tune``
+drawn alike and open to tuning. Each recording's line names
 its scene, so a failure can be found again (``wallhinge simulate --scenario
 stress --seed N``). With --exact-pose the calibration's camera pose is the
 simulator's true one (its rotation, height and distance from the wall; x = 0 stays the calibration's), to separate measurement error from calibration error.

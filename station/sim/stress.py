@@ -38,6 +38,9 @@ the noise and artefacts of each recording's sensor model are drawn over
 pixels lost in blobs, 0-80% of the depth-edge pixels flying), since the
 recordings the station is judged on come from another sensor model than ours;
 everything else is drawn as for the other sets.
+:data:`NOISE_TUNE_SEEDS` is drawn exactly like it, sensor model too, and may be
+tuned on: added on 2026-12-06 (twelfth stop) so that what another sensor's
+noise breaks can be looked into without spending the held-out noise set.
 The first seeds of each half replay, in the order of :data:`ANCHOR_CASES`,
 the cases that independent recordings found failing (issue 14), with
 everything else drawn.
@@ -77,11 +80,14 @@ TUNE4_SEEDS = tuple(range(700, 720))  # may be tuned on
 TUNE5_SEEDS = tuple(range(800, 820))  # may be tuned on
 CHECK5_SEEDS = tuple(range(900, 920))  # held out: never tuned on, nor looked into
 NOISE_SEEDS = tuple(range(1000, 1020))  # held out, with the sensor's noise drawn (SENSOR_SPREAD): never tuned on
+NOISE_TUNE_SEEDS = tuple(range(1100, 1120))  # may be tuned on: drawn as NOISE_SEEDS, sensor model too
+SENSOR_DRAWN_SEEDS = NOISE_SEEDS + NOISE_TUNE_SEEDS  # the seeds whose sensor model is drawn (SENSOR_SPREAD)
 HALVES = {"stress-tune": TUNE_SEEDS, "stress-tune2": TUNE2_SEEDS, "stress-check": CHECK_SEEDS,
           "stress-check2": CHECK2_SEEDS, "stress-check3": CHECK3_SEEDS, "stress-check4": CHECK4_SEEDS,
           "stress-tune3": TUNE3_SEEDS, "stress-tune4": TUNE4_SEEDS, "stress-tune5": TUNE5_SEEDS,
-          "stress-check5": CHECK5_SEEDS, "stress-noise": NOISE_SEEDS}
-# NOISE_SEEDS' sensor models: (SensorModel field, low, high, whether a multiple of the datasheet model's
+          "stress-check5": CHECK5_SEEDS, "stress-noise": NOISE_SEEDS,
+          "stress-noise-tune": NOISE_TUNE_SEEDS}
+# SENSOR_DRAWN_SEEDS' sensor models: (SensorModel field, low, high, whether a multiple of the datasheet model's
 # value or the value itself). Half to twice the depth noise (a D435 at 2 m: 1-4% RMS), a smoother or
 # grainier correlation, up to 6% of the valid pixels lost in blobs (the datasheet model: 1%), none to
 # most depth-edge pixels flying (0.3), data fading from 70-84 degrees of incidence (78).
@@ -322,9 +328,9 @@ def stress_draw(seed: int) -> StressDraw:
 
 def stress_sensor(seed: int, camera_model: str) -> SensorModel:
     """The depth camera's model for stress ``seed``: its datasheet model ("D435" or "D455"), or for
-    :data:`NOISE_SEEDS` that model with its noise and artefacts drawn over :data:`SENSOR_SPREAD`."""
+    :data:`SENSOR_DRAWN_SEEDS` that model with its noise and artefacts drawn over :data:`SENSOR_SPREAD`."""
     model = {"D435": SensorModel.d435, "D455": SensorModel.d455}[camera_model]()
-    if seed not in NOISE_SEEDS:
+    if seed not in SENSOR_DRAWN_SEEDS:
         return model
     rng = np.random.default_rng([seed, 0x57E55, 2])  # apart from the scene's own draws
     drawn = {name: float(rng.uniform(low, high)) * (getattr(model, name) if scaled else 1.0)
@@ -354,7 +360,7 @@ def stress_scene(seed: int) -> SceneSpec:
                                  mount.side, mount.yaw_toward_wall_deg))
     sensor = stress_sensor(seed, draw.camera_model)
     notes = draw.notes(spot_z - heel_offset, count)
-    if seed in NOISE_SEEDS:
+    if seed in SENSOR_DRAWN_SEEDS:
         notes["sensor_drawn"] = True
     return SceneSpec(scenario="stress", seed=seed, mount=mount, spot_z_m=spot_z, width=draw.width, height=draw.height,
                      fps=draw.fps, duration_s=float(end_s), camera_model=draw.camera_model, sensor=sensor,
