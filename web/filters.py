@@ -14,7 +14,8 @@ from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_S
                             touch_checked)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE, PATIENT_HIDDEN_WHY, set_hidden_words
 
-__all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "peak_trunk", "score"]
+__all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "out_of", "peak_trunk",
+           "score"]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:
@@ -84,6 +85,11 @@ def percent(share) -> str:
     return "—" if share is None else f"{100 * float(share):.0f}%"
 
 
+def out_of(count, total) -> str:
+    """A count out of a total ("6 / 10"), its spaces narrow and unbreakable: a narrow column never splits it."""
+    return f"{count}\u202f/\u202f{total}"
+
+
 def duration(started: str | None, ended: str | None) -> str:
     start, end = parse_time(started), parse_time(ended)
     if start is None or end is None:
@@ -140,6 +146,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(out_of, "out_of")
     app.add_template_filter(peak_trunk, "peak_trunk")
     app.add_template_filter(score, "score")
     app.add_template_filter(descent, "descent")

@@ -419,6 +419,11 @@ def test_the_patients_sessions_table_fits_a_tablet_without_scrolling_sideways(co
     assert faults == [f"{FAULT_LABELS[name]} {count}" for name, count in
                       (("squat", 2), ("rounded_back", 1), ("no_touch", 1), ("too_fast", 1), ("incomplete_return", 1))]
     _assert_readable(table.locator("td.num, td .badge, td .row-link"))
+    # "6 / 10" stays whole: split in a narrow column, "6 /" over "10" reads as two figures.
+    lines = table.locator("td.out-of").evaluate_all(
+        "cells => cells.map(cell => { const range = document.createRange(); range.selectNodeContents(cell);"
+        " return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size; })")
+    assert lines and set(lines) == {1}, lines
     assert errors == []
 
 
