@@ -240,6 +240,9 @@ class Measures:
     the two cannot be told apart (:data:`PATIENT_MERGED`): the measures of
     what they hide are None. ``view_note`` says when the measures are read
     off less of the patient than they need (:data:`HEAD_ABOVE_PICTURE`).
+    ``hip_height_mm`` is how high the buttocks' rearmost bulge is (mm above
+    the floor; None where someone in front hides the hips): a squat lowers it
+    (69 degrees of knee bend, 17 cm), a hinge with soft knees a few cm.
     """
 
     present: bool
@@ -254,6 +257,7 @@ class Measures:
     back_reason: str | None = None
     hidden_reason: str | None = None
     view_note: str | None = None
+    hip_height_mm: float | None = None
 
 
 ABSENT = Measures(present=False, confidence=0.0)
@@ -911,7 +915,8 @@ class Measurer:
         return Measures(present=True, confidence=confidence, wall_gap_mm=gap_mm, trunk_angle_deg=trunk,
                         knee_flexion_deg=knee, patient_pixels=len(points), position_x_m=float(mean(x)),
                         back_curvature_deg=back.curvature_deg, back_reason=back.reason, hidden_reason=hidden_reason,
-                        view_note=HEAD_ABOVE_PICTURE if head_above else None)
+                        view_note=HEAD_ABOVE_PICTURE if head_above else None,
+                        hip_height_mm=None if hidden_reason else 1000.0 * hip_y)
 
 
 def _patients_own(chosen: np.ndarray, x: np.ndarray, z: np.ndarray, x_m: float, z_m: float) -> np.ndarray:

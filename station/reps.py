@@ -31,7 +31,11 @@ stretch of movement whatever the frame rate.
   ``touch_drop_mm`` from where it rested to within the touch tolerance) with
   ``touch_enter_deg`` of lean starts the rep too, and the hips leaving the
   wall again start its way up (such a rep may lean too little past standing
-  to come back ``ascent_deg`` from its deepest).
+  to come back ``ascent_deg`` from its deepest). A squat done upright (the
+  knees bending ``squat_enter_deg`` past the least they were since the last
+  rep while the trunk leans under ``enter_deg``) starts a rep too; until it
+  leans ``enter_deg``, its start, bottom and way up follow the knee (its
+  way up: the knee half way back).
 - *Touch*: the wall gap comes within the touch tolerance: reported at once.
 - *Bottom and hold*: the frames whose lean is within ``bottom_band_deg`` of
   the rep's deepest (and, for a rep that touched, whose gap is at the wall)
@@ -110,6 +114,13 @@ class RepSettings:
         A lean this far past standing starts a rep when the hips reach the wall
         with it (degrees): a 1.97-1.99 m patient with heels 10-17 cm from the
         wall (the beginners' stand-off is 10) touches after 4-6 degrees.
+    squat_enter_deg : float
+        The knees bending this far past the least they were bent since the
+        last rep starts a rep too (degrees, the knee's smoothed reading): a
+        squat done with the trunk upright (a heavy patient with a kettlebell
+        at the chest, standing near the wall: 69 degrees of knee bend at 5 of
+        lean, stress-1101) leans too little to start one. A good hinge bends
+        soft knees 10-20 degrees; the squat fault starts at 40.
     touch_drop_mm : float
         ... reaching the wall meaning the wall gap came within the touch
         tolerance from readings (nine in ten) at least this much further out
@@ -163,6 +174,7 @@ class RepSettings:
 
     enter_deg: float = 7.0
     touch_enter_deg: float = 3.0
+    squat_enter_deg: float = 30.0
     touch_drop_mm: float = 15.0
     start_band_deg: float = 1.0
     start_band_mm: float = 6.0
@@ -321,6 +333,14 @@ SETTLE_MAX_S = 1.5
 # trunk's frame-to-frame noise.
 SETTLED_BAND_DEG = 2.0
 
+# An upright squat (RepSettings.squat_enter_deg) began at the last reading within this of the knee's level
+# (degrees: the smoothed knee's noise standing), and is judged from at least this many readings since the last rep.
+SQUAT_START_BAND_DEG = 5.0
+MIN_SQUAT_READINGS = 10
+# ... and lowers the hips at least this much (mm): 30 degrees of knee bend past soft knees lowers them
+# 8-10 cm (stress-1101's squat: 17 cm at 69 degrees), a hinge with soft knees 2-4.
+SQUAT_HIP_DROP_MM = 70.0
+
 # A rep begun at the wall (RepSettings.touch_enter_deg) needs the gap's
 # median over this long (s) within the touch tolerance: the hips there, not
 # a reading flickering there.
@@ -356,19 +376,19 @@ GAP_AT_WALL_STANDING = ("the wall gap reads at the wall while the patient stands
 
 
 def _standing_at_wall(readings, baseline_deg: float, tolerance_mm: float, lean_deg: float) -> bool:
-    """Whether standing ``readings`` ((t_s, trunk degrees, wall gap mm or None), oldest first) end with
+    """Whether standing ``readings`` ((t_s, trunk degrees, wall gap mm or None, ...), oldest first) end with
     :data:`STANDING_AT_WALL_S` at the wall: the lean under ``lean_deg`` past ``baseline_deg``
     throughout, the gap read in four frames of five and its median at most ``tolerance_mm``."""
     last_s = readings[-1][0]
     if readings[0][0] > last_s - STANDING_AT_WALL_S:
         return False
-    recent = [(trunk, gap) for t_s, trunk, gap in readings if t_s >= last_s - STANDING_AT_WALL_S]
+    recent = [(trunk, gap) for t_s, trunk, gap, *_ in readings if t_s >= last_s - STANDING_AT_WALL_S]
     gaps = [gap for _, gap in recent if gap is not None]
     return (len(gaps) >= 0.8 * len(recent) and float(np.median(gaps)) <= tolerance_mm
             and max(trunk for trunk, _ in recent) - baseline_deg < lean_deg)
 
 # Running-median lengths per measure (frames); see the module's docs.
-SMOOTHING_FRAMES = {"gap": 3, "knee": 3}
+SMOOTHING_FRAMES = {"gap": 3, "knee": 3, "hips": 3}
 # The trunk angle's running median takes the frames of this last stretch (s):
 # 5 frames at 15 fps, 9 at 30, 26 at 90. A fixed count of frames would
 # smooth half as long at 30 fps as at 15, and a far or small patient's
@@ -514,7 +534,8 @@ class RepDetector:
     # -- state ------------------------------------------------------------------
 
     def _reset_standing(self):
-        # Frames since the last rep ended, for the start lookup: (t_s, trunk deg, gap mm or None).
+        # Frames since the last rep ended, for the start lookup: (t_s, trunk deg, gap mm or None, knee deg or None,
+        # hip height mm or None).
         self._since_rep: list[tuple] = []
         self._still: deque[tuple] = deque()  # (t_s, trunk deg, x mm)
         self._rep = None  # the rep in progress: a dict of its frames and progress
@@ -583,7 +604,8 @@ class RepDetector:
             spine = self._spine.relative(curvature)
         smoothed = {}
         for name, value in (("gap", measures.wall_gap_mm), ("trunk", measures.trunk_angle_deg),
-                            ("knee", measures.knee_flexion_deg), ("spine", spine)):
+                            ("knee", measures.knee_flexion_deg), ("spine", spine),
+                            ("hips", getattr(measures, "hip_height_mm", None))):
             self._recent[name].append(value)
         self._times.append(t_s)
         self._view_notes.append((t_s, getattr(measures, "view_note", None)))
@@ -629,7 +651,7 @@ class RepDetector:
             self._settle(sample_s, now_s, trunk - self._baseline, events)
         if self._rep is None:
             self._lead.append((sample_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
-            self._standing(sample_s, now_s, trunk, smoothed["gap"], x_m, events)
+            self._standing(sample_s, now_s, trunk, smoothed["gap"], (smoothed["knee"], smoothed["hips"]), x_m, events)
             if self._rep is not None:
                 self._returned(now_s, events)  # the next rep began: the last one came back as far as it got
         if self._rep is not None:
@@ -688,14 +710,14 @@ class RepDetector:
         self.reps[position] = replace(rep, return_trunk_angle_deg=low, end_s=end_s, ascent_s=ascent_s)
         events.append(RepReturned(now_s, settling["index"], low, end_s, ascent_s))
 
-    def _standing(self, t_s, now_s, trunk, gap, x_m, events):
+    def _standing(self, t_s, now_s, trunk, gap, legs, x_m, events):
         settings = self.settings
         self._track_baseline(t_s, trunk, x_m)
         if self._since_rep and not self._continuous([self._since_rep[-1][:2], (t_s, trunk)]):
             # The measurement lost the trunk (someone turning round): what came
             # before says nothing about where a descent could begin.
             self._since_rep.clear()
-        self._since_rep.append((t_s, trunk, gap))
+        self._since_rep.append((t_s, trunk, gap, *legs))
         # Only the last few seconds matter for where a descent began.
         while self._since_rep[0][0] < t_s - 5.0:
             self._since_rep.pop(0)
@@ -706,15 +728,23 @@ class RepDetector:
         # patient had turned round, say, are not a posture to lean from).
         level = max(min(frame[1] for frame in self._since_rep), self._baseline)
         at_wall = trunk - level < settings.enter_deg
-        if at_wall and not (trunk - level >= settings.touch_enter_deg and self._reached_wall(t_s, gap)):
-            return
-        start = max(t for t, angle, _ in self._since_rep if angle <= level + settings.start_band_deg)
-        start = min(start, self._gap_start(start))
+        knee_level = self._squat_from(t_s) if at_wall else None
+        if knee_level is not None:
+            # An upright squat: it began when the knees last were near the least they were bent.
+            at_wall = False
+            start = max(t for t, _, _, bend, _ in self._since_rep
+                        if bend is not None and bend <= knee_level + SQUAT_START_BAND_DEG)
+        else:
+            if at_wall and not (trunk - level >= settings.touch_enter_deg and self._reached_wall(t_s, gap)):
+                return
+            start = max(t for t, angle, *_ in self._since_rep if angle <= level + settings.start_band_deg)
+            start = min(start, self._gap_start(start))
         relative = trunk - self._baseline
         lead_in = [frame for frame in self._lead if start <= frame[0] < t_s]
         self._rep = {"start": start, "start_level": level, "frames": [], "lead_in": lead_in, "peak": relative,
                      "at_wall": at_wall, "closest": gap, "ascending": False, "ascent_t": None,
-                     "return": relative, "return_t": t_s, "touched": False, "announced": False}
+                     "return": relative, "return_t": t_s, "touched": False, "announced": False,
+                     "squat": knee_level is not None, "knee_level": knee_level, "knee_peak": legs[0]}
 
     def _reached_wall(self, t_s: float, gap: float | None) -> bool:
         """Whether the hips came to the wall from where they rested ``touch_drop_mm`` further out, 1-2 s before.
@@ -730,10 +760,45 @@ class RepDetector:
         tolerance = self.thresholds.touch_tolerance_mm
         if gap is None or gap > tolerance:
             return False
-        lately = [earlier for t, _, earlier in self._since_rep if earlier is not None and t > t_s - AT_WALL_S]
-        resting = [earlier for t, _, earlier in self._since_rep if earlier is not None and t_s - 2.0 <= t < t_s - 1.0]
+        lately = [earlier for t, _, earlier, *_ in self._since_rep if earlier is not None and t > t_s - AT_WALL_S]
+        resting = [earlier for t, _, earlier, *_ in self._since_rep
+                   if earlier is not None and t_s - 2.0 <= t < t_s - 1.0]
         return (len(resting) >= 5 and np.median(lately) <= tolerance
                 and np.percentile(resting, RESTING_QUANTILE) - gap >= self.settings.touch_drop_mm)
+
+    def _squat_from(self, t_s: float) -> float | None:
+        """The knee's level (degrees) an upright squat began from, if the knees are in one now; else None.
+
+        The knees' median over the last :data:`AT_WALL_S` is ``squat_enter_deg``
+        past the least they were bent since the last rep (its
+        :data:`RESTING_QUANTILE` percentile, so a stray low reading does not
+        set it), from at least :data:`MIN_SQUAT_READINGS` readings; and the
+        hips' height, likewise, :data:`SQUAT_HIP_DROP_MM` under the most it
+        was: bent knees that do not lower the hips are a reading thrown off
+        (someone else's legs), not a squat.
+        """
+        knees = [knee for *_, knee, _ in self._since_rep if knee is not None]
+        hips = [height for *_, height in self._since_rep if height is not None]
+        recent = [frame for frame in self._since_rep if frame[0] > t_s - AT_WALL_S]
+        knees_lately = [knee for *_, knee, _ in recent if knee is not None]
+        hips_lately = [height for *_, height in recent if height is not None]
+        if min(len(knees), len(hips)) < MIN_SQUAT_READINGS or not knees_lately or not hips_lately:
+            return None
+        level = float(np.percentile(knees, RESTING_QUANTILE))
+        hips_up = float(np.percentile(hips, 100.0 - RESTING_QUANTILE))
+        if (float(np.median(knees_lately)) - level >= self.settings.squat_enter_deg
+                and hips_up - float(np.median(hips_lately)) >= SQUAT_HIP_DROP_MM):
+            return level
+        return None
+
+    def _knees_back(self, rep: dict, knee: float | None) -> bool:
+        """Whether an upright squat is on its way up: the knees half way back from their deepest bend, the
+        lean still under ``enter_deg`` (past it, the trunk says as for any rep)."""
+        if not rep["squat"] or knee is None:
+            return False
+        rep["knee_peak"] = knee if rep["knee_peak"] is None else max(rep["knee_peak"], knee)
+        return (rep["peak"] < self.settings.enter_deg
+                and knee <= rep["knee_level"] + 0.5 * (rep["knee_peak"] - rep["knee_level"]))
 
     def _left_wall(self, rep: dict, relative: float, gap: float | None) -> bool:
         """Whether a rep started at the wall is on its way up.
@@ -761,11 +826,12 @@ class RepDetector:
         finds the start where the trunk's lean is still in its noise.
         """
         settings = self.settings
-        resting = [gap for t, _, gap in self._since_rep if gap is not None and trunk_start_s - 1.0 <= t <= trunk_start_s]
+        resting = [gap for t, _, gap, *_ in self._since_rep
+                   if gap is not None and trunk_start_s - 1.0 <= t <= trunk_start_s]
         if len(resting) < 3:
             return trunk_start_s
         level = float(np.median(resting))
-        still_back = [t for t, _, gap in self._since_rep
+        still_back = [t for t, _, gap, *_ in self._since_rep
                       if gap is not None and t >= trunk_start_s - settings.gap_lead_s and gap >= level - settings.start_band_mm]
         return min(still_back[-1], trunk_start_s) if still_back else trunk_start_s
 
@@ -824,11 +890,12 @@ class RepDetector:
             return
         rep["jump"] = None
         rep["frames"].append((t_s, smoothed["gap"], trunk, smoothed["knee"], smoothed["spine"]))
-        if not rep["announced"] and (relative >= settings.enter_deg or rep["at_wall"]):
-            # Past standing by the entry margin too, or at the wall: a rep, not a dip in the noise.
+        if not rep["announced"] and (relative >= settings.enter_deg or rep["at_wall"] or rep["squat"]):
+            # Past standing by the entry margin too, at the wall, or squatting: a rep, not a dip in the noise.
             rep["announced"] = True
             events.append(RepStarted(now_s, len(self.reps) + 1))
         gap = smoothed["gap"]
+        knees_back = self._knees_back(rep, smoothed["knee"])
         left_wall = self._left_wall(rep, relative, gap)
         if not rep["touched"] and gap is not None and gap <= self.thresholds.touch_tolerance_mm:
             rep["touched"] = True
@@ -836,7 +903,7 @@ class RepDetector:
         if not rep["ascending"]:
             if relative > rep["peak"]:
                 rep["peak"] = relative
-            elif relative <= rep["peak"] - settings.ascent_deg or left_wall:
+            elif relative <= rep["peak"] - settings.ascent_deg or left_wall or knees_back:
                 rep.update(ascending=True, ascent_t=t_s, **{"return": relative, "return_t": t_s})
             return
         if relative <= self.thresholds.upright_angle_deg:
@@ -855,7 +922,7 @@ class RepDetector:
             # Stopped part way up, or going down again: the rep ended where it came back to.
             end = rep["return_t"]
             # The frames after that belong to what comes next (maybe the next rep).
-            tail = [(t, angle, gap) for t, gap, angle, _, _ in rep["frames"] if t >= end]
+            tail = [(t, angle, gap, knee, None) for t, gap, angle, knee, _ in rep["frames"] if t >= end]
             self._close(end, now_s, events)
             self._since_rep = tail
             self._lead.extend(frame for frame in rep["frames"] if frame[0] >= end)  # the next rep's lead-in
@@ -867,19 +934,23 @@ class RepDetector:
         self._since_rep = []
         self._still.clear()
         # Too short, or never leaning past standing by the entry margin nor
-        # started at the wall (the dip before it was noise): not a rep.
+        # started at the wall nor by a squat (the dip before it was noise): not a rep.
         if (end_s - rep["start"] < self.settings.min_rep_s or not frames
-                or (rep["peak"] < self.settings.enter_deg and not rep["at_wall"])):
+                or (rep["peak"] < self.settings.enter_deg and not (rep["at_wall"] or rep["squat"]))):
             return
         times = np.array([frame[0] for frame in frames])
         columns = [np.array([np.nan if frame[i] is None else frame[i] for frame in frames]) for i in range(1, 5)]
         gaps, trunks, knees, spines = columns
         returned = None if cut else rep["return"] if returned is None else returned
-        bottom = np.flatnonzero(trunks >= np.nanmax(trunks) - self.settings.bottom_band_deg)
+        # An upright squat's bottom is where the knees bend most (its lean is in the noise); any other rep's
+        # where the trunk leans most.
+        upright_squat = rep["squat"] and rep["peak"] < self.settings.enter_deg and np.isfinite(knees).any()
+        depth, depth_level = (knees, rep["knee_level"]) if upright_squat else (trunks, rep["start_level"])
+        bottom = np.flatnonzero(depth >= np.nanmax(depth) - self.settings.bottom_band_deg)
         # From the rep's start: its lead-in too, so a rep first seen deep after going down out of sight
         # (someone stood in front of the patient as the descent began) has that stretch in view.
         before = np.array([frame[0] for frame in rep["lead_in"] if frame[0] < times[0]])
-        unseen = _unseen_bottom(np.r_[before, times], bottom + len(before), int(np.nanargmax(trunks)) + len(before),
+        unseen = _unseen_bottom(np.r_[before, times], bottom + len(before), int(np.nanargmax(depth)) + len(before),
                                 self.settings.max_absent_s)
         if unseen is None and not np.isfinite(gaps[bottom]).any():
             # The buttocks hidden at every reading of the bottom: someone in
@@ -900,11 +971,12 @@ class RepDetector:
         # by the time the last degrees take. Find where the lean is 90% of the
         # way from standing to the hold's level, then add the last stretch a
         # smooth movement takes (the slowing-down mirrors the speeding-up).
-        plateau = float(np.nanmedian(trunks[bottom]))
-        nine_tenths = rep["start_level"] + 0.9 * (plateau - rep["start_level"])
-        deep = _deep_stretches(times, trunks >= nine_tenths)  # half the hold is above the plateau: found
+        plateau = float(np.nanmedian(depth[bottom]))
+        nine_tenths = depth_level + 0.9 * (plateau - depth_level)
+        deep = _deep_stretches(times, depth >= nine_tenths)  # half the hold is above the plateau: found
         t90 = float(times[deep[0]])
-        start = _descent_start(rep, t90, plateau, 2.0 * self.settings.start_band_deg)
+        # (An upright squat's start was looked up in the knee already.)
+        start = rep["start"] if upright_squat else _descent_start(rep, t90, plateau, 2.0 * self.settings.start_band_deg)
         bottom_s = min(t90 + FINAL_TENTH_SHARE * (t90 - start), hold_end_s)
         # The way up mirrors it: the band's last frame comes late by the time the first degrees up take.
         # The hold ends where the lean is still within a tenth of the way back from the hold's level

@@ -16,9 +16,12 @@ STANDING_DEG = 6.0
 STANDING_GAP_MM = 150.0
 
 
-def frame(trunk, gap, knee=8.0, spine=None, x=0.0):
+STANDING_HIPS_MM = 950.0
+
+
+def frame(trunk, gap, knee=8.0, spine=None, x=0.0, hips=STANDING_HIPS_MM):
     return Measures(present=True, confidence=1.0, wall_gap_mm=gap, trunk_angle_deg=trunk, knee_flexion_deg=knee,
-                    spine_flexion_deg=spine, patient_pixels=4000, position_x_m=x)
+                    spine_flexion_deg=spine, patient_pixels=4000, position_x_m=x, hip_height_mm=hips)
 
 
 def ramp(start, end, seconds):
@@ -326,6 +329,56 @@ def test_reps_begun_at_the_wall_that_lean_just_past_the_entry_margin_end_when_th
     detector, events = run(standing(2.0, gap=standing_gap) + reps)
     assert len(detector.reps) == 3
     assert all(rep.touched for rep in detector.reps)
+
+
+def _upright_squat(*, descent_s=1.5, hold_s=0.8, ascent_s=1.5, knee_deg=68.0, lean_deg=4.0, standing_gap=30.0,
+                   hips_drop_mm=170.0):
+    """One squat done upright, as (trunk, gap, knee, hips) frames: the knees bend to ``knee_deg`` while the trunk
+    leans ``lean_deg`` past standing and the hips go back to the wall and down ``hips_drop_mm``."""
+    knees = smooth(8.0, knee_deg, descent_s) + [knee_deg] * int(round(hold_s * FPS)) + smooth(knee_deg, 8.0, ascent_s)
+    frames = []
+    for knee in knees:
+        share = (knee - 8.0) / (knee_deg - 8.0)
+        frames.append(frame(STANDING_DEG + share * lean_deg, standing_gap * (1 - share), knee=knee,
+                            hips=STANDING_HIPS_MM - share * hips_drop_mm))
+    return frames
+
+
+def test_a_squat_done_upright_is_a_rep_with_its_squat_fault():
+    # stress-1101: a heavy 1.96 m patient with a kettlebell at the chest, standing 30 mm from the wall,
+    # squats to 69 degrees of knee bend at 5 of lean: neither the lean (7) nor the hips coming to the wall
+    # from 15 mm further out started a rep, so the squat was never counted nor named.
+    reps = []
+    for _ in range(2):
+        reps += _upright_squat() + standing(2.0, gap=30.0)
+    detector, events = run(standing(2.0, gap=30.0) + reps)
+    assert len(detector.reps) == 2 and len(of_type(events, RepStarted)) == 2
+    for rep, true_start in zip(detector.reps, (2.0, 7.8)):
+        assert "squat" in rep.faults and "too_fast" not in rep.faults
+        assert rep.peak_knee_flexion_deg == pytest.approx(68.0, abs=1.0)
+        assert rep.start_s == pytest.approx(true_start, abs=0.4)
+        assert rep.descent_s == pytest.approx(1.5, abs=0.4)
+        assert rep.touched
+
+
+def test_knees_bending_a_little_more_now_and_then_while_standing_make_no_rep():
+    # Soft knees standing read 5-20 degrees frame to frame on a far, noisy camera (stress-1101: 0-15);
+    # a good hinge bends them 10-20. Neither is an upright squat.
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 30, DT)
+    knees = 12.0 + 8.0 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 6.0, t.size)
+    detector, events = run([frame(STANDING_DEG + rng.normal(0, 1.0), 30.0, knee=k) for k in knees])
+    assert detector.reps == [] and not of_type(events, RepStarted)
+
+
+def test_a_knee_reading_bent_deep_while_the_hips_stay_up_is_no_squat():
+    # Someone else's legs beside the patient's can throw the knee reading 30 degrees and more while the
+    # patient stands: bent knees lower the hips (a squat to 68 degrees by 17 cm), a thrown reading does not.
+    thrown = [dataclasses.replace(squat, trunk_angle_deg=STANDING_DEG, wall_gap_mm=30.0)
+              for squat in _upright_squat(hips_drop_mm=20.0)]
+    frames = standing(2.0, gap=30.0) + thrown + standing(2.0, gap=30.0)
+    detector, events = run(frames)
+    assert detector.reps == [] and not of_type(events, RepStarted)
 
 
 def test_standing_near_the_wall_swaying_with_a_noisy_gap_makes_no_rep():
