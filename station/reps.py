@@ -87,6 +87,7 @@ Times are seconds on the frame clock; lengths mm; angles degrees.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -777,12 +778,18 @@ class RepDetector:
         was: bent knees that do not lower the hips are a reading thrown off
         (someone else's legs), not a squat.
         """
-        knees = [knee for *_, knee, _ in self._since_rep if knee is not None]
-        hips = [height for *_, height in self._since_rep if height is not None]
-        recent = [frame for frame in self._since_rep if frame[0] > t_s - AT_WALL_S]
-        knees_lately = [knee for *_, knee, _ in recent if knee is not None]
-        hips_lately = [height for *_, height in recent if height is not None]
-        if min(len(knees), len(hips)) < MIN_SQUAT_READINGS or not knees_lately or not hips_lately:
+        recent = list(itertools.takewhile(lambda frame: frame[0] > t_s - AT_WALL_S, reversed(self._since_rep)))
+        knees_lately = [frame[3] for frame in recent if frame[3] is not None]
+        if not knees_lately:
+            return None
+        knees = [frame[3] for frame in self._since_rep if frame[3] is not None]
+        # Most standing frames end here, cheaply: no median over the last readings is that far past the
+        # lowest reading (the percentiles below cost several times the rest of the frame's work).
+        if max(knees_lately) - min(knees) < self.settings.squat_enter_deg:
+            return None
+        hips = [frame[4] for frame in self._since_rep if frame[4] is not None]
+        hips_lately = [frame[4] for frame in recent if frame[4] is not None]
+        if min(len(knees), len(hips)) < MIN_SQUAT_READINGS or not hips_lately:
             return None
         level = float(np.percentile(knees, RESTING_QUANTILE))
         hips_up = float(np.percentile(hips, 100.0 - RESTING_QUANTILE))
