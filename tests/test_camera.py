@@ -1,6 +1,5 @@
 """Tests of the frame source (station.camera) on recordings written by RecordingWriter."""
 
-import gc
 import logging
 import os
 import sys
@@ -435,17 +434,17 @@ def test_threshold_zeroes_depth_outside_the_range(tmp_path):
         assert not frame.depth[~inside].any(), "values outside the range were kept"
 
 
-def _librealsense_thresholds(path, ranges):
-    """The recording's one frame through librealsense's own threshold filter at each (low, high) range (m;
-    high 0: none), one playback for all, opened as the station opens one (real time off before the start,
-    depth only).
-
-    Every librealsense object of that playback is released before this returns: a second playback of the
-    same file opened while the first one's device was still alive crashed the process now and then
-    (once in CI, inside the next open's get_info), as stopping the pipeline before the playback had
-    stopped at the file's end did (about 2% of runs).
-    """
+@pytest.mark.parametrize("depth_unit_m", [0.001, 0.0001, 0.00025])
+def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_path, depth_unit_m):
+    """Every uint16 value, through librealsense's threshold filter and through the source's own."""
+    every_value = np.zeros((240, 424), np.uint16)
+    every_value.reshape(-1)[:65536] = np.arange(65536)
+    path = write_recording(tmp_path / "every-value.db3", [every_value], intrinsics=d400_intrinsics(424, 240),
+                           fps=30, depth_unit_m=depth_unit_m)
     rs = camera_module.rs
+    ranges = [(0.2, 6.0), (0.0, 6.0), (0.3, 4.0), (0.5, 0.0), (0.1, 0.25), (1.234567, 5.4321), (15.9, 16.0)]
+    # librealsense's own: the recording's one frame through its threshold filter, one playback for
+    # all ranges, opened as the station opens one (real time off before the start, depth only).
     pipeline, config = rs.pipeline(), rs.config()
     config.enable_device_from_file(str(path), repeat_playback=False)
     config.enable_stream(rs.stream.depth)
@@ -460,25 +459,12 @@ def _librealsense_thresholds(path, ranges):
             threshold.set_option(rs.option.min_distance, low)
             threshold.set_option(rs.option.max_distance, high or 16.0)
             expected_by_range.append(np.array(threshold.process(raw).get_data(), np.uint16, copy=True))
-            del threshold
         del raw
+        # The file's one frame is read: let the playback stop at the file's end before the
+        # pipeline is stopped, as the station does (stopping first crashed about 2% of runs).
         camera_module.wait_for_playback_stop(playback)
     finally:
         pipeline.stop()
-    del playback, pipeline, config
-    gc.collect()
-    return expected_by_range
-
-
-@pytest.mark.parametrize("depth_unit_m", [0.001, 0.0001, 0.00025])
-def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_path, depth_unit_m):
-    """Every uint16 value, through librealsense's threshold filter and through the source's own."""
-    every_value = np.zeros((240, 424), np.uint16)
-    every_value.reshape(-1)[:65536] = np.arange(65536)
-    path = write_recording(tmp_path / "every-value.db3", [every_value], intrinsics=d400_intrinsics(424, 240),
-                           fps=30, depth_unit_m=depth_unit_m)
-    ranges = [(0.2, 6.0), (0.0, 6.0), (0.3, 4.0), (0.5, 0.0), (0.1, 0.25), (1.234567, 5.4321), (15.9, 16.0)]
-    expected_by_range = _librealsense_thresholds(path, ranges)
     kept = []
     for (low, high), expected in zip(ranges, expected_by_range):
         _, (frame,) = read_all(path, filters=FilterSettings(min_distance_m=low, max_distance_m=high))
