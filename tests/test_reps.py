@@ -367,7 +367,9 @@ def test_knees_bending_a_little_more_now_and_then_while_standing_make_no_rep():
     rng = np.random.default_rng(3)
     t = np.arange(0, 30, DT)
     knees = 12.0 + 8.0 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 6.0, t.size)
-    detector, events = run([frame(STANDING_DEG + rng.normal(0, 1.0), 30.0, knee=k) for k in knees])
+    # The hips' reading swinging 12 cm (more than a squat's drop) leaves the knees alone to tell.
+    hips = STANDING_HIPS_MM + 60.0 * np.sin(2 * np.pi * 0.1 * t)
+    detector, events = run([frame(STANDING_DEG + rng.normal(0, 1.0), 30.0, knee=k, hips=h) for k, h in zip(knees, hips)])
     assert detector.reps == [] and not of_type(events, RepStarted)
 
 
