@@ -325,6 +325,22 @@ def wait_for_playback_stop(playback) -> None:
         playback.pause()
 
 
+def start_playback(pipeline, config, playback):
+    """Start ``pipeline`` on the recording ``config`` resolved to ``playback``; returns its profile.
+
+    Playback leaves real-time mode first, or the first frames can be dropped
+    while the setting races the reader. And it is held paused until the start
+    has returned: librealsense's pipeline subscribes to the playback's "stopped"
+    before it finishes starting, so a recording read to its end at once (one
+    frame) ran that callback on a half-started pipeline and crashed the process.
+    """
+    playback.set_real_time(False)
+    playback.pause()
+    profile = pipeline.start(config)
+    playback.resume()
+    return profile
+
+
 class FrameSource:
     """Depth frames from ``rs.pipeline``; use :func:`open_camera` or :func:`open_recording`.
 
@@ -637,12 +653,9 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
     config.enable_device_from_file(str(path), repeat_playback=False)
     config.enable_stream(rs.stream.depth)
     try:
-        # Playback must leave real-time mode before the pipeline starts, or
-        # the first frames can be dropped while the setting races the reader.
-        resolved = config.resolve(rs.pipeline_wrapper(pipeline))
-        resolved.get_device().as_playback().set_real_time(False)
-        sync_note = None if sync_mode is None else apply_sync_mode(resolved.get_device(), sync_mode)
-        profile = pipeline.start(config)
+        device = config.resolve(rs.pipeline_wrapper(pipeline)).get_device()
+        sync_note = None if sync_mode is None else apply_sync_mode(device, sync_mode)
+        profile = start_playback(pipeline, config, device.as_playback())
     except RuntimeError as error:
         reason = _one_line(error)
         if "couldn't resolve requests" in reason.lower():
