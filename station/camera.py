@@ -60,6 +60,12 @@ _PLAYBACK_POLL_MS = 200
 # thread, seen under load), so the source waits for this state first.
 _PLAYBACK_STOP_WAIT_S = 5.0
 
+# A recording this short (depth frames) may be read to its end while its
+# pipeline is still starting (see start_playback). A longer one cannot: with
+# real time off, playback waits for its frames to be taken once librealsense's
+# few queues are full. 2 s at 30 fps.
+_READ_AT_START_FRAMES = 60
+
 # How much of a recording read as fast as possible may be decoded ahead of its
 # reader, on a thread of its own (see FrameSource._read_ahead), in bytes of
 # depth images: 64 MB is some 330 frames at 424x240, 80 at 848x480.
@@ -325,19 +331,25 @@ def wait_for_playback_stop(playback) -> None:
         playback.pause()
 
 
-def start_playback(pipeline, config, playback):
+def start_playback(pipeline, config, playback, *, frames: int | None):
     """Start ``pipeline`` on the recording ``config`` resolved to ``playback``; returns its profile.
 
     Playback leaves real-time mode first, or the first frames can be dropped
-    while the setting races the reader. And it is held paused until the start
-    has returned: librealsense's pipeline subscribes to the playback's "stopped"
-    before it finishes starting, so a recording read to its end at once (one
-    frame) ran that callback on a half-started pipeline and crashed the process.
+    while the setting races the reader. A recording of ``frames`` depth frames,
+    at most :data:`_READ_AT_START_FRAMES`, is held paused until the start has
+    returned: librealsense's pipeline subscribes to the playback's "stopped"
+    before it finishes starting, and such a short recording, read to its end
+    at once, ran that callback on a half-started pipeline and crashed the
+    process. Longer ones start as they are: held paused, the first frame of
+    one opened beside another sometimes came seconds late.
     """
     playback.set_real_time(False)
-    playback.pause()
+    hold = frames is not None and frames <= _READ_AT_START_FRAMES
+    if hold:
+        playback.pause()
     profile = pipeline.start(config)
-    playback.resume()
+    if hold:
+        playback.resume()
     return profile
 
 
@@ -655,7 +667,7 @@ def open_recording(path, *, real_time: bool = False, filters: FilterSettings = F
     try:
         device = config.resolve(rs.pipeline_wrapper(pipeline)).get_device()
         sync_note = None if sync_mode is None else apply_sync_mode(device, sync_mode)
-        profile = start_playback(pipeline, config, device.as_playback())
+        profile = start_playback(pipeline, config, device.as_playback(), frames=stated)
     except RuntimeError as error:
         reason = _one_line(error)
         if "couldn't resolve requests" in reason.lower():

@@ -449,7 +449,7 @@ def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_pat
     config.enable_device_from_file(str(path), repeat_playback=False)
     config.enable_stream(rs.stream.depth)
     playback = config.resolve(rs.pipeline_wrapper(pipeline)).get_device().as_playback()
-    camera_module.start_playback(pipeline, config, playback)
+    camera_module.start_playback(pipeline, config, playback, frames=1)
     try:
         raw = pipeline.wait_for_frames().get_depth_frame()
         expected_by_range = []
