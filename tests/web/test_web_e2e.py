@@ -360,11 +360,11 @@ def _assert_readable(items) -> None:
         assert float(item.evaluate("item => getComputedStyle(item).fontSize").removesuffix("px")) >= 14
 
 
-@pytest.mark.parametrize("size", ["portrait", "landscape"])
+@pytest.mark.parametrize("size", ["portrait", "landscape", "mini-portrait"])
 def test_the_session_pages_reps_table_fits_a_tablet_without_scrolling_sideways(contexts, site, shots, size):
-    """A clinician holding a tablet (768x1024 in portrait, 1024x768 in landscape) sees every column of the reps
-    table, with faults, "not scored" and "not seen", without the page, or the table in its card, scrolling
-    sideways; every figure still shown, no text smaller than 14 px."""
+    """A clinician holding a tablet (768x1024 in portrait, 1024x768 in landscape, an iPad mini's 744x1133 in
+    portrait) sees every column of the reps table, with faults, "not scored" and "not seen", without the page,
+    or the table in its card, scrolling sideways; every figure still shown, no text smaller than 14 px."""
     served, ids = site
     with open_store(served.app.config["DATABASE"]) as store:
         _, not_seen, _ = add_rep_with_bottom_not_seen(store)  # "not scored", "not seen", three grey badges
