@@ -26,6 +26,9 @@ NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
 #: "No fault seen" (the dashboard, its reports and the live page).
 BOTTOM_NOT_SEEN_BADGE = "Bottom not seen"
 NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
+#: Why a rep's back was not checked when no frame of it said why (``Rep.back_note``, station.reps: its back
+#: reasons are the set-up's, the camera above's, or the back hidden).
+BACK_NOT_READ = "the back was not read in this rep"
 #: Why a rep's touch was not checked (its closest gap not read): never "did not touch" (every screen and export).
 TOUCH_NOT_CHECKED_WHY = "touch not checked: the buttocks were hidden at the bottom"
 #: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
@@ -58,6 +61,26 @@ def every_fault_judged(rep) -> bool:
     is "No fault seen", and gets no praise (:mod:`station.cues`).
     """
     return bottom_seen(rep) and back_checked(rep) and touch_checked(rep)
+
+
+#: What every screen and export says of a rep whose back was not checked (its peak spine flexion not read).
+BACK_NOT_CHECKED = "back not checked"
+
+
+def back_note_words(rep) -> str:
+    """"back not checked: why" for a rep whose back was not checked (``back_note``; without it for a rep stored
+    before the station kept why): the same in every screen and export."""
+    note = rep.get("back_note")
+    return f"{BACK_NOT_CHECKED}: {note}" if note else BACK_NOT_CHECKED
+
+
+def back_notes(reps) -> list[str]:
+    """Why the back was not checked in a session's reps, one sentence per reason, the commonest first:
+    "Back not checked on every rep: why" or "... on 3 of 10 reps: why". Reps stored without a reason add none."""
+    notes = [rep.get("back_note") for rep in reps if not back_checked(rep) and rep.get("back_note")]
+    counted = sorted(((notes.count(note), note) for note in dict.fromkeys(notes)), key=lambda item: -item[0])
+    return [f"{BACK_NOT_CHECKED.capitalize()} on {'every rep' if count == len(reps) else f'{count} of {len(reps)} reps'}"
+            f": {note}" for count, note in counted]
 
 
 #: Opens what every screen and export says beside a rep's peak trunk lean when its bottom was read off less

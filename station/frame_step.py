@@ -16,6 +16,7 @@ from station.calibration_model import Calibration
 from station.errors import CalibrationError, WallHingeError
 from station.measure import ABSENT, FrameError, Measurer
 from station.reps import RepDetector
+from station.setup import BACK_NOT_VALIDATED
 
 # The opening of a recording that shows the empty scene (s). The station's
 # recordings start with the drill area empty while it calibrates.
@@ -24,7 +25,7 @@ MIN_OPENING_FRAMES = 10
 
 
 def step(measurer: Measurer, detector: RepDetector, t_s: float, depth, back=None, back_depth=None, *,
-         judge_back: bool = False):
+         judge_back: bool = False, unjudged_reason: str = BACK_NOT_VALIDATED):
     """Measure one depth frame at ``t_s`` (s) and feed the rep detector: (measures, the detector's events).
 
     With two cameras, ``back`` reads the camera above
@@ -35,7 +36,9 @@ def step(measurer: Measurer, detector: RepDetector, t_s: float, depth, back=None
     detector's events (its standing baseline). The detector judges the back
     (``rounded_back``) by that reading only with ``judge_back``, a set-up
     whose back check is validated (:mod:`station.setup`); otherwise it sees no
-    spine flexion and every rep's back stays "not checked".
+    spine flexion and every rep's back stays "not checked", for
+    ``unjudged_reason`` (the live loop's: the camera above's trouble, or the
+    set-up's).
     """
     try:
         measures = measurer.measure(depth, t_s)
@@ -45,7 +48,9 @@ def step(measurer: Measurer, detector: RepDetector, t_s: float, depth, back=None
     if back is None:
         return measures, detector.update(t_s, measures)
     measures = back.read_into(t_s, back_depth, measures)
-    judged = measures if judge_back else dataclasses.replace(measures, spine_flexion_deg=None)
+    # Not judged: why is every such frame's reason, so the reps say why their back was not checked.
+    judged = measures if judge_back else dataclasses.replace(measures, spine_flexion_deg=None,
+                                                             back_reason=unjudged_reason)
     events = detector.update(t_s, judged)
     back.follow(events)
     return measures, events

@@ -41,6 +41,7 @@ from station.geometry import project
 from station.rear_edge import BUTTOCK_RADIUS_M, HIDDEN, UNREAD, RearEdge, hips_radius_m
 from station.slices import line_slope, mean
 from station.slices import quantile, slice_quantile as _slice_quantile
+from station.setup import BACK_HIDDEN_BY_SETUP
 from station.spine import BackReading, back_curvature
 from station.tracking import PATIENT_REACH_Z_M, SLAB_HALF_WIDTH_M, STILL_RADIUS_M, PatientTracker
 
@@ -273,7 +274,9 @@ PATIENT_MERGED = "someone too close to the patient to tell apart"
 # (38 degrees off). A set-up matter the clinician can put right.
 HEAD_ABOVE_PICTURE = ("the patient's head is above the picture, so the trunk angle reads less well: "
                       "aim the camera higher or move it back")
-NOT_IN_VIEW = BackReading(None, "back not in view from this set-up")
+# A set-up whose side camera does not read the back (Measurer(back=False)): with one camera the set-up hides it;
+# with two the camera above's reading replaces this (station.back_camera).
+NOT_IN_VIEW = BackReading(None, BACK_HIDDEN_BY_SETUP)
 
 
 def _principal_angle_deg(y: np.ndarray, z: np.ndarray, y_mean: float | None = None,

@@ -89,13 +89,14 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from station.config import require_positive_numbers, settings_from_table
-from station.faults import Thresholds, rep_faults
+from station.faults import BACK_NOT_READ, BOTTOM_NOT_SEEN_WHY, Thresholds, rep_faults
 from station.scoring import score_rep
 from station.spine import SpineBaseline
 
@@ -229,6 +230,9 @@ class Rep:
     # Why the rep's bottom was read off less of the patient (station.measure's view note of most of its
     # frames there: the head above the picture, which reads the trunk less well), or None.
     view_note: str | None = None
+    # Why the rep's back was not checked (peak spine flexion None): the commonest back reason of its bottom's
+    # frames (the set-up's, the camera above's, the back hidden), or None when it was checked.
+    back_note: str | None = None
     series: dict = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict:
@@ -244,8 +248,16 @@ class Rep:
             "descent_s": rounded(self.descent_s, 2), "hold_s": rounded(self.hold_s, 2),
             "ascent_s": rounded(self.ascent_s, 2), "return_trunk_angle_deg": rounded(self.return_trunk_angle_deg),
             "faults": list(self.faults), "score": self.score, "lost_points": [dict(item) for item in self.lost_points],
-            "view_note": self.view_note,
+            "view_note": self.view_note, "back_note": self.back_note,
         }
+
+
+class _FrameNotes(NamedTuple):
+    """What a measured frame says of how it was read, kept for the notes of a rep's bottom."""
+
+    t_s: float
+    view_note: str | None  # why the measures read less well (station.measure's view note)
+    back_reason: str | None  # why the frame has no spine flexion (None: it has one, or says nothing)
 
 
 @dataclass(frozen=True)
@@ -360,7 +372,8 @@ UNSEEN_BORDER_S = 0.5
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
 
-# The measured frames whose view notes are kept (90 fps for 20 s): a rep's bottom is among them when it closes.
+# The measured frames whose view notes and back reasons are kept (90 fps for 20 s): a rep's bottom is among
+# them when it closes.
 VIEW_NOTE_FRAMES = 1800
 
 # Standing still this long (s), the lean within ``enter_deg`` of standing and the hips' readings (the
@@ -519,7 +532,8 @@ class RepDetector:
         for name in TIMED_SMOOTHING:
             self._recent[name] = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
         self._times = deque(maxlen=TRUNK_SMOOTHING_MAX_FRAMES)
-        # Every measured frame's (t_s, view note or None), for the note of a rep's bottom (VIEW_NOTE_FRAMES).
+        # Every measured frame's (t_s, view note or None, why its back was not read or None), for the notes of a
+        # rep's bottom (VIEW_NOTE_FRAMES).
         self._view_notes = deque(maxlen=VIEW_NOTE_FRAMES)
         self._present = False
         self._reps_on_arrival = 0  # len(reps) when the patient in view arrived
@@ -609,7 +623,8 @@ class RepDetector:
                             ("hips", getattr(measures, "hip_height_mm", None))):
             self._recent[name].append(value)
         self._times.append(t_s)
-        self._view_notes.append((t_s, getattr(measures, "view_note", None)))
+        back_unread = getattr(measures, "back_reason", None) if spine is None else None
+        self._view_notes.append(_FrameNotes(t_s, getattr(measures, "view_note", None), back_unread))
         window = sum(1 for seen_s in self._times if seen_s > t_s - TRUNK_SMOOTHING_S)
         for name, values in self._recent.items():
             smoothed[name] = _median(list(values)[-window:] if name in TIMED_SMOOTHING else values)
@@ -1036,17 +1051,27 @@ class RepDetector:
                    score=score, lost_points=tuple(lost),
                    # (A bottom not seen at all says so instead, and shows no peak trunk to speak of.)
                    view_note=(None if unseen is not None
-                              else self._bottom_view_note(float(times[bottom[0]]), float(times[bottom[-1]]))),
+                              else self._bottom_note("view_note", float(times[bottom[0]]), float(times[bottom[-1]]))),
+                   back_note=None if peak_spine is not None else self._back_note(times, bottom, start, end_s, unseen),
                    series=dict(zip(("t_s", "wall_gap_mm", "trunk_angle_deg", "knee_flexion_deg"), series_columns)))
         self.reps.append(done)
         events.append(RepDone(now_s, done))
 
-    def _bottom_view_note(self, first_s: float, last_s: float) -> str | None:
-        """The view note of at least half the measured frames from ``first_s`` to ``last_s`` (s, a rep's bottom,
-        widened by half the trunk's smoothing either side: the frames its readings came from), or None."""
+    def _back_note(self, times, bottom, start_s: float, end_s: float, unseen) -> str:
+        """Why a rep's back was not checked: the commonest back reason of its bottom's frames (else of its frames
+        from ``start_s`` to ``end_s``, s), else that its bottom was not seen, else that the back was not read."""
+        note = (self._bottom_note("back_reason", float(times[bottom[0]]), float(times[bottom[-1]]), majority=False)
+                or self._bottom_note("back_reason", start_s, end_s, majority=False))
+        return note or (BOTTOM_NOT_SEEN_WHY if unseen is not None else BACK_NOT_READ)
+
+    def _bottom_note(self, which: str, first_s: float, last_s: float, *, majority: bool = True) -> str | None:
+        """The commonest ``which`` (a :class:`_FrameNotes` field) of the measured frames from ``first_s`` to
+        ``last_s`` (s, a rep's bottom, widened by half the trunk's smoothing either side: the frames its readings
+        came from), the first seen of a tie; with ``majority`` only if at least half of those frames have one; or
+        None."""
         half = 0.5 * TRUNK_SMOOTHING_S
-        notes = [note for t_s, note in self._view_notes if first_s - half <= t_s <= last_s + half]
+        notes = [getattr(frame, which) for frame in self._view_notes if first_s - half <= frame.t_s <= last_s + half]
         noted = [note for note in notes if note is not None]
-        if not noted or 2 * len(noted) < len(notes):
+        if not noted or (majority and 2 * len(noted) < len(notes)):
             return None
-        return max(set(noted), key=noted.count)
+        return Counter(noted).most_common(1)[0][0]

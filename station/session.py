@@ -131,7 +131,7 @@ from station.reps import RepDetector
 from station.session_storage import StoreWorker
 from station.set_rules import SetRules
 from station.settings import Settings
-from station.setup import back_check
+from station.setup import BACK_NOT_VALIDATED, back_check
 from station.systemd_notify import Notifier
 from station.voice import CueVoice, open_voice
 
@@ -476,7 +476,9 @@ class _CameraLoop:
     def _measure(self, t: float, frame, back=None):
         measures, events = step(self._measurer, self._detector, t, frame.depth, self._back,
                                 None if back is None else back.depth,
-                                judge_back=self._back is not None and self._back.checked)
+                                judge_back=self._back is not None and self._back.checked,
+                                unjudged_reason=(self._back.reason if self._back is not None else None)
+                                or BACK_NOT_VALIDATED)
         if self._back is not None:
             self.summary.back_frames_read += measures.spine_flexion_deg is not None
         for event in events:

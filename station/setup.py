@@ -115,12 +115,18 @@ class SetupSettings:
         return self.back_checked and not self.two_cameras
 
 
+#: Why the back is not checked where the set-up does not show it (one side camera, the ceiling's stick, ...):
+#: the words of every screen and of the reps that say so (``Rep.back_note``).
+BACK_HIDDEN_BY_SETUP = "from this camera placement the arms, a stick or the angle hide the back (docs/back-view.md)"
+#: Why it is not checked where the set-up shows it but its measurement is not validated.
+BACK_NOT_VALIDATED = ("the back is in view from this set-up, but its measurement has not met its accuracy targets "
+                      "yet (docs/back-view.md)")
+
+
 def back_check(placement: str, drill_variant: str) -> tuple[bool, str]:
     """Whether the back can be checked with this set-up, and a sentence saying why (not)."""
     if (placement, drill_variant) in BACK_CHECK_VALIDATED:
         return True, "the back is in view and its measurement is validated for this set-up"
     if (placement, drill_variant) in BACK_IN_VIEW:
-        return False, ("back not checked: the back is in view from this set-up, but its measurement "
-                       "has not met its accuracy targets yet (docs/back-view.md)")
-    return False, ("back not checked: from this camera placement the arms, a stick or the angle hide "
-                   "the back (docs/back-view.md)")
+        return False, f"back not checked: {BACK_NOT_VALIDATED}"
+    return False, f"back not checked: {BACK_HIDDEN_BY_SETUP}"

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy
 
 from station.measure import HEAD_ABOVE_PICTURE
+from station.setup import BACK_HIDDEN_BY_SETUP
 from station.store import StoreError, open_store, schema
 from station.store.outbox import Deliverer, station_states
 
@@ -29,7 +30,8 @@ def rep(index, **changes):
 
 def fill(store, *, code="P-001", sessions=2):
     """A patient with sessions of two sets of three reps (faults, series, a return angle, a last rep whose
-    bottom was not seen, so without a score, a first set whose patient was hidden for a while); the session ids."""
+    bottom was not seen, so without a score, a first set whose patient was hidden for a while, a view note and a
+    back note); the session ids."""
     patient = store.get_patient_by_code(code) or {"id": store.add_patient(code=code, display_name="Edna W")}
     ids = []
     for day in range(1, sessions + 1):
@@ -42,6 +44,8 @@ def fill(store, *, code="P-001", sessions=2):
                           "touched": False, "score": None} if (number, index) == (2, 3) else {}
                 # One rep whose bottom the camera saw with the patient's head above the picture.
                 noted = {"view_note": HEAD_ABOVE_PICTURE} if (number, index) == (1, 3) else {}
+                # And one that says why its back was not checked (one side camera).
+                noted = {"back_note": BACK_HIDDEN_BY_SETUP} if (number, index) == (2, 1) else noted
                 store.add_rep(set_id, {**rep(index, faults=faults, score=80 if faults else 94, good=not faults),
                                        **hidden, **noted},
                               series=SERIES, recorded=at(day, 9, number, 10 * index))
@@ -251,7 +255,9 @@ def upgrade_from(clinic_url, tmp_path, version, made_not_null=None):
             connection.exec_driver_sql(f"ALTER TABLE reps ALTER COLUMN {made_not_null} SET NOT NULL")
         if version < 7:
             connection.exec_driver_sql("ALTER TABLE reps DROP COLUMN view_note")  # step 7's
-        connection.exec_driver_sql("ALTER TABLE sets DROP COLUMN hidden_spans")  # step 8's
+        if version < 8:
+            connection.exec_driver_sql("ALTER TABLE sets DROP COLUMN hidden_spans")  # step 8's
+        connection.exec_driver_sql("ALTER TABLE reps DROP COLUMN back_note")  # step 9's
         connection.exec_driver_sql(f"UPDATE wallhinge_schema SET version = {version}")
     outbox = tmp_path / "wall-1.db"
     with open_store(outbox) as store:
@@ -395,6 +401,16 @@ def test_a_version_7_clinic_database_upgrades_and_takes_a_set_whose_patient_was_
         session = server.session_summaries(server.get_patient_by_code("P-001")["id"])[0]["session_id"]
         assert [set_["hidden_spans"] for set_ in server.session_sets(session)] == [
             [{"start_s": 14.5, "end_s": 19.0, "reason": "someone in front of the patient"}], []]
+    engine.dispose()
+
+
+def test_a_version_8_clinic_database_upgrades_and_takes_a_rep_that_says_why_its_back_was_not_checked(tmp_path,
+                                                                                                  clinic_url):
+    engine = upgrade_from(clinic_url, tmp_path, 8)
+    with open_store(clinic_url) as server:
+        session = server.session_summaries(server.get_patient_by_code("P-001")["id"])[0]["session_id"]
+        assert [rep["back_note"] for rep in server.session_reps(session)] == [None, None, None,
+                                                                              BACK_HIDDEN_BY_SETUP, None, None]
     engine.dispose()
 
 

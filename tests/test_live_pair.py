@@ -109,6 +109,7 @@ def test_a_replayed_pair_reads_the_back_per_frame_as_analyze_does(replayed_pair,
 def test_the_back_stays_not_checked_until_validated_and_the_reps_say_so(replayed_pair):
     summary, frames = replayed_pair["summary"], replayed_pair["frames"]
     assert all(rep["peak_spine_flexion_deg"] is None and "rounded_back" not in rep["faults"] for rep in summary.reps)
+    assert summary.reps and all(NOT_VALIDATED in rep["back_note"] for rep in summary.reps)  # stored with each rep
     measured = [frame for frame in frames if "present" in frame]
     assert {frame["back_checked"] for frame in measured} == {False}
     assert all(NOT_VALIDATED in frame["back_reason"] for frame in measured)
@@ -303,6 +304,7 @@ def test_once_the_set_up_is_validated_the_frames_carry_the_reading_as_checked(pa
     peaks = [rep.peak_spine_flexion_deg for rep in judged.reps]
     assert len(peaks) == 2 and None not in peaks
     assert [rep["peak_spine_flexion_deg"] for rep in summary.reps] == pytest.approx(peaks, abs=0.051)
+    assert [rep["back_note"] for rep in summary.reps] == [None, None]
     assert all("rounded_back" not in rep["faults"] for rep in summary.reps)  # a good set
 
 

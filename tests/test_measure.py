@@ -11,6 +11,7 @@ from station.measure import (FEET_WINDOW_M, FOLLOWED_MIN_CONFIDENCE, HEAD_ABOVE_
 from station.rear_edge import (BUTTOCK_RADIUS_M, BUTTOCK_RADIUS_RANGE_M, HIDDEN, UNREAD, RearEdge, _row_extremes,
                                hips_radius_m)
 from station.rear_edge import ramp_edges as _ramp_edges
+from station.setup import BACK_HIDDEN_BY_SETUP
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT, Renderer
 from station.sim.scene import ROOM, CameraMount, d400_intrinsics
@@ -155,7 +156,7 @@ def test_spine_flexion_is_reported_as_not_measured(scene):
 def test_the_back_is_read_only_where_the_setup_shows_it(scene):
     hinged = Posture(z_m=SPOT_Z, hip_flexion_deg=40, knee_flexion_deg=(12, 12), spine_flexion_deg=35)
     _, results = scene.measure_posture(hinged)
-    assert all(r.back_curvature_deg is None and r.back_reason == "back not in view from this set-up"
+    assert all(r.back_curvature_deg is None and r.back_reason == BACK_HIDDEN_BY_SETUP
                for r in results)
     # Told to read it, the side mount still sees no back behind a stick, and says so.
     reading = Measurer(scene.calibration, back=True)

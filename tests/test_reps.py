@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from station.faults import Thresholds
+from station.faults import BACK_NOT_READ, Thresholds
 from station.measure import ABSENT, HEAD_ABOVE_PICTURE, Measures
 from station.reps import (GAP_AT_WALL_STANDING, SETTLE_S, TRUNK_SMOOTHING_S, PatientArrived, PatientLeft, RepDetector, RepDone, RepReturned, RepSettings,
                           RepStarted, Touched)
@@ -807,3 +807,21 @@ def test_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture_says_so():
     assert [rep.view_note for rep in detector.reps] == [HEAD_ABOVE_PICTURE, None, None]
     assert detector.reps[0].as_dict()["view_note"] == HEAD_ABOVE_PICTURE
     assert detector.reps[1].as_dict()["view_note"] is None
+
+
+def test_a_rep_whose_back_was_not_checked_says_why_from_its_bottoms_frames():
+    """Each frame without a spine reading says why (the set-up, the camera above, the back hidden); a rep whose
+    back was not checked carries the reason of its bottom's frames, whatever its standing frames said, so every
+    screen can say why beside "back not checked". A rep whose back was read carries none."""
+    def why(frames, reason, when=lambda f: True):
+        return [dataclasses.replace(f, back_reason=reason) if when(f) else f for f in frames]
+    hidden_at_bottom = why(why(hinge(), "nobody at the spot"), "back hidden (arms, a stick or the view)",
+                           lambda f: f.trunk_angle_deg > 45.0)
+    read = hinge(spine_deg=5.0)
+    unexplained = hinge()  # no frame says why (a rep stored before the reasons were kept reads the same)
+    detector, _ = run(why(standing(2.0), "no standing baseline yet") + hidden_at_bottom + standing(2.0) + read
+                      + standing(2.0) + unexplained + standing(2.0))
+    assert [rep.back_note for rep in detector.reps] == ["back hidden (arms, a stick or the view)", None,
+                                                        BACK_NOT_READ]
+    assert [rep.as_dict()["back_note"] for rep in detector.reps][:2] == ["back hidden (arms, a stick or the view)",
+                                                                          None]

@@ -15,6 +15,7 @@ from station import store as store_module
 from station.errors import WallHingeError
 from station.faults import FAULT_NAMES, Thresholds
 from station.measure import HEAD_ABOVE_PICTURE
+from station.setup import BACK_HIDDEN_BY_SETUP
 from station.store import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SERIES_NAMES, ConflictError, NotFoundError,
                            Store, StoreError, backup, decode_series, encode_series, open_store, restore,
                            series_to_list, thresholds_from_targets)
@@ -35,7 +36,8 @@ RELEASED_STEPS = ["e0896289ec9d10dec566bd76c295d73ed089d34c22fa5e275894a22b38323
                   "6e20d83c4f91661c17d585936d61637f184ea8b4134826dd4396a790e1df736a",
                   "b144674e139ad6cad1386aae01de90be21a523ce97759746eac84dd6d8e246bb",
                   "b9b3f9d4f11a6873d93a1d7ab92364ddfdc176d76bd2b07073b2595d15cdd3d0",
-                  "6554dc04440862b10a1247554ce4fde64397b5fef1288c95315442c67416af7b"]
+                  "6554dc04440862b10a1247554ce4fde64397b5fef1288c95315442c67416af7b",
+                  "23de28b2bff52b16d4c79bca47508c38eccc52025637565dd76bb297d0c161d1"]
 
 
 def at(day, hour=9, minute=0):
@@ -317,6 +319,24 @@ def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_
                 opened.add_rep(set_id, rep(3, view_note=wrong))
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             raw(opened).execute("UPDATE reps SET view_note = '' WHERE index_in_set = 1")
+
+
+def test_a_version_8_file_takes_a_rep_that_says_why_its_back_was_not_checked(path):
+    # Step 9: a rep keeps why its back was not checked (the set-up, the camera above, the back hidden).
+    before = make_version(path, 8)
+    with open_store(path) as opened:
+        check_upgraded_keeping(opened, before)
+        assert all(r["back_note"] is None for r in opened.session_reps(1))  # reps stored before: no reason
+        session = opened.start_session(source="camera 1")
+        set_id = opened.start_set(session)
+        opened.add_rep(set_id, rep(1, back_note=BACK_HIDDEN_BY_SETUP))
+        opened.add_rep(set_id, rep(2, peak_spine_flexion_deg=4.0))
+        assert [r["back_note"] for r in opened.session_reps(session)] == [BACK_HIDDEN_BY_SETUP, None]
+        for wrong in ("", "  ", 3):
+            with pytest.raises(ValueError, match="back_note must be a sentence or None"):
+                opened.add_rep(set_id, rep(3, back_note=wrong))
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            raw(opened).execute("UPDATE reps SET back_note = '' WHERE index_in_set = 1")
 
 
 def test_a_version_7_file_keeps_when_a_sets_patient_was_hidden(path):

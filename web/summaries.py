@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from station.faults import FAULT_NAMES, back_checked
+from station.faults import FAULT_NAMES, back_checked, back_notes
 from station.store import SERIES_NAMES, Store, series_to_list, thresholds_from_targets
 
 __all__ = ["patient_progress", "rep_json", "session_overview"]
@@ -51,6 +51,7 @@ def session_overview(reps: list[dict]) -> dict:
         "mean_peak_knee_flexion_deg": _mean(rep["peak_knee_flexion_deg"] for rep in reps),
         "fault_counts": fault_counts,
         "lost_points": sorted(lost.values(), key=lambda entry: -entry["points"]),
+        "back_notes": back_notes(reps),  # why the back was not checked, with the reps each reason covers
     }
 
 

@@ -48,7 +48,7 @@ REP_REQUIRED = ("index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "tou
                 "peak_knee_flexion_deg", "descent_s", "hold_s", "ascent_s", "faults", "score")
 #: The reps table's columns a rep's values fill, in the order :func:`rep_values` gives them.
 REP_COLUMNS = ("index_in_set", *REP_FIELDS, *REP_MEASURES, *REP_OPTIONAL, "touched", "score", "good", "lost_points",
-               "recorded", "limits", "view_note")
+               "recorded", "limits", "view_note", "back_note")
 
 
 class _Unchanged:
@@ -211,11 +211,12 @@ def rep_values(rep: Mapping, recorded) -> tuple[dict, list[str]]:
     lost = rep.get("lost_points")
     lost_text = None if lost is None else json.dumps(lost, ensure_ascii=False)
     measures = [number(rep.get(name), name, optional=True) for name in (*REP_MEASURES, *REP_OPTIONAL)]
-    view_note = rep.get("view_note")
-    if view_note is not None and (not isinstance(view_note, str) or not view_note.strip()):
-        raise ValueError(f"view_note must be a sentence or None, not {view_note!r}")
+    notes = [rep.get(name) for name in ("view_note", "back_note")]
+    for name, note in zip(("view_note", "back_note"), notes):
+        if note is not None and (not isinstance(note, str) or not note.strip()):
+            raise ValueError(f"{name} must be a sentence or None, not {note!r}")
     values = (index, *numbers_, *measures, flag(rep["touched"], "touched"), score, good, lost_text,
-              timestamp(recorded, "recorded"), limits_text(rep.get("limits")), view_note)
+              timestamp(recorded, "recorded"), limits_text(rep.get("limits")), *notes)
     return dict(zip(REP_COLUMNS, values)), list(faults)
 
 

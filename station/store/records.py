@@ -367,8 +367,9 @@ class SessionRecords:
         as a list in :data:`~station.faults.FAULT_NAMES` order) and ``id``, ``set_id``, ``set_number``, ``peak_spine_flexion_deg``
         and ``return_trunk_angle_deg`` (None if not measured), ``good``,
         ``lost_points`` (as stored, None if none), ``limits`` (the limits it
-        was judged with, None for a rep stored without them), ``recorded`` and ``view_note`` (why its
-        bottom was read off less of the patient, None if it was not or was stored before). With
+        was judged with, None for a rep stored without them), ``recorded``, ``view_note`` (why its
+        bottom was read off less of the patient, None if it was not or was stored before) and ``back_note``
+        (why its back was not checked, None if it was or the rep was stored before). With
         ``with_series``, ``series`` is a dict of float32 arrays (NaN where not
         measured) named as :data:`SERIES_NAMES`, or None if the rep has none.
         """
@@ -378,7 +379,8 @@ class SessionRecords:
         statement = ('SELECT r.id, r.set_id, st.number AS set_number, r.index_in_set AS "index", r.start_s,'
                      " r.bottom_s, r.end_s, r.min_wall_gap_mm, r.touched, r.peak_trunk_angle_deg,"
                      " r.peak_knee_flexion_deg, r.peak_spine_flexion_deg, r.return_trunk_angle_deg, r.descent_s,"
-                     " r.hold_s, r.ascent_s, r.score, r.good, r.lost_points, r.limits, r.recorded, r.view_note"
+                     " r.hold_s, r.ascent_s, r.score, r.good, r.lost_points, r.limits, r.recorded, r.view_note,"
+                     " r.back_note"
                      f"{series_columns} FROM sets st JOIN reps r ON r.set_id = st.id{series_join}"
                      " WHERE st.session_id = :id ORDER BY st.number, r.index_in_set")
         with self._read():

@@ -290,6 +290,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sets ADD COLUMN hidden_spans TEXT CHECK (hidden_spans IS NULL OR length(hidden_spans) > 0);
     """,
+    # 9: why a rep's back was not checked (the set-up hides it, its measurement is not validated, the camera
+    # above lost, the back hidden at the bottom: station.reps.Rep.back_note), so the screens can say it beside
+    # "back not checked"; NULL when it was checked and for reps stored before.
+    """
+    ALTER TABLE reps ADD COLUMN back_note TEXT CHECK (back_note IS NULL OR length(back_note) > 0);
+    """,
 )
 
 #: What an account may be: ``admin`` manages accounts and kiosks, ``clinician`` sees patients.
@@ -305,6 +311,7 @@ POSTGRESQL_STEPS: dict[int, tuple[str, ...]] = {
     6: ("ALTER TABLE reps ALTER COLUMN score DROP NOT NULL",),  # the CHECK 0-100 stays: NULL passes it
     7: ("ALTER TABLE reps ADD COLUMN view_note TEXT CHECK (view_note IS NULL OR length(view_note) > 0)",),
     8: ("ALTER TABLE sets ADD COLUMN hidden_spans TEXT CHECK (hidden_spans IS NULL OR length(hidden_spans) > 0)",),
+    9: ("ALTER TABLE reps ADD COLUMN back_note TEXT CHECK (back_note IS NULL OR length(back_note) > 0)",),
 }
 
 #: The first schema version a clinic's PostgreSQL database was made at.
@@ -419,6 +426,7 @@ reps = Table(
     Column("recorded", Text, nullable=False),
     Column("limits", Text),
     Column("view_note", Text, CheckConstraint("view_note IS NULL OR length(view_note) > 0")),
+    Column("back_note", Text, CheckConstraint("back_note IS NULL OR length(back_note) > 0")),
     UniqueConstraint("set_id", "index_in_set"),
     Index("reps_by_recorded", "recorded"),
 )

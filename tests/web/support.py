@@ -14,6 +14,7 @@ from station.faults import Thresholds, rep_faults
 from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from station.patient_targets import limits_record
 from station.scoring import score_rep
+from station.setup import BACK_HIDDEN_BY_SETUP
 from web import create_app
 
 USERNAME, PASSWORD = "anna", "correct horse battery"
@@ -157,7 +158,8 @@ def calibration_document(created: dt.datetime, *, floor_rms=1.8, wall_rms=2.4) -
 def fill_sample(store, *, back_measured: bool = True) -> dict:
     """A patient with targets, two earlier sessions, a calibration and a session of two sets with series.
 
-    ``back_measured=False``: every rep's spine flexion is None, as the station's side mount gives today.
+    ``back_measured=False``: every rep's spine flexion is None, and its back note the set-up's, as the station's
+    side mount gives today.
     """
     patient = store.add_patient(code="WH-0042", display_name="Margaret B.")
     other = store.add_patient(code="WH-0007", display_name="Tom <script>alert(1)</script>")
@@ -175,6 +177,8 @@ def fill_sample(store, *, back_measured: bool = True) -> dict:
                 if not back_measured:
                     figures = (*figures[:3], None, *figures[4:])
                 rep, series = make_rep(index, 10.0 + 7.0 * index, figures)
+                if not back_measured:
+                    rep["back_note"] = BACK_HIDDEN_BY_SETUP  # one side camera, as the station's reps say why
                 if (day, number, index) == (0, 2, 3):
                     rep["view_note"] = HEAD_ABOVE_PICTURE  # its bottom seen with the head above the picture
                 store.add_rep(set_id, rep, series=series,

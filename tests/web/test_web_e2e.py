@@ -14,6 +14,7 @@ import pytest
 
 from station.measure import HEAD_ABOVE_PICTURE
 from station.reps import GAP_AT_WALL_STANDING
+from station.setup import BACK_HIDDEN_BY_SETUP
 from web.live_views import HIDDEN_HINT
 from station.store import open_store
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, NOT_SCORED,
@@ -124,6 +125,9 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
     assert page.locator("h2:has-text('Set 2')").is_visible()
     assert page.locator("td .badge:has-text('Squat')").count() == 2
     assert page.locator("td .badge:has-text('Back not checked')").count() == 10  # every rep: not measured
+    why = page.locator(".back-note")  # and why, once: one side camera does not see the back
+    assert why.count() == 1 and why.is_visible()
+    assert why.inner_text() == f"Back not checked on every rep: {BACK_HIDDEN_BY_SETUP}."
     assert page.locator("td .badge:text-is('No fault')").count() == 0
     note = page.locator("tr.why .view-note")  # set 2's rep 3: its bottom seen with the head above the picture
     assert note.count() == 1 and note.is_visible() and "head is above the picture" in note.inner_text()
@@ -138,7 +142,10 @@ def test_log_in_open_a_patient_a_session_and_replay_a_rep(contexts, site, shots,
     page.wait_for_url(f"{served.url}/sessions/{ids['session']}/reps/{ids['rep']}")
     play = page.locator("#replay-play")
     assert play.is_visible() and play.inner_text() == "▶ Play"
+    back = page.locator("#rep-back-note")  # why its back was not checked, beside "not checked"
+    assert back.is_visible() and back.inner_text().startswith(BACK_HIDDEN_BY_SETUP)
     page.screenshot(path=shots / f"rep-{size}.png")
+    page.locator("tr:has(#rep-back-note)").screenshot(path=shots / f"rep-back-note-{size}.png")
     bottom = page.locator("[data-part=trunk]").get_attribute("x2")
     page.select_option("#replay-speed", "2")
     play.click()

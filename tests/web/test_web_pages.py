@@ -14,6 +14,7 @@ from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_S
                             NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE
 from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
+from station.setup import BACK_HIDDEN_BY_SETUP
 from support import add_rep_with_bottom_not_seen, add_set_of_reps, make_rep
 
 
@@ -496,6 +497,39 @@ def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_bes
              if entry["resource"]["resourceType"] == "Observation"
              and entry["resource"]["code"]["coding"][0]["code"] == "rep"]
     assert notes == [None, [{"text": f"Rep 2: at its bottom {HEAD_ABOVE_PICTURE}."}]]
+
+
+def test_every_screen_and_export_says_why_a_reps_back_was_not_checked(logged_in, store):
+    # A rep keeps why its back was not checked (Rep.back_note): the session page and the report say each reason
+    # once, with the reps it covers; the rep page, the CSV and the FHIR bundle say it per rep. A rep whose back
+    # was read says nothing of the kind.
+    hidden = "back hidden (arms, a stick or the view)"
+    by_setup, _ = make_rep(1, 5.0, (52, 4, 20, None, 1.5, 1))
+    by_setup["back_note"] = BACK_HIDDEN_BY_SETUP
+    at_bottom, _ = make_rep(2, 12.0, (55, 4, 20, None, 1.5, 1))
+    at_bottom["back_note"] = hidden
+    read, _ = make_rep(3, 19.0, (50, 4, 20, 6.0, 1.5, 1))
+    _, session, (setup_id, _, read_id) = add_set_of_reps(store, "WH-0507", "Iris P.",
+                                                         ((by_setup, None), (at_bottom, None), (read, None)))
+    notes = [f"Back not checked on 1 of 3 reps: {escape(BACK_HIDDEN_BY_SETUP)}.",
+             f"Back not checked on 1 of 3 reps: {escape(hidden)}."]
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    assert [session_page.count(f'<p class="back-note" role="note">{note}</p>') for note in notes] == [1, 1]
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert [report.count(f'<p class="back-note">{note}</p>') for note in notes] == [1, 1]
+    rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{setup_id}")).split())
+    assert (f'<td id="rep-back-note">{escape(BACK_HIDDEN_BY_SETUP)}, so rounding could not be judged</td>'
+            in rep_page)
+    assert "rep-back-note" not in text(logged_in.get(f"/sessions/{session}/reps/{read_id}"))
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [row["back_note"] for row in rows] == [BACK_HIDDEN_BY_SETUP, hidden, ""]
+    bundle = logged_in.get(f"/sessions/{session}/fhir.json").get_json()
+    spine = [component for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Observation"
+             for component in entry["resource"].get("component", ())
+             if component["code"]["coding"][0]["code"] == "peak_spine_flexion_deg"]
+    assert [component.get("dataAbsentReason", {}).get("text") for component in spine] == [
+        f"back not checked: {BACK_HIDDEN_BY_SETUP}", f"back not checked: {hidden}", None]
+    assert spine[2]["valueQuantity"]["value"] == 6.0
 
 
 def test_a_set_whose_patient_was_hidden_for_a_while_says_so_on_every_screen_and_export(logged_in, store):
