@@ -25,12 +25,15 @@ NO_FAULT, NO_FAULT_SEEN = "No fault", "No fault seen"
 #: A rep whose bottom was not seen had none of its bottom faults judged: its badge says so instead of
 #: "No fault seen" (the dashboard, its reports and the live page).
 BOTTOM_NOT_SEEN_BADGE = "Bottom not seen"
-NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked"}
+NOT_CHECKED_LABELS = {"touch": "Touch not checked", "back": "Back not checked", "knee": "Knees not checked"}
 #: Why a rep's back was not checked when no frame of it said why (``Rep.back_note``, station.reps: its back
 #: reasons are the set-up's, the camera above's, or the back hidden).
 BACK_NOT_READ = "the back was not read in this rep"
 #: Why a rep's touch was not checked (its closest gap not read): never "did not touch" (every screen and export).
 TOUCH_NOT_CHECKED_WHY = "touch not checked: the buttocks were hidden at the bottom"
+#: Why a rep's squat was not judged though its bottom was seen (no knee bend read in the whole rep: the legs hidden,
+#: or below the picture): never "no squat" (every screen and export).
+KNEE_NOT_CHECKED_WHY = "knees not checked: the legs were not in view, so a squat could not be judged"
 #: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
 #: its squat, rounded back, touch and speed were not judged, so a 100 would vouch for what was not seen.
 #: The same in every screen and export.
@@ -49,18 +52,23 @@ def touch_checked(rep) -> bool:
     return rep.get("min_wall_gap_mm") is not None
 
 
+def knee_checked(rep) -> bool:
+    """Whether a rep's squat was judged: its peak knee bend was read (the legs in view at some frame of it)."""
+    return rep.get("peak_knee_flexion_deg") is not None
+
+
 def bottom_seen(rep) -> bool:
     """Whether a rep's bottom was seen (its peak trunk lean read): else none of its bottom faults was judged."""
     return rep.get("peak_trunk_angle_deg") is not None
 
 
 def every_fault_judged(rep) -> bool:
-    """Whether every fault of a rep could be judged: its bottom seen, its back and its touch checked.
+    """Whether every fault of a rep could be judged: its bottom seen, its back, its touch and its knees checked.
 
     Only such a rep may be called "No fault", or praised: a rep without faults that was not all seen
     is "No fault seen", and gets no praise (:mod:`station.cues`).
     """
-    return bottom_seen(rep) and back_checked(rep) and touch_checked(rep)
+    return bottom_seen(rep) and back_checked(rep) and touch_checked(rep) and knee_checked(rep)
 
 
 #: What every screen and export says of a rep whose back was not checked (its peak spine flexion not read).

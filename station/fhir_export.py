@@ -33,8 +33,8 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from station.faults import (BOTTOM_NOT_SEEN_WHY, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY, back_note_words,
-                            bottom_view_words, touch_checked)
+from station.faults import (BOTTOM_NOT_SEEN_WHY, KNEE_NOT_CHECKED_WHY, NOT_SCORED, NOT_SCORED_WHY,
+                            TOUCH_NOT_CHECKED_WHY, back_note_words, bottom_seen, bottom_view_words, touch_checked)
 from station.hidden_spans import set_hidden_words
 
 
@@ -87,6 +87,8 @@ def _rep_components(rep: dict) -> list[dict]:
             why = _WHY_ABSENT.get(name)
             if name == "peak_spine_flexion_deg" and rep.get("back_note"):
                 why = back_note_words(rep)  # the set-up, the camera above, or the back hidden
+            elif name == "peak_knee_flexion_deg":  # the squat not judged: the legs hidden, or the bottom
+                why = KNEE_NOT_CHECKED_WHY if bottom_seen(rep) else BOTTOM_NOT_SEEN_WHY
             component["dataAbsentReason"] = _ABSENT if why is None else dict(_ABSENT, text=why)
         else:
             component["valueQuantity"] = {"value": round(float(rep[name]), 3), "unit": unit, "system": _UCUM,

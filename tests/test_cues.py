@@ -50,10 +50,12 @@ def test_a_rep_neither_good_nor_faulted_gets_no_praise_and_no_phrase():
 
 
 def test_a_good_rep_is_praised_only_when_every_fault_was_judged_on_it():
-    # Its back or its touch not checked (one camera, hands on the hips; buttocks hidden at the bottom):
-    # praise would vouch for what was not measured, so the rep gets no cue and only its count is said.
-    judged = {"faults": [], "peak_trunk_angle_deg": 40.0, "min_wall_gap_mm": 3.0, "peak_spine_flexion_deg": 8.0}
-    for unchecked in ("peak_spine_flexion_deg", "min_wall_gap_mm"):
+    # Its back, its touch or its knees not checked (one camera, hands on the hips; buttocks hidden at the bottom;
+    # the legs out of view): praise would vouch for what was not measured, so the rep gets no cue and only its
+    # count is said.
+    judged = {"faults": [], "peak_trunk_angle_deg": 40.0, "min_wall_gap_mm": 3.0, "peak_spine_flexion_deg": 8.0,
+              "peak_knee_flexion_deg": 12.0}
+    for unchecked in ("peak_spine_flexion_deg", "min_wall_gap_mm", "peak_knee_flexion_deg"):
         caller = CueCaller()
         event = {"type": "rep", "rep": dict(judged, **{unchecked: None}), "good": True}
         assert caller.phrase(event, 0.0) == "1" and caller.coach.current(0.0) is None

@@ -10,7 +10,8 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from station.faults import BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds, back_checked, touch_checked
+from station.faults import (BOTTOM_NOT_SEEN, FAULT_NAMES, NOT_SCORED, Thresholds, back_checked, knee_checked,
+                            touch_checked)
 from station.fhir_export import export_session
 from station.hidden_spans import set_hidden_words
 from station.store.outbox import station_states
@@ -330,7 +331,8 @@ def rep(session_id: int, rep_id: int):
 
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
-                "descent_s", "hold_s", "ascent_s", "faults", "touch", "back", "bottom", "score", "good", "lost_points",
+                "descent_s", "hold_s", "ascent_s", "faults", "touch", "knee", "back", "bottom", "score", "good",
+                "lost_points",
                 "limits", "view_note", "back_note", "set_patient_hidden", "recorded", "id")
 
 
@@ -364,6 +366,8 @@ def reps_csv(session_id: int):
         row["touch"] = "checked" if touch_checked(rep) else "not checked"
         if not touch_checked(rep):
             row["touched"] = None
+        # An empty peak knee cell of a rep whose bottom was seen is a squat not judged (the legs out of view).
+        row["knee"] = "checked" if knee_checked(rep) else "not checked"
         row["back"] = "checked" if back_checked(rep) else "not checked"
         # An empty peak trunk cell is a rep whose bottom was not seen (someone in front of the patient), never 0;
         # so is an empty score cell (such a rep is not scored: station.scoring), never 100.

@@ -10,8 +10,8 @@ from markupsafe import Markup
 
 from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
                             NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
-                            TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words, every_fault_judged,
-                            touch_checked)
+                            KNEE_NOT_CHECKED_WHY, TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words,
+                            every_fault_judged, knee_checked, touch_checked)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE, PATIENT_HIDDEN_WHY, set_hidden_words
 
 __all__ = ["bottom_view", "descent", "fault_label", "init_app", "local_time", "number", "out_of", "peak_trunk",
@@ -120,13 +120,15 @@ def clean_verdict(rep) -> str:
 
 
 def rep_badges(rep) -> Markup:
-    """A rep's badges in words (and colour), saying when its bottom was not seen, or its back or its touch not checked.
+    """A rep's badges in words (and colour), saying when its bottom was not seen, or its touch, knees or back not
+    checked.
 
-    A rep whose back (or touch) was not measured says so: "No fault seen" and
-    "Back not checked" ("Touch not checked"), never a plain "No fault" that
-    would vouch for what was not seen. A rep whose bottom was not seen had
-    none of its bottom faults judged: no green badge at all, "Bottom not
-    seen" in its place.
+    A rep whose back (touch, knees) was not measured says so: "No fault seen"
+    and "Back not checked" ("Touch not checked", "Knees not checked"), never a
+    plain "No fault" that would vouch for what was not seen. A rep whose
+    bottom was not seen had none of its bottom faults judged: no green badge
+    at all, "Bottom not seen" in its place (which says its squat was not
+    judged, so no knees badge beside it).
     """
     faults = rep.get("faults") or ()
     if not faults:
@@ -135,7 +137,8 @@ def rep_badges(rep) -> Markup:
     else:
         badges = Markup("").join(Markup('<span class="badge fault-{}">{}</span>').format(name, fault_label(name))
                                  for name in faults)
-    for part, was_checked in (("touch", touch_checked(rep)), ("back", back_checked(rep))):
+    for part, was_checked in (("touch", touch_checked(rep)), ("knee", knee_checked(rep) or not bottom_seen(rep)),
+                              ("back", back_checked(rep))):
         if not was_checked:
             badges += Markup('<span class="badge neutral {}-unchecked">{}</span>').format(
                 part, NOT_CHECKED_LABELS[part])
@@ -158,6 +161,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(source_words, "source_words")
     app.add_template_global(back_checked, "back_checked")
     app.add_template_global(touch_checked, "touch_checked")
+    app.add_template_global(knee_checked, "knee_checked")
+    app.add_template_global(bottom_seen, "bottom_seen")
+    app.add_template_global(KNEE_NOT_CHECKED_WHY, "KNEE_NOT_CHECKED_WHY")
     app.add_template_global(TOUCH_NOT_CHECKED_WHY, "TOUCH_NOT_CHECKED_WHY")
     app.add_template_global(duration, "duration")
     app.add_template_global(FAULT_NAMES, "FAULT_NAMES")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from station.faults import FAULT_NAMES, back_checked, back_notes
+from station.faults import FAULT_NAMES, back_checked, back_notes, bottom_seen, knee_checked
 from station.store import SERIES_NAMES, Store, series_to_list, thresholds_from_targets
 
 __all__ = ["patient_progress", "rep_json", "session_overview"]
@@ -49,6 +49,8 @@ def session_overview(reps: list[dict]) -> dict:
         "trunk_not_seen": count - trunk_seen,
         "mean_peak_trunk_angle_deg": _mean(rep["peak_trunk_angle_deg"] for rep in reps),
         "mean_peak_knee_flexion_deg": _mean(rep["peak_knee_flexion_deg"] for rep in reps),
+        # Seen at the bottom, yet no knee bend read (the legs out of view): the mean is of the others too.
+        "knee_not_checked": sum(1 for rep in reps if bottom_seen(rep) and not knee_checked(rep)),
         "fault_counts": fault_counts,
         "lost_points": sorted(lost.values(), key=lambda entry: -entry["points"]),
         "back_notes": back_notes(reps),  # why the back was not checked, with the reps each reason covers

@@ -17,8 +17,8 @@ from station.reps import GAP_AT_WALL_STANDING
 from station.setup import BACK_HIDDEN_BY_SETUP
 from web.live_views import HIDDEN_HINT
 from station.store import open_store
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, NOT_SCORED,
-                            NOT_SCORED_WHY)
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, NO_FAULT_SEEN,
+                            NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE
 from station.store.outbox import Deliverer
 from support import (PASSWORD, USERNAME, Serving, add_interrupted_session, add_rep_with_bottom_not_seen, fill_clinic,
@@ -290,7 +290,17 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
     page.wait_for_selector("#rep-body .badge.touch-unchecked")
     shown = page.locator("#rep-body").inner_text()
     assert f"trunk {BOTTOM_NOT_SEEN}" in shown and "null" not in shown and "trunk 0" not in shown
+    assert page.locator("#rep-body .badge.knee-unchecked").count() == 0  # "Bottom not seen" says it
     page.screenshot(path=shots / "live-bottom-not-seen-landscape.png")
+    # A rep seen at its bottom, back and touch checked, but with no knee bend read (the legs out of view): its squat
+    # was not judged, so "No fault seen" and "Knees not checked", never "No fault".
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                  "rep": {"index": 4, "score": 100, "faults": [], "min_wall_gap_mm": 4.0, "touched": True,
+                          "peak_trunk_angle_deg": 52.0, "peak_knee_flexion_deg": None,
+                          "peak_spine_flexion_deg": 6.0, "descent_s": 1.5, "lost_points": []}})
+    page.wait_for_selector("#rep-body .badge.knee-unchecked")
+    assert page.locator("#rep-body .badge").all_inner_texts() == [NO_FAULT_SEEN, NOT_CHECKED_LABELS["knee"]]
+    page.locator("#rep-body").screenshot(path=shots / "live-knees-not-checked-landscape.png")
     assert errors == []
 
 

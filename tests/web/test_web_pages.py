@@ -10,8 +10,8 @@ import sqlite3
 import pytest
 from markupsafe import escape
 
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, NO_FAULT_SEEN, NOT_SCORED,
-                            NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY)
+from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, KNEE_NOT_CHECKED_WHY,
+                            NO_FAULT_SEEN, NOT_SCORED, NOT_SCORED_WHY, TOUCH_NOT_CHECKED_WHY)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE
 from station.measure import HEAD_ABOVE_PICTURE, PATIENT_HIDDEN
 from station.setup import BACK_HIDDEN_BY_SETUP
@@ -497,6 +497,33 @@ def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_bes
              if entry["resource"]["resourceType"] == "Observation"
              and entry["resource"]["code"]["coding"][0]["code"] == "rep"]
     assert notes == [None, [{"text": f"Rep 2: at its bottom {HEAD_ABOVE_PICTURE}."}]]
+
+
+def test_a_rep_whose_knees_were_never_read_is_never_called_no_fault_anywhere(logged_in, store):
+    # Its bottom seen, its back and touch checked, but no knee bend read in the whole rep (the legs out of view): its
+    # squat was not judged, so it is "No fault seen" with "Knees not checked", never "No fault", on every screen
+    # and export; the rep whose knees were read is "No fault".
+    read, _ = make_rep(1, 5.0, (52, 4, 20, 6.0, 1.5, 1))
+    legs_hidden, _ = make_rep(2, 12.0, (55, 4, 20, 6.0, 1.5, 1))
+    legs_hidden["peak_knee_flexion_deg"] = None
+    _, session, (_, hidden_id) = add_set_of_reps(store, "WH-0508", "Vera L.", ((read, None), (legs_hidden, None)))
+    session_page = " ".join(text(logged_in.get(f"/sessions/{session}")).split())
+    assert session_page.count('<span class="badge neutral knee-unchecked">Knees not checked</span>') == 1
+    assert session_page.count(f'<span class="badge ok">{NO_FAULT_SEEN}</span>') == 1
+    assert session_page.count('<span class="badge ok">No fault</span>') == 1
+    assert "mean peak knee bend (of the reps read; 1 not checked: legs hidden)" in session_page
+    rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}")).split())
+    assert f'<span id="rep-knee-note">{KNEE_NOT_CHECKED_WHY}</span>' in rep_page
+    assert "Knees not checked" in rep_page and '<span class="badge ok">No fault</span>' not in rep_page
+    report = " ".join(text(logged_in.get(f"/sessions/{session}/report")).split())
+    assert report.count(f"no fault seen; {KNEE_NOT_CHECKED_WHY}") == 1
+    rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
+    assert [(row["knee"], row["peak_knee_flexion_deg"]) for row in rows] == [("checked", "20"), ("not checked", "")]
+    bundle = logged_in.get(f"/sessions/{session}/fhir.json").get_json()
+    knees = [component for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Observation"
+             for component in entry["resource"].get("component", ())
+             if component["code"]["coding"][0]["code"] == "peak_knee_flexion_deg"]
+    assert [component.get("dataAbsentReason", {}).get("text") for component in knees] == [None, KNEE_NOT_CHECKED_WHY]
 
 
 def test_every_screen_and_export_says_why_a_reps_back_was_not_checked(logged_in, store):

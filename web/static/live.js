@@ -189,13 +189,19 @@
     var touchChecked = rep.min_wall_gap_mm !== null && rep.min_wall_gap_mm !== undefined;
     // No peak trunk: the rep's bottom was not seen, none of its bottom faults judged (web/filters.py's rule).
     var bottomSeen = rep.peak_trunk_angle_deg !== null && rep.peak_trunk_angle_deg !== undefined;
+    // No peak knee bend with the bottom seen: the legs were out of view, the squat not judged (the same rule).
+    var kneeChecked = rep.peak_knee_flexion_deg !== null && rep.peak_knee_flexion_deg !== undefined;
     if (rep.faults && rep.faults.length) { rep.faults.forEach(function (name) { faults.appendChild(badge(name)); }); }
     else if (!bottomSeen) { faults.appendChild(el("span", "badge neutral bottom-unseen", WORDS.bottom_not_seen_badge)); }
     else {
-      faults.appendChild(el("span", "badge ok", backChecked && touchChecked ? WORDS.no_fault : WORDS.no_fault_seen));
+      faults.appendChild(el("span", "badge ok",
+                            backChecked && touchChecked && kneeChecked ? WORDS.no_fault : WORDS.no_fault_seen));
     }
     if (!touchChecked) {
       faults.appendChild(el("span", "badge neutral touch-unchecked", WORDS.not_checked.touch));
+    }
+    if (bottomSeen && !kneeChecked) {
+      faults.appendChild(el("span", "badge neutral knee-unchecked", WORDS.not_checked.knee));
     }
     if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", WORDS.not_checked.back)); }
     repBody.appendChild(faults);
