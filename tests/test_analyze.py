@@ -13,10 +13,11 @@ from station.frame_step import calibrate_from_opening
 from station.calibration_files import save_calibration
 from station.camera import open_recording
 from station.errors import WallHingeError
-from station.faults import NOT_SCORED
+from station.faults import KNEE_NOT_CHECKED_WHY, NOT_SCORED
 from station.hidden_spans import HiddenSpan, hidden_span_words
 from station.measure import HEAD_ABOVE_PICTURE
 from station.reps import GAP_AT_WALL_STANDING
+from station.setup import BACK_HIDDEN_BY_SETUP
 from wallhinge.cli import _print_rep_table
 
 from tests.test_cli import assert_one_error_line, run, seen_and_unseen_reps
@@ -68,10 +69,11 @@ def test_table_lists_the_reps(short_recording):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["rep", "start"]
-    assert lines[-1].startswith("2 reps")
-    # The side mount does not measure the back: the table never vouches for it.
-    assert all(line.endswith("; back not checked") for line in lines[1:-1])
-    assert "rounded back not checked" in lines[-1]
+    assert lines[-2].startswith("2 reps")
+    # The side mount does not measure the back: the table never vouches for it, and says why.
+    assert all(line.endswith("; back not checked") for line in lines[1:-2])
+    assert "rounded back not checked" in lines[-2]
+    assert lines[-1] == f"Back not checked on every rep: {BACK_HIDDEN_BY_SETUP}"
 
 
 def test_a_saved_calibration_gives_the_same_reps(short_recording, frames, analysis, tmp_path):
@@ -203,6 +205,18 @@ def test_table_shows_a_rep_whose_bottom_was_out_of_sight_as_not_measured(capsys)
     assert row[4:8] == ["-", "-", "-", "-"]  # gap, touch (not checked, not missed), trunk, knee
     jsonschema.validate({"reps": [unseen.as_dict()]}, SCHEMA)
 
+
+
+def test_the_table_says_when_a_reps_knees_were_not_read_and_why_its_back_was_not_checked(capsys):
+    # Seen at its bottom but no knee bend read (the legs out of view): its squat was not judged, and the row says so;
+    # a rep whose bottom was not seen says that instead. Each reason the back was not checked is said once.
+    seen, unseen = seen_and_unseen_reps()
+    legs_hidden = dataclasses.replace(seen, index=3, peak_knee_flexion_deg=None, back_note=BACK_HIDDEN_BY_SETUP)
+    _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen, legs_hidden], back=None,
+                                     hidden=[]))
+    lines = capsys.readouterr().out.splitlines()
+    assert [KNEE_NOT_CHECKED_WHY in line for line in lines[1:4]] == [False, False, True]
+    assert lines[-1] == f"Back not checked on 1 of 3 reps: {BACK_HIDDEN_BY_SETUP}"
 
 
 def test_the_table_says_in_how_many_frames_the_head_was_above_the_picture(capsys):

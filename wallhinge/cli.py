@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from station.errors import WallHingeError
-from station.faults import BOTTOM_NOT_SEEN_WHY, NOT_SCORED, bottom_view_words
+from station.faults import BOTTOM_NOT_SEEN_WHY, KNEE_NOT_CHECKED_WHY, NOT_SCORED, back_notes, bottom_view_words
 from station.hidden_spans import hidden_span_words
 from station.malloc import limit_malloc_arenas
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
@@ -240,6 +240,8 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
               f"{touch:>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
               f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {score:>5}  {', '.join(rep.faults) or '-'}"
               + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
+              + ("" if rep.peak_knee_flexion_deg is not None or rep.peak_trunk_angle_deg is None
+                 else f"; {KNEE_NOT_CHECKED_WHY}")
               + ("" if rep.score is not None else f"; {NOT_SCORED}")
               + ("" if rep.peak_trunk_angle_deg is not None else f"; {BOTTOM_NOT_SEEN_WHY}")
               + ("" if rep.view_note is None else f"; {bottom_view_words(rep.view_note)}"))
@@ -255,6 +257,8 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
             mean += f" (of the scored reps; {unscored} {NOT_SCORED})"
     print(f"{len(analysis.reps)} reps, {good} without faults seen; {mean}"
           + (f"; the back was not measured on {unchecked} (rounded back not checked)" if unchecked else ""))
+    for note in back_notes([rep.as_dict() for rep in analysis.reps]):  # why, with the reps each reason covers
+        print(note)
     _print_view_notes(analysis.frames)
     _print_hidden(analysis.hidden)
     if analysis.back is not None:
