@@ -288,6 +288,7 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
                           "peak_trunk_angle_deg": None, "peak_knee_flexion_deg": None,
                           "peak_spine_flexion_deg": None, "descent_s": 1.5, "lost_points": []}})
     page.wait_for_selector("#rep-body .badge.touch-unchecked")
+    assert page.locator("#rep-body .back-why").count() == 0  # a rep stored without why says nothing more
     shown = page.locator("#rep-body").inner_text()
     assert f"trunk {BOTTOM_NOT_SEEN}" in shown and "null" not in shown and "trunk 0" not in shown
     assert page.locator("#rep-body .badge.knee-unchecked").count() == 0  # "Bottom not seen" says it
@@ -300,6 +301,15 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
                           "peak_spine_flexion_deg": 6.0, "descent_s": 1.5, "lost_points": []}})
     page.wait_for_selector("#rep-body .badge.knee-unchecked")
     assert page.locator("#rep-body .badge").all_inner_texts() == [NO_FAULT_SEEN, NOT_CHECKED_LABELS["knee"]]
+    assert page.locator("#rep-body .back-why").count() == 0  # its back was checked
+    # One whose back was not checked says why under its badges, as the dashboard does.
+    feed.publish({"type": "rep", "session_id": ids["session"], "set_number": 1,
+                  "rep": {"index": 5, "score": 100, "faults": [], "min_wall_gap_mm": 4.0, "touched": True,
+                          "peak_trunk_angle_deg": 52.0, "peak_knee_flexion_deg": 14.0,
+                          "peak_spine_flexion_deg": None, "back_note": BACK_HIDDEN_BY_SETUP, "descent_s": 1.5,
+                          "lost_points": []}})
+    page.wait_for_selector("#rep-body .back-why")
+    assert page.locator("#rep-body .back-why").inner_text() == f"Back not checked: {BACK_HIDDEN_BY_SETUP}."
     page.locator("#rep-body").screenshot(path=shots / "live-knees-not-checked-landscape.png")
     assert errors == []
 

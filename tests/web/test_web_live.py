@@ -258,6 +258,17 @@ def test_the_live_page_shows_a_rep_whose_bottom_was_not_seen_as_not_scored(app, 
     assert f'"not_scored":"{NOT_SCORED}"' in page.replace(": ", ":")  # the words live.js shows it with
 
 
+def test_the_live_page_says_why_the_latest_reps_back_was_not_checked(app, logged_in, sample):
+    from station.setup import BACK_HIDDEN_BY_SETUP
+    feed = app.extensions["wallhinge_live"]
+    feed.publish({"type": "rep", "set_number": 1, "rep": {"index": 2, "score": 100, "faults": [],
+                                                          "peak_trunk_angle_deg": 50.0, "min_wall_gap_mm": 3.0,
+                                                          "peak_knee_flexion_deg": 12.0,
+                                                          "back_note": BACK_HIDDEN_BY_SETUP}})
+    page = " ".join(logged_in.get("/live/").get_data(as_text=True).split())
+    assert f'<p class="small back-why">Back not checked: {BACK_HIDDEN_BY_SETUP}.</p>' in page
+
+
 def test_commands_from_the_tablet(app, logged_in, sample):
     feed = app.extensions["wallhinge_live"]
     response = logged_in.post("/live/commands", json={"command": "start", "patient_id": sample["patient"]})

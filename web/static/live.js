@@ -205,6 +205,10 @@
     }
     if (!backChecked) { faults.appendChild(el("span", "badge neutral back-unchecked", WORDS.not_checked.back)); }
     repBody.appendChild(faults);
+    if (!backChecked && rep.back_note) {
+      // Why, as the dashboard says it (station/faults.py's back_note_words).
+      repBody.appendChild(el("p", "small back-why", WORDS.not_checked.back + ": " + rep.back_note + "."));
+    }
     (rep.lost_points || []).forEach(function (item) {
       repBody.appendChild(el("p", "small", "−" + item.points + " " + (FAULTS[item.fault] || item.fault) + ": " + item.why));
     });
