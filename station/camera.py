@@ -62,9 +62,14 @@ _PLAYBACK_STOP_WAIT_S = 5.0
 
 # A recording this short (depth frames) may be read to its end while its
 # pipeline is still starting (see start_playback). A longer one cannot: with
-# real time off, playback waits for its frames to be taken once librealsense's
-# few queues are full. 2 s at 30 fps.
-_READ_AT_START_FRAMES = 60
+# real time off, playback waits for each frame to be taken before it reads the
+# next, and nothing takes them during the start. Measured (one-frame to 60-frame
+# files, each started and left unread for 1-1.5 s, quiet and with both cores
+# busy): a one-frame file stops at its end every time, a 2-frame one and every
+# longer one stays playing until read. 2 keeps one frame to spare. (60, the
+# first limit, held 30- and 45-frame files paused through the start, and under
+# load 3 starts in 450 then took 10 s.)
+_READ_AT_START_FRAMES = 2
 
 # How much of a recording read as fast as possible may be decoded ahead of its
 # reader, on a thread of its own (see FrameSource._read_ahead), in bytes of
@@ -341,7 +346,8 @@ def start_playback(pipeline, config, playback, *, frames: int | None):
     before it finishes starting, and such a short recording, read to its end
     at once, ran that callback on a half-started pipeline and crashed the
     process. Longer ones start as they are: held paused, the first frame of
-    one opened beside another sometimes came seconds late.
+    one opened beside another sometimes came seconds late, and under load a
+    held start now and then takes librealsense 10 s.
     """
     playback.set_real_time(False)
     hold = frames is not None and frames <= _READ_AT_START_FRAMES

@@ -434,6 +434,32 @@ def test_threshold_zeroes_depth_outside_the_range(tmp_path):
         assert not frame.depth[~inside].any(), "values outside the range were kept"
 
 
+def test_a_recording_longer_than_the_held_ones_cannot_end_while_nothing_reads_it(tmp_path):
+    """What start_playback's limit rests on: with real time off, librealsense reads a recording's next frame
+    only once the last is taken, so one just longer than the limit, started and left unread, is still playing:
+    it cannot end while its pipeline starts, and is started unpaused (a paused start sometimes takes 10 s).
+    (A one-frame recording reaches its end at once, which is why those are held paused; starting one unpaused
+    here would risk the crash start_playback avoids.)"""
+    rs = camera_module.rs
+    frames = camera_module._READ_AT_START_FRAMES + 1
+    path = steady_recording(tmp_path / "short.db3", frames / 30)[0]
+    pipeline, config = rs.pipeline(), rs.config()
+    config.enable_device_from_file(str(path), repeat_playback=False)
+    config.enable_stream(rs.stream.depth)
+    playback = config.resolve(rs.pipeline_wrapper(pipeline)).get_device().as_playback()
+    playback.set_real_time(False)
+    pipeline.start(config)
+    try:
+        time.sleep(0.5)  # nothing reads
+        ended = playback.current_status() == rs.playback_status.stopped
+        while pipeline.try_wait_for_frames(300)[0]:
+            pass
+        camera_module.wait_for_playback_stop(playback)
+    finally:
+        pipeline.stop()
+    assert not ended
+
+
 @pytest.mark.parametrize("depth_unit_m", [0.001, 0.0001, 0.00025])
 def test_the_range_threshold_keeps_exactly_the_pixels_librealsense_keeps(tmp_path, depth_unit_m):
     """Every uint16 value, through librealsense's threshold filter and through the source's own."""
