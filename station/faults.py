@@ -76,8 +76,8 @@ BACK_NOT_CHECKED = "back not checked"
 
 
 def back_note_words(rep) -> str:
-    """"back not checked: why" for a rep whose back was not checked (``back_note``; without it for a rep stored
-    before the station kept why): the same in every screen and export."""
+    """What every screen and export says of a rep whose back was not checked: "back not checked: why"
+    (``back_note``), or "back not checked" alone for a rep stored before the station kept why."""
     note = rep.get("back_note")
     return f"{BACK_NOT_CHECKED}: {note}" if note else BACK_NOT_CHECKED
 
@@ -87,8 +87,8 @@ def back_notes(reps) -> list[str]:
     "Back not checked on every rep: why" or "... on 3 of 10 reps: why". Reps stored without a reason add none."""
     notes = [rep.get("back_note") for rep in reps if not back_checked(rep) and rep.get("back_note")]
     counted = sorted(((notes.count(note), note) for note in dict.fromkeys(notes)), key=lambda item: -item[0])
-    return [f"{BACK_NOT_CHECKED.capitalize()} on {'every rep' if count == len(reps) else f'{count} of {len(reps)} reps'}"
-            f": {note}" for count, note in counted]
+    covered = {count: "every rep" if count == len(reps) else f"{count} of {len(reps)} reps" for count, _ in counted}
+    return [f"{BACK_NOT_CHECKED.capitalize()} on {covered[count]}: {note}" for count, note in counted]
 
 
 #: Opens what every screen and export says beside a rep's peak trunk lean when its bottom was read off less
