@@ -332,8 +332,7 @@ def rep(session_id: int, rep_id: int):
 _CSV_COLUMNS = ("set_number", "index", "start_s", "bottom_s", "end_s", "min_wall_gap_mm", "touched",
                 "peak_trunk_angle_deg", "peak_knee_flexion_deg", "peak_spine_flexion_deg", "return_trunk_angle_deg",
                 "descent_s", "hold_s", "ascent_s", "faults", "touch", "knee", "back", "bottom", "score", "good",
-                "lost_points",
-                "limits", "view_note", "back_note", "set_patient_hidden", "recorded", "id")
+                "lost_points", "limits", "view_note", "back_note", "set_patient_hidden", "recorded", "id")
 
 
 def _csv_text(value) -> str:
