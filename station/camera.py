@@ -63,12 +63,13 @@ _PLAYBACK_STOP_WAIT_S = 5.0
 # A recording this short (depth frames) may be read to its end while its
 # pipeline is still starting (see start_playback). A longer one cannot: with
 # real time off, playback waits for each frame to be taken before it reads the
-# next, and nothing takes them during the start. Measured (one-frame to 60-frame
-# files, each started and left unread for 1-1.5 s, quiet and with both cores
-# busy): a one-frame file stops at its end every time, a 2-frame one and every
-# longer one stays playing until read. 2 keeps one frame to spare. (60, the
-# first limit, held 30- and 45-frame files paused through the start, and under
-# load 3 starts in 450 then took 10 s.)
+# next, and nothing takes them during the start. Measured (files of 1 to 60
+# frames started and left unread for 1 s on a quiet machine, 3 times each; of 1,
+# 2, 3 and 5 frames for 1.5 s with both cores busy, 6 times each): a one-frame
+# file stops at its end every time, a 2-frame one and every longer one stays
+# playing until read. 2 keeps one frame to spare. (60, the first limit, held
+# 30- and 45-frame files paused through the start, and with both cores busy 3
+# of 300 held starts of a 30-frame file took 10 s.)
 _READ_AT_START_FRAMES = 2
 
 # How much of a recording read as fast as possible may be decoded ahead of its

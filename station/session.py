@@ -122,7 +122,7 @@ from station.camera_pair import (SourcePair, back_recording_path, open_camera_pa
 from station.errors import CameraError, ConfigError, WallHingeError
 from station.events import FrameEvent, LightsEvent, StationEvent
 from station.feedback import Feedback, running_on_mock_pins
-from station.faults import back_checked
+from station.faults import BACK_NOT_CHECKED, back_checked
 from station.frame_step import OPENING_S, frame_record, step
 from station.live_worker import LiveWorker, NullPublisher, Publisher
 from station.malloc import release_freed_memory
@@ -810,6 +810,6 @@ def _back_phase(settings: Settings, back: str | None, is_replay: bool) -> BackPh
     # A replayed pair is the pair side+wall-above whatever the settings' placement (they may be a one-camera station's).
     placement = setup.placement if setup.two_cameras else "side+wall-above"
     checked, sentence = back_check(placement, setup.drill_variant)
-    reason = None if checked else sentence.removeprefix("back not checked: ")
+    reason = None if checked else sentence.removeprefix(f"{BACK_NOT_CHECKED}: ")
     return BackPhase(settings.station.above_calibration_path, replay=is_replay, label=f"the camera above ({back})",
                      setup_reason=reason)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from station.faults import BACK_NOT_CHECKED
+
 #: Camera placements a station can have; the simulator draws each
 #: (station/sim/placements.py). A "+" joins a pair: the side camera for the
 #: wall gap and trunk, the other for the back.
@@ -128,5 +130,5 @@ def back_check(placement: str, drill_variant: str) -> tuple[bool, str]:
     if (placement, drill_variant) in BACK_CHECK_VALIDATED:
         return True, "the back is in view and its measurement is validated for this set-up"
     if (placement, drill_variant) in BACK_IN_VIEW:
-        return False, f"back not checked: {BACK_NOT_VALIDATED}"
-    return False, f"back not checked: {BACK_HIDDEN_BY_SETUP}"
+        return False, f"{BACK_NOT_CHECKED}: {BACK_NOT_VALIDATED}"
+    return False, f"{BACK_NOT_CHECKED}: {BACK_HIDDEN_BY_SETUP}"

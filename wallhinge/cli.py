@@ -15,7 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from station.errors import WallHingeError
-from station.faults import BOTTOM_NOT_SEEN_WHY, KNEE_NOT_CHECKED_WHY, NOT_SCORED, back_notes, bottom_view_words
+from station.faults import (BACK_NOT_CHECKED, BOTTOM_NOT_SEEN_WHY, KNEE_NOT_CHECKED_WHY, NOT_SCORED, back_notes,
+                            bottom_view_words)
 from station.hidden_spans import hidden_span_words
 from station.malloc import limit_malloc_arenas
 from station.setup import DRILL_VARIANTS, SetupSettings, back_check
@@ -239,7 +240,7 @@ def _print_rep_table(analysis, back_sentence: str | None = None) -> None:
         print(f"{rep.index:3d} {rep.start_s:8.2f} {rep.bottom_s:8.2f} {rep.end_s:7.2f} {gap:>7} "
               f"{touch:>5} {trunk:>6} {knee:>5} {rep.descent_s:6.2f} "
               f"{rep.hold_s:6.2f} {rep.ascent_s:5.2f} {score:>5}  {', '.join(rep.faults) or '-'}"
-              + ("" if rep.peak_spine_flexion_deg is not None else "; back not checked")
+              + ("" if rep.peak_spine_flexion_deg is not None else f"; {BACK_NOT_CHECKED}")
               + ("" if rep.peak_knee_flexion_deg is not None or rep.peak_trunk_angle_deg is None
                  else f"; {KNEE_NOT_CHECKED_WHY}")
               + ("" if rep.score is not None else f"; {NOT_SCORED}")
