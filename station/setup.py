@@ -118,11 +118,11 @@ class SetupSettings:
 
 
 #: Why the back is not checked where the set-up does not show it (one side camera, the ceiling's stick, ...):
-#: the words of every screen and of the reps that say so (``Rep.back_note``).
-BACK_HIDDEN_BY_SETUP = "from this camera placement the arms, a stick or the angle hide the back (docs/back-view.md)"
+#: the words of every screen and of the reps that say so (``Rep.back_note``). A clinician reads them on a tablet,
+#: so they point at no file; the placement study behind them is docs/back-view.md.
+BACK_HIDDEN_BY_SETUP = "from this camera placement the arms, a stick or the angle hide the back"
 #: Why it is not checked where the set-up shows it but its measurement is not validated.
-BACK_NOT_VALIDATED = ("the back is in view from this set-up, but its measurement has not met its accuracy targets "
-                      "yet (docs/back-view.md)")
+BACK_NOT_VALIDATED = "the back is in view from this set-up, but its measurement has not met its accuracy targets yet"
 
 
 def back_check(placement: str, drill_variant: str) -> tuple[bool, str]:

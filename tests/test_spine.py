@@ -120,6 +120,8 @@ def test_the_setup_says_whether_the_back_can_be_checked():
     for variant in ("stick", "kettlebell_chest"):  # measured on every set of seeds, short of the targets
         checked, why = back_check("side+wall-above", variant)
         assert not checked and "accuracy targets" in why, variant
+    for placement, variant in [("side", "hips"), ("side+wall-above", "stick")]:  # screens a clinician reads
+        assert "docs/" not in back_check(placement, variant)[1]
     assert not SetupSettings().back_checked
     with pytest.raises(ValueError, match="setup.placement"):
         SetupSettings(placement="behind")

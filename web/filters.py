@@ -8,8 +8,8 @@ import math
 from flask import Flask
 from markupsafe import Markup
 
-from station.faults import (BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS, FAULT_NAMES,
-                            NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
+from station.faults import (BACK_NOT_CHECKED, BOTTOM_NOT_SEEN, BOTTOM_NOT_SEEN_BADGE, BOTTOM_NOT_SEEN_WHY, FAULT_LABELS,
+                            FAULT_NAMES, NO_FAULT, NO_FAULT_SEEN, NOT_CHECKED_LABELS, NOT_SCORED, NOT_SCORED_WHY,
                             KNEE_NOT_CHECKED_WHY, TOUCH_NOT_CHECKED_WHY, back_checked, bottom_seen, bottom_view_words,
                             every_fault_judged, knee_checked, touch_checked)
 from station.hidden_spans import PATIENT_HIDDEN_BADGE, PATIENT_HIDDEN_WHY, set_hidden_words
@@ -163,6 +163,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(touch_checked, "touch_checked")
     app.add_template_global(knee_checked, "knee_checked")
     app.add_template_global(bottom_seen, "bottom_seen")
+    app.add_template_global(BACK_NOT_CHECKED, "BACK_NOT_CHECKED")
     app.add_template_global(KNEE_NOT_CHECKED_WHY, "KNEE_NOT_CHECKED_WHY")
     app.add_template_global(TOUCH_NOT_CHECKED_WHY, "TOUCH_NOT_CHECKED_WHY")
     app.add_template_global(duration, "duration")
