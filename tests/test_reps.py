@@ -315,6 +315,23 @@ def test_a_tall_patient_at_the_beginners_stand_off_who_touches_after_five_degree
         assert rep.descent_s == pytest.approx(1.8, abs=0.5) and "too_fast" not in rep.faults
 
 
+def test_a_shallow_rep_whose_descent_someone_hid_counts_when_the_hips_are_seen_again_at_the_wall():
+    # noise-tune's stress-1111: a clinician steps in front as a short patient 10 cm from the wall begins a
+    # 6-degree hinge that touches it, and out of the way 2.2 s later with the hips at the wall. Reaching the
+    # wall was judged against the readings 1-2 s before, all hidden, so the rep was never counted.
+    standing_gap, peak = 33.0, STANDING_DEG + 6.0
+    rep = [dataclasses.replace(m, wall_gap_mm=max(0.0, standing_gap * (1 - (m.trunk_angle_deg - STANDING_DEG) / 5.0)))
+           for m in hinge(descent_s=1.8, hold_s=1.3, ascent_s=1.8, peak_deg=peak)]
+    hidden = Measures(present=True, confidence=1.0, hidden_reason="someone too close to the patient to tell apart")
+    rep[:int(2.2 * FPS)] = [hidden] * int(2.2 * FPS)
+    assert rep[int(2.2 * FPS)].wall_gap_mm == 0.0  # seen again at the wall
+    detector, events = run(standing(3.0, gap=standing_gap) + rep + standing(2.0, gap=standing_gap))
+    (done,) = detector.reps
+    assert done.start_s == pytest.approx(3.0, abs=0.15)  # the last frames seen standing
+    # Its deepest reading came as the view cleared: the bottom was not seen, so no figure vouches for it.
+    assert done.peak_trunk_angle_deg is None and of_type(events, PatientLeft) == []
+
+
 def test_reps_begun_at_the_wall_that_lean_just_past_the_entry_margin_end_when_the_hips_leave_it():
     # tune5's stress-816: a 1.97 m patient 11 cm from the wall leans 7-9 degrees past standing to touch
     # it and stands back a degree short of where they began. Past the entry margin, only coming back
