@@ -990,10 +990,15 @@ class RepDetector:
             # reading. The bottom was not seen, and says so.
             unseen = (float(times[bottom[0]]), float(times[bottom[-1]]))
         # The touch is at the bottom: with the buttocks hidden there the
-        # readings before and after say nothing of it, and the rep's closest
-        # gap is not known. Nor is anything of the bottom when the patient
-        # was out of sight there.
-        min_gap = float(np.nanmin(gaps)) if unseen is None else None
+        # readings before and after say nothing of a touch missed, and the
+        # rep's closest gap is not known. Nor is anything of the bottom when
+        # the patient was out of sight there. A touch read on either side of
+        # such a bottom is still a touch (the hips seen at the wall as the
+        # view clears, before the way up: noise-tune's stress-1111), read as
+        # any rep's closest gap is, off the smoothed readings.
+        closest_seen = float(np.nanmin(gaps)) if np.isfinite(gaps).any() else None
+        touch_seen = closest_seen is not None and closest_seen <= self.thresholds.touch_tolerance_mm
+        min_gap = closest_seen if unseen is None or touch_seen else None
         hold_end_s = float(times[bottom[-1]])
         # A descent slows into the bottom: the band's first frame comes early
         # by the time the last degrees take. Find where the lean is 90% of the
@@ -1015,7 +1020,7 @@ class RepDetector:
             # Somewhere while out of sight: its middle is the best guess of the bottom's time.
             bottom_s = hold_end_s = 0.5 * (unseen[0] + unseen[1])
         touched = min_gap is not None and min_gap <= self.thresholds.touch_tolerance_mm
-        if min_gap is not None:
+        if unseen is None and min_gap is not None:
             # At the bottom the gap is flat at its closest while the trunk may
             # still creep: the bottom is the later of the two, the hold's end
             # the earlier. Short of the wall the gap's noise widens the band.

@@ -551,6 +551,25 @@ def test_a_rep_first_seen_on_its_way_up_after_someone_hid_its_descent_and_bottom
     assert rep.peak_trunk_angle_deg is None and rep.min_wall_gap_mm is None and rep.faults == ()
 
 
+def test_a_rep_whose_bottom_was_hidden_but_seen_at_the_wall_as_the_view_cleared_touched():
+    # noise-tune's stress-1111: a clinician in front from the first degrees down until part way through the
+    # hold; the hips are then read at the wall for half a second before the way up. The bottom was not seen
+    # (its lean is not known), but the touch was: it is a touch, and no "touch not checked".
+    rep = hinge(descent_s=1.0, hold_s=1.2, ascent_s=1.5, peak_deg=60.0, bottom_gap_mm=0.0)
+    hidden = Measures(present=True, confidence=1.0, hidden_reason="someone in front of the patient")
+    seen_again = int(round(1.6 * FPS))
+    frames = rep[:4] + [hidden] * (seen_again - 4) + rep[seen_again:]
+    detector, _ = run(standing(2.0) + frames + standing(2.0))
+    (done,) = detector.reps
+    assert done.peak_trunk_angle_deg is None and done.score is None  # the bottom was not seen
+    assert done.touched and done.min_wall_gap_mm == pytest.approx(0.0, abs=1.0) and done.faults == ()
+    # Hidden until well on the way up (the hips 10 cm out by then): no touch is read, and none is made up.
+    frames = rep[:4] + [hidden] * (int(round(2.8 * FPS)) - 4) + rep[int(round(2.8 * FPS)):]
+    detector, _ = run(standing(2.0) + frames + standing(2.0))
+    (done,) = detector.reps
+    assert done.min_wall_gap_mm is None and not done.touched and done.faults == ()
+
+
 def test_a_rep_seen_again_still_going_down_after_someone_hid_its_start_keeps_its_bottom():
     # Seen again half way down: the body goes on down in view, its deepest read a second later.
     frames = _hidden_descent(seen_again_s=1.35, catching_up_s=0.2, peak_deg=70.0)
