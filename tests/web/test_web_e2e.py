@@ -279,6 +279,20 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
     assert BOTTOM_NOT_SEEN in lean and BOTTOM_NOT_SEEN_WHY in lean and "°" not in lean.split("\t")[1]
     assert "While hidden, the figure holds the last lean seen" in page.locator("#replay-not-seen").inner_text()
     page.screenshot(path=shots / "rep-bottom-not-seen-landscape.png", full_page=True)
+    # At a hidden frame the replay says "not measured" for both the trunk and the knee, never one over the
+    # other (they were drawn side by side at fixed places, and "trunk not measured" ran into the knee's).
+    frames = page.locator("#replay-frame")
+    frames.fill(str(int(frames.get_attribute("max")) // 2))
+    trunk, knee = (page.locator(f"[data-part={name}]") for name in ("trunk-text", "knee-text"))
+    assert trunk.text_content() == "trunk not measured" and knee.text_content() == "knee not measured"
+    boxes = [page.locator(f"[data-part={name}]").bounding_box() for name in ("time-text", "gap-text", "trunk-text", "knee-text")]
+    for index, one in enumerate(boxes):
+        for other in boxes[index + 1:]:
+            assert (one["x"] + one["width"] <= other["x"] or other["x"] + other["width"] <= one["x"]
+                    or one["y"] + one["height"] <= other["y"] or other["y"] + other["height"] <= one["y"])
+    picture = page.locator("svg#replay").bounding_box()  # every word inside the picture
+    assert all(box["x"] + box["width"] <= picture["x"] + picture["width"] and box["y"] >= picture["y"] for box in boxes)
+    page.locator("svg#replay").screenshot(path=shots / "replay-not-measured-landscape.png")
 
     feed = served.app.extensions["wallhinge_live"]
     page.goto(f"{served.url}/live/")
