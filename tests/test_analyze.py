@@ -253,7 +253,7 @@ def test_a_rep_whose_bottom_was_read_with_the_head_above_the_picture_says_so_in_
 
 
 def test_a_rep_whose_bottom_was_out_of_sight_is_not_scored_in_the_table_and_null_in_the_json(capsys):
-    # Its squat, rounded back, touch and speed were not judged (station.scoring): no score, never 100.
+    # Its squat, rounded back and speed were not judged (station.scoring): no score, never 100.
     seen, unseen = seen_and_unseen_reps(score=80)
     _print_rep_table(SimpleNamespace(frames=[{"present": True}], reps=[seen, unseen], back=None, hidden=[]))
     lines = capsys.readouterr().out.splitlines()

@@ -42,7 +42,7 @@ def test_the_score_never_goes_below_zero():
 
 
 def test_a_rep_whose_bottom_was_not_seen_has_no_score_but_lists_what_was_judged():
-    # Squat, rounded back, touch and speed are judged at the bottom: none of them was, so no 100 for it.
+    # Squat, rounded back and speed are judged at the bottom (the touch too, unless seen): none was, so no 100.
     unseen = dict(FIGURES, bottom_seen=False, min_wall_gap_mm=-math.inf, peak_knee_flexion_deg=None,
                   descent_s=math.inf)
     assert score_rep(faults=[], **unseen) == (None, [])

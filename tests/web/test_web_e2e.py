@@ -329,7 +329,7 @@ def test_a_rep_whose_bottom_was_not_seen_says_so_on_its_page_and_live(contexts, 
 
 
 def test_a_rep_whose_bottom_was_not_seen_is_not_scored_on_the_session_and_rep_pages_and_live(contexts, site, shots):
-    """Its squat, rounded back, touch and speed were not judged: "not scored" wherever its score would be,
+    """Its squat, rounded back and speed were not judged: "not scored" wherever its score would be,
     never "score 100" beside "No fault seen"."""
     served, ids = site
     page, errors, session, hidden_id = _logged_in_with_bottom_not_seen(contexts, served)

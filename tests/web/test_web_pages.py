@@ -594,7 +594,7 @@ def test_a_set_whose_patient_was_hidden_for_a_while_says_so_on_every_screen_and_
 
 
 def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_skip_it(logged_in, store):
-    # Its squat, rounded back, touch and speed were not judged: no "score 100" beside "No fault seen".
+    # Its squat, rounded back and speed were not judged: no "score 100" beside "No fault seen".
     patient, session, hidden_id = add_rep_with_bottom_not_seen(store)
     rep_page = " ".join(text(logged_in.get(f"/sessions/{session}/reps/{hidden_id}")).split())
     heading = re.search(r"<h1>.*?</h1>", rep_page).group(0)
@@ -610,6 +610,8 @@ def test_a_rep_whose_bottom_was_not_seen_is_not_scored_anywhere_and_the_means_sk
     assert f'<td class="num">{NOT_SCORED}</td>' in report
     assert f"<strong>100</strong> mean score (of the scored reps; 1 {NOT_SCORED}" in report
     assert f"{NOT_SCORED}: {escape(NOT_SCORED_WHY)}" in report
+    # The scoring rule under "Faults" says so too, not only that each rep starts at 100.
+    assert f"each fault costs a fixed number of points; a rep whose bottom was not seen is {NOT_SCORED}." in report
 
     rows = list(csv.DictReader(io.StringIO(text(logged_in.get(f"/sessions/{session}/reps.csv")))))
     assert [(row["bottom"], row["score"]) for row in rows] == [("seen", "100"), (BOTTOM_NOT_SEEN, "")]
