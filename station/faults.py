@@ -35,8 +35,8 @@ TOUCH_NOT_CHECKED_WHY = "touch not checked: the buttocks were hidden at the bott
 #: or below the picture): never "no squat" (every screen and export).
 KNEE_NOT_CHECKED_WHY = "knees not checked: the legs were not in view, so a squat could not be judged"
 #: Shown for the score of a rep whose bottom was not seen (``score`` None), and for a mean of no scored rep:
-#: its squat, rounded back and speed were not judged (nor its touch, unless the hips were read at the wall on
-#: either side of the hidden bottom; "Touch not checked" then says so), so a 100 would vouch for what was not seen.
+#: its squat, rounded back and speed were not judged (nor its touch, unless the hips were read at the wall beside
+#: the hidden bottom; where not, "Touch not checked" says so), so a 100 would vouch for what was not seen.
 #: The same in every screen and export.
 NOT_SCORED = "not scored"
 #: Why, as a clinician reads it.
