@@ -304,39 +304,27 @@ def make_version(path, version):
         db.close()
 
 
-def test_a_version_6_file_takes_a_rep_whose_bottom_was_seen_with_the_head_above_the_picture(path):
-    # Step 7: a rep keeps why its bottom was read off less of the patient (its peak trunk lean reads less well).
-    before = make_version(path, 6)
+@pytest.mark.parametrize("version, column, note, noteless", [
+    # Step 7: why a rep's bottom was read off less of the patient (its peak trunk lean reads less well).
+    (6, "view_note", HEAD_ABOVE_PICTURE, {}),
+    # Step 9: why a rep's back was not checked (the set-up, the camera above, the back hidden); none when read.
+    (8, "back_note", BACK_HIDDEN_BY_SETUP, {"peak_spine_flexion_deg": 4.0}),
+])
+def test_an_older_file_takes_a_rep_that_keeps_its_note(path, version, column, note, noteless):
+    before = make_version(path, version)
     with open_store(path) as opened:
         check_upgraded_keeping(opened, before)
+        assert all(r[column] is None for r in opened.session_reps(1))  # reps stored before: no note
         session = opened.start_session(source="camera 1")
         set_id = opened.start_set(session)
-        opened.add_rep(set_id, rep(1, view_note=HEAD_ABOVE_PICTURE))
-        opened.add_rep(set_id, rep(2))
-        assert [r["view_note"] for r in opened.session_reps(session)] == [HEAD_ABOVE_PICTURE, None]
+        opened.add_rep(set_id, rep(1, **{column: note}))
+        opened.add_rep(set_id, rep(2, **noteless))
+        assert [r[column] for r in opened.session_reps(session)] == [note, None]
         for wrong in ("", "  ", 3):
-            with pytest.raises(ValueError, match="view_note must be a sentence or None"):
-                opened.add_rep(set_id, rep(3, view_note=wrong))
+            with pytest.raises(ValueError, match=f"{column} must be a sentence or None"):
+                opened.add_rep(set_id, rep(3, **{column: wrong}))
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-            raw(opened).execute("UPDATE reps SET view_note = '' WHERE index_in_set = 1")
-
-
-def test_a_version_8_file_takes_a_rep_that_says_why_its_back_was_not_checked(path):
-    # Step 9: a rep keeps why its back was not checked (the set-up, the camera above, the back hidden).
-    before = make_version(path, 8)
-    with open_store(path) as opened:
-        check_upgraded_keeping(opened, before)
-        assert all(r["back_note"] is None for r in opened.session_reps(1))  # reps stored before: no reason
-        session = opened.start_session(source="camera 1")
-        set_id = opened.start_set(session)
-        opened.add_rep(set_id, rep(1, back_note=BACK_HIDDEN_BY_SETUP))
-        opened.add_rep(set_id, rep(2, peak_spine_flexion_deg=4.0))
-        assert [r["back_note"] for r in opened.session_reps(session)] == [BACK_HIDDEN_BY_SETUP, None]
-        for wrong in ("", "  ", 3):
-            with pytest.raises(ValueError, match="back_note must be a sentence or None"):
-                opened.add_rep(set_id, rep(3, back_note=wrong))
-        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-            raw(opened).execute("UPDATE reps SET back_note = '' WHERE index_in_set = 1")
+            raw(opened).execute(f"UPDATE reps SET {column} = '' WHERE index_in_set = 1")
 
 
 def test_a_version_7_file_keeps_when_a_sets_patient_was_hidden(path):
