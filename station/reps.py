@@ -780,11 +780,11 @@ class RepDetector:
         lately = [earlier for t, _, earlier, *_ in self._since_rep if earlier is not None and t > t_s - AT_WALL_S]
         resting = [earlier for t, _, earlier, *_ in self._since_rep
                    if earlier is not None and t_s - 2.0 <= t < t_s - 1.0]
-        before = [(t, earlier) for t, _, earlier, *_ in self._since_rep if earlier is not None and t < t_s - 1.0]
-        if len(resting) < 5 and before:
+        if len(resting) < 5:
             # Hidden then (a clinician in front through the descent, 2.2 s on stress-1111, the hips seen again
             # only at the bottom): where they rested is the second before the last reading over a second ago.
-            resting = [earlier for t, earlier in before if t > before[-1][0] - 1.0]
+            before = [(t, earlier) for t, _, earlier, *_ in self._since_rep if earlier is not None and t < t_s - 1.0]
+            resting = [earlier for t, earlier in before if t > before[-1][0] - 1.0] if before else resting
         return (len(resting) >= 5 and np.median(lately) <= tolerance
                 and np.percentile(resting, RESTING_QUANTILE) - gap >= self.settings.touch_drop_mm)
 
