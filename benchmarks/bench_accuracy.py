@@ -2,7 +2,7 @@
 
     python benchmarks/bench_accuracy.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
                                         |stress-check4|stress-tune3|stress-tune4
-                                        |stress-tune5|stress-check5|stress-noise|stress-noise-tune]
+                                        |stress-tune5|stress-check5|stress-noise|stress-noise-tune|stress-noise-tune2]
                                         [--exact-pose] [--jobs N]
 
 Simulates (once, cached in data/bench/) recordings across the mount
@@ -24,7 +24,7 @@ loads, stand-offs, mount corners and a second person; ``stress-tune`` to
 held out (docs/accuracy.md says what each has been used for), and
 ``stress-noise`` is held out with its depth camera's noise and artefacts
 drawn (``SENSOR_SPREAD``; each line then names them), ``stress-noise-tune``
-drawn alike and open to tuning. Each recording's line names
+and ``stress-noise-tune2`` drawn alike and open to tuning. Each recording's line names
 its scene, so a failure can be found again (``wallhinge simulate --scenario
 stress --seed N``). With --exact-pose the calibration's camera pose is the
 simulator's true one (its rotation, height and distance from the wall; x = 0 stays the calibration's), to separate measurement error from calibration error.

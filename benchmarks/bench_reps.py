@@ -2,7 +2,7 @@
 
     python benchmarks/bench_reps.py [--set quick|full|stress-tune|stress-tune2|stress-check|stress-check2|stress-check3
                                     |stress-check4|stress-tune3|stress-tune4
-                                    |stress-tune5|stress-check5|stress-noise|stress-noise-tune|in-front] [--jobs N]
+                                    |stress-tune5|stress-check5|stress-noise|stress-noise-tune|stress-noise-tune2|in-front] [--jobs N]
 
 Runs ``wallhinge analyze``'s path (calibrate from the opening, measure,
 detect reps) on simulated recordings (cached in data/bench/) covering every
@@ -25,8 +25,8 @@ compressed (as librealsense records by default), with the CPU time
 it took over all threads and the machine's load average before the run
 (--speed-runs repeats it). The stress sets (``station.sim.stress``): five
 that may be tuned on, five held out, and one more held out whose depth
-camera's noise is drawn (``stress-noise``), with a tuning twin drawn alike
-(``stress-noise-tune``). --jobs runs recordings in parallel
+camera's noise is drawn (``stress-noise``), with two tuning twins drawn alike
+(``stress-noise-tune``, ``stress-noise-tune2``). --jobs runs recordings in parallel
 processes. No assertions.
 
 A detected rep matches the true rep whose bottom it contains (start to

@@ -11,8 +11,9 @@ from station.sim.render import LABEL_OTHER_PERSON, LABEL_PATIENT
 from station.sim.scenarios import FRAME_RATES, RESOLUTIONS
 from station.sim.simulate import SceneRenderer, _frame_truth
 from station.sim.sensor import SensorModel
-from station.sim.stress import (BYSTANDER_BEHAVIOURS, CHECK_SEEDS, HALVES, NOISE_SEEDS, NOISE_TUNE_SEEDS, SENSOR_SPREAD,
-                                TUNE_SEEDS, feasible_spot_m, heel_offset_m, stress_draw, stress_scene, stress_sensor)
+from station.sim.stress import (BYSTANDER_BEHAVIOURS, CHECK_SEEDS, HALVES, NOISE_SEEDS, NOISE_TUNE2_SEEDS,
+                                NOISE_TUNE_SEEDS, SENSOR_SPREAD, TUNE_SEEDS, feasible_spot_m, heel_offset_m,
+                                stress_draw, stress_scene, stress_sensor)
 
 ALL_SEEDS = sum(HALVES.values(), ())
 
@@ -26,7 +27,7 @@ def test_the_halves_are_disjoint_and_hold_at_least_40_recordings():
     assert len(set(ALL_SEEDS)) == len(ALL_SEEDS) >= 40
     assert set(HALVES) == {"stress-tune", "stress-tune2", "stress-check", "stress-check2", "stress-check3",
                            "stress-check4", "stress-tune3", "stress-tune4", "stress-tune5", "stress-check5",
-                           "stress-noise", "stress-noise-tune"}
+                           "stress-noise", "stress-noise-tune", "stress-noise-tune2"}
     assert HALVES["stress-tune"] == TUNE_SEEDS and HALVES["stress-check"] == CHECK_SEEDS
 
 
@@ -44,8 +45,8 @@ def test_each_seed_draws_the_same_scene_every_time():
 
 
 def test_the_noise_set_draws_its_sensor_over_the_spread_and_the_others_keep_the_datasheet_s():
-    # The recordings the station is judged on come from another sensor model: one held-out set and one
-    # tuning set draw the noise and artefacts; every other set keeps the datasheet model (so their
+    # The recordings the station is judged on come from another sensor model: one held-out set and two
+    # tuning sets draw the noise and artefacts; every other set keeps the datasheet model (so their
     # recordings stay).
     datasheet = {"D435": SensorModel.d435(), "D455": SensorModel.d455()}
     for seed in TUNE_SEEDS + CHECK_SEEDS:
@@ -58,8 +59,9 @@ def test_the_noise_set_draws_its_sensor_over_the_spread_and_the_others_keep_the_
         assert max(values) - min(values) > 0.5 * (high - low)  # spread over the range, not one value
     assert stress_scene(NOISE_SEEDS[0]).sensor == drawn[0][0] and stress_scene(NOISE_SEEDS[0]).notes["sensor_drawn"]
     assert "sensor_drawn" not in stress_scene(TUNE_SEEDS[0]).notes
-    tuning = [stress_sensor(seed, stress_draw(seed).camera_model) for seed in NOISE_TUNE_SEEDS]
-    assert all(sensor != datasheet[stress_draw(seed).camera_model] for seed, sensor in zip(NOISE_TUNE_SEEDS, tuning))
+    tuning_seeds = NOISE_TUNE_SEEDS + NOISE_TUNE2_SEEDS
+    tuning = [stress_sensor(seed, stress_draw(seed).camera_model) for seed in tuning_seeds]
+    assert all(sensor != datasheet[stress_draw(seed).camera_model] for seed, sensor in zip(tuning_seeds, tuning))
     assert stress_scene(NOISE_TUNE_SEEDS[0]).notes["sensor_drawn"]
 
 
