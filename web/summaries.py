@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from station.faults import FAULT_NAMES, back_checked, back_notes, bottom_seen, knee_checked
+from station.faults import FAULT_NAMES, back_checked, back_notes, bottom_seen, knee_checked, touch_checked
 from station.store import SERIES_NAMES, Store, series_to_list, thresholds_from_targets
 
 __all__ = ["patient_progress", "rep_json", "session_overview"]
@@ -29,21 +29,21 @@ def session_overview(reps: list[dict]) -> dict:
                 entry = lost.setdefault(item["fault"], {"fault": item["fault"], "reps": 0, "points": 0})
                 entry["reps"] += 1
                 entry["points"] += item.get("points") or 0
-    # A rep whose buttocks were hidden at its bottom has no closest gap: its
+    # A rep whose buttocks were never read at the wall has no closest gap: its
     # touch was not checked, so it counts neither way.
-    touch_checked = sum(1 for rep in reps if rep["min_wall_gap_mm"] is not None)
+    touches_checked = sum(1 for rep in reps if touch_checked(rep))
     touched = sum(1 for rep in reps if rep["touched"])
     # A rep whose bottom was not seen (someone in front of the patient) has no peak trunk: the mean is of the others.
-    trunk_seen = sum(1 for rep in reps if rep["peak_trunk_angle_deg"] is not None)
+    trunk_seen = sum(1 for rep in reps if bottom_seen(rep))
     # Nor a score (station.scoring): the mean score is of the scored reps, None when there is none.
     scored = sum(1 for rep in reps if rep["score"] is not None)
     return {
         "reps": count,
         "good_reps": sum(1 for rep in reps if rep["good"]),
         "touched": touched,
-        "touch_not_checked": count - touch_checked,
+        "touch_not_checked": count - touches_checked,
         "good_rate": None if not count else sum(1 for rep in reps if rep["good"]) / count,
-        "touch_rate": None if not touch_checked else touched / touch_checked,
+        "touch_rate": None if not touches_checked else touched / touches_checked,
         "mean_score": _mean(rep["score"] for rep in reps),
         "not_scored": count - scored,
         "trunk_not_seen": count - trunk_seen,
