@@ -16,9 +16,11 @@ or leave the trunk's outline, and for spine flexion, the frames of the last
 stretch of movement whatever the frame rate.
 
 - *Standing baseline*: the median trunk angle over the patient's first still
-  moment at the spot (``baseline_s`` with trunk angle, wall gap and place
-  along the wall all steady), then following only slow drift. No rep starts
-  before there is one, so walking in and turning round never count.
+  moment at the spot (``baseline_s`` with trunk angle and place along the
+  wall steady), then following only slow drift. No rep starts before there
+  is one, so walking in and turning round never count. A first still moment
+  that is a rep's held bottom (at the wall, :data:`HELD_BOTTOM_DEG` past the
+  readings just before it) gives the baseline from those readings instead.
 - *Start*: the trunk leans ``enter_deg`` past the lowest it was since the last
   rep, or past the standing baseline if that is higher (hysteresis: a sway or
   a weight shift never gets that far). The rep's start is looked up
@@ -369,6 +371,17 @@ RESTING_QUANTILE = 10.0
 # back in view still going down reaches its deepest later (stress-318's first rep: 0.67 s after).
 UNSEEN_BORDER_S = 0.5
 
+# A first still moment leaning this much (degrees) past the readings just before it, followed without a
+# break, is a rep's held bottom, not standing: a set begun before the patient stood still for
+# ``baseline_s`` (stress-1208: first read 0.3 s before the first rep's descent, whose 0.5 s hold at 44
+# degrees became "upright", and all six reps were lost). Standing sway spans under 8 degrees
+# (``baseline_spread_deg``); a rep's bottom lies 15-70 past standing.
+HELD_BOTTOM_DEG = 15.0
+# ... and the patient stood at those earlier readings within this of their least (degrees, the smoothed
+# trunk's noise standing), when there are at least this many of them; with fewer no baseline is set yet.
+UPRIGHT_BAND_DEG = 2.0
+MIN_UPRIGHT_READINGS = 3
+
 # Standing frames kept for a rep's lead-in: 5 s at 90 fps covers the start lookup's reach.
 LEAD_FRAMES = 450
 
@@ -540,6 +553,7 @@ class RepDetector:
         self._last_seen_s = None
         self._trailing_seen = False
         self._baseline = None
+        self._unstood_reps = 0  # reps before the patient first stood still (a held bottom taken for no standing)
         self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
         # The last few seconds of smoothed frames while standing, (t_s, gap, trunk, knee, spine): a rep is
         # recognised some frames after it began, and its series must show it from its start.
@@ -558,6 +572,7 @@ class RepDetector:
     def _forget_patient(self):
         self._present = False
         self._baseline = None
+        self._unstood_reps = 0
         self._lead.clear()
         for values in self._recent.values():
             values.clear()
@@ -888,10 +903,44 @@ class RepDetector:
         if not still:
             return
         level = float(np.median(angles))
+        if self._baseline is None:
+            standing = self._standing_before(level)
+            if standing != level:  # a held bottom: its back is no standing back either
+                self._baseline = standing
+                self._unstood_reps = 1  # the rep it ends, once counted, went by without a standing still moment
+                return
         if self._baseline is None or abs(level - self._baseline) <= settings.baseline_drift_deg:
             self._baseline = level
-            if self._spine is not None and not self.reps:
-                self._spine.settle(self._still[0][0])  # the set's first still moment, once
+            if self._spine is not None and len(self.reps) <= self._unstood_reps:
+                self._spine.settle(self._still[0][0])  # the set's first standing still moment, once
+
+    def _standing_before(self, level: float) -> float | None:
+        """Where the patient stood, given their first still moment's lean ``level`` (degrees), or None if unknown.
+
+        ``level`` itself, unless that moment is the held bottom of a rep begun
+        before the patient had stood still for ``baseline_s``: its lean
+        :data:`HELD_BOTTOM_DEG` past the readings just before it (read without
+        a break) and its hips at the wall (the gap's median within the touch
+        tolerance) after resting ``touch_drop_mm`` further out with those
+        readings. They stood at the median of the readings within
+        :data:`UPRIGHT_BAND_DEG` of their least, given
+        :data:`MIN_UPRIGHT_READINGS` of them (else None: not known yet). The
+        wall tells a bottom from a lean read low while turning round at the
+        spot, where the hips stay out.
+        """
+        since_s = self._still[0][0]
+        before = [(angle, gap) for t, angle, gap, *_ in self._since_rep if t < since_s]
+        held_gaps = [gap for t, _, gap, *_ in self._since_rep if t >= since_s and gap is not None]
+        if not before or not held_gaps or level - min(angle for angle, _ in before) < HELD_BOTTOM_DEG:
+            return level
+        least = min(angle for angle, _ in before)
+        upright = [(angle, gap) for angle, gap in before if angle <= least + UPRIGHT_BAND_DEG]
+        upright_gaps = [gap for _, gap in upright if gap is not None]
+        at_wall = float(np.median(held_gaps))
+        if (at_wall > self.thresholds.touch_tolerance_mm or not upright_gaps
+                or float(np.median(upright_gaps)) - at_wall < self.settings.touch_drop_mm):
+            return level
+        return float(np.median([angle for angle, _ in upright])) if len(upright) >= MIN_UPRIGHT_READINGS else None
 
     def _continuous(self, frames) -> bool:
         """Whether the lean got from frame to frame no faster than a body moves."""

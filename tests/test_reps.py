@@ -98,6 +98,28 @@ def test_a_lean_reading_below_standing_before_the_rep_does_not_start_it_early():
     assert rep.descent_s == pytest.approx(1.5, abs=0.15)
 
 
+def test_a_set_begun_before_the_patient_stood_still_keeps_standing_as_its_baseline():
+    # First seen 0.3 s before the first descent (stress-1208): the first still moment is that rep's held
+    # bottom at the wall, which must not become "upright", or no rep of the set is ever found.
+    frames = standing(0.3) + hinge(hold_s=1.0) + standing(2.0) + hinge() + standing(2.0)
+    detector, _ = run(frames)
+    assert len(detector.reps) == 2
+    first, second = detector.reps
+    assert first.start_s == pytest.approx(0.3, abs=0.2)
+    assert first.peak_trunk_angle_deg == pytest.approx(60.0, abs=0.5) and first.touched
+    assert second.start_s == pytest.approx(0.3 + 4.0 + 2.0, abs=0.15)
+
+
+def test_a_first_still_moment_leaning_away_from_the_wall_is_standing_not_a_held_bottom():
+    # A kyphotic patient standing still at 25 degrees after readings at 5 while turning round at the spot:
+    # the hips stayed out from the wall, so that is where they stand, and no rep is made of it.
+    turning = [frame(trunk, STANDING_GAP_MM) for trunk in smooth(5.0, 25.0, 0.6)]
+    detector, _ = run(turning + standing(1.5, trunk=25.0) + hinge(start_deg=25.0, return_deg=25.0, peak_deg=70.0)
+                      + standing(2.0, trunk=25.0))
+    (rep,) = detector.reps
+    assert rep.peak_trunk_angle_deg == pytest.approx(70.0, abs=0.5)
+
+
 def test_touch_is_reported_within_two_frames_of_the_gap_reaching_the_tolerance():
     frames = standing(2.0) + hinge()
     first_within = next(i for i, m in enumerate(frames) if m.wall_gap_mm <= 20.0) * DT
