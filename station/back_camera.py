@@ -12,7 +12,9 @@ next rep's, if too few frames of that second read the back or they
 disagree: :class:`~station.spine_above.AboveBaseline`): the
 detector's own still moment is internal to it while the back check is off
 (``station/setup.py``), and the announcement comes some frames into the
-descent, so that second can hold the first few degrees of the hinge. The
+descent, so that second can hold the first few degrees of the hinge (a rep
+told only at its held bottom, in a set begun before the patient stood still,
+gives none: the next rep's does). The
 first hinge then moves it to the turn read with the back facing the camera
 (:class:`~station.spine_above.AboveBaseline`, within a few degrees).
 """
@@ -48,7 +50,8 @@ class BackReader:
     def follow(self, events) -> None:
         """The rep detector's events for this frame: a rep settles the baseline until one is set; a patient leaving clears it."""
         for event in events:
-            if isinstance(event, RepStarted) and self.baseline.baseline_deg is None:
+            # A rep told at its held bottom (a set begun at once) follows no standing second.
+            if isinstance(event, RepStarted) and event.from_standing and self.baseline.baseline_deg is None:
                 self.baseline.settle(event.t_s - self.baseline.window_s)
             elif isinstance(event, PatientLeft):
                 self.baseline.reset()

@@ -274,8 +274,12 @@ class PatientLeft:
 
 @dataclass(frozen=True)
 class RepStarted:
+    """A rep is under way: told ``t_s`` some frames into its descent, or, for a set begun before the patient
+    stood still (``from_standing`` False: :data:`HELD_BOTTOM_DEG`), at its held bottom."""
+
     t_s: float
     index: int
+    from_standing: bool = True
 
 
 @dataclass(frozen=True)
@@ -970,7 +974,7 @@ class RepDetector:
         if not rep["announced"] and (relative >= settings.enter_deg or rep["at_wall"] or rep["squat"]):
             # Past standing by the entry margin too, at the wall, or squatting: a rep, not a dip in the noise.
             rep["announced"] = True
-            events.append(RepStarted(now_s, len(self.reps) + 1))
+            events.append(RepStarted(now_s, len(self.reps) + 1, from_standing=len(self.reps) >= self._unstood_reps))
         gap = smoothed["gap"]
         knees_back = self._knees_back(rep, smoothed["knee"])
         left_wall = self._left_wall(rep, relative, gap)

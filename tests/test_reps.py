@@ -102,8 +102,10 @@ def test_a_set_begun_before_the_patient_stood_still_keeps_standing_as_its_baseli
     # First seen 0.3 s before the first descent (stress-1208): the first still moment is that rep's held
     # bottom at the wall, which must not become "upright", or no rep of the set is ever found.
     frames = standing(0.3) + hinge(hold_s=1.0) + standing(2.0) + hinge() + standing(2.0)
-    detector, _ = run(frames)
+    detector, events = run(frames)
     assert len(detector.reps) == 2
+    # Told at its held bottom, the first rep follows no standing second (the back's baseline waits).
+    assert [started.from_standing for _, started in of_type(events, RepStarted)] == [False, True]
     first, second = detector.reps
     assert first.start_s == pytest.approx(0.3, abs=0.2)
     assert first.peak_trunk_angle_deg == pytest.approx(60.0, abs=0.5) and first.touched

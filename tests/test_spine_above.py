@@ -10,6 +10,7 @@ from station.back_camera import NO_BASELINE, BackReader
 from station.calibration import temporal_statistics
 from station.faults import Thresholds
 from station.geometry import Pose, rotation_x
+from station.reps import RepStarted
 from station.sim.body import BodyShape, Posture, pose_body
 from station.sim.motion import spot_range_m
 from station.sim.render import LABEL_PATIENT
@@ -297,6 +298,21 @@ def test_the_back_reader_says_why_a_set_has_no_baseline(upright):
     spine, reason = reader.read(1.0, upright.frame())
     assert spine is None
     assert reason.startswith(NO_BASELINE) and "unsteadily" in reason
+
+
+def test_a_rep_told_at_its_held_bottom_gives_the_back_no_standing_baseline(upright):
+    # A set begun before the patient stood still: its first rep is told at its held bottom, whose second is
+    # no standing back; the next rep, told on its way down from standing, gives the baseline.
+    reader = BackReader(AboveCalibration(upright.scene.intrinsics, upright.scene.camera_pose,
+                                         upright.spec.sensor.depth_unit_m, upright.background_m,
+                                         np.zeros_like(upright.background_m), floor_rms_mm=0.0, edge_points=0,
+                                         source="test"))
+    for t in np.arange(0.0, 1.0, 1 / 30):
+        reader.baseline.observe(t, 10.0, 2.0)
+    reader.follow([RepStarted(1.0, 1, from_standing=False)])
+    assert reader.baseline.baseline_deg is None
+    reader.follow([RepStarted(1.0, 2)])
+    assert reader.baseline.baseline_deg == pytest.approx(10.0)
 
 
 def test_the_first_hinge_moves_the_standing_baseline_by_what_the_view_did():
