@@ -568,7 +568,7 @@ class RepDetector:
 
     def _reset_standing(self):
         # Frames since the last rep ended, for the start lookup: (t_s, trunk deg, gap mm or None, knee deg or None,
-        # hip height mm or None).
+        # hip height mm or None, place along the wall mm or None).
         self._since_rep: list[tuple] = []
         self._still: deque[tuple] = deque()  # (t_s, trunk deg, x mm)
         self._rep = None  # the rep in progress: a dict of its frames and progress
@@ -752,7 +752,7 @@ class RepDetector:
             # The measurement lost the trunk (someone turning round): what came
             # before says nothing about where a descent could begin.
             self._since_rep.clear()
-        self._since_rep.append((t_s, trunk, gap, *legs))
+        self._since_rep.append((t_s, trunk, gap, *legs, None if x_m is None else 1000.0 * x_m))
         # Only the last few seconds matter for where a descent began.
         while self._since_rep[0][0] < t_s - 5.0:
             self._since_rep.pop(0)
@@ -767,7 +767,7 @@ class RepDetector:
         if knee_level is not None:
             # An upright squat: it began when the knees last were near the least they were bent.
             at_wall = False
-            start = max(t for t, _, _, bend, _ in self._since_rep
+            start = max(t for t, _, _, bend, *_ in self._since_rep
                         if bend is not None and bend <= knee_level + SQUAT_START_BAND_DEG)
         else:
             if at_wall and not (trunk - level >= settings.touch_enter_deg and self._reached_wall(t_s, gap)):
@@ -923,19 +923,25 @@ class RepDetector:
 
         ``level`` itself, unless that moment is the held bottom of a rep begun
         before the patient had stood still for ``baseline_s``: its lean
-        :data:`HELD_BOTTOM_DEG` past the readings just before it (read without
-        a break) and its hips at the wall (the gap's median within the touch
-        tolerance) after resting ``touch_drop_mm`` further out with those
-        readings. They stood at the median of the readings within
+        :data:`HELD_BOTTOM_DEG` past readings just before it (read without a
+        break) taken at the same place along the wall (within
+        ``baseline_spread_mm``), with the hips at the wall (the gap's median
+        within the touch tolerance) after resting ``touch_drop_mm`` further out
+        there. They stood at the median of those readings within
         :data:`UPRIGHT_BAND_DEG` of their least, given
         :data:`MIN_UPRIGHT_READINGS` of them (else None: not known yet). The
-        wall tells a bottom from a lean read low while turning round at the
-        spot, where the hips stay out.
+        wall and the place tell a bottom from a lean read low while stepping
+        into place or turning round, where the hips stay out or the feet move.
         """
         since_s = self._still[0][0]
-        before = [(angle, gap) for t, angle, gap, *_ in self._since_rep if t < since_s]
+        places = [frame[2] for frame in self._still if frame[2] is not None]
         held_gaps = [gap for t, _, gap, *_ in self._since_rep if t >= since_s and gap is not None]
-        if not before or not held_gaps or level - min(angle for angle, _ in before) < HELD_BOTTOM_DEG:
+        if not places or not held_gaps:
+            return level
+        place = float(np.median(places))
+        before = [(angle, gap) for t, angle, gap, _, _, x_mm in self._since_rep
+                  if t < since_s and x_mm is not None and abs(x_mm - place) < self.settings.baseline_spread_mm]
+        if not before or level - min(angle for angle, _ in before) < HELD_BOTTOM_DEG:
             return level
         least = min(angle for angle, _ in before)
         upright = [(angle, gap) for angle, gap in before if angle <= least + UPRIGHT_BAND_DEG]
@@ -1003,7 +1009,7 @@ class RepDetector:
             # Stopped part way up, or going down again: the rep ended where it came back to.
             end = rep["return_t"]
             # The frames after that belong to what comes next (maybe the next rep).
-            tail = [(t, angle, gap, knee, None) for t, gap, angle, knee, _ in rep["frames"] if t >= end]
+            tail = [(t, angle, gap, knee, None, None) for t, gap, angle, knee, _ in rep["frames"] if t >= end]
             self._close(end, now_s, events)
             self._since_rep = tail
             self._lead.extend(frame for frame in rep["frames"] if frame[0] >= end)  # the next rep's lead-in

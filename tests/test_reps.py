@@ -112,6 +112,19 @@ def test_a_set_begun_before_the_patient_stood_still_keeps_standing_as_its_baseli
     assert second.start_s == pytest.approx(0.3 + 4.0 + 2.0, abs=0.15)
 
 
+def test_a_first_still_moment_at_the_wall_after_stepping_into_place_is_standing_not_a_held_bottom():
+    # A heavy patient whose trunk reads 40 degrees standing (the head above the picture) and whose hips touch the
+    # wall standing, after readings of 20 while stepping back into place: the feet moved, so those readings
+    # were taken elsewhere and say nothing of where they stand.
+    stepping = [frame(20.0, 150.0, x=0.3 - 0.01 * i) for i in range(15)]
+    stepping += [frame(trunk, 150.0 - 9.0 * i, x=0.15 - 0.01 * i) for i, trunk in enumerate(smooth(20.0, 40.0, 0.5))]
+    detector, _ = run(stepping + standing(1.5, trunk=40.0, gap=5.0)
+                      + hinge(start_deg=40.0, return_deg=40.0, peak_deg=70.0) + standing(2.0, trunk=40.0, gap=5.0))
+    (rep,) = detector.reps
+    assert rep.start_s == pytest.approx(1.0 + 1.5, abs=0.25)  # the hinge, not the standing, is the rep
+    assert rep.peak_trunk_angle_deg == pytest.approx(70.0, abs=0.5)
+
+
 def test_a_first_still_moment_leaning_away_from_the_wall_is_standing_not_a_held_bottom():
     # A kyphotic patient standing still at 25 degrees after readings at 5 while turning round at the spot:
     # the hips stayed out from the wall, so that is where they stand, and no rep is made of it.
