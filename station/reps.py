@@ -557,7 +557,7 @@ class RepDetector:
         self._last_seen_s = None
         self._trailing_seen = False
         self._baseline = None
-        self._unstood_reps = 0  # reps before the patient first stood still (a held bottom taken for no standing)
+        self._baseline_guessed = False  # the baseline is read from before a held bottom, not a still moment
         self._settling = None  # after a full return: {"index", "low", "low_t", "since"}
         # The last few seconds of smoothed frames while standing, (t_s, gap, trunk, knee, spine): a rep is
         # recognised some frames after it began, and its series must show it from its start.
@@ -576,7 +576,7 @@ class RepDetector:
     def _forget_patient(self):
         self._present = False
         self._baseline = None
-        self._unstood_reps = 0
+        self._baseline_guessed = False
         self._lead.clear()
         for values in self._recent.values():
             values.clear()
@@ -911,11 +911,16 @@ class RepDetector:
             standing = self._standing_before(level)
             if standing != level:  # a held bottom: its back is no standing back either
                 self._baseline = standing
-                self._unstood_reps = 1  # the rep it ends, once counted, went by without a standing still moment
+                self._baseline_guessed = standing is not None
                 return
-        if self._baseline is None or abs(level - self._baseline) <= settings.baseline_drift_deg:
+        # A baseline from before a held bottom is a guess until the patient stands still: their first still
+        # moment as upright as it or more replaces it (the readings may have begun on the way down).
+        guessed = self._baseline_guessed
+        if (self._baseline is None or (guessed and level < self._baseline)
+                or abs(level - self._baseline) <= settings.baseline_drift_deg):
             self._baseline = level
-            if self._spine is not None and len(self.reps) <= self._unstood_reps:
+            self._baseline_guessed = False
+            if self._spine is not None and (not self.reps or guessed):
                 self._spine.settle(self._still[0][0])  # the set's first standing still moment, once
 
     def _standing_before(self, level: float) -> float | None:
@@ -980,7 +985,7 @@ class RepDetector:
         if not rep["announced"] and (relative >= settings.enter_deg or rep["at_wall"] or rep["squat"]):
             # Past standing by the entry margin too, at the wall, or squatting: a rep, not a dip in the noise.
             rep["announced"] = True
-            events.append(RepStarted(now_s, len(self.reps) + 1, from_standing=len(self.reps) >= self._unstood_reps))
+            events.append(RepStarted(now_s, len(self.reps) + 1, from_standing=not self._baseline_guessed))
         gap = smoothed["gap"]
         knees_back = self._knees_back(rep, smoothed["knee"])
         left_wall = self._left_wall(rep, relative, gap)

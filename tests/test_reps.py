@@ -112,6 +112,16 @@ def test_a_set_begun_before_the_patient_stood_still_keeps_standing_as_its_baseli
     assert second.start_s == pytest.approx(0.3 + 4.0 + 2.0, abs=0.15)
 
 
+def test_a_set_first_seen_on_the_way_down_takes_its_standing_from_the_first_still_moment_after():
+    # First seen half way down the first rep: the readings before its held bottom lean 30 degrees, which is
+    # only a guess at standing. The patient's first still moment standing (6 degrees) replaces it, so a
+    # later shallow rep (to 30 degrees) is still counted.
+    frames = hinge(hold_s=1.0)[22:] + standing(2.0) + hinge() + standing(2.0) + hinge(peak_deg=30.0) + standing(2.0)
+    detector, events = run(frames)
+    assert [rep.peak_trunk_angle_deg for rep in detector.reps] == pytest.approx([60.0, 60.0, 30.0], abs=0.5)
+    assert [started.from_standing for _, started in of_type(events, RepStarted)] == [False, True, True]
+
+
 def test_a_first_still_moment_at_the_wall_after_stepping_into_place_is_standing_not_a_held_bottom():
     # A heavy patient whose trunk reads 40 degrees standing (the head above the picture) and whose hips touch the
     # wall standing, after readings of 20 while stepping back into place: the feet moved, so those readings
