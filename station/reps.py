@@ -377,7 +377,7 @@ UNSEEN_BORDER_S = 0.5
 
 # A first still moment leaning this much (degrees) past the readings just before it, followed without a
 # break, is a rep's held bottom, not standing: a set begun before the patient stood still for
-# ``baseline_s`` (stress-1208: first read 0.3 s before the first rep's descent, whose 0.5 s hold at 44
+# ``baseline_s`` (stress-1208: first read 0.13 s before the first rep's descent, whose 0.5 s hold at 44
 # degrees became "upright", and all six reps were lost). Standing sway spans under 8 degrees
 # (``baseline_spread_deg``); a rep's bottom lies 15-70 past standing.
 HELD_BOTTOM_DEG = 15.0

@@ -99,7 +99,7 @@ def test_a_lean_reading_below_standing_before_the_rep_does_not_start_it_early():
 
 
 def test_a_set_begun_before_the_patient_stood_still_keeps_standing_as_its_baseline():
-    # First seen 0.3 s before the first descent (stress-1208): the first still moment is that rep's held
+    # First seen just before the first descent (stress-1208: 0.13 s): the first still moment is that rep's held
     # bottom at the wall, which must not become "upright", or no rep of the set is ever found.
     frames = standing(0.3) + hinge(hold_s=1.0) + standing(2.0) + hinge() + standing(2.0)
     detector, events = run(frames)
