@@ -946,9 +946,9 @@ class RepDetector:
         place = float(np.median(places))
         before = [(angle, gap) for t, angle, gap, _, _, x_mm in self._since_rep
                   if t < since_s and x_mm is not None and abs(x_mm - place) < self.settings.baseline_spread_mm]
-        if not before or level - min(angle for angle, _ in before) < HELD_BOTTOM_DEG:
+        least = min((angle for angle, _ in before), default=level)
+        if level - least < HELD_BOTTOM_DEG:
             return level
-        least = min(angle for angle, _ in before)
         upright = [(angle, gap) for angle, gap in before if angle <= least + UPRIGHT_BAND_DEG]
         upright_gaps = [gap for _, gap in upright if gap is not None]
         at_wall = float(np.median(held_gaps))
