@@ -277,6 +277,8 @@ HEAD_ABOVE_PICTURE = ("the patient's head is above the picture, so the trunk ang
 # A set-up whose side camera does not read the back (Measurer(back=False)): with one camera the set-up hides it;
 # with two the camera above's reading replaces this (station.back_camera).
 NOT_IN_VIEW = BackReading(None, BACK_HIDDEN_BY_SETUP)
+# No pixels taken as the patient's (Measurer.patient_pixels).
+_NO_PIXELS = np.empty(0, np.intp)
 
 
 def _principal_angle_deg(y: np.ndarray, z: np.ndarray, y_mean: float | None = None,
@@ -430,6 +432,7 @@ class Measurer:
         self._spot_covered_since_s = None
         self._spot_reference = None
         self._last_knee_deg = None
+        self._patient_pixels = _NO_PIXELS  # the last frame's, flat indices in the measured frame
         # The followed patient's hips as measured standing (m), and the radius taken for their buttocks.
         self._hips_radii = collections.deque(maxlen=HIPS_RADIUS_READINGS)
         self._buttock_radius_m = BUTTOCK_RADIUS_M
@@ -471,6 +474,15 @@ class Measurer:
         """
         if not depth.any():
             raise FrameError("the frame has no depth data at all: check that nothing covers the camera")
+
+    def patient_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and columns (of the full frame) of the pixels taken as the patient's in the last frame measured.
+
+        Empty when nobody was taken. For checking whose body the measures
+        came from against a simulator's labels (benchmarks/bench_identity.py).
+        """
+        rows, columns = np.divmod(self._patient_pixels, self._intrinsics.width)
+        return rows * self._stride, columns * self._stride
 
     def reset(self) -> None:
         """Forget the patient being followed (a new recording, a new session)."""
@@ -816,8 +828,10 @@ class Measurer:
         self._clock_s = t_s
         self._tracker.expire(t_s)
         followed = self._tracker.track is not None
+        self._patient_pixels = _NO_PIXELS
         frame, depth = depth, self._sampled(depth)
         points, pixels = self._patient_points(depth)
+        self._patient_pixels = pixels
         if len(points) < 50:
             self._check_has_data(frame)
             return self._hidden_if_covered(depth, t_s, 0.0) or ABSENT

@@ -180,6 +180,23 @@ def test_a_clinician_beside_the_patient_does_not_change_the_numbers(scene):
     assert median_of(alone, "wall_gap_mm") == pytest.approx(body.wall_gap_m() * 1000, abs=25.0)
 
 
+def test_the_pixels_taken_as_the_patients_are_theirs_not_the_clinicians(scene):
+    # What benchmarks/bench_identity.py checks on the stress sets, here on one
+    # frame whose owner of every pixel the renderer knows.
+    posture = Posture(z_m=SPOT_Z, hip_flexion_deg=50, knee_flexion_deg=(12, 12))
+    clinician = (BodyShape(1.75, 0.4, 0.0), Posture(x_m=0.6, z_m=SPOT_Z + 0.35, yaw_deg=-90, arms="sides"))
+    fresh = Measurer(scene.calibration)
+    assert all(len(part) == 0 for part in fresh.patient_pixels())  # nothing measured yet
+    scene.measure_posture(posture, others=[clinician])
+    rows, columns = scene.measurer.patient_pixels()
+    people = [(LABEL_PATIENT, pose_body(SHAPE, posture)), (LABEL_OTHER_PERSON, pose_body(*clinician))]
+    whose = scene.renderer.render(people).labels[rows, columns]
+    assert len(rows) > 1000
+    # Only a few edge pixels, where the sensor blurs one body into the next (5 of 4,700 here).
+    assert np.mean(whose >= LABEL_OTHER_PERSON) < 0.005
+    assert np.mean((whose >= LABEL_PATIENT) & (whose < LABEL_OTHER_PERSON)) > 0.95
+
+
 @pytest.mark.parametrize("hinge_deg, clinician_z_m", [(45, 0.0), (10, 0.05)])
 def test_a_clinician_covering_the_hips_hides_the_gap_rather_than_reading_a_thigh(scene, hinge_deg, clinician_z_m):
     # Standing 0.9 m to the camera's side, on its line of sight to the
