@@ -45,10 +45,10 @@ def evaluate(item, every: int, share_limit: float) -> dict | None:
     """One recording: per checked frame, the share of the patient's pixels that are someone else's, and the trunk's
     error (degrees); None when nobody else is in it."""
     name, seed = item
-    path, truth = recording(name, seed)
     spec = scene_spec(name, seed)
     if len(spec.people) < 2:
-        return None
+        return None  # nobody to mistake (and no recording made for it)
+    path, truth = recording(name, seed)
     scene = SceneRenderer(spec)
     true_times = np.array([frame["t_s"] for frame in truth["frames"]])
     shares, errors = [], []
@@ -72,12 +72,10 @@ def evaluate(item, every: int, share_limit: float) -> dict | None:
                 if measured % every or not measures.present or measures.trunk_angle_deg is None:
                     continue
                 rows, columns = measurer.patient_pixels()
-                if len(rows) == 0:
+                true = truth["frames"][int(np.argmin(np.abs(true_times - each.timestamp_s)))]["trunk_angle_deg"]
+                if len(rows) == 0 or true is None:
                     continue
                 labels = scene.at(each.timestamp_s)[0].labels[rows, columns]
-                true = truth["frames"][int(np.argmin(np.abs(true_times - each.timestamp_s)))]["trunk_angle_deg"]
-                if true is None:
-                    continue
                 shares.append(np.count_nonzero(labels >= LABEL_OTHER_PERSON) / len(rows))
                 errors.append(abs(measures.trunk_angle_deg - true))
     shares, errors = np.array(shares), np.array(errors)
