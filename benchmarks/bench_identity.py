@@ -18,6 +18,7 @@ where it does. Re-rendering costs about a minute a recording with
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -97,7 +98,8 @@ def main():
                         help="a frame holds someone else past this share of the patient's pixels (default 0.02)")
     args = parser.parse_args()
     items = chosen(SETS[args.set], args.cached_only)
-    runs = [run for run in run_parallel(_Evaluate(args.every, args.share), items, args.jobs) if run is not None]
+    check = functools.partial(evaluate, every=args.every, share_limit=args.share)  # picklable for the workers
+    runs = [run for run in run_parallel(check, items, args.jobs) if run is not None]
     print(f"{'recording':18} {'frames':>6} {'holding':>7} {'largest':>7}   {'trunk: holding':>14}  {'others':>13}   "
           "scene  (frames checked, those holding someone else's pixels, the largest share; the trunk's error there "
           "and on the others, degrees, median / p95)")
@@ -115,16 +117,6 @@ def main():
           f"({100 * np.mean(held):.1f}%) held more than {100 * args.share:g}% of someone else's pixels, on "
           f"{sum(bool(run['held'].any()) for run in runs)} recordings")
     print(f"trunk error, deg, median / p95: on those frames {_errors(errors[held])}, on the others {_errors(errors[~held])}")
-
-
-class _Evaluate:
-    """``evaluate`` with the options bound, picklable for the worker processes."""
-
-    def __init__(self, every: int, share_limit: float):
-        self.every, self.share_limit = every, share_limit
-
-    def __call__(self, item):
-        return evaluate(item, self.every, self.share_limit)
 
 
 if __name__ == "__main__":
